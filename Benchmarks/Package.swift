@@ -1,0 +1,14 @@
+// swift-tools-version:6.0
+// Benchmark programs, built in release by `make bench`; each prints its figures and a ratio
+// against a peer run in the same invocation.
+import PackageDescription
+
+let package = Package(
+    name: "mailvox-benchmarks",
+    dependencies: [.package(name: "mailvox", path: "..")],
+    targets: [
+        .executableTarget(
+            name: "AudioBench", dependencies: [.product(name: "MailvoxAudio", package: "mailvox")])
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,2 @@
+import MailvoxAudio
+print(AudioLibraries.sndfileVersion)

@@ -1,0 +1,163 @@
+// swift-tools-version:6.0
+// Mailvox — a voicemail server that speaks mail. The target graph below is the module map of
+// docs/ARCHITECTURE.md: lower modules never import higher ones, and SwiftPM enforces it.
+import PackageDescription
+
+let package = Package(
+    name: "mailvox",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "mailvox", targets: ["mailvox"]),
+        // Libraries only so that Fuzz/ and Benchmarks/ (packages of their own, built with
+        // sanitizers or in release) can reach the pure modules where fuzzing starts.
+        .library(name: "MailvoxAudio", targets: ["MailvoxAudio"]),
+        .library(name: "MailvoxMIME", targets: ["MailvoxMIME"]),
+        .library(name: "MailvoxTemplates", targets: ["MailvoxTemplates"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        // Already in the graph through swift-certificates; named so X.509 SANs can be built.
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // MARK: C libraries (Debian -dev packages; scripts/bootstrap installs them)
+        .systemLibrary(name: "CSndFile", path: "Sources/CSndFile"),
+        .systemLibrary(name: "CSoxr", path: "Sources/CSoxr"),
+        .systemLibrary(name: "CEbur128", path: "Sources/CEbur128"),
+        // libetpan's .pc carries linker specs SwiftPM rejects, so no pkgConfig here (NOTES.md).
+        .systemLibrary(name: "CEtPan", path: "Sources/CEtPan"),
+
+        // MARK: Foundation of value types
+        .target(name: "MailvoxCore"),
+
+        // MARK: Pure functions over bytes and files
+        .target(
+            name: "MailvoxConfig",
+            dependencies: ["MailvoxCore", .product(name: "TOMLKit", package: "TOMLKit")]
+        ),
+        .target(
+            name: "MailvoxCrypto",
+            dependencies: [
+                "MailvoxCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ]
+        ),
+        .target(name: "MailvoxAudio", dependencies: ["MailvoxCore", "CSndFile", "CSoxr", "CEbur128"]),
+        .target(name: "MailvoxMIME", dependencies: ["MailvoxCore", "CEtPan"]),
+        .target(
+            name: "MailvoxTemplates",
+            dependencies: ["MailvoxCore", .product(name: "Mustache", package: "swift-mustache")]
+        ),
+
+        // MARK: Persistence
+        .target(
+            name: "MailvoxDatabase",
+            dependencies: ["MailvoxCore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .target(
+            name: "MailvoxStore",
+            dependencies: [
+                "MailvoxCore", "MailvoxCrypto", "MailvoxMIME", "MailvoxDatabase",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "MailvoxQueue",
+            dependencies: ["MailvoxCore", "MailvoxDatabase", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+
+        // MARK: Services
+        .target(
+            name: "MailvoxNotify",
+            dependencies: [
+                "MailvoxCore", "MailvoxTemplates", "CEtPan",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "MailvoxPipeline",
+            dependencies: [
+                "MailvoxCore", "MailvoxAudio", "MailvoxMIME", "MailvoxTemplates", "MailvoxCrypto",
+                "MailvoxStore", "MailvoxQueue", "MailvoxNotify",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "MailvoxHTTP",
+            dependencies: [
+                "MailvoxCore", "MailvoxPipeline", "MailvoxStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "MultipartKit", package: "multipart-kit"),
+            ]
+        ),
+        .target(
+            name: "MailvoxIMAP",
+            dependencies: [
+                "MailvoxCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "MailvoxServer",
+            dependencies: [
+                "MailvoxCore", "MailvoxConfig", "MailvoxCrypto", "MailvoxDatabase", "MailvoxStore",
+                "MailvoxQueue", "MailvoxPipeline", "MailvoxHTTP", "MailvoxIMAP", "MailvoxNotify",
+                "MailvoxTemplates", "MailvoxAudio", "MailvoxMIME",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "mailvox",
+            dependencies: [
+                "MailvoxServer", "MailvoxCore", "MailvoxConfig", "MailvoxCrypto", "MailvoxStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // MARK: Test support
+        .target(name: "MailvoxStoreTesting", dependencies: ["MailvoxCore", "MailvoxMIME"]),
+
+        // MARK: Tests
+        .testTarget(name: "MailvoxCoreTests", dependencies: ["MailvoxCore"]),
+        .testTarget(name: "MailvoxConfigTests", dependencies: ["MailvoxConfig", "MailvoxCore"]),
+        .testTarget(name: "MailvoxCryptoTests", dependencies: ["MailvoxCrypto", "MailvoxCore"]),
+        .testTarget(
+            name: "MailvoxStoreTests",
+            dependencies: ["MailvoxStore", "MailvoxDatabase", "MailvoxCrypto", "MailvoxCore"]
+        ),
+        .testTarget(name: "MailvoxAudioTests", dependencies: ["MailvoxAudio", "MailvoxCore"]),
+        .testTarget(name: "MailvoxMIMETests", dependencies: ["MailvoxMIME", "MailvoxCore"]),
+        .testTarget(name: "MailvoxTemplatesTests", dependencies: ["MailvoxTemplates", "MailvoxCore"]),
+        .testTarget(name: "MailvoxCLITests", dependencies: ["MailvoxCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,8 @@
+#include <libetpan/libetpan.h>
+
+// libetpan's list accessors are macros; Swift sees these inline functions instead.
+static inline clistiter *cetpan_clist_begin(clist *list) { return clist_begin(list); }
+static inline clistiter *cetpan_clist_next(clistiter *iter) { return clist_next(iter); }
+static inline void *cetpan_clist_content(clistiter *iter) { return clist_content(iter); }
+static inline int cetpan_clist_count(clist *list) { return clist_count(list); }
+static inline int cetpan_clist_append(clist *list, void *data) { return clist_append(list, data); }

@@ -1,0 +1,119 @@
+import Foundation
+import MailvoxCore
+
+/// Every key of the config file, in the order of `Config/mailvox.example.toml`.
+enum Settings {
+    static let all: [Setting] = [
+        .path("server", "data_dir", \.server.dataDir),
+        .string("server", "hostname", \.server.hostname, check: hostnameProblem),
+        .int("server", "workers", \.server.workers, 0...256),
+        .string("server", "default_timezone", \.server.defaultTimezone) { name in
+            TimeZone(identifier: name) == nil ? "\"\(name)\" is not a time zone name (e.g. \"Europe/Berlin\")" : nil
+        },
+        .int("server", "min_free_bytes", \.server.minFreeBytes, 0...Int.max),
+        .choice("server", "log_level", \.server.logLevel),
+
+        .listener("imap", "listen", \.imap.listen),
+        .listener("imap", "listen_tls", \.imap.listenTLS),
+        .bool("imap", "allow_plaintext_auth", \.imap.allowPlaintextAuth),
+        .int("imap", "max_message_bytes", \.imap.maxMessageBytes, 1024...(1 << 31)),
+
+        .listener("http", "listen", \.http.listen),
+        .bool("http", "tls", \.http.tls),
+        .int("http", "max_body_bytes", \.http.maxBodyBytes, 1024...(1 << 31)),
+
+        .path("tls", "certificate_file", \.tls.certificateFile),
+        .path("tls", "private_key_file", \.tls.privateKeyFile),
+
+        .path("crypto", "master_key_file", \.crypto.masterKeyFile),
+
+        .int("auth", "max_failures", \.auth.maxFailures, 1...1000),
+        .int("auth", "lockout_seconds", \.auth.lockoutSeconds, 1...86_400),
+
+        Setting(section: "audio", key: "formats") { config, raw, _ throws(ValueError) in
+            let names = try raw.strings()
+            guard !names.isEmpty else { throw ValueError(message: "needs at least one format") }
+            var formats: [Configuration.AudioFormat] = []
+            for name in names {
+                let format = try RawValue.string(name).choice(Configuration.AudioFormat.self)
+                guard !formats.contains(format) else { throw ValueError(message: "\"\(name)\" is listed twice") }
+                formats.append(format)
+            }
+            config.audio.formats = formats
+        },
+        .int("audio", "mp3_bitrate_kbps", \.audio.mp3BitrateKbps, 8...320),
+        .int("audio", "opus_bitrate_kbps", \.audio.opusBitrateKbps, 6...256),
+        Setting(section: "audio", key: "loudness_target_lufs") { config, raw, _ throws(ValueError) in
+            if case .string("off") = raw {
+                config.audio.loudnessTargetLUFS = nil
+            } else if case .environment("off") = raw {
+                config.audio.loudnessTargetLUFS = nil
+            } else {
+                do throws(ValueError) {
+                    config.audio.loudnessTargetLUFS = try raw.double(in: -70...0)
+                } catch {
+                    throw ValueError(message: error.message + " (or \"off\")")
+                }
+            }
+        },
+        .bool("audio", "trim_silence", \.audio.trimSilence),
+        .double("audio", "min_seconds", \.audio.minSeconds, 0...3600),
+        .double("audio", "max_seconds", \.audio.maxSeconds, 1...86_400),
+        .choice("audio", "too_long", \.audio.tooLong),
+
+        .optionalPath("intake", "drop_dir", \.intake.dropDir),
+        .bool("intake", "keep_processed", \.intake.keepProcessed),
+
+        .int("queue", "max_attempts", \.queue.maxAttempts, 1...100),
+        .int("queue", "backoff_initial_seconds", \.queue.backoffInitialSeconds, 1...86_400),
+        .int("queue", "backoff_max_seconds", \.queue.backoffMaxSeconds, 1...604_800),
+        .int("queue", "idempotency_days", \.queue.idempotencyDays, 1...3650),
+
+        .optionalPath("templates", "dir", \.templates.dir),
+
+        .string("smtp", "host", \.smtp.host) { $0.isEmpty ? "must not be empty" : hostnameProblem($0) },
+        .int("smtp", "port", \.smtp.port, 1...65535),
+        .choice("smtp", "security", \.smtp.security),
+        .optionalPath("smtp", "ca_file", \.smtp.caFile),
+        .string("smtp", "username", \.smtp.username),
+        .optionalPath("smtp", "password_file", \.smtp.passwordFile),
+        .string("smtp", "from", \.smtp.from) { text in
+            text.contains("@") && !text.contains("\r") && !text.contains("\n")
+                ? nil : "\"\(text)\" is not an address such as \"Voicemail <voicemail@example.com>\""
+        },
+
+        .choice("sms", "provider", \.sms.provider),
+        .int("sms", "max_length", \.sms.maxLength, 70...1600),
+        .string("sms", "webhook_url", \.sms.webhookURL, check: urlProblem),
+        .optionalPath("sms", "webhook_secret_file", \.sms.webhookSecretFile),
+        .string("sms", "twilio_base_url", \.sms.twilioBaseURL, check: urlProblem),
+        .string("sms", "twilio_account_sid", \.sms.twilioAccountSID),
+        .optionalPath("sms", "twilio_auth_token_file", \.sms.twilioAuthTokenFile),
+        .string("sms", "twilio_from", \.sms.twilioFrom),
+        .string("sms", "email_gateway_domain", \.sms.emailGatewayDomain),
+    ]
+
+    static let sections: [String] = {
+        var names: [String] = []
+        for setting in all where !names.contains(setting.section) { names.append(setting.section) }
+        return names
+    }()
+
+    static func setting(section: String, key: String) -> Setting? {
+        all.first { $0.section == section && $0.key == key }
+    }
+
+    /// A host name or IP literal, as an SMTP relay or this server's own name.
+    @Sendable static func hostnameProblem(_ name: String) -> String? {
+        Configuration.isHostname(name) ? nil : "\"\(name)\" is not a host name"
+    }
+
+    /// `""` (unset) or an absolute http(s) URL.
+    @Sendable static func urlProblem(_ text: String) -> String? {
+        guard !text.isEmpty else { return nil }
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "https" || scheme == "http",
+            url.host?.isEmpty == false
+        else { return "\"\(text)\" is not an http(s) URL" }
+        return nil
+    }
+}

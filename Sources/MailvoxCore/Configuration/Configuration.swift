@@ -1,0 +1,149 @@
+/// Mailvox's whole configuration, as `MailvoxConfig` reads it from TOML and `MAILVOX_*` variables.
+///
+/// Every default here is the documented default of `Config/mailvox.example.toml`; paths are
+/// absolute once loaded (relative ones resolve against the config file's directory).
+public struct Configuration: Sendable, Equatable {
+    /// The config file this was read from (absolute), named in every error about it.
+    public var file: String
+    public var server = Server()
+    public var imap = IMAP()
+    public var http = HTTP()
+    public var tls = TLS()
+    public var crypto = Crypto()
+    public var auth = Auth()
+    public var audio = Audio()
+    public var intake = Intake()
+    public var queue = Queue()
+    public var templates = Templates()
+    public var smtp = SMTP()
+    public var sms = SMS()
+
+    /// A configuration with every default (paths still relative, as the loader resolves them).
+    public init(file: String) {
+        self.file = file
+    }
+
+    public struct Server: Sendable, Equatable {
+        public var dataDir = "."
+        public var hostname = "localhost"
+        /// Deliver workers; 0 means one per core.
+        public var workers = 0
+        public var defaultTimezone = "UTC"
+        public var minFreeBytes = 104_857_600
+        public var logLevel = LogLevel.info
+    }
+
+    /// Log verbosity; `debug` may show caller data, `info` and above never do.
+    public enum LogLevel: String, Sendable, CaseIterable {
+        case trace, debug, info, notice, warning, error, critical
+    }
+
+    public struct IMAP: Sendable, Equatable {
+        /// STARTTLS listener; nil disables it.
+        public var listen: HostPort? = HostPort(host: "127.0.0.1", port: 1143)
+        /// Implicit-TLS listener; nil disables it.
+        public var listenTLS: HostPort? = HostPort(host: "127.0.0.1", port: 1993)
+        public var allowPlaintextAuth = false
+        public var maxMessageBytes = 52_428_800
+    }
+
+    public struct HTTP: Sendable, Equatable {
+        public var listen: HostPort? = HostPort(host: "127.0.0.1", port: 8080)
+        public var tls = true
+        public var maxBodyBytes = 52_428_800
+    }
+
+    public struct TLS: Sendable, Equatable {
+        public var certificateFile = "tls/cert.pem"
+        public var privateKeyFile = "tls/key.pem"
+    }
+
+    public struct Crypto: Sendable, Equatable {
+        public var masterKeyFile = "keys/master.key"
+    }
+
+    public struct Auth: Sendable, Equatable {
+        public var maxFailures = 5
+        public var lockoutSeconds = 300
+    }
+
+    public struct Audio: Sendable, Equatable {
+        public var formats: [AudioFormat] = [.mp3]
+        public var mp3BitrateKbps = 32
+        public var opusBitrateKbps = 24
+        /// Loudness normalisation target in LUFS; nil when set to "off".
+        public var loudnessTargetLUFS: Double? = -16.0
+        public var trimSilence = true
+        public var minSeconds = 1.0
+        public var maxSeconds = 600.0
+        public var tooLong = TooLong.truncate
+    }
+
+    /// An attachment format of the voice message.
+    public enum AudioFormat: String, Sendable, CaseIterable {
+        case mp3, wav, opus, flac
+    }
+
+    /// What to do with a recording longer than `max_seconds`.
+    public enum TooLong: String, Sendable, CaseIterable {
+        case truncate, reject
+    }
+
+    public struct Intake: Sendable, Equatable {
+        /// The drop folder; nil disables it.
+        public var dropDir: String? = nil
+        public var keepProcessed = false
+    }
+
+    public struct Queue: Sendable, Equatable {
+        public var maxAttempts = 8
+        public var backoffInitialSeconds = 5
+        public var backoffMaxSeconds = 3600
+        public var idempotencyDays = 7
+    }
+
+    public struct Templates: Sendable, Equatable {
+        /// A folder whose files override the built-in templates; nil uses the search order alone.
+        public var dir: String? = nil
+    }
+
+    public struct SMTP: Sendable, Equatable {
+        public var host = "127.0.0.1"
+        public var port = 587
+        public var security = SMTPSecurity.starttls
+        /// CA bundle to verify the relay with; nil uses the system trust store.
+        public var caFile: String? = nil
+        public var username = ""
+        /// File holding the relay password; nil when the relay needs none.
+        public var passwordFile: String? = nil
+        public var from = "Voicemail <voicemail@localhost>"
+    }
+
+    public enum SMTPSecurity: String, Sendable, CaseIterable {
+        case tls, starttls, none
+    }
+
+    public struct SMS: Sendable, Equatable {
+        public var provider = SMSProvider.none
+        public var maxLength = 160
+        public var webhookURL = ""
+        public var webhookSecretFile: String? = nil
+        public var twilioBaseURL = "https://api.twilio.com"
+        public var twilioAccountSID = ""
+        public var twilioAuthTokenFile: String? = nil
+        public var twilioFrom = ""
+        public var emailGatewayDomain = ""
+    }
+
+    public enum SMSProvider: String, Sendable, CaseIterable {
+        case none, webhook, twilio, email
+    }
+}
+
+extension Configuration {
+    /// The data dir's fixed layout (DESIGN.md §5).
+    public var databasePath: String { server.dataDir + "/mailvox.sqlite" }
+    public var spoolDir: String { server.dataDir + "/spool" }
+    public var queueDir: String { server.dataDir + "/queue" }
+    public var serveLockPath: String { server.dataDir + "/serve.lock" }
+}

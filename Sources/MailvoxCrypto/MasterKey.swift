@@ -1,0 +1,43 @@
+import Crypto
+import Foundation
+
+/// The 256-bit key that wraps every private key of the node and its mailboxes.
+///
+/// Stored as one line, `mailvox-master-key-v1 BASE64`, in a file of mode 0600. In production
+/// it lives outside the data dir and its backups; without it, spool and database reveal nothing.
+public struct MasterKey: Sendable {
+    let key: SymmetricKey
+    /// A short public name for this key, recorded beside everything it wraps.
+    public let id: String
+
+    private static let prefix = "mailvox-master-key-v1 "
+
+    init(key: SymmetricKey) {
+        self.key = key
+        let digest = SHA256.hash(data: Data("mailvox master key id\u{0}".utf8) + key.withUnsafeBytes { Data($0) })
+        self.id = digest.prefix(8).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// A new random master key (not yet written anywhere).
+    public static func generate() -> MasterKey { MasterKey(key: SymmetricKey(size: .bits256)) }
+
+    /// Writes the key to `path` with mode 0600; never replaces an existing file.
+    public func write(to path: String) throws(CryptoError) {
+        let line = Self.prefix + key.withUnsafeBytes { Data($0).base64EncodedString() } + "\n"
+        try SecureFile.createExclusive(path, contents: Array(line.utf8))
+    }
+
+    /// Loads the key at `path`, refusing a file that group or others can read.
+    public static func load(from path: String) throws(CryptoError) -> MasterKey {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw .keyFileMissing(path: path) }
+        let mode = info.st_mode & 0o777
+        guard mode & 0o077 == 0 else { throw .keyFileInsecure(path: path, mode: String(mode, radix: 8)) }
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8),
+            text.hasPrefix(prefix),
+            let raw = Data(base64Encoded: text.dropFirst(prefix.count).trimmingCharacters(in: .whitespacesAndNewlines)),
+            raw.count == 32
+        else { throw .keyFileMalformed(path: path) }
+        return MasterKey(key: SymmetricKey(data: raw))
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import GRDB
+import MailvoxConfig
+import MailvoxCore
+import MailvoxCrypto
+import MailvoxDatabase
+import MailvoxStore
+
+/// What a command works with once its needs are met: the config, the database with every
+/// module's migrations applied, the directory and — for commands that need it — the master key.
+public struct Context: Sendable {
+    public let config: MailvoxCore.Configuration
+    public let database: DatabasePool
+    public let directory: Directory
+    /// Nil for commands that need no secret (`deposit`).
+    public let masterKey: MasterKey?
+
+    /// Every module's migrations, in the one fixed order they run.
+    public static let migrations: [MigrationSet] = [DirectoryMigrations.set]
+
+    public enum Needs: Sendable {
+        /// Config, database and node public key (`deposit`).
+        case noSecret
+        /// Config, database and master key (everything else).
+        case masterKey
+    }
+
+    /// Loads the config at `configPath`, opens the database, and the master key if `needs` says so.
+    public static func open(configPath: String, needs: Needs) throws -> Context {
+        let config = try ConfigLoader.load(path: configPath)
+        var masterKey: MasterKey?
+        if needs == .masterKey {
+            try KeyFiles.check(config.crypto.masterKeyFile, key: "crypto.master_key_file", config: config)
+            masterKey = try MasterKey.load(from: config.crypto.masterKeyFile)
+        }
+        let database = try MailvoxDatabase.open(path: config.databasePath, migrations: migrations)
+        let directory = Directory(database: database)
+        if let masterKey {
+            let ids = try directory.masterKeyIDs()
+            if let other = ids.first(where: { $0 != masterKey.id }) {
+                throw CryptoError.wrongMasterKey(expected: masterKey.id, found: other)
+            }
+        }
+        return Context(config: config, database: database, directory: directory, masterKey: masterKey)
+    }
+
+    /// The master key, for commands opened with `.masterKey`.
+    public func requireMasterKey() -> MasterKey {
+        guard let masterKey else { preconditionFailure("command opened without the master key") }
+        return masterKey
+    }
+}

@@ -1,0 +1,181 @@
+import Foundation
+import MailvoxAudio
+import MailvoxConfig
+import MailvoxCore
+import MailvoxCrypto
+import MailvoxDatabase
+import MailvoxMIME
+import MailvoxStore
+
+/// `mailvox doctor`: checks what an administrator would otherwise find out the hard way —
+/// config, permissions, key placement, certificate, ports, disk, relay.
+public enum Doctor {
+    public enum Status: String, Sendable, Codable {
+        case ok, warn, fail
+    }
+
+    public struct Check: Sendable, Codable {
+        public var status: Status
+        public var subject: String
+        public var detail: String
+    }
+
+    public static func run(configPath: String) -> [Check] {
+        var checks: [Check] = []
+        func add(_ status: Status, _ subject: String, _ detail: String) {
+            checks.append(Check(status: status, subject: subject, detail: detail))
+        }
+
+        let config: Configuration
+        do {
+            config = try ConfigLoader.load(path: configPath)
+            add(.ok, "config", config.file)
+        } catch {
+            add(.fail, "config", "\(error)")
+            return checks
+        }
+
+        checkDataDir(config, add: add)
+        let masterKey = checkMasterKey(config, add: add)
+        checkDatabase(config, masterKey: masterKey, add: add)
+        checkCertificate(config, add: add)
+        checkListeners(config, add: add)
+        checkDisk(config, add: add)
+        checkRelay(config, add: add)
+        add(
+            .ok, "libraries",
+            "libsndfile \(AudioLibraries.sndfileVersion), libsoxr \(AudioLibraries.soxrVersion), "
+                + "libebur128 \(AudioLibraries.ebur128Version), libetpan \(MIMELibrary.version)")
+        return checks
+    }
+
+    private static func checkDataDir(_ config: Configuration, add: (Status, String, String) -> Void) {
+        var info = stat()
+        guard stat(config.server.dataDir, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+            add(.fail, "data dir", "\(config.server.dataDir) does not exist (run `mailvox init`)")
+            return
+        }
+        let mode = info.st_mode & 0o777
+        if mode & 0o007 != 0 {
+            add(
+                .warn, "data dir",
+                "\(config.server.dataDir) is open to others (mode \(String(mode, radix: 8))); chmod 700")
+        } else {
+            add(.ok, "data dir", "\(config.server.dataDir) (mode \(String(mode, radix: 8)))")
+        }
+    }
+
+    private static func checkMasterKey(_ config: Configuration, add: (Status, String, String) -> Void) -> MasterKey? {
+        let path = config.crypto.masterKeyFile
+        let key: MasterKey
+        do {
+            try KeyFiles.check(path, key: "crypto.master_key_file", config: config)
+            key = try MasterKey.load(from: path)
+        } catch {
+            add(.fail, "master key", "\(error)")
+            return nil
+        }
+        let dataDir = config.server.dataDir.hasSuffix("/") ? config.server.dataDir : config.server.dataDir + "/"
+        if path.hasPrefix(dataDir) {
+            add(
+                .warn, "master key",
+                "\(path) (id \(key.id)) lies inside the data dir, so a backup of the data dir holds it too; "
+                    + "in production move it elsewhere and set crypto.master_key_file")
+        } else {
+            add(.ok, "master key", "\(path) (id \(key.id)), outside the data dir")
+        }
+        return key
+    }
+
+    private static func checkDatabase(
+        _ config: Configuration, masterKey: MasterKey?, add: (Status, String, String) -> Void
+    ) {
+        do {
+            let database = try MailvoxDatabase.open(path: config.databasePath, migrations: Context.migrations)
+            let directory = Directory(database: database)
+            guard try directory.hasNodeKey() else {
+                add(.fail, "database", "\(config.databasePath) has no node key (run `mailvox init`)")
+                return
+            }
+            let ids = try directory.masterKeyIDs()
+            if let masterKey, let other = ids.first(where: { $0 != masterKey.id }) {
+                add(.fail, "database", "keys are wrapped under master key \(other), not the loaded \(masterKey.id)")
+                return
+            }
+            let count = try directory.mailboxes().count
+            add(.ok, "database", "\(config.databasePath), \(count) mailbox\(count == 1 ? "" : "es")")
+        } catch {
+            add(.fail, "database", "\(error)")
+        }
+    }
+
+    private static func checkCertificate(_ config: Configuration, add: (Status, String, String) -> Void) {
+        do {
+            try KeyFiles.check(config.tls.privateKeyFile, key: "tls.private_key_file", config: config)
+            let pem = try String(contentsOfFile: config.tls.certificateFile, encoding: .utf8)
+            let (names, notAfter) = try DevCertificate.describe(pem: pem)
+            let days = Int(notAfter.timeIntervalSinceNow / 86_400)
+            if !names.contains("DNS:\(config.server.hostname)") && !names.contains("IP:\(config.server.hostname)") {
+                add(
+                    .warn, "certificate",
+                    "\(config.tls.certificateFile) does not name \(config.server.hostname) (\(names.joined(separator: ", ")))"
+                )
+            } else if days < 0 {
+                add(.fail, "certificate", "\(config.tls.certificateFile) expired \(-days) days ago")
+            } else if days < 21 {
+                add(.warn, "certificate", "\(config.tls.certificateFile) expires in \(days) days")
+            } else {
+                add(
+                    .ok, "certificate",
+                    "\(config.tls.certificateFile): \(names.joined(separator: ", ")), \(days) days left")
+            }
+        } catch {
+            add(.fail, "certificate", "\(error)")
+        }
+    }
+
+    private static func checkListeners(_ config: Configuration, add: (Status, String, String) -> Void) {
+        let listeners: [(String, HostPort?)] = [
+            ("imap.listen", config.imap.listen), ("imap.listen_tls", config.imap.listenTLS),
+            ("http.listen", config.http.listen),
+        ]
+        var serving = false
+        do { try ServeLock.requireNotServing(config.serveLockPath, action: "check ports") } catch { serving = true }
+        for (key, address) in listeners {
+            guard let address else {
+                add(.ok, key, "disabled")
+                continue
+            }
+            if serving {
+                add(.ok, key, "\(address) (mailvox serve is running)")
+            } else if let problem = Network.bindProblem(address) {
+                add(.fail, key, "\(address): \(problem)")
+            } else {
+                add(.ok, key, "\(address) is free")
+            }
+        }
+        if config.imap.allowPlaintextAuth {
+            add(
+                .warn, "imap.allow_plaintext_auth",
+                "passwords may cross the network unencrypted; for loopback tests only")
+        }
+        if !config.http.tls, let listen = config.http.listen, !listen.isLoopback {
+            add(.warn, "http.tls", "tokens and voicemails cross the network unencrypted on \(listen)")
+        }
+    }
+
+    private static func checkDisk(_ config: Configuration, add: (Status, String, String) -> Void) {
+        guard let free = Network.freeBytes(config.server.dataDir) else { return }
+        let detail = "\(free / 1_048_576) MiB free, min_free_bytes is \(config.server.minFreeBytes / 1_048_576) MiB"
+        add(free < config.server.minFreeBytes ? .fail : .ok, "disk", detail)
+    }
+
+    private static func checkRelay(_ config: Configuration, add: (Status, String, String) -> Void) {
+        let relay = HostPort(host: config.smtp.host, port: config.smtp.port)
+        if let problem = Network.connectProblem(relay, timeoutMilliseconds: 3000) {
+            add(.warn, "smtp relay", "\(relay) is not reachable (\(problem)); alerts will wait and retry")
+        } else {
+            add(.ok, "smtp relay", "\(relay) accepts connections (\(config.smtp.security.rawValue))")
+        }
+    }
+}

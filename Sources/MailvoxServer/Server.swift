@@ -1,0 +1,55 @@
+import Foundation
+import Logging
+import MailvoxCore
+import ServiceLifecycle
+
+/// `mailvox serve`: holds the data dir's serve lock and runs every service until SIGTERM or
+/// SIGINT, then lets each finish its in-flight work.
+///
+/// The services themselves (IMAP, HTTP, workers, drop folder) join as their issues land; the
+/// lifecycle, the lock and readiness are in place now.
+public struct Server: Sendable {
+    public let context: Context
+    let logger: Logger
+
+    public init(context: Context, logger: Logger) {
+        self.context = context
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let lock = try ServeLock.acquire(context.config.serveLockPath)
+        let services: [any Service] = [ReadinessService(logger: logger, dataDir: context.config.server.dataDir)]
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+        withExtendedLifetime(lock) {}
+        logger.info("stopped")
+    }
+}
+
+/// Says "ready" once every service is up, and waits for the signal to stop.
+struct ReadinessService: Service {
+    let logger: Logger
+    let dataDir: String
+
+    func run() async throws {
+        logger.info("ready", metadata: ["data_dir": "\(dataDir)", "pid": "\(getpid())"])
+        try? await gracefulShutdown()
+        logger.info("stopping")
+    }
+}
+
+/// Sets up swift-log for the process: one line per event on stderr, at the configured level.
+public enum LogSetup {
+    public static func bootstrap(level: Configuration.LogLevel) {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = Logger.Level(rawValue: level.rawValue) ?? .info
+            return handler
+        }
+    }
+}

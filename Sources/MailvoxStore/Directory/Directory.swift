@@ -1,0 +1,338 @@
+import Foundation
+import GRDB
+import MailvoxCore
+import MailvoxCrypto
+
+/// The mailbox directory: mailboxes, their passwords and keys, their folders, API tokens and
+/// the node key. Every change is one transaction.
+public final class Directory: Sendable {
+    private let database: DatabasePool
+    private let hasher: PasswordHasher
+
+    public init(database: DatabasePool, hasher: PasswordHasher = .standard) {
+        self.database = database
+        self.hasher = hasher
+    }
+
+    // MARK: - Node key
+
+    /// Creates the node key pair; `init` calls it once.
+    public func createNodeKey(master: MasterKey) throws {
+        let (publicKey, wrapped) = try KeyPairs.generate(for: .node, under: master)
+        try database.write { db in
+            guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM node_key") == 0 else {
+                throw DirectoryError.nodeKeyExists
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO node_key (id, public_key, wrapped_private_key, master_key_id, created_at)
+                    VALUES (1, ?, ?, ?, ?)
+                    """, arguments: [publicKey, wrapped.sealed, wrapped.masterKeyID, Date()])
+        }
+    }
+
+    public func hasNodeKey() throws -> Bool {
+        try database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM node_key") == 1 }
+    }
+
+    /// The node's public key: all `mailvox deposit` needs to seal a deposit.
+    public func nodePublicKey() throws -> Data {
+        guard let key = try database.read({ db in try Data.fetchOne(db, sql: "SELECT public_key FROM node_key") })
+        else {
+            throw DirectoryError.nodeKeyMissing
+        }
+        return key
+    }
+
+    /// The master key id every wrapped key in the directory was made with.
+    public func masterKeyIDs() throws -> Set<String> {
+        try database.read { db in
+            Set(
+                try String.fetchAll(
+                    db, sql: "SELECT master_key_id FROM node_key UNION SELECT master_key_id FROM mailbox"))
+        }
+    }
+
+    // MARK: - Mailboxes
+
+    /// Adds a mailbox with its key pair and default folders; fails if the id is taken.
+    @discardableResult
+    public func addMailbox(
+        id: MailboxID, settings: MailboxSettings, password: String, master: MasterKey
+    ) throws
+        -> Mailbox
+    {
+        guard let name = settings.name else { throw DirectoryError.invalid(field: "--name", reason: "is required") }
+        var mailbox = Mailbox(
+            id: id, name: name, emails: settings.emails ?? [], smsNumbers: settings.smsNumbers ?? [],
+            timeZone: settings.timeZone ?? nil, language: settings.language ?? nil,
+            attachAudio: settings.attachAudio ?? true, deleteAfterEmail: settings.deleteAfterEmail ?? false,
+            createdAt: Date(), updatedAt: Date())
+        try Self.validate(mailbox)
+        try Self.validatePassword(password)
+        let passwordHash = try hasher.hash(password)
+        let (publicKey, wrapped) = try KeyPairs.generate(for: .mailbox(id.rawValue), under: master)
+        mailbox.createdAt = Self.truncated(mailbox.createdAt)
+        mailbox.updatedAt = mailbox.createdAt
+        try database.write { db in
+            if try Self.exists(id, in: db) { throw DirectoryError.duplicateMailbox(id.rawValue) }
+            try db.execute(
+                sql: """
+                    INSERT INTO mailbox (id, display_name, emails, sms_numbers, time_zone, language, attach_audio,
+                        delete_after_email, password_hash, public_key, wrapped_private_key, master_key_id,
+                        created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    id.rawValue, mailbox.name, Self.json(mailbox.emails), Self.json(mailbox.smsNumbers),
+                    mailbox.timeZone, mailbox.language, mailbox.attachAudio, mailbox.deleteAfterEmail, passwordHash,
+                    publicKey, wrapped.sealed, wrapped.masterKeyID, mailbox.createdAt, mailbox.updatedAt,
+                ])
+            for folder in DefaultFolders.all {
+                try Self.insertFolder(db, mailbox: id, name: folder.name, specialUse: folder.specialUse)
+            }
+        }
+        return mailbox
+    }
+
+    public func mailbox(_ id: MailboxID) throws -> Mailbox? {
+        try database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM mailbox WHERE id = ?", arguments: [id.rawValue]).map(Self.mailbox)
+        }
+    }
+
+    public func requireMailbox(_ id: MailboxID) throws -> Mailbox {
+        guard let mailbox = try mailbox(id) else { throw DirectoryError.unknownMailbox(id.rawValue) }
+        return mailbox
+    }
+
+    public func mailboxes() throws -> [Mailbox] {
+        try database.read { db in try Row.fetchAll(db, sql: "SELECT * FROM mailbox ORDER BY id").map(Self.mailbox) }
+    }
+
+    /// Changes the given settings; the rest stay.
+    @discardableResult
+    public func updateMailbox(_ id: MailboxID, settings: MailboxSettings) throws -> Mailbox {
+        try database.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM mailbox WHERE id = ?", arguments: [id.rawValue])
+            else { throw DirectoryError.unknownMailbox(id.rawValue) }
+            var mailbox = try Self.mailbox(row)
+            if let name = settings.name { mailbox.name = name }
+            if let emails = settings.emails { mailbox.emails = emails }
+            if let numbers = settings.smsNumbers { mailbox.smsNumbers = numbers }
+            if let zone = settings.timeZone { mailbox.timeZone = zone }
+            if let language = settings.language { mailbox.language = language }
+            if let attach = settings.attachAudio { mailbox.attachAudio = attach }
+            if let delete = settings.deleteAfterEmail { mailbox.deleteAfterEmail = delete }
+            mailbox.updatedAt = Self.truncated(Date())
+            try Self.validate(mailbox)
+            try db.execute(
+                sql: """
+                    UPDATE mailbox SET display_name = ?, emails = ?, sms_numbers = ?, time_zone = ?, language = ?,
+                        attach_audio = ?, delete_after_email = ?, updated_at = ?
+                    WHERE id = ?
+                    """,
+                arguments: [
+                    mailbox.name, Self.json(mailbox.emails), Self.json(mailbox.smsNumbers), mailbox.timeZone,
+                    mailbox.language, mailbox.attachAudio, mailbox.deleteAfterEmail, mailbox.updatedAt,
+                    mailbox.id.rawValue,
+                ])
+            return mailbox
+        }
+    }
+
+    public func setPassword(_ id: MailboxID, password: String) throws {
+        try Self.validatePassword(password)
+        let passwordHash = try hasher.hash(password)
+        try database.write { db in
+            try db.execute(
+                sql: "UPDATE mailbox SET password_hash = ?, updated_at = ? WHERE id = ?",
+                arguments: [passwordHash, Self.truncated(Date()), id.rawValue])
+            if db.changesCount == 0 { throw DirectoryError.unknownMailbox(id.rawValue) }
+        }
+    }
+
+    /// True when `password` is the mailbox's; false for a wrong password or an unknown mailbox.
+    public func verifyPassword(_ id: MailboxID, password: String) throws -> Bool {
+        let stored = try database.read { db in
+            try String.fetchOne(db, sql: "SELECT password_hash FROM mailbox WHERE id = ?", arguments: [id.rawValue])
+        }
+        guard let stored else { return false }
+        return try PasswordHasher.verify(password, against: stored)
+    }
+
+    /// Removes the mailbox row; its folders go with it (foreign keys cascade).
+    public func removeMailbox(_ id: MailboxID) throws {
+        try database.write { db in
+            try db.execute(sql: "DELETE FROM mailbox WHERE id = ?", arguments: [id.rawValue])
+            if db.changesCount == 0 { throw DirectoryError.unknownMailbox(id.rawValue) }
+        }
+    }
+
+    public func folders(of id: MailboxID) throws -> [FolderSummary] {
+        try database.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT name, special_use, uid_validity FROM folder WHERE mailbox_id = ? ORDER BY id",
+                arguments: [id.rawValue]
+            ).map { FolderSummary(name: $0["name"], specialUse: $0["special_use"], uidValidity: $0["uid_validity"]) }
+        }
+    }
+
+    // MARK: - API tokens
+
+    /// Creates a token and returns it; only its SHA-256 is stored, so this is the one time it is seen.
+    public func createToken(name: String) throws -> String {
+        guard Self.isTokenName(name) else {
+            throw DirectoryError.invalid(field: "--name", reason: "\"\(name)\" is not 1–64 of [A-Za-z0-9._-]")
+        }
+        var bytes = [UInt8](repeating: 0, count: 32)
+        var generator = SystemRandomNumberGenerator()
+        for index in bytes.indices { bytes[index] = generator.next() }
+        let token =
+            "mvx_"
+            + Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        try database.write { db in
+            if try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM api_token WHERE name = ?", arguments: [name]) != 0 {
+                throw DirectoryError.duplicateToken(name)
+            }
+            try db.execute(
+                sql: "INSERT INTO api_token (name, token_sha256, created_at) VALUES (?, ?, ?)",
+                arguments: [name, Self.digest(token), Self.truncated(Date())])
+        }
+        return token
+    }
+
+    public func tokens() throws -> [APIToken] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT name, created_at, last_used_at FROM api_token ORDER BY name").map {
+                APIToken(name: $0["name"], createdAt: $0["created_at"], lastUsedAt: $0["last_used_at"])
+            }
+        }
+    }
+
+    public func revokeToken(name: String) throws {
+        try database.write { db in
+            try db.execute(sql: "DELETE FROM api_token WHERE name = ?", arguments: [name])
+            if db.changesCount == 0 { throw DirectoryError.unknownToken(name) }
+        }
+    }
+
+    /// The name of the token `presented` is, or nil; records its use.
+    public func authenticateToken(_ presented: String) throws -> String? {
+        try database.write { db in
+            let digest = Self.digest(presented)
+            guard
+                let name = try String.fetchOne(
+                    db, sql: "SELECT name FROM api_token WHERE token_sha256 = ?", arguments: [digest])
+            else { return nil }
+            try db.execute(
+                sql: "UPDATE api_token SET last_used_at = ? WHERE name = ?", arguments: [Self.truncated(Date()), name])
+            return name
+        }
+    }
+
+    // MARK: - Rules
+
+    /// The rules a mailbox's settings must keep, whatever the door they came through.
+    static func validate(_ mailbox: Mailbox) throws {
+        let name = mailbox.name.trimmingCharacters(in: .whitespaces)
+        guard !name.isEmpty else { throw DirectoryError.invalid(field: "--name", reason: "must not be empty") }
+        guard name.count <= 200, !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else {
+            throw DirectoryError.invalid(
+                field: "--name", reason: "must be at most 200 characters without control characters")
+        }
+        if let zone = mailbox.timeZone, TimeZone(identifier: zone) == nil {
+            throw DirectoryError.invalid(
+                field: "--timezone", reason: "\"\(zone)\" is not a time zone name (e.g. Europe/Berlin)")
+        }
+        if let language = mailbox.language, !isLanguageTag(language) {
+            throw DirectoryError.invalid(
+                field: "--language", reason: "\"\(language)\" is not a language tag (e.g. de, de-CH)")
+        }
+        if mailbox.deleteAfterEmail && mailbox.emails.isEmpty {
+            throw DirectoryError.invalid(
+                field: "--delete-after-email", reason: "needs an --email address, or voicemails would vanish unseen")
+        }
+        if Set(mailbox.emails).count != mailbox.emails.count {
+            throw DirectoryError.invalid(field: "--email", reason: "an address is listed twice")
+        }
+        if Set(mailbox.smsNumbers).count != mailbox.smsNumbers.count {
+            throw DirectoryError.invalid(field: "--sms", reason: "a number is listed twice")
+        }
+    }
+
+    static func validatePassword(_ password: String) throws {
+        guard password.count >= 8 else {
+            throw DirectoryError.invalid(field: "password", reason: "must be at least 8 characters")
+        }
+        guard password.utf8.count <= 1024,
+            !password.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else {
+            throw DirectoryError.invalid(
+                field: "password", reason: "must be at most 1024 bytes without control characters")
+        }
+    }
+
+    static func isLanguageTag(_ tag: String) -> Bool {
+        let parts = tag.split(separator: "-", omittingEmptySubsequences: false)
+        guard let first = parts.first, (2...3).contains(first.count), first.allSatisfy({ $0.isASCII && $0.isLetter })
+        else { return false }
+        return parts.dropFirst().allSatisfy { part in
+            (2...8).contains(part.count) && part.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }
+        }
+    }
+
+    static func isTokenName(_ name: String) -> Bool {
+        (1...64).contains(name.utf8.count)
+            && name.utf8.allSatisfy { byte in
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                    || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: ".")
+                    || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+            }
+    }
+
+    // MARK: - Rows
+
+    private static func exists(_ id: MailboxID, in db: GRDB.Database) throws -> Bool {
+        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM mailbox WHERE id = ?", arguments: [id.rawValue]) != 0
+    }
+
+    /// Inserts a folder with a UIDVALIDITY no folder has had: the clock's seconds, or one past the
+    /// highest ever given, whichever is larger (RFC 3501 §2.3.1.1 wants it never reused).
+    static func insertFolder(_ db: GRDB.Database, mailbox: MailboxID, name: String, specialUse: String?) throws {
+        let highest = try Int64.fetchOne(db, sql: "SELECT MAX(uid_validity) FROM folder") ?? 0
+        let uidValidity = max(Int64(Date().timeIntervalSince1970), highest + 1)
+        try db.execute(
+            sql: """
+                INSERT INTO folder (mailbox_id, name, special_use, uid_validity, created_at)
+                VALUES (?, ?, ?, ?, ?)
+                """, arguments: [mailbox.rawValue, name, specialUse, uidValidity, Date()])
+    }
+
+    private static func mailbox(_ row: Row) throws -> Mailbox {
+        let decoder = JSONDecoder()
+        guard let id = MailboxID(row["id"]) else {
+            throw DirectoryError.invalid(field: "mailbox.id", reason: "malformed id in the database")
+        }
+        return Mailbox(
+            id: id, name: row["display_name"],
+            emails: try decoder.decode([EmailAddress].self, from: Data((row["emails"] as String).utf8)),
+            smsNumbers: try decoder.decode([PhoneNumber].self, from: Data((row["sms_numbers"] as String).utf8)),
+            timeZone: row["time_zone"], language: row["language"], attachAudio: row["attach_audio"],
+            deleteAfterEmail: row["delete_after_email"], createdAt: row["created_at"], updatedAt: row["updated_at"])
+    }
+
+    private static func json<T: Encodable>(_ value: T) -> String {
+        String(decoding: (try? JSONEncoder().encode(value)) ?? Data("[]".utf8), as: UTF8.self)
+    }
+
+    private static func digest(_ token: String) -> Data { Hashing.sha256(Data(token.utf8)) }
+
+    /// Whole seconds: what SQLite keeps, so values read back compare equal.
+    private static func truncated(_ date: Date) -> Date {
+        Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down))
+    }
+}

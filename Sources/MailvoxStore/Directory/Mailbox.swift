@@ -1,0 +1,87 @@
+import Foundation
+import MailvoxCore
+
+/// A mailbox as the directory knows it: who owns it and how they are alerted. No secrets.
+public struct Mailbox: Sendable, Equatable, Codable {
+    public var id: MailboxID
+    public var name: String
+    public var emails: [EmailAddress]
+    public var smsNumbers: [PhoneNumber]
+    /// IANA zone for times shown to the owner; nil uses `server.default_timezone`.
+    public var timeZone: String?
+    /// BCP 47 tag choosing template variants (`de-CH`, `de`); nil uses the default templates.
+    public var language: String?
+    public var attachAudio: Bool
+    public var deleteAfterEmail: Bool
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, emails
+        case smsNumbers = "sms"
+        case timeZone = "timezone"
+        case language
+        case attachAudio = "attach_audio"
+        case deleteAfterEmail = "delete_after_email"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
+}
+
+/// What `mailbox add` and `mailbox set` ask for; nil fields are left as they are (or defaulted).
+public struct MailboxSettings: Sendable, Equatable {
+    public var name: String?
+    public var emails: [EmailAddress]?
+    public var smsNumbers: [PhoneNumber]?
+    /// `.some(nil)` clears the zone.
+    public var timeZone: String??
+    public var language: String??
+    public var attachAudio: Bool?
+    public var deleteAfterEmail: Bool?
+
+    public init(
+        name: String? = nil, emails: [EmailAddress]? = nil, smsNumbers: [PhoneNumber]? = nil, timeZone: String?? = nil,
+        language: String?? = nil, attachAudio: Bool? = nil, deleteAfterEmail: Bool? = nil
+    ) {
+        self.name = name
+        self.emails = emails
+        self.smsNumbers = smsNumbers
+        self.timeZone = timeZone
+        self.language = language
+        self.attachAudio = attachAudio
+        self.deleteAfterEmail = deleteAfterEmail
+    }
+}
+
+/// A folder of a mailbox, as `mailbox show` lists it.
+public struct FolderSummary: Sendable, Equatable, Codable {
+    public var name: String
+    public var specialUse: String?
+    public var uidValidity: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case name
+        case specialUse = "special_use"
+        case uidValidity = "uid_validity"
+    }
+}
+
+/// An API token's public facts; the token itself is shown once and never stored.
+public struct APIToken: Sendable, Equatable, Codable {
+    public var name: String
+    public var createdAt: Date
+    public var lastUsedAt: Date?
+
+    enum CodingKeys: String, CodingKey {
+        case name
+        case createdAt = "created_at"
+        case lastUsedAt = "last_used_at"
+    }
+}
+
+/// The folders every new mailbox starts with (DESIGN.md §6) and their RFC 6154 special use.
+enum DefaultFolders {
+    static let all: [(name: String, specialUse: String?)] = [
+        ("INBOX", nil), ("Saved", "\\Archive"), ("Trash", "\\Trash"), ("Greetings", nil),
+    ]
+}

@@ -1,0 +1,268 @@
+import ArgumentParser
+import Foundation
+import MailvoxCore
+import MailvoxCrypto
+import MailvoxServer
+import MailvoxStore
+
+struct MailboxCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mailbox",
+        abstract: "Add, change, list, show and remove mailboxes.",
+        subcommands: [
+            MailboxAdd.self, MailboxSet.self, MailboxList.self, MailboxShow.self, MailboxPasswd.self,
+            MailboxRemove.self,
+        ])
+}
+
+/// The mailbox id argument, checked against DESIGN.md §3's alphabet.
+func parseMailboxID(_ text: String) throws -> MailboxID {
+    guard let id = MailboxID(text) else {
+        throw UsageFailure(
+            description: "mailbox id \"\(text)\" must be 1–64 of [0-9A-Za-z._-], starting with a letter or digit")
+    }
+    return id
+}
+
+/// Options shared by `add` and `set`.
+struct MailboxProfileOptions: ParsableArguments {
+    @Option(name: .long, help: "Display name (owner or department).")
+    var name: String?
+
+    @Option(name: .long, help: "Alert email address (repeatable; on set, replaces the list).")
+    var email: [String] = []
+
+    @Option(name: .long, help: "Alert SMS number in E.164, e.g. +4930123456 (repeatable; on set, replaces the list).")
+    var sms: [String] = []
+
+    @Option(name: .long, help: "IANA time zone for times shown to the owner, e.g. Europe/Berlin.")
+    var timezone: String?
+
+    @Option(name: .long, help: "Language tag choosing template variants, e.g. de or de-CH.")
+    var language: String?
+
+    @Flag(name: .long, help: "Send alert mail without the audio attached.")
+    var noAttachAudio = false
+
+    @Flag(name: .long, help: "Expunge a voicemail once every alert email was accepted (email-only mailbox).")
+    var deleteAfterEmail = false
+
+    func settings() throws -> MailboxSettings {
+        var settings = MailboxSettings()
+        settings.name = name
+        if !email.isEmpty {
+            settings.emails = try email.map { text in
+                guard let address = EmailAddress(text) else {
+                    throw UsageFailure(description: "--email: \"\(text)\" is not an email address")
+                }
+                return address
+            }
+        }
+        if !sms.isEmpty {
+            settings.smsNumbers = try sms.map { text in
+                guard let number = PhoneNumber(text) else {
+                    throw UsageFailure(description: "--sms: \"\(text)\" is not an E.164 number (+ and 8–15 digits)")
+                }
+                return number
+            }
+        }
+        if let timezone { settings.timeZone = .some(timezone) }
+        if let language { settings.language = .some(language) }
+        if noAttachAudio { settings.attachAudio = false }
+        if deleteAfterEmail { settings.deleteAfterEmail = true }
+        return settings
+    }
+}
+
+struct MailboxAdd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add",
+        abstract: "Add a mailbox with the folders INBOX, Saved, Trash and Greetings.",
+        discussion: "Without --password-stdin a password is generated and printed, alone on the last line, once.")
+
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "Mailbox id; also the IMAP login.") var id: String
+    @OptionGroup var profile: MailboxProfileOptions
+    @Flag(name: .long, help: "Read the password from the first line of standard input.") var passwordStdin = false
+
+    func run() async throws {
+        let id = try parseMailboxID(id)
+        var settings = try profile.settings()
+        guard settings.name != nil else { throw UsageFailure(description: "--name is required") }
+        settings.attachAudio = settings.attachAudio ?? true
+        let context = try Context.open(configPath: options.path, needs: .masterKey)
+        let password = passwordStdin ? readFirstLineOfStandardInput() : GeneratedPassword.make()
+        let mailbox = try context.directory.addMailbox(
+            id: id, settings: settings, password: password, master: context.requireMasterKey())
+        let folders = try context.directory.folders(of: id).map(\.name).joined(separator: ", ")
+        print("added mailbox \(mailbox.id) (\(mailbox.name)) with folders \(folders)")
+        if !passwordStdin {
+            print("password for \(mailbox.id), shown once:")
+            print(password)
+        }
+    }
+}
+
+struct MailboxSet: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "set", abstract: "Change a mailbox's settings; options not given stay as they are.")
+
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "Mailbox id.") var id: String
+    @OptionGroup var profile: MailboxProfileOptions
+    @Flag(name: .long, help: "Attach the audio to alert mail again.") var attachAudio = false
+    @Flag(name: .long, help: "Keep voicemails after alert emails.") var noDeleteAfterEmail = false
+    @Flag(name: .long, help: "Remove every alert email address.") var clearEmail = false
+    @Flag(name: .long, help: "Remove every SMS number.") var clearSms = false
+    @Flag(name: .long, help: "Use the server's default time zone.") var clearTimezone = false
+    @Flag(name: .long, help: "Use the default templates.") var clearLanguage = false
+
+    func validate() throws {
+        let conflicts: [(Bool, Bool, String)] = [
+            (attachAudio, profile.noAttachAudio, "--attach-audio and --no-attach-audio"),
+            (noDeleteAfterEmail, profile.deleteAfterEmail, "--delete-after-email and --no-delete-after-email"),
+            (clearEmail, !profile.email.isEmpty, "--email and --clear-email"),
+            (clearSms, !profile.sms.isEmpty, "--sms and --clear-sms"),
+            (clearTimezone, profile.timezone != nil, "--timezone and --clear-timezone"),
+            (clearLanguage, profile.language != nil, "--language and --clear-language"),
+        ]
+        for (first, second, names) in conflicts where first && second {
+            throw ValidationError("\(names) contradict each other")
+        }
+    }
+
+    func run() async throws {
+        let id = try parseMailboxID(id)
+        var settings = try profile.settings()
+        if attachAudio { settings.attachAudio = true }
+        if noDeleteAfterEmail { settings.deleteAfterEmail = false }
+        if clearEmail { settings.emails = [] }
+        if clearSms { settings.smsNumbers = [] }
+        if clearTimezone { settings.timeZone = .some(nil) }
+        if clearLanguage { settings.language = .some(nil) }
+        let context = try Context.open(configPath: options.path, needs: .masterKey)
+        let mailbox = try context.directory.updateMailbox(id, settings: settings)
+        print("updated mailbox \(mailbox.id)")
+    }
+}
+
+struct MailboxList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List mailboxes.")
+
+    @OptionGroup var options: ConfigOption
+    @Flag(name: .long, help: "Print JSON for tools.") var json = false
+
+    func run() async throws {
+        let context = try Context.open(configPath: options.path, needs: .masterKey)
+        let mailboxes = try context.directory.mailboxes()
+        if json {
+            try printJSON(mailboxes)
+        } else {
+            printTable(
+                mailboxes.map { box in
+                    [
+                        box.id.rawValue, box.name, box.emails.map(\.rawValue).joined(separator: ","),
+                        box.smsNumbers.map(\.rawValue).joined(separator: ","),
+                    ].map { $0.isEmpty ? "-" : $0 }
+                }, header: ["ID", "NAME", "EMAIL", "SMS"])
+        }
+    }
+}
+
+struct MailboxShow: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show", abstract: "Show one mailbox: settings and folders, never a secret.")
+
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "Mailbox id.") var id: String
+    @Flag(name: .long, help: "Print JSON for tools.") var json = false
+
+    struct Details: Encodable {
+        var mailbox: Mailbox
+        var folders: [FolderSummary]
+
+        func encode(to encoder: any Encoder) throws {
+            try mailbox.encode(to: encoder)
+            var container = encoder.container(keyedBy: Key.self)
+            try container.encode(folders, forKey: .folders)
+        }
+
+        enum Key: String, CodingKey { case folders }
+    }
+
+    func run() async throws {
+        let id = try parseMailboxID(id)
+        let context = try Context.open(configPath: options.path, needs: .masterKey)
+        let mailbox = try context.directory.requireMailbox(id)
+        let folders = try context.directory.folders(of: id)
+        if json {
+            try printJSON(Details(mailbox: mailbox, folders: folders))
+            return
+        }
+        let defaultZone = context.config.server.defaultTimezone
+        let dates = ISO8601DateFormatter()
+        printTable([
+            ["id:", mailbox.id.rawValue],
+            ["name:", mailbox.name],
+            ["email:", mailbox.emails.isEmpty ? "-" : mailbox.emails.map(\.rawValue).joined(separator: ", ")],
+            ["sms:", mailbox.smsNumbers.isEmpty ? "-" : mailbox.smsNumbers.map(\.rawValue).joined(separator: ", ")],
+            ["timezone:", mailbox.timeZone ?? "\(defaultZone) (server default)"],
+            ["language:", mailbox.language ?? "- (default templates)"],
+            ["attach_audio:", mailbox.attachAudio ? "yes" : "no"],
+            ["delete_after_email:", mailbox.deleteAfterEmail ? "yes" : "no"],
+            ["created:", dates.string(from: mailbox.createdAt)],
+            ["updated:", dates.string(from: mailbox.updatedAt)],
+        ])
+        print("folders:")
+        printTable(folders.map { ["  " + $0.name, $0.specialUse ?? ""] })
+    }
+}
+
+struct MailboxPasswd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "passwd",
+        abstract: "Set a mailbox's password.",
+        discussion: "Without --password-stdin a password is generated and printed, alone on the last line, once.")
+
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "Mailbox id.") var id: String
+    @Flag(name: .long, help: "Read the password from the first line of standard input.") var passwordStdin = false
+
+    func run() async throws {
+        let id = try parseMailboxID(id)
+        let context = try Context.open(configPath: options.path, needs: .masterKey)
+        let password = passwordStdin ? readFirstLineOfStandardInput() : GeneratedPassword.make()
+        try context.directory.setPassword(id, password: password)
+        print("password of \(id) changed")
+        if !passwordStdin {
+            print("new password for \(id), shown once:")
+            print(password)
+        }
+    }
+}
+
+struct MailboxRemove: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "remove",
+        abstract: "Remove a mailbox with its folders, messages, files and queued jobs.",
+        discussion: "Refuses without --yes (exit 2) and while `mailvox serve` runs.")
+
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "Mailbox id.") var id: String
+    @Flag(name: .long, help: "Really remove it.") var yes = false
+
+    func run() async throws {
+        let id = try parseMailboxID(id)
+        let context = try Context.open(configPath: options.path, needs: .masterKey)
+        let mailbox = try context.directory.requireMailbox(id)
+        let folders = try context.directory.folders(of: id)
+        guard yes else {
+            throw UsageFailure(
+                description: "removing mailbox \(mailbox.id) (\(mailbox.name)) deletes its \(folders.count) folders "
+                    + "and every message in them for good; run again with --yes")
+        }
+        try ServeLock.requireNotServing(context.config.serveLockPath, action: "remove a mailbox")
+        try context.directory.removeMailbox(id)
+        print("removed mailbox \(mailbox.id)")
+    }
+}
