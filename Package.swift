@@ -152,7 +152,10 @@ let package = Package(
         .testTarget(name: "MailvoxCryptoTests", dependencies: ["MailvoxCrypto", "MailvoxCore"]),
         .testTarget(
             name: "MailvoxStoreTests",
-            dependencies: ["MailvoxStore", "MailvoxDatabase", "MailvoxCrypto", "MailvoxCore"]
+            dependencies: [
+                "MailvoxStore", "MailvoxDatabase", "MailvoxCrypto", "MailvoxCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .testTarget(name: "MailvoxAudioTests", dependencies: ["MailvoxAudio", "MailvoxCore"]),
         .testTarget(name: "MailvoxMIMETests", dependencies: ["MailvoxMIME", "MailvoxCore"]),

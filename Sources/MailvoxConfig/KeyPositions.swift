@@ -7,7 +7,7 @@ struct KeyPositions {
 
     init(text: String) {
         var section = ""
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line = rawLine.drop(while: { $0 == " " || $0 == "\t" })
             if line.hasPrefix("["), let close = line.firstIndex(of: "]") {
                 section = line[line.index(after: line.startIndex)..<close].trimmingSpaces()

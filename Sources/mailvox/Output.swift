@@ -30,7 +30,7 @@ func printJSON<T: Encodable>(_ value: T) throws {
 func readFirstLineOfStandardInput() -> String {
     let data = FileHandle.standardInput.readDataToEndOfFile()
     let text = String(decoding: data, as: UTF8.self)
-    var line = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
-    if line.hasSuffix("\r") { line.removeLast() }
-    return line
+    // "\r\n" is one Character in Swift, so split on any newline rather than on "\n".
+    return text.split(maxSplits: 1, omittingEmptySubsequences: false, whereSeparator: \.isNewline).first.map(String.init)
+        ?? ""
 }

@@ -69,6 +69,10 @@ public final class Directory: Sendable {
             attachAudio: settings.attachAudio ?? true, deleteAfterEmail: settings.deleteAfterEmail ?? false,
             createdAt: Date(), updatedAt: Date())
         try Self.validate(mailbox)
+        // Checked again inside the transaction; here so a taken id is reported before a weak password.
+        if try database.read({ db in try Self.exists(id, in: db) }) {
+            throw DirectoryError.duplicateMailbox(id.rawValue)
+        }
         try Self.validatePassword(password)
         let passwordHash = try hasher.hash(password)
         let (publicKey, wrapped) = try KeyPairs.generate(for: .mailbox(id.rawValue), under: master)
@@ -142,6 +146,7 @@ public final class Directory: Sendable {
     }
 
     public func setPassword(_ id: MailboxID, password: String) throws {
+        _ = try requireMailbox(id)
         try Self.validatePassword(password)
         let passwordHash = try hasher.hash(password)
         try database.write { db in

@@ -26,6 +26,21 @@ public struct Mailbox: Sendable, Equatable, Codable {
         case createdAt = "created_at"
         case updatedAt = "updated_at"
     }
+
+    /// Unset time zone and language are `null` in JSON, so tools see every field.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(name, forKey: .name)
+        try container.encode(emails, forKey: .emails)
+        try container.encode(smsNumbers, forKey: .smsNumbers)
+        try container.encode(timeZone, forKey: .timeZone)
+        try container.encode(language, forKey: .language)
+        try container.encode(attachAudio, forKey: .attachAudio)
+        try container.encode(deleteAfterEmail, forKey: .deleteAfterEmail)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(updatedAt, forKey: .updatedAt)
+    }
 }
 
 /// What `mailbox add` and `mailbox set` ask for; nil fields are left as they are (or defaulted).

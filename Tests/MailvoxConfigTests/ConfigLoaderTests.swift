@@ -1,0 +1,337 @@
+import Foundation
+import MailvoxConfig
+import MailvoxCore
+import Testing
+
+/// A throwaway directory holding a config file.
+struct ConfigFixture {
+    let directory: String
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("mvx-config-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    func write(_ text: String, name: String = "mailvox.toml") throws -> String {
+        let path = directory + "/" + name
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func load(_ text: String, environment: [String: String] = [:]) throws(ConfigError) -> Configuration {
+        let path: String
+        do { path = try write(text) } catch { fatalError("cannot write fixture: \(error)") }
+        return try ConfigLoader.load(path: path, environment: environment)
+    }
+
+    func error(_ text: String, environment: [String: String] = [:]) -> ConfigError? {
+        do {
+            _ = try load(text, environment: environment)
+            return nil
+        } catch {
+            return error
+        }
+    }
+}
+
+@Suite struct ConfigLoaderTests {
+    @Test func emptyFileGivesDefaultsWithPathsBesideTheFile() throws {
+        let fixture = try ConfigFixture()
+        let config = try fixture.load("")
+        #expect(config.server.dataDir == fixture.directory)
+        #expect(config.crypto.masterKeyFile == fixture.directory + "/keys/master.key")
+        #expect(config.tls.certificateFile == fixture.directory + "/tls/cert.pem")
+        #expect(config.imap.listen == HostPort(host: "127.0.0.1", port: 1143))
+        #expect(config.imap.listenTLS == HostPort(host: "127.0.0.1", port: 1993))
+        #expect(config.http.listen == HostPort(host: "127.0.0.1", port: 8080))
+        #expect(config.audio.formats == [.mp3])
+        #expect(config.audio.loudnessTargetLUFS == -16.0)
+        #expect(config.queue.maxAttempts == 8)
+        #expect(config.sms.provider == Configuration.SMSProvider.none)
+        #expect(config.databasePath == fixture.directory + "/mailvox.sqlite")
+    }
+
+    @Test func relativePathsResolveAgainstTheConfigFilesDirectory() throws {
+        let fixture = try ConfigFixture()
+        let config = try fixture.load(
+            """
+            [server]
+            data_dir = "data"
+            [crypto]
+            master_key_file = "../secrets/master.key"
+            [templates]
+            dir = "/etc/mailvox/templates"
+            """)
+        #expect(config.server.dataDir == fixture.directory + "/data")
+        let parent = (fixture.directory as NSString).deletingLastPathComponent
+        #expect(config.crypto.masterKeyFile == parent + "/secrets/master.key")
+        #expect(config.templates.dir == "/etc/mailvox/templates")
+    }
+
+    @Test func everyTypeOfValueIsRead() throws {
+        let fixture = try ConfigFixture()
+        let config = try fixture.load(
+            """
+            [server]
+            hostname = "vm.example.com"
+            workers = 3
+            default_timezone = "Europe/Berlin"
+            log_level = "debug"
+            [imap]
+            listen = ""
+            listen_tls = "[::1]:2993"
+            allow_plaintext_auth = true
+            [audio]
+            formats = ["opus", "mp3"]
+            loudness_target_lufs = "off"
+            min_seconds = 2
+            max_seconds = 30.5
+            too_long = "reject"
+            [smtp]
+            security = "tls"
+            port = 465
+            """)
+        #expect(config.server.hostname == "vm.example.com")
+        #expect(config.server.workers == 3)
+        #expect(config.server.defaultTimezone == "Europe/Berlin")
+        #expect(config.server.logLevel == .debug)
+        #expect(config.imap.listen == nil)
+        #expect(config.imap.listenTLS == HostPort(host: "::1", port: 2993))
+        #expect(config.imap.allowPlaintextAuth)
+        #expect(config.audio.formats == [.opus, .mp3])
+        #expect(config.audio.loudnessTargetLUFS == nil)
+        #expect(config.audio.minSeconds == 2)
+        #expect(config.audio.maxSeconds == 30.5)
+        #expect(config.audio.tooLong == .reject)
+        #expect(config.smtp.security == .tls)
+        #expect(config.smtp.port == 465)
+    }
+
+    @Test func unknownKeyNamesFileLineAndKey() throws {
+        let fixture = try ConfigFixture()
+        let error = try #require(fixture.error("[server]\nhostname = \"a\"\n\n[imap]\nlisten_tsl = \"127.0.0.1:1\"\n"))
+        #expect(error.source == fixture.directory + "/mailvox.toml")
+        #expect(error.line == 5)
+        #expect(error.key == "imap.listen_tsl")
+        #expect(error.description == "\(fixture.directory)/mailvox.toml:5: imap.listen_tsl: unknown key")
+    }
+
+    @Test func unknownSectionIsAnError() throws {
+        let error = try #require(try ConfigFixture().error("[server]\n[imapd]\nlisten = \"x:1\"\n"))
+        #expect(error.key == "imapd")
+        #expect(error.line == 2)
+        #expect(error.message.contains("unknown section"))
+    }
+
+    @Test func topLevelKeyOutsideASectionIsAnError() throws {
+        let error = try #require(try ConfigFixture().error("data_dir = \".\"\n"))
+        #expect(error.key == "data_dir")
+        #expect(error.line == 1)
+    }
+
+    @Test func wrongTypeNamesWhatWasExpected() throws {
+        let fixture = try ConfigFixture()
+        let error = try #require(fixture.error("[imap]\nmax_message_bytes = \"big\"\n"))
+        #expect(error.key == "imap.max_message_bytes")
+        #expect(error.line == 2)
+        #expect(error.message == "expected an integer, found a string")
+        let boolError = try #require(fixture.error("[http]\ntls = \"yes\"\n"))
+        #expect(boolError.message == "expected a boolean, found a string")
+        let listError = try #require(fixture.error("[audio]\nformats = \"mp3\"\n"))
+        #expect(listError.message == "expected an array of strings, found a string")
+    }
+
+    @Test(arguments: ["1143", "localhost", "127.0.0.1:99999", "127.0.0.1:0", "::1:993", "host name:1"])
+    func badHostPortIsAnError(_ value: String) throws {
+        let error = try #require(try ConfigFixture().error("[imap]\nlisten = \"\(value)\"\n"))
+        #expect(error.key == "imap.listen")
+        #expect(error.line == 2)
+        #expect(error.message.contains("is not host:port"))
+    }
+
+    @Test func badValuesAreErrors() throws {
+        let fixture = try ConfigFixture()
+        #expect(fixture.error("[server]\ndefault_timezone = \"Mars/Olympus\"\n")?.key == "server.default_timezone")
+        #expect(fixture.error("[server]\nlog_level = \"loud\"\n")?.message.contains("\"debug\"") == true)
+        #expect(fixture.error("[audio]\nformats = [\"mp3\", \"aac\"]\n")?.key == "audio.formats")
+        #expect(fixture.error("[audio]\nformats = []\n")?.key == "audio.formats")
+        #expect(fixture.error("[audio]\nformats = [\"mp3\", \"mp3\"]\n")?.message.contains("twice") == true)
+        #expect(fixture.error("[audio]\nloudness_target_lufs = 5\n")?.key == "audio.loudness_target_lufs")
+        #expect(fixture.error("[queue]\nmax_attempts = 0\n")?.message.contains("out of range") == true)
+        #expect(fixture.error("[sms]\nwebhook_url = \"ftp://x\"\n")?.key == "sms.webhook_url")
+        #expect(fixture.error("[smtp]\nfrom = \"nobody\"\n")?.key == "smtp.from")
+        #expect(fixture.error("[server]\nhostname = \"bad host\"\n")?.key == "server.hostname")
+        #expect(fixture.error("[server]\ndata_dir = \"\"\n")?.key == "server.data_dir")
+    }
+
+    @Test func rulesAcrossKeysNameTheKeyToChange() throws {
+        let fixture = try ConfigFixture()
+        #expect(fixture.error("[audio]\nmin_seconds = 10\nmax_seconds = 5\n")?.key == "audio.max_seconds")
+        #expect(fixture.error("[smtp]\nhost = \"relay.example.com\"\nsecurity = \"none\"\n")?.key == "smtp.security")
+        #expect(fixture.error("[smtp]\nhost = \"127.0.0.1\"\nsecurity = \"none\"\n") == nil)
+        #expect(fixture.error("[smtp]\nusername = \"u\"\n")?.key == "smtp.password_file")
+        #expect(fixture.error("[sms]\nprovider = \"webhook\"\n")?.key == "sms.webhook_url")
+        #expect(fixture.error("[sms]\nprovider = \"twilio\"\n")?.key == "sms.twilio_account_sid")
+        #expect(fixture.error("[sms]\nprovider = \"email\"\n")?.key == "sms.email_gateway_domain")
+    }
+
+    @Test func syntaxErrorCarriesTheParsersLine() throws {
+        let error = try #require(try ConfigFixture().error("[server]\nhostname = \"a\"\nworkers = = 3\n"))
+        #expect(error.line == 3)
+        #expect(error.key == nil)
+        #expect(error.message.hasPrefix("TOML syntax"))
+    }
+
+    @Test func missingConfigFileSaysHowToMakeOne() throws {
+        let fixture = try ConfigFixture()
+        #expect(throws: ConfigError.self) { try ConfigLoader.load(path: fixture.directory + "/absent.toml", environment: [:]) }
+        do {
+            _ = try ConfigLoader.load(path: fixture.directory + "/absent.toml", environment: [:])
+        } catch {
+            #expect(error.message.contains("mailvox init"))
+        }
+    }
+
+    @Test func configPathPrecedence() {
+        #expect(ConfigLoader.configPath(option: "a.toml", environment: ["MAILVOX_CONFIG": "b.toml"]) == "a.toml")
+        #expect(ConfigLoader.configPath(option: nil, environment: ["MAILVOX_CONFIG": "b.toml"]) == "b.toml")
+        #expect(ConfigLoader.configPath(option: nil, environment: [:]) == "var/mailvox.toml")
+    }
+}
+
+@Suite struct EnvironmentOverrideTests {
+    @Test func overridesWinOverTheFile() throws {
+        let fixture = try ConfigFixture()
+        let config = try fixture.load(
+            "[imap]\nlisten_tls = \"127.0.0.1:1993\"\n[server]\nworkers = 2\n",
+            environment: [
+                "MAILVOX_IMAP_LISTEN_TLS": "127.0.0.1:2993",
+                "MAILVOX_SERVER_WORKERS": "4",
+                "MAILVOX_IMAP_ALLOW_PLAINTEXT_AUTH": "1",
+                "MAILVOX_AUDIO_FORMATS": "mp3, opus",
+                "MAILVOX_AUDIO_LOUDNESS_TARGET_LUFS": "off",
+                "MAILVOX_HTTP_LISTEN": "",
+                "MAILVOX_SERVER_DATA_DIR": "elsewhere",
+            ])
+        #expect(config.imap.listenTLS == HostPort(host: "127.0.0.1", port: 2993))
+        #expect(config.server.workers == 4)
+        #expect(config.imap.allowPlaintextAuth)
+        #expect(config.audio.formats == [.mp3, .opus])
+        #expect(config.audio.loudnessTargetLUFS == nil)
+        #expect(config.http.listen == nil)
+        #expect(config.server.dataDir == fixture.directory + "/elsewhere")
+    }
+
+    @Test func unknownKeyInAKnownSectionIsAnError() throws {
+        let error = try #require(try ConfigFixture().error("", environment: ["MAILVOX_IMAP_LISTEN_TSL": "x:1"]))
+        #expect(error.source == "MAILVOX_IMAP_LISTEN_TSL")
+        #expect(error.key == "imap.listen_tsl")
+        #expect(error.description == "MAILVOX_IMAP_LISTEN_TSL: imap.listen_tsl: unknown key")
+    }
+
+    @Test func badOverrideValueNamesTheVariable() throws {
+        let error = try #require(try ConfigFixture().error("", environment: ["MAILVOX_SERVER_WORKERS": "many"]))
+        #expect(error.source == "MAILVOX_SERVER_WORKERS")
+        #expect(error.message == "expected an integer, found \"many\"")
+    }
+
+    @Test func variablesOfOtherSectionsAndTheConfigPathAreNotOverrides() throws {
+        let config = try ConfigFixture().load(
+            "", environment: ["MAILVOX_CONFIG": "/x.toml", "MAILVOX_BIN": "/usr/bin/mailvox", "MAILVOXIMAP": "1"])
+        #expect(config.imap.listen == HostPort(host: "127.0.0.1", port: 1143))
+    }
+}
+
+@Suite struct KeyFileTests {
+    func config(in fixture: ConfigFixture) throws -> Configuration { try fixture.load("") }
+
+    @Test func missingKeyFileIsAnError() throws {
+        let fixture = try ConfigFixture()
+        let config = try config(in: fixture)
+        #expect(throws: ConfigError.self) {
+            try KeyFiles.check(config.crypto.masterKeyFile, key: "crypto.master_key_file", config: config)
+        }
+    }
+
+    @Test func keyFileReadableByGroupOrOthersIsRefused() throws {
+        let fixture = try ConfigFixture()
+        let config = try config(in: fixture)
+        let path = try fixture.write("secret\n", name: "secret")
+        for mode in [0o640, 0o604, 0o660] {
+            chmod(path, mode_t(mode))
+            do {
+                try KeyFiles.check(path, key: "smtp.password_file", config: config)
+                Issue.record("mode \(String(mode, radix: 8)) was accepted")
+            } catch {
+                #expect(error.key == "smtp.password_file")
+                #expect(error.message.contains("readable by group or others"))
+                #expect(error.message.contains("chmod 600"))
+            }
+        }
+        chmod(path, 0o600)
+        #expect(try KeyFiles.readSecret(path, key: "smtp.password_file", config: config) == "secret")
+    }
+
+    @Test func secretFileGivenThroughTheConfigIsRead() throws {
+        let fixture = try ConfigFixture()
+        let secret = try fixture.write("  s3cret \nsecond line ignored\n", name: "relay.pass")
+        chmod(secret, 0o600)
+        let config = try fixture.load("[smtp]\nusername = \"vm\"\npassword_file = \"relay.pass\"\n")
+        #expect(config.smtp.passwordFile == secret)
+        #expect(try KeyFiles.readSecret(secret, key: "smtp.password_file", config: config) == "s3cret")
+    }
+
+    @Test func emptySecretFileIsAnError() throws {
+        let fixture = try ConfigFixture()
+        let path = try fixture.write("\n", name: "empty")
+        chmod(path, 0o600)
+        let config = try config(in: fixture)
+        #expect(throws: ConfigError.self) { try KeyFiles.readSecret(path, key: "sms.webhook_secret_file", config: config) }
+    }
+}
+
+@Suite struct ExampleConfigTests {
+    static let examplePath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Config/mailvox.example.toml").path
+
+    /// The example documents every key with its default: loading it must give exactly the defaults.
+    @Test func exampleParsesToTheDefaults() throws {
+        let example = try ConfigLoader.load(path: Self.examplePath, environment: [:])
+        let defaults = try ConfigLoader.parse(text: "", file: example.file, environment: [:])
+        #expect(example == defaults)
+    }
+
+    @Test func exampleNamesEveryKey() throws {
+        let text = try String(contentsOfFile: Self.examplePath, encoding: .utf8)
+        var section = ""
+        var documented: Set<String> = []
+        for line in text.split(separator: "\n") {
+            if line.hasPrefix("[") { section = String(line.dropFirst().prefix(while: { $0 != "]" })) }
+            if let equals = line.firstIndex(of: "="), !line.hasPrefix("#") {
+                documented.insert(section + "." + line[..<equals].trimmingCharacters(in: .whitespaces))
+            }
+        }
+        // Every key the loader knows appears in the example: an unknown one would fail the load above.
+        let keys = [
+            "server.data_dir", "server.hostname", "server.workers", "server.default_timezone", "server.min_free_bytes",
+            "server.log_level", "imap.listen", "imap.listen_tls", "imap.allow_plaintext_auth", "imap.max_message_bytes",
+            "http.listen", "http.tls", "http.max_body_bytes", "tls.certificate_file", "tls.private_key_file",
+            "crypto.master_key_file", "auth.max_failures", "auth.lockout_seconds", "audio.formats",
+            "audio.mp3_bitrate_kbps", "audio.opus_bitrate_kbps", "audio.loudness_target_lufs", "audio.trim_silence",
+            "audio.min_seconds", "audio.max_seconds", "audio.too_long", "intake.drop_dir", "intake.keep_processed",
+            "queue.max_attempts", "queue.backoff_initial_seconds", "queue.backoff_max_seconds",
+            "queue.idempotency_days", "templates.dir", "smtp.host", "smtp.port", "smtp.security", "smtp.ca_file",
+            "smtp.username", "smtp.password_file", "smtp.from", "sms.provider", "sms.max_length", "sms.webhook_url",
+            "sms.webhook_secret_file", "sms.twilio_base_url", "sms.twilio_account_sid", "sms.twilio_auth_token_file",
+            "sms.twilio_from", "sms.email_gateway_domain",
+        ]
+        #expect(Set(keys) == documented)
+        for key in keys {
+            let parts = key.split(separator: ".")
+            let environment = ["MAILVOX_\(parts[0].uppercased())_\(parts[1].uppercased())": "x"]
+            // Each key is also an override: the error, if any, is about the value, never "unknown key".
+            let error = try? ConfigFixture().error("", environment: environment)
+            #expect(error?.message != "unknown key", "\(key) is not an override")
+        }
+    }
+}

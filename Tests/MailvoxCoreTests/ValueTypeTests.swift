@@ -1,0 +1,67 @@
+import MailvoxCore
+import Testing
+
+@Suite struct MailboxIDTests {
+    @Test(arguments: ["1000", "sales.emea", "a", "A_b-c.d", String(repeating: "x", count: 64)])
+    func accepts(_ text: String) {
+        #expect(MailboxID(text)?.rawValue == text)
+    }
+
+    @Test(arguments: [
+        "", ".hidden", "-dash", "_under", "a/b", "../etc", "a b", "ümlaut", "a\u{0}b", String(repeating: "x", count: 65),
+    ])
+    func rejects(_ text: String) {
+        #expect(MailboxID(text) == nil)
+    }
+}
+
+@Suite struct AddressTests {
+    @Test(arguments: ["grace@example.com", "a.b+tag@sub.example.org", "x@localhost"])
+    func acceptsEmail(_ text: String) {
+        #expect(EmailAddress(text) != nil)
+    }
+
+    @Test(arguments: [
+        "nope", "@example.com", "a@", "a@b", "a..b@example.com", ".a@example.com", "a b@example.com",
+        "a@-example.com", "a@exa mple.com", "jürgen@example.com", "a@example.com\r\nBcc: x@y.z",
+    ])
+    func rejectsEmail(_ text: String) {
+        #expect(EmailAddress(text) == nil)
+    }
+
+    @Test(arguments: ["+4930123456", "+12025550123", "+123456789012345"])
+    func acceptsE164(_ text: String) {
+        #expect(PhoneNumber(text) != nil)
+    }
+
+    @Test(arguments: ["4930123456", "+1234567", "+1234567890123456", "+49 30 123456", "+0123456789", "+49301234a6", ""])
+    func rejectsNonE164(_ text: String) {
+        #expect(PhoneNumber(text) == nil)
+    }
+}
+
+@Suite struct HostPortTests {
+    @Test func parsesIPv4AndNames() {
+        #expect(HostPort(parsing: "127.0.0.1:1143") == HostPort(host: "127.0.0.1", port: 1143))
+        #expect(HostPort(parsing: "mail.example.com:587") == HostPort(host: "mail.example.com", port: 587))
+    }
+
+    @Test func parsesBracketedIPv6() {
+        let address = HostPort(parsing: "[::1]:1993")
+        #expect(address == HostPort(host: "::1", port: 1993))
+        #expect(address?.description == "[::1]:1993")
+        #expect(address?.isLoopback == true)
+    }
+
+    @Test(arguments: ["1143", "127.0.0.1", "127.0.0.1:", ":1143", "host:0", "host:65536", "host:12a", "::1:1993", "[::1]1993", "a b:1"])
+    func rejects(_ text: String) {
+        #expect(HostPort(parsing: text) == nil)
+    }
+
+    @Test func errorCodesMapToTheirHTTPStatus() {
+        #expect(ErrorCode.unauthorized.httpStatus == 401)
+        #expect(ErrorCode.mailboxNotFound.rawValue == "mailbox_not_found")
+        #expect(ErrorCode.audioTooLong.httpStatus == 422)
+        #expect(ErrorCode.insufficientStorage.httpStatus == 507)
+    }
+}

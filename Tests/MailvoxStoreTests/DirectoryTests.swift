@@ -1,0 +1,222 @@
+import Foundation
+import GRDB
+import MailvoxCore
+import MailvoxCrypto
+import MailvoxDatabase
+import MailvoxStore
+import Testing
+
+/// A fresh database in a temp dir with the directory's migrations and a master key.
+struct DirectoryFixture {
+    let path: String
+    let database: DatabasePool
+    let directory: Directory
+    let master = MasterKey.generate()
+
+    init() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mvx-store-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        path = folder + "/mailvox.sqlite"
+        database = try MailvoxDatabase.open(path: path, migrations: [DirectoryMigrations.set], create: true)
+        // Cheap scrypt parameters: these tests are about the directory, not about hashing cost.
+        directory = Directory(database: database, hasher: PasswordHasher(logN: 8, blockSize: 8, parallelism: 1))
+    }
+
+    /// The first column of the first row of `sql`, as text.
+    func scalar(_ sql: String) throws -> String? {
+        try database.read { db in try String.fetchOne(db, sql: sql) }
+    }
+
+    @discardableResult
+    func add(_ id: String, name: String = "Grace Hopper", emails: [String] = [], password: String = "correct-horse")
+        throws -> Mailbox
+    {
+        try directory.addMailbox(
+            id: MailboxID(id)!, settings: MailboxSettings(name: name, emails: emails.map { EmailAddress($0)! }),
+            password: password, master: master)
+    }
+}
+
+@Suite struct DatabaseTests {
+    @Test func migratesAnEmptyDatabaseWithDurableSettings() throws {
+        let fixture = try DirectoryFixture()
+        #expect(try MailvoxDatabase.appliedMigrations(fixture.database) == ["store.1-directory"])
+        #expect(try fixture.scalar("PRAGMA journal_mode") == "wal")
+        #expect(try fixture.scalar("PRAGMA synchronous") == "2")  // FULL
+        #expect(try fixture.scalar("PRAGMA foreign_keys") == "1")
+        var info = stat()
+        stat(fixture.path, &info)
+        #expect(info.st_mode & 0o077 == 0, "the database file must be private to its owner")
+    }
+
+    @Test func reopeningRunsNothingTwice() throws {
+        let fixture = try DirectoryFixture()
+        try fixture.add("1000")
+        let again = try MailvoxDatabase.open(path: fixture.path, migrations: [DirectoryMigrations.set])
+        #expect(try MailvoxDatabase.appliedMigrations(again) == ["store.1-directory"])
+        #expect(try Directory(database: again).mailboxes().map(\.id.rawValue) == ["1000"])
+    }
+
+    @Test func refusesToCreateWhenNotAsked() throws {
+        let missing = FileManager.default.temporaryDirectory.appendingPathComponent("absent-\(UUID()).sqlite").path
+        #expect(throws: DatabaseOpenError.self) { try MailvoxDatabase.open(path: missing, migrations: []) }
+        #expect(!FileManager.default.fileExists(atPath: missing))
+    }
+
+    @Test func migrationSetsRunInTheOrderGiven() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mvx-order-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let later = MigrationSet(
+            module: "later", migrations: [("1-uses-mailbox", { db in try db.execute(sql: "CREATE TABLE t (m TEXT REFERENCES mailbox(id))") })])
+        let pool = try MailvoxDatabase.open(path: folder + "/db.sqlite", migrations: [DirectoryMigrations.set, later], create: true)
+        #expect(try MailvoxDatabase.appliedMigrations(pool) == ["store.1-directory", "later.1-uses-mailbox"])
+    }
+}
+
+@Suite struct DirectoryTests {
+    @Test func addsAMailboxWithKeysAndTheFourFolders() throws {
+        let fixture = try DirectoryFixture()
+        let mailbox = try fixture.add("2000", emails: ["grace@example.com"])
+        #expect(mailbox.attachAudio)
+        #expect(!mailbox.deleteAfterEmail)
+        #expect(try fixture.directory.mailbox(MailboxID("2000")!) == mailbox)
+        let folders = try fixture.directory.folders(of: MailboxID("2000")!)
+        #expect(folders.map(\.name) == ["INBOX", "Saved", "Trash", "Greetings"])
+        #expect(folders.map(\.specialUse) == [nil, "\\Archive", "\\Trash", nil])
+        #expect(Set(folders.map(\.uidValidity)).count == 4, "every folder has its own UIDVALIDITY")
+        let row = try #require(
+            try fixture.database.read { db in try Row.fetchOne(db, sql: "SELECT * FROM mailbox WHERE id = '2000'") })
+        let wrapped = WrappedPrivateKey(masterKeyID: row["master_key_id"], sealed: row["wrapped_private_key"])
+        let privateKey = try KeyPairs.unwrap(wrapped, for: .mailbox("2000"), under: fixture.master)
+        #expect(privateKey.publicKey.rawRepresentation == row["public_key"] as Data)
+        let hash: String = row["password_hash"]
+        #expect(!hash.contains("correct-horse"))
+    }
+
+    @Test func idsAreUniqueWhateverTheirCase() throws {
+        let fixture = try DirectoryFixture()
+        try fixture.add("sales")
+        #expect(throws: DirectoryError.duplicateMailbox("Sales")) { try fixture.add("Sales") }
+        #expect(try fixture.directory.mailbox(MailboxID("SALES")!)?.id.rawValue == "sales")
+    }
+
+    @Test func passwordsVerify() throws {
+        let fixture = try DirectoryFixture()
+        try fixture.add("1000", password: "first-password")
+        let id = MailboxID("1000")!
+        #expect(try fixture.directory.verifyPassword(id, password: "first-password"))
+        #expect(try !fixture.directory.verifyPassword(id, password: "second-password"))
+        try fixture.directory.setPassword(id, password: "second-password")
+        #expect(try !fixture.directory.verifyPassword(id, password: "first-password"))
+        #expect(try fixture.directory.verifyPassword(id, password: "second-password"))
+        #expect(try !fixture.directory.verifyPassword(MailboxID("9999")!, password: "second-password"))
+        #expect(throws: DirectoryError.unknownMailbox("9999")) {
+            try fixture.directory.setPassword(MailboxID("9999")!, password: "whatever-123")
+        }
+    }
+
+    @Test func badSettingsAreRefusedAndNothingIsWritten() throws {
+        let fixture = try DirectoryFixture()
+        let id = MailboxID("3000")!
+        let cases: [(MailboxSettings, String)] = [
+            (MailboxSettings(name: "  "), "--name"),
+            (MailboxSettings(name: "A\u{7}B"), "--name"),
+            (MailboxSettings(name: "X", timeZone: .some("Mars/Base")), "--timezone"),
+            (MailboxSettings(name: "X", language: .some("german!")), "--language"),
+            (MailboxSettings(name: "X", deleteAfterEmail: true), "--delete-after-email"),
+            (
+                MailboxSettings(name: "X", emails: [EmailAddress("a@example.com")!, EmailAddress("a@example.com")!]),
+                "--email"
+            ),
+        ]
+        for (settings, field) in cases {
+            do {
+                try fixture.directory.addMailbox(id: id, settings: settings, password: "long-enough", master: fixture.master)
+                Issue.record("accepted \(settings)")
+            } catch let error as DirectoryError {
+                guard case .invalid(let named, _) = error else {
+                    Issue.record("unexpected \(error)")
+                    continue
+                }
+                #expect(named == field)
+            }
+        }
+        #expect(throws: DirectoryError.invalid(field: "password", reason: "must be at least 8 characters")) {
+            try fixture.directory.addMailbox(id: id, settings: MailboxSettings(name: "X"), password: "short", master: fixture.master)
+        }
+        #expect(try fixture.directory.mailboxes().isEmpty)
+        #expect(try fixture.scalar("SELECT COUNT(*) FROM folder") == "0")
+    }
+
+    @Test func updateChangesOnlyWhatIsGiven() throws {
+        let fixture = try DirectoryFixture()
+        let id = MailboxID("1000")!
+        try fixture.add("1000", name: "Front Desk", emails: ["desk@example.com"])
+        var updated = try fixture.directory.updateMailbox(
+            id,
+            settings: MailboxSettings(
+                smsNumbers: [PhoneNumber("+4930123456")!], timeZone: .some("Europe/Berlin"), language: .some("de-CH"),
+                attachAudio: false, deleteAfterEmail: true))
+        #expect(updated.name == "Front Desk")
+        #expect(updated.emails.map(\.rawValue) == ["desk@example.com"])
+        #expect(updated.smsNumbers.map(\.rawValue) == ["+4930123456"])
+        #expect(updated.timeZone == "Europe/Berlin")
+        #expect(updated.language == "de-CH")
+        #expect(!updated.attachAudio)
+        #expect(updated.deleteAfterEmail)
+        // Clearing the only address while delete-after-email is on would lose voicemails unseen.
+        #expect(throws: DirectoryError.self) { try fixture.directory.updateMailbox(id, settings: MailboxSettings(emails: [])) }
+        updated = try fixture.directory.updateMailbox(
+            id, settings: MailboxSettings(timeZone: .some(nil), language: .some(nil), deleteAfterEmail: false))
+        #expect(updated.timeZone == nil)
+        #expect(updated.language == nil)
+        #expect(try fixture.directory.requireMailbox(id) == updated)
+    }
+
+    @Test func removeTakesTheFoldersAlong() throws {
+        let fixture = try DirectoryFixture()
+        try fixture.add("1000")
+        try fixture.add("2000")
+        try fixture.directory.removeMailbox(MailboxID("1000")!)
+        #expect(try fixture.directory.mailboxes().map(\.id.rawValue) == ["2000"])
+        #expect(try fixture.scalar("SELECT COUNT(*) FROM folder WHERE mailbox_id = '1000'") == "0")
+        #expect(try fixture.scalar("SELECT COUNT(*) FROM folder WHERE mailbox_id = '2000'") == "4")
+        #expect(throws: DirectoryError.unknownMailbox("1000")) { try fixture.directory.removeMailbox(MailboxID("1000")!) }
+    }
+
+    @Test func nodeKeyIsMadeOnce() throws {
+        let fixture = try DirectoryFixture()
+        #expect(throws: DirectoryError.nodeKeyMissing) { try fixture.directory.nodePublicKey() }
+        try fixture.directory.createNodeKey(master: fixture.master)
+        #expect(try fixture.directory.nodePublicKey().count == 32)
+        #expect(throws: DirectoryError.nodeKeyExists) { try fixture.directory.createNodeKey(master: fixture.master) }
+        #expect(try fixture.directory.masterKeyIDs() == [fixture.master.id])
+    }
+}
+
+@Suite struct APITokenTests {
+    @Test func aTokenAuthenticatesUntilRevokedAndIsNeverStored() throws {
+        let fixture = try DirectoryFixture()
+        let token = try fixture.directory.createToken(name: "pbx1")
+        #expect(token.hasPrefix("mvx_"))
+        #expect(token.count >= 40)
+        #expect(try fixture.directory.authenticateToken(token) == "pbx1")
+        #expect(try fixture.directory.authenticateToken(token + "x") == nil)
+        #expect(try fixture.directory.tokens().first?.lastUsedAt != nil)
+        let raw = try Data(contentsOf: URL(fileURLWithPath: fixture.path))
+            + ((try? Data(contentsOf: URL(fileURLWithPath: fixture.path + "-wal"))) ?? Data())
+        #expect(raw.range(of: Data(token.utf8)) == nil, "the token itself must not be on disk")
+        try fixture.directory.revokeToken(name: "pbx1")
+        #expect(try fixture.directory.authenticateToken(token) == nil)
+        #expect(throws: DirectoryError.unknownToken("pbx1")) { try fixture.directory.revokeToken(name: "pbx1") }
+    }
+
+    @Test func namesAreUniqueAndPlain() throws {
+        let fixture = try DirectoryFixture()
+        _ = try fixture.directory.createToken(name: "pbx1")
+        #expect(throws: DirectoryError.duplicateToken("pbx1")) { try fixture.directory.createToken(name: "pbx1") }
+        #expect(throws: DirectoryError.self) { try fixture.directory.createToken(name: "bad name") }
+        #expect(throws: DirectoryError.self) { try fixture.directory.createToken(name: "") }
+        #expect(try fixture.directory.tokens().map(\.name) == ["pbx1"])
+    }
+}
