@@ -30,7 +30,8 @@ public enum KeyFiles {
             throw ConfigError(source: config.file, key: key, message: "\(path): cannot read as UTF-8 text")
         }
         let secret =
-            text.split(maxSplits: 1, omittingEmptySubsequences: false, whereSeparator: \.isNewline).first.map(String.init) ?? ""
+            text.split(maxSplits: 1, omittingEmptySubsequences: false, whereSeparator: \.isNewline).first.map(
+                String.init) ?? ""
         let trimmed = secret.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw ConfigError(source: config.file, key: key, message: "\(path) is empty") }
         return trimmed

@@ -31,6 +31,7 @@ func readFirstLineOfStandardInput() -> String {
     let data = FileHandle.standardInput.readDataToEndOfFile()
     let text = String(decoding: data, as: UTF8.self)
     // "\r\n" is one Character in Swift, so split on any newline rather than on "\n".
-    return text.split(maxSplits: 1, omittingEmptySubsequences: false, whereSeparator: \.isNewline).first.map(String.init)
+    return text.split(maxSplits: 1, omittingEmptySubsequences: false, whereSeparator: \.isNewline).first.map(
+        String.init)
         ?? ""
 }

@@ -98,7 +98,10 @@ import Testing
         #expect(shown["timezone"] as? String == "Europe/Berlin")
         #expect(shown["language"] as? String == "de")
         #expect(shown["attach_audio"] as? Bool == false)
-        #expect((shown["folders"] as? [[String: Any]])?.compactMap { $0["name"] as? String } == ["INBOX", "Saved", "Trash", "Greetings"])
+        #expect(
+            (shown["folders"] as? [[String: Any]])?.compactMap { $0["name"] as? String } == [
+                "INBOX", "Saved", "Trash", "Greetings",
+            ])
 
         let set = try cli.run([
             "mailbox", "set", "sales", "--name", "Sales", "--email", "c@example.com", "--delete-after-email",
@@ -114,7 +117,8 @@ import Testing
         #expect(shown["attach_audio"] as? Bool == true)
         #expect(shown["delete_after_email"] as? Bool == true)
 
-        #expect(try cli.run(["mailbox", "passwd", "sales", "--password-stdin"], stdin: "second-password\n").status == 0)
+        #expect(
+            try cli.run(["mailbox", "passwd", "sales", "--password-stdin"], stdin: "second-password\n").status == 0)
 
         let list = try cli.run(["mailbox", "list", "--json"])
         let entries = try #require(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]])
@@ -133,29 +137,32 @@ import Testing
         #expect(gone.stderr == "mailvox: unknown mailbox sales\n")
     }
 
-    @Test(arguments: [
-        (["mailbox", "add", "1000", "--name", "Dup", "--password-stdin"], "already exists"),
-        (["mailbox", "add", "bad/id", "--name", "X"], "mailbox id \"bad/id\""),
-        (["mailbox", "add", ".x", "--name", "X"], "mailbox id"),
-        (["mailbox", "add", "3000", "--name", "X", "--email", "not-an-address"], "--email"),
-        (["mailbox", "add", "3000", "--name", "X", "--sms", "030123456"], "--sms"),
-        (["mailbox", "add", "3000", "--name", ""], "--name"),
-        (["mailbox", "add", "3000"], "--name"),
-        (["mailbox", "add", "3000", "--name", "X", "--timezone", "Mars/Base"], "--timezone"),
-        (["mailbox", "add", "3000", "--name", "X", "--delete-after-email"], "--delete-after-email"),
-        (["mailbox", "add", "3000", "--name", "X", "--password-stdin"], "password"),
-        (["mailbox", "show", "9999"], "unknown mailbox 9999"),
-        (["mailbox", "set", "9999", "--name", "X"], "unknown mailbox 9999"),
-        (["mailbox", "set", "1000", "--email", "a@example.com", "--clear-email"], "contradict"),
-        (["mailbox", "set", "1000", "--attach-audio", "--no-attach-audio"], "contradict"),
-        (["mailbox", "passwd", "9999", "--password-stdin"], "unknown mailbox 9999"),
-        (["mailbox", "remove", "9999", "--yes"], "unknown mailbox 9999"),
-        (["mailbox", "frobnicate"], "Unexpected argument"),
-        (["token", "revoke", "nobody"], "unknown token nobody"),
-    ] as [([String], String)])
+    @Test(
+        arguments: [
+            (["mailbox", "add", "1000", "--name", "Dup", "--password-stdin"], "already exists"),
+            (["mailbox", "add", "bad/id", "--name", "X"], "mailbox id \"bad/id\""),
+            (["mailbox", "add", ".x", "--name", "X"], "mailbox id"),
+            (["mailbox", "add", "3000", "--name", "X", "--email", "not-an-address"], "--email"),
+            (["mailbox", "add", "3000", "--name", "X", "--sms", "030123456"], "--sms"),
+            (["mailbox", "add", "3000", "--name", ""], "--name"),
+            (["mailbox", "add", "3000"], "--name"),
+            (["mailbox", "add", "3000", "--name", "X", "--timezone", "Mars/Base"], "--timezone"),
+            (["mailbox", "add", "3000", "--name", "X", "--delete-after-email"], "--delete-after-email"),
+            (["mailbox", "add", "3000", "--name", "X", "--password-stdin"], "password"),
+            (["mailbox", "show", "9999"], "unknown mailbox 9999"),
+            (["mailbox", "set", "9999", "--name", "X"], "unknown mailbox 9999"),
+            (["mailbox", "set", "1000", "--email", "a@example.com", "--clear-email"], "contradict"),
+            (["mailbox", "set", "1000", "--attach-audio", "--no-attach-audio"], "contradict"),
+            (["mailbox", "passwd", "9999", "--password-stdin"], "unknown mailbox 9999"),
+            (["mailbox", "remove", "9999", "--yes"], "unknown mailbox 9999"),
+            (["mailbox", "frobnicate"], "Unexpected argument"),
+            (["token", "revoke", "nobody"], "unknown token nobody"),
+        ] as [([String], String)])
     func badInputExitsTwoWithOneClearLine(_ arguments: [String], _ message: String) throws {
         let cli = try initialised()
-        #expect(try cli.run(["mailbox", "add", "1000", "--name", "Desk", "--password-stdin"], stdin: "long-enough-1").status == 0)
+        #expect(
+            try cli.run(["mailbox", "add", "1000", "--name", "Desk", "--password-stdin"], stdin: "long-enough-1").status
+                == 0)
         let result = try cli.run(arguments, stdin: "short")
         #expect(result.status == 2, "\(arguments): \(result.stderr)")
         #expect(result.stderr.hasPrefix("mailvox: "))
@@ -165,7 +172,9 @@ import Testing
 
     @Test func passwordFromStdinNeedsNoTrailingNewline() throws {
         let cli = try initialised()
-        #expect(try cli.run(["mailbox", "add", "1000", "--name", "A", "--password-stdin"], stdin: "no-newline-here").status == 0)
+        #expect(
+            try cli.run(["mailbox", "add", "1000", "--name", "A", "--password-stdin"], stdin: "no-newline-here").status
+                == 0)
         #expect(try cli.run(["mailbox", "passwd", "1000", "--password-stdin"], stdin: "crlf-password\r\n").status == 0)
     }
 
@@ -179,7 +188,8 @@ import Testing
         #expect(!list.stdout.contains(created.lastLine))
         #expect(try cli.run(["token", "create", "--name", "pbx1"]).status == 2)
         #expect(try cli.run(["token", "revoke", "pbx1"]).status == 0)
-        #expect(try cli.run(["token", "list", "--json"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[\n\n]")
+        #expect(
+            try cli.run(["token", "list", "--json"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[\n\n]")
     }
 }
 
@@ -199,7 +209,8 @@ import Testing
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         let result = try cli.run(["mailbox", "list"])
         #expect(result.status == 2)
-        let line = text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.hasPrefix("listen") }! + 1
+        let line =
+            text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.hasPrefix("listen") }! + 1
         #expect(result.stderr.hasPrefix("mailvox: \(path):\(line): imap.listen: \"nowhere\" is not host:port"))
     }
 
@@ -229,7 +240,8 @@ import Testing
         #expect(try cli.run(["init", "--data-dir", "a"]).status == 0)
         #expect(try cli.run(["init", "--data-dir", "b"]).status == 0)
         try FileManager.default.removeItem(atPath: cli.directory + "/a/keys/master.key")
-        try FileManager.default.copyItem(atPath: cli.directory + "/b/keys/master.key", toPath: cli.directory + "/a/keys/master.key")
+        try FileManager.default.copyItem(
+            atPath: cli.directory + "/b/keys/master.key", toPath: cli.directory + "/a/keys/master.key")
         let result = try cli.run(["mailbox", "list", "--config", "a/mailvox.toml"])
         #expect(result.status == 2)
         #expect(result.stderr.contains("wrapped under master key"))
@@ -242,7 +254,9 @@ import Testing
     @Test func serveHoldsTheLockSaysReadyAndStopsOnSigterm() throws {
         let cli = try CLI()
         #expect(try cli.run(["init", "--data-dir", "var"]).status == 0)
-        #expect(try cli.run(["mailbox", "add", "1000", "--name", "Desk", "--password-stdin"], stdin: "long-enough-1").status == 0)
+        #expect(
+            try cli.run(["mailbox", "add", "1000", "--name", "Desk", "--password-stdin"], stdin: "long-enough-1").status
+                == 0)
         let log = cli.directory + "/serve.log"
         let server = try cli.start(["serve"], log: log)
         defer { if server.isRunning { server.terminate() } }
@@ -267,9 +281,12 @@ import Testing
         let cli = try CLI()
         #expect(try cli.run(["init", "--data-dir", "var"]).status == 0)
         let result = try cli.run(["doctor", "--json"])
-        let checks = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: String]])
+        let checks = try #require(
+            try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: String]])
         let subjects = Set(checks.compactMap { $0["subject"] })
-        for subject in ["config", "data dir", "master key", "database", "certificate", "imap.listen", "disk", "smtp relay"] {
+        for subject in [
+            "config", "data dir", "master key", "database", "certificate", "imap.listen", "disk", "smtp relay",
+        ] {
             #expect(subjects.contains(subject), "doctor skipped \(subject)")
         }
         // The dev layout keeps the master key inside the data dir: doctor must say so.

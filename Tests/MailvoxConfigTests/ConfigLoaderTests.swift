@@ -8,7 +8,8 @@ struct ConfigFixture {
     let directory: String
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("mvx-config-\(UUID().uuidString)").path
+        directory =
+            FileManager.default.temporaryDirectory.appendingPathComponent("mvx-config-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     }
 
@@ -184,7 +185,9 @@ struct ConfigFixture {
 
     @Test func missingConfigFileSaysHowToMakeOne() throws {
         let fixture = try ConfigFixture()
-        #expect(throws: ConfigError.self) { try ConfigLoader.load(path: fixture.directory + "/absent.toml", environment: [:]) }
+        #expect(throws: ConfigError.self) {
+            try ConfigLoader.load(path: fixture.directory + "/absent.toml", environment: [:])
+        }
         do {
             _ = try ConfigLoader.load(path: fixture.directory + "/absent.toml", environment: [:])
         } catch {
@@ -286,7 +289,9 @@ struct ConfigFixture {
         let path = try fixture.write("\n", name: "empty")
         chmod(path, 0o600)
         let config = try config(in: fixture)
-        #expect(throws: ConfigError.self) { try KeyFiles.readSecret(path, key: "sms.webhook_secret_file", config: config) }
+        #expect(throws: ConfigError.self) {
+            try KeyFiles.readSecret(path, key: "sms.webhook_secret_file", config: config)
+        }
     }
 }
 

@@ -8,7 +8,8 @@ import Testing
     }
 
     @Test(arguments: [
-        "", ".hidden", "-dash", "_under", "a/b", "../etc", "a b", "ümlaut", "a\u{0}b", String(repeating: "x", count: 65),
+        "", ".hidden", "-dash", "_under", "a/b", "../etc", "a b", "ümlaut", "a\u{0}b",
+        String(repeating: "x", count: 65),
     ])
     func rejects(_ text: String) {
         #expect(MailboxID(text) == nil)
@@ -53,7 +54,10 @@ import Testing
         #expect(address?.isLoopback == true)
     }
 
-    @Test(arguments: ["1143", "127.0.0.1", "127.0.0.1:", ":1143", "host:0", "host:65536", "host:12a", "::1:1993", "[::1]1993", "a b:1"])
+    @Test(arguments: [
+        "1143", "127.0.0.1", "127.0.0.1:", ":1143", "host:0", "host:65536", "host:12a", "::1:1993", "[::1]1993",
+        "a b:1",
+    ])
     func rejects(_ text: String) {
         #expect(HostPort(parsing: text) == nil)
     }

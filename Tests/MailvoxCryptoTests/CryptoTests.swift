@@ -119,7 +119,7 @@ func temporaryDirectory() throws -> String {
             try MasterKey.load(from: directory + "/none")
         }
         let path = directory + "/bad.key"
-        FileManager.default.createFile(atPath: path, contents: Data("mailvox-master-key-v1 c2hvcnQ=\n".utf8))
+        #expect(FileManager.default.createFile(atPath: path, contents: Data("mailvox-master-key-v1 c2hvcnQ=\n".utf8)))
         chmod(path, 0o600)
         #expect(throws: CryptoError.keyFileMalformed(path: path)) { try MasterKey.load(from: path) }
     }
@@ -141,7 +141,9 @@ func temporaryDirectory() throws -> String {
         #expect(throws: CryptoError.unwrapFailed(context: "mailbox:2000")) {
             try KeyPairs.unwrap(wrapped, for: .mailbox("2000"), under: master)
         }
-        #expect(throws: CryptoError.unwrapFailed(context: "node")) { try KeyPairs.unwrap(wrapped, for: .node, under: master) }
+        #expect(throws: CryptoError.unwrapFailed(context: "node")) {
+            try KeyPairs.unwrap(wrapped, for: .node, under: master)
+        }
     }
 
     @Test func anotherMasterKeyIsNamedNotTried() throws {
@@ -177,7 +179,8 @@ func temporaryDirectory() throws -> String {
     @Test func anIndependentDecoderReadsTheNames() throws {
         let directory = try temporaryDirectory()
         let files = try DevCertificate.make(hostname: "localhost")
-        try DevCertificate.write(files, certificatePath: directory + "/cert.pem", privateKeyPath: directory + "/key.pem")
+        try DevCertificate.write(
+            files, certificatePath: directory + "/cert.pem", privateKeyPath: directory + "/key.pem")
         var info = stat()
         stat(directory + "/key.pem", &info)
         #expect(info.st_mode & 0o777 == 0o600)

@@ -14,7 +14,8 @@ struct DirectoryFixture {
     let master = MasterKey.generate()
 
     init() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mvx-store-\(UUID().uuidString)").path
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mvx-store-\(UUID().uuidString)")
+            .path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         path = folder + "/mailvox.sqlite"
         database = try MailvoxDatabase.open(path: path, migrations: [DirectoryMigrations.set], create: true)
@@ -28,7 +29,9 @@ struct DirectoryFixture {
     }
 
     @discardableResult
-    func add(_ id: String, name: String = "Grace Hopper", emails: [String] = [], password: String = "correct-horse")
+    func add(
+        _ id: String, name: String = "Grace Hopper", emails: [String] = [], password: String = "correct-horse"
+    )
         throws -> Mailbox
     {
         try directory.addMailbox(
@@ -67,8 +70,12 @@ struct DirectoryFixture {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mvx-order-\(UUID())").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let later = MigrationSet(
-            module: "later", migrations: [("1-uses-mailbox", { db in try db.execute(sql: "CREATE TABLE t (m TEXT REFERENCES mailbox(id))") })])
-        let pool = try MailvoxDatabase.open(path: folder + "/db.sqlite", migrations: [DirectoryMigrations.set, later], create: true)
+            module: "later",
+            migrations: [
+                ("1-uses-mailbox", { db in try db.execute(sql: "CREATE TABLE t (m TEXT REFERENCES mailbox(id))") })
+            ])
+        let pool = try MailvoxDatabase.open(
+            path: folder + "/db.sqlite", migrations: [DirectoryMigrations.set, later], create: true)
         #expect(try MailvoxDatabase.appliedMigrations(pool) == ["store.1-directory", "later.1-uses-mailbox"])
     }
 }
@@ -131,7 +138,8 @@ struct DirectoryFixture {
         ]
         for (settings, field) in cases {
             do {
-                try fixture.directory.addMailbox(id: id, settings: settings, password: "long-enough", master: fixture.master)
+                try fixture.directory.addMailbox(
+                    id: id, settings: settings, password: "long-enough", master: fixture.master)
                 Issue.record("accepted \(settings)")
             } catch let error as DirectoryError {
                 guard case .invalid(let named, _) = error else {
@@ -142,7 +150,8 @@ struct DirectoryFixture {
             }
         }
         #expect(throws: DirectoryError.invalid(field: "password", reason: "must be at least 8 characters")) {
-            try fixture.directory.addMailbox(id: id, settings: MailboxSettings(name: "X"), password: "short", master: fixture.master)
+            try fixture.directory.addMailbox(
+                id: id, settings: MailboxSettings(name: "X"), password: "short", master: fixture.master)
         }
         #expect(try fixture.directory.mailboxes().isEmpty)
         #expect(try fixture.scalar("SELECT COUNT(*) FROM folder") == "0")
@@ -165,7 +174,9 @@ struct DirectoryFixture {
         #expect(!updated.attachAudio)
         #expect(updated.deleteAfterEmail)
         // Clearing the only address while delete-after-email is on would lose voicemails unseen.
-        #expect(throws: DirectoryError.self) { try fixture.directory.updateMailbox(id, settings: MailboxSettings(emails: [])) }
+        #expect(throws: DirectoryError.self) {
+            try fixture.directory.updateMailbox(id, settings: MailboxSettings(emails: []))
+        }
         updated = try fixture.directory.updateMailbox(
             id, settings: MailboxSettings(timeZone: .some(nil), language: .some(nil), deleteAfterEmail: false))
         #expect(updated.timeZone == nil)
@@ -181,7 +192,9 @@ struct DirectoryFixture {
         #expect(try fixture.directory.mailboxes().map(\.id.rawValue) == ["2000"])
         #expect(try fixture.scalar("SELECT COUNT(*) FROM folder WHERE mailbox_id = '1000'") == "0")
         #expect(try fixture.scalar("SELECT COUNT(*) FROM folder WHERE mailbox_id = '2000'") == "4")
-        #expect(throws: DirectoryError.unknownMailbox("1000")) { try fixture.directory.removeMailbox(MailboxID("1000")!) }
+        #expect(throws: DirectoryError.unknownMailbox("1000")) {
+            try fixture.directory.removeMailbox(MailboxID("1000")!)
+        }
     }
 
     @Test func nodeKeyIsMadeOnce() throws {
@@ -203,7 +216,8 @@ struct DirectoryFixture {
         #expect(try fixture.directory.authenticateToken(token) == "pbx1")
         #expect(try fixture.directory.authenticateToken(token + "x") == nil)
         #expect(try fixture.directory.tokens().first?.lastUsedAt != nil)
-        let raw = try Data(contentsOf: URL(fileURLWithPath: fixture.path))
+        let raw =
+            try Data(contentsOf: URL(fileURLWithPath: fixture.path))
             + ((try? Data(contentsOf: URL(fileURLWithPath: fixture.path + "-wal"))) ?? Data())
         #expect(raw.range(of: Data(token.utf8)) == nil, "the token itself must not be on disk")
         try fixture.directory.revokeToken(name: "pbx1")
