@@ -72,3 +72,34 @@ public enum KeyPairs {
         }
     }
 }
+
+/// An owner's unwrapped private key, for modules that open sealed files but should not
+/// handle raw key material themselves.
+public struct OwnerKey: Sendable {
+    public let owner: KeyOwner
+    let privateKey: Curve25519.KeyAgreement.PrivateKey
+
+    /// The matching public key (32 bytes): what files for this owner are sealed to.
+    public var publicKey: Data { privateKey.publicKey.rawRepresentation }
+
+    /// Unwraps `wrapped` for `owner` under `master`.
+    public static func open(
+        _ wrapped: WrappedPrivateKey, for owner: KeyOwner, under master: MasterKey
+    )
+        throws(CryptoError) -> OwnerKey
+    {
+        OwnerKey(owner: owner, privateKey: try KeyPairs.unwrap(wrapped, for: owner, under: master))
+    }
+}
+
+extension SealedFileReader {
+    /// Opens `path` as a file of `key`'s owner.
+    public convenience init(path: String, key: OwnerKey) throws(SealError) {
+        try self.init(path: path, owner: key.owner.description, privateKey: key.privateKey)
+    }
+
+    /// Opens sealed bytes in memory as `key`'s owner's.
+    public convenience init(sealed: Data, key: OwnerKey) throws(SealError) {
+        try self.init(sealed: sealed, owner: key.owner.description, privateKey: key.privateKey)
+    }
+}

@@ -144,8 +144,14 @@ public enum SealedFile {
 
 /// Opens an MVX1 file and decrypts byte ranges, touching only the chunks a range needs.
 public final class SealedFileReader: @unchecked Sendable {
+    /// Where the sealed bytes are: a file (read with pread) or memory (index metadata).
+    enum Source {
+        case descriptor(Int32)
+        case memory(Data)
+    }
+
     // Immutable after init; reads use pread, which is safe from several threads.
-    private let descriptor: Int32
+    private let source: Source
     private let messageKey: SymmetricKey
     private let nonceBase: [UInt8]
     private let headerDigest: Data
@@ -173,15 +179,36 @@ public final class SealedFileReader: @unchecked Sendable {
 
     /// Takes ownership of `descriptor` once it returns (closed on deinit); if it throws, the
     /// descriptor is still the caller's to close.
-    public init(
-        descriptor: Int32, owner expected: String, privateKey: Curve25519.KeyAgreement.PrivateKey
-    ) throws(SealError) {
-        self.descriptor = descriptor
-        var info = stat()
-        guard fstat(descriptor, &info) == 0 else { throw .io(String(cString: strerror(errno))) }
-        let fileSize = Int(info.st_size)
+    public convenience init(
+        descriptor: Int32, owner: String, privateKey: Curve25519.KeyAgreement.PrivateKey
+    )
+        throws(SealError)
+    {
+        try self.init(source: .descriptor(descriptor), owner: owner, privateKey: privateKey)
+    }
+
+    /// Opens sealed bytes held in memory.
+    public convenience init(
+        sealed: Data, owner: String, privateKey: Curve25519.KeyAgreement.PrivateKey
+    )
+        throws(SealError)
+    {
+        try self.init(source: .memory(sealed), owner: owner, privateKey: privateKey)
+    }
+
+    init(source: Source, owner expected: String, privateKey: Curve25519.KeyAgreement.PrivateKey) throws(SealError) {
+        self.source = source
+        let fileSize: Int
+        switch source {
+        case .descriptor(let descriptor):
+            var info = stat()
+            guard fstat(descriptor, &info) == 0 else { throw .io(String(cString: strerror(errno))) }
+            fileSize = Int(info.st_size)
+        case .memory(let data):
+            fileSize = data.count
+        }
         // The header is at most 4+1+1+255+8+1+255+4+8+12+1+255 bytes.
-        let prefix = try Self.pread(descriptor, offset: 0, length: min(fileSize, 1024))
+        let prefix = try Self.read(source, offset: 0, length: min(fileSize, 1024))
         var cursor = HeaderCursor(bytes: prefix)
         guard try cursor.take(4) == Data(SealedFile.magic) else { throw .notSealed }
         let version = try cursor.byte()
@@ -226,7 +253,9 @@ public final class SealedFileReader: @unchecked Sendable {
         if fileSize > expectedSize { throw .trailingData(fileSize - expectedSize) }
     }
 
-    deinit { close(descriptor) }
+    deinit {
+        if case .descriptor(let descriptor) = source { close(descriptor) }
+    }
 
     /// The decrypted bytes `offset..<offset+length`; only the chunks they fall in are read.
     public func read(offset: Int, length: Int) throws(SealError) -> Data {
@@ -264,7 +293,7 @@ public final class SealedFileReader: @unchecked Sendable {
     private func sealedChunk(_ index: Int) throws(SealError) -> Data {
         let plainLength = index == chunkCount - 1 ? plaintextSize - index * chunkSize : chunkSize
         let offset = headerSize + index * (chunkSize + SealedFile.tagSize)
-        return try Self.pread(descriptor, offset: offset, length: plainLength + SealedFile.tagSize)
+        return try Self.read(source, offset: offset, length: plainLength + SealedFile.tagSize)
     }
 
     private func openChunk(_ index: Int) throws(SealError) -> Data {
@@ -290,7 +319,17 @@ public final class SealedFileReader: @unchecked Sendable {
             authenticating: SealedFile.chunkData(digest: headerDigest, index: index, last: index == chunkCount - 1))
     }
 
-    private static func pread(_ descriptor: Int32, offset: Int, length: Int) throws(SealError) -> Data {
+    private static func read(_ source: Source, offset: Int, length: Int) throws(SealError) -> Data {
+        let descriptor: Int32
+        switch source {
+        case .memory(let bytes):
+            guard offset + length <= bytes.count else {
+                throw .truncated(expectedBytes: offset + length, actualBytes: bytes.count)
+            }
+            return bytes.subdata(in: bytes.startIndex + offset..<bytes.startIndex + offset + length)
+        case .descriptor(let fd):
+            descriptor = fd
+        }
         var data = Data(count: length)
         var done = 0
         while done < length {

@@ -16,7 +16,7 @@ public struct Context: Sendable {
     public let masterKey: MasterKey?
 
     /// Every module's migrations, in the one fixed order they run.
-    public static let migrations: [MigrationSet] = [DirectoryMigrations.set]
+    public static let migrations: [MigrationSet] = [StoreMigrations.set]
 
     public enum Needs: Sendable {
         /// Config, database and node public key (`deposit`).
@@ -42,6 +42,11 @@ public struct Context: Sendable {
             }
         }
         return Context(config: config, database: database, directory: directory, masterKey: masterKey)
+    }
+
+    /// The message store over this data dir's spool (needs the master key to open messages).
+    public func messageStore() -> MessageStore {
+        MessageStore(database: database, spoolDir: config.spoolDir, masterKey: requireMasterKey())
     }
 
     /// The master key, for commands opened with `.masterKey`.

@@ -18,7 +18,7 @@ struct DirectoryFixture {
             .path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         path = folder + "/mailvox.sqlite"
-        database = try MailvoxDatabase.open(path: path, migrations: [DirectoryMigrations.set], create: true)
+        database = try MailvoxDatabase.open(path: path, migrations: [StoreMigrations.set], create: true)
         // Cheap scrypt parameters: these tests are about the directory, not about hashing cost.
         directory = Directory(database: database, hasher: PasswordHasher(logN: 8, blockSize: 8, parallelism: 1))
     }
@@ -43,7 +43,7 @@ struct DirectoryFixture {
 @Suite struct DatabaseTests {
     @Test func migratesAnEmptyDatabaseWithDurableSettings() throws {
         let fixture = try DirectoryFixture()
-        #expect(try MailvoxDatabase.appliedMigrations(fixture.database) == ["store.1-directory"])
+        #expect(try MailvoxDatabase.appliedMigrations(fixture.database) == ["store.1-directory", "store.2-messages"])
         #expect(try fixture.scalar("PRAGMA journal_mode") == "wal")
         #expect(try fixture.scalar("PRAGMA synchronous") == "2")  // FULL
         #expect(try fixture.scalar("PRAGMA foreign_keys") == "1")
@@ -55,8 +55,8 @@ struct DirectoryFixture {
     @Test func reopeningRunsNothingTwice() throws {
         let fixture = try DirectoryFixture()
         try fixture.add("1000")
-        let again = try MailvoxDatabase.open(path: fixture.path, migrations: [DirectoryMigrations.set])
-        #expect(try MailvoxDatabase.appliedMigrations(again) == ["store.1-directory"])
+        let again = try MailvoxDatabase.open(path: fixture.path, migrations: [StoreMigrations.set])
+        #expect(try MailvoxDatabase.appliedMigrations(again) == ["store.1-directory", "store.2-messages"])
         #expect(try Directory(database: again).mailboxes().map(\.id.rawValue) == ["1000"])
     }
 
@@ -75,8 +75,11 @@ struct DirectoryFixture {
                 ("1-uses-mailbox", { db in try db.execute(sql: "CREATE TABLE t (m TEXT REFERENCES mailbox(id))") })
             ])
         let pool = try MailvoxDatabase.open(
-            path: folder + "/db.sqlite", migrations: [DirectoryMigrations.set, later], create: true)
-        #expect(try MailvoxDatabase.appliedMigrations(pool) == ["store.1-directory", "later.1-uses-mailbox"])
+            path: folder + "/db.sqlite", migrations: [StoreMigrations.set, later], create: true)
+        #expect(
+            try MailvoxDatabase.appliedMigrations(pool) == [
+                "store.1-directory", "store.2-messages", "later.1-uses-mailbox",
+            ])
     }
 }
 

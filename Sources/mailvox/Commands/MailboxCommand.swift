@@ -177,9 +177,27 @@ struct MailboxShow: AsyncParsableCommand {
     @Argument(help: "Mailbox id.") var id: String
     @Flag(name: .long, help: "Print JSON for tools.") var json = false
 
+    struct Folder: Encodable {
+        var name: String
+        var specialUse: String?
+        var messages: Int
+
+        enum CodingKeys: String, CodingKey {
+            case name, messages
+            case specialUse = "special_use"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(name, forKey: .name)
+            try container.encode(specialUse, forKey: .specialUse)
+            try container.encode(messages, forKey: .messages)
+        }
+    }
+
     struct Details: Encodable {
         var mailbox: Mailbox
-        var folders: [FolderSummary]
+        var folders: [Folder]
 
         func encode(to encoder: any Encoder) throws {
             try mailbox.encode(to: encoder)
@@ -194,7 +212,12 @@ struct MailboxShow: AsyncParsableCommand {
         let id = try parseMailboxID(id)
         let context = try Context.open(configPath: options.path, needs: .masterKey)
         let mailbox = try context.directory.requireMailbox(id)
-        let folders = try context.directory.folders(of: id)
+        let counts = Dictionary(
+            uniqueKeysWithValues: try context.messageStore().messageCounts(mailbox: id).map { ($0.folder, $0.messages) }
+        )
+        let folders = try context.directory.folders(of: id).map {
+            Folder(name: $0.name, specialUse: $0.specialUse, messages: counts[$0.name] ?? 0)
+        }
         if json {
             try printJSON(Details(mailbox: mailbox, folders: folders))
             return
@@ -214,7 +237,10 @@ struct MailboxShow: AsyncParsableCommand {
             ["updated:", dates.string(from: mailbox.updatedAt)],
         ])
         print("folders:")
-        printTable(folders.map { ["  " + $0.name, $0.specialUse ?? ""] })
+        printTable(
+            folders.map {
+                ["  " + $0.name, "\($0.messages) message\($0.messages == 1 ? "" : "s")", $0.specialUse ?? ""]
+            })
     }
 }
 
@@ -255,14 +281,18 @@ struct MailboxRemove: AsyncParsableCommand {
         let id = try parseMailboxID(id)
         let context = try Context.open(configPath: options.path, needs: .masterKey)
         let mailbox = try context.directory.requireMailbox(id)
-        let folders = try context.directory.folders(of: id)
+        let store = context.messageStore()
+        let messages = try store.messageCounts(mailbox: id).reduce(0) { $0 + $1.messages }
         guard yes else {
             throw UsageFailure(
-                description: "removing mailbox \(mailbox.id) (\(mailbox.name)) deletes its \(folders.count) folders "
-                    + "and every message in them for good; run again with --yes")
+                description: "removing mailbox \(mailbox.id) (\(mailbox.name)) would delete \(messages) "
+                    + "message\(messages == 1 ? "" : "s") for good; run again with --yes")
         }
         try ServeLock.requireNotServing(context.config.serveLockPath, action: "remove a mailbox")
+        // Rows first (folders and messages go with the mailbox row), then the files: a crash in
+        // between leaves only files of a mailbox that no longer exists, never rows without files.
         try context.directory.removeMailbox(id)
-        print("removed mailbox \(mailbox.id)")
+        try store.removeSpool(of: mailbox.id)
+        print("removed mailbox \(mailbox.id) and its \(messages) message\(messages == 1 ? "" : "s")")
     }
 }

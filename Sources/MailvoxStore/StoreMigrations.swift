@@ -1,8 +1,9 @@
 import GRDB
 import MailvoxDatabase
 
-/// The mailbox directory's tables: the node key, mailboxes, their folders, API tokens.
-public enum DirectoryMigrations {
+/// The store's tables, oldest first: the directory (node key, mailboxes, folders, API
+/// tokens), then messages with their tombstones and expunge log.
+public enum StoreMigrations {
     public static let set = MigrationSet(
         module: "store",
         migrations: [
@@ -55,6 +56,47 @@ public enum DirectoryMigrations {
                             );
                             """)
                 }
-            )
+            ),
+            (
+                "2-messages",
+                { db in
+                    // Only what the server sorts and counts is in clear (DESIGN.md §5): UID, modseq,
+                    // flags, sizes, dates. Caller, subject, envelope and structure are sealed in `meta`.
+                    try db.execute(
+                        sql: """
+                            CREATE TABLE message (
+                                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                                folder_id INTEGER NOT NULL REFERENCES folder(id) ON DELETE CASCADE,
+                                uid INTEGER NOT NULL,
+                                modseq INTEGER NOT NULL,
+                                file_name TEXT NOT NULL,
+                                deposit_id TEXT,
+                                flags INTEGER NOT NULL DEFAULT 0,
+                                keywords TEXT NOT NULL DEFAULT '',
+                                size INTEGER NOT NULL,
+                                internal_date INTEGER NOT NULL,
+                                in_cur BOOLEAN NOT NULL DEFAULT 0,
+                                meta BLOB NOT NULL,
+                                UNIQUE (folder_id, uid),
+                                UNIQUE (folder_id, file_name)
+                            );
+                            CREATE UNIQUE INDEX message_deposit ON message(folder_id, deposit_id)
+                                WHERE deposit_id IS NOT NULL;
+                            -- A file to unlink, written in the transaction that drops its row and
+                            -- removed once the file is gone; start-up replays what is left.
+                            CREATE TABLE tombstone (
+                                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                                path TEXT NOT NULL
+                            );
+                            -- UIDs expunged per folder with the modseq of their expunge (for QRESYNC).
+                            CREATE TABLE expunged (
+                                folder_id INTEGER NOT NULL REFERENCES folder(id) ON DELETE CASCADE,
+                                uid INTEGER NOT NULL,
+                                modseq INTEGER NOT NULL,
+                                PRIMARY KEY (folder_id, uid)
+                            );
+                            """)
+                }
+            ),
         ])
 }

@@ -1,0 +1,53 @@
+import Foundation
+
+/// A folder's counters, as IMAP SELECT and STATUS report them.
+public struct FolderStatus: Sendable, Equatable {
+    public var name: String
+    public var specialUse: String?
+    public var uidValidity: UInt32
+    public var uidNext: UInt32
+    public var highestModseq: UInt64
+    public var messages: Int
+    public var unseen: Int
+    /// Sum of RFC822.SIZE over the folder (STATUS=SIZE).
+    public var size: Int
+
+    public init(
+        name: String, specialUse: String?, uidValidity: UInt32, uidNext: UInt32, highestModseq: UInt64, messages: Int,
+        unseen: Int, size: Int
+    ) {
+        self.name = name
+        self.specialUse = specialUse
+        self.uidValidity = uidValidity
+        self.uidNext = uidNext
+        self.highestModseq = highestModseq
+        self.messages = messages
+        self.unseen = unseen
+        self.size = size
+    }
+}
+
+/// What the index knows of a message in the clear: enough to number, sort and count.
+public struct MessageSummary: Sendable, Equatable {
+    public var uid: UInt32
+    public var modseq: UInt64
+    public var flags: MessageFlags
+    /// The exact decrypted size (RFC822.SIZE).
+    public var size: Int
+    public var internalDate: Date
+
+    public init(uid: UInt32, modseq: UInt64, flags: MessageFlags, size: Int, internalDate: Date) {
+        self.uid = uid
+        self.modseq = modseq
+        self.flags = flags
+        self.size = size
+        self.internalDate = internalDate
+    }
+}
+
+/// One change to a folder, published after it is committed, for IDLE and sibling sessions.
+public enum FolderChange: Sendable, Equatable {
+    case added(uid: UInt32, modseq: UInt64)
+    case flags(uid: UInt32, flags: MessageFlags, modseq: UInt64)
+    case expunged(uids: [UInt32], modseq: UInt64)
+}

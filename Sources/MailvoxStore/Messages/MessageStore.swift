@@ -1,0 +1,464 @@
+import Foundation
+import GRDB
+import MailvoxCore
+import MailvoxCrypto
+import Synchronization
+
+/// Sealed messages in Maildir folders with their SQLite index: delivery, reading, flags,
+/// expunge, copy and move, recovery, and the change feed.
+///
+/// Invariants (DESIGN.md §5): UIDs and modseqs only grow and are never reused; a message is
+/// either fully visible or not at all (file durable before its row commits); nothing is
+/// deleted except through `expunge`, whose tombstones make the unlink survive a crash.
+public final class MessageStore: Sendable {
+    let database: DatabasePool
+    let spool: Spool
+    private let masterKey: MasterKey
+    private let keys = Mutex<[String: OwnerKey]>([:])
+    private let feed = ChangeFeed()
+
+    public init(database: DatabasePool, spoolDir: String, masterKey: MasterKey) {
+        self.database = database
+        self.spool = Spool(root: spoolDir)
+        self.masterKey = masterKey
+    }
+
+    // MARK: - Folders
+
+    struct FolderRow {
+        var id: Int64
+        var name: String
+        var specialUse: String?
+        var uidValidity: UInt32
+        var uidNext: UInt32
+        var highestModseq: UInt64
+
+        init(_ row: Row) {
+            id = row["id"]
+            name = row["name"]
+            specialUse = row["special_use"]
+            uidValidity = UInt32(truncatingIfNeeded: row["uid_validity"] as Int64)
+            uidNext = UInt32(truncatingIfNeeded: row["uid_next"] as Int64)
+            highestModseq = UInt64(row["highest_modseq"] as Int64)
+        }
+    }
+
+    static func folder(_ db: GRDB.Database, mailbox: MailboxID, name: String) throws -> FolderRow {
+        guard
+            let row = try Row.fetchOne(
+                db, sql: "SELECT * FROM folder WHERE mailbox_id = ? AND name = ?", arguments: [mailbox.rawValue, name])
+        else { throw StoreError.noSuchFolder(name) }
+        return FolderRow(row)
+    }
+
+    public func status(mailbox: MailboxID, folder name: String) throws -> FolderStatus {
+        try database.read { db in
+            let folder = try Self.folder(db, mailbox: mailbox, name: name)
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT COUNT(*) AS messages, COALESCE(SUM(size), 0) AS size,
+                        COALESCE(SUM(CASE WHEN flags & ? = 0 THEN 1 ELSE 0 END), 0) AS unseen
+                    FROM message WHERE folder_id = ?
+                    """, arguments: [SystemFlags.seen.rawValue, folder.id])!
+            return FolderStatus(
+                name: folder.name, specialUse: folder.specialUse, uidValidity: folder.uidValidity,
+                uidNext: folder.uidNext, highestModseq: folder.highestModseq, messages: row["messages"],
+                unseen: row["unseen"], size: row["size"])
+        }
+    }
+
+    /// Message counts per folder, in folder order, for `mailbox show` and `mailbox remove`.
+    public func messageCounts(mailbox: MailboxID) throws -> [(folder: String, messages: Int)] {
+        try database.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT folder.name AS name, COUNT(message.id) AS messages FROM folder
+                    LEFT JOIN message ON message.folder_id = folder.id
+                    WHERE folder.mailbox_id = ? GROUP BY folder.id ORDER BY folder.id
+                    """, arguments: [mailbox.rawValue]
+            ).map { ($0["name"], $0["messages"]) }
+        }
+    }
+
+    // MARK: - Delivery
+
+    /// Seals `message` to the mailbox owner's key and files it into `folder`.
+    ///
+    /// With a `depositID`, delivery is idempotent: a second call for the same deposit returns
+    /// the first UID and stores nothing (a retried job stores one message).
+    @discardableResult
+    public func deliver(
+        mailbox: MailboxID, folder name: String = "INBOX", depositID: String? = nil, message: Data,
+        internalDate: Date = Date(), flags: MessageFlags = MessageFlags()
+    ) throws -> UInt32 {
+        let (folder, publicKey, existing) = try database.read { db in
+            let folder = try Self.folder(db, mailbox: mailbox, name: name)
+            let publicKey = try Data.fetchOne(
+                db, sql: "SELECT public_key FROM mailbox WHERE id = ?", arguments: [mailbox.rawValue])
+            let existing = try depositID.flatMap { id in
+                try Int64.fetchOne(
+                    db, sql: "SELECT uid FROM message WHERE folder_id = ? AND deposit_id = ?",
+                    arguments: [folder.id, id])
+            }
+            return (folder, publicKey, existing)
+        }
+        if let existing { return UInt32(existing) }
+        guard let publicKey else { throw DirectoryError.unknownMailbox(mailbox.rawValue) }
+        let owner = KeyOwner.mailbox(mailbox.rawValue).description
+        let fileName = depositID ?? UUID().uuidString.lowercased()
+        let inCur = !flags.system.isEmpty
+        let path = spool.path(
+            mailbox: mailbox.rawValue, folderID: folder.id, fileName: fileName, inCur: inCur,
+            letters: flags.system.maildirLetters)
+        try spool.deliver(mailbox: mailbox.rawValue, folderID: folder.id, fileName: fileName, destination: path) { fd in
+            try SealedFile.seal(message, owner: owner, recipient: publicKey) { try spool.writeAll(fd, $0) }
+        }
+        let meta = try SealedFile.seal(
+            try MessageMetadata(message: message).encoded(), owner: owner, recipient: publicKey)
+
+        let (uid, modseq, created) = try database.write { db -> (UInt32, UInt64, Bool) in
+            let folder = try Self.folder(db, mailbox: mailbox, name: name)
+            if let depositID,
+                let uid = try Int64.fetchOne(
+                    db, sql: "SELECT uid FROM message WHERE folder_id = ? AND deposit_id = ?",
+                    arguments: [folder.id, depositID])
+            {
+                return (UInt32(uid), folder.highestModseq, false)
+            }
+            let modseq = folder.highestModseq + 1
+            try db.execute(
+                sql: """
+                    INSERT INTO message (folder_id, uid, modseq, file_name, deposit_id, flags, keywords, size,
+                        internal_date, in_cur, meta)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    folder.id, Int64(folder.uidNext), Int64(modseq), fileName, depositID, flags.system.rawValue,
+                    Self.keywordText(flags.keywords), message.count, Int64(internalDate.timeIntervalSince1970), inCur,
+                    meta,
+                ])
+            try db.execute(
+                sql: "UPDATE folder SET uid_next = ?, highest_modseq = ? WHERE id = ?",
+                arguments: [Int64(folder.uidNext) + 1, Int64(modseq), folder.id])
+            return (folder.uidNext, modseq, true)
+        }
+        if created { feed.publish([.added(uid: uid, modseq: modseq)], folderID: folder.id) }
+        return uid
+    }
+
+    // MARK: - Reading
+
+    public func messages(mailbox: MailboxID, folder name: String) throws -> [MessageSummary] {
+        try database.read { db in
+            let folder = try Self.folder(db, mailbox: mailbox, name: name)
+            return try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT uid, modseq, flags, keywords, size, internal_date FROM message WHERE folder_id = ? ORDER BY uid",
+                arguments: [folder.id]
+            ).map(Self.summary)
+        }
+    }
+
+    /// The decrypted message, or `length` bytes of it from `offset`; only the chunks needed are read.
+    public func read(
+        mailbox: MailboxID, folder name: String, uid: UInt32, offset: Int = 0, length: Int? = nil
+    ) throws
+        -> Data
+    {
+        let reader = try openMessage(mailbox: mailbox, folder: name, uid: uid)
+        let length = length ?? max(0, reader.plaintextSize - offset)
+        return try reader.read(offset: offset, length: min(length, max(0, reader.plaintextSize - offset)))
+    }
+
+    /// The message's sealed metadata (header block, caller), opened.
+    public func metadata(mailbox: MailboxID, folder name: String, uid: UInt32) throws -> MessageMetadata {
+        let sealed = try database.read { db in
+            let folder = try Self.folder(db, mailbox: mailbox, name: name)
+            guard
+                let meta = try Data.fetchOne(
+                    db, sql: "SELECT meta FROM message WHERE folder_id = ? AND uid = ?",
+                    arguments: [folder.id, Int64(uid)])
+            else { throw StoreError.noSuchMessage(uid: uid) }
+            return meta
+        }
+        let reader = try SealedFileReader(sealed: sealed, key: try ownerKey(mailbox))
+        return try MessageMetadata.decode(try reader.readAll())
+    }
+
+    func openMessage(mailbox: MailboxID, folder name: String, uid: UInt32) throws -> SealedFileReader {
+        let path = try database.read { db in
+            let folder = try Self.folder(db, mailbox: mailbox, name: name)
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT file_name, flags, in_cur FROM message WHERE folder_id = ? AND uid = ?",
+                    arguments: [folder.id, Int64(uid)])
+            else { throw StoreError.noSuchMessage(uid: uid) }
+            return try self.path(mailbox: mailbox, folderID: folder.id, row: row)
+        }
+        return try SealedFileReader(path: path, key: try ownerKey(mailbox))
+    }
+
+    func path(mailbox: MailboxID, folderID: Int64, row: Row) throws -> String {
+        let fileName: String = row["file_name"]
+        let expected = spool.path(
+            mailbox: mailbox.rawValue, folderID: folderID, fileName: fileName, inCur: row["in_cur"],
+            letters: SystemFlags(rawValue: row["flags"]).maildirLetters)
+        guard
+            let path = spool.locate(
+                mailbox: mailbox.rawValue, folderID: folderID, fileName: fileName, expected: expected)
+        else { throw StoreError.unreadable(path: expected, reason: "the index has a row but the spool has no file") }
+        return path
+    }
+
+    // MARK: - Flags
+
+    /// Changes flags of `uids`; with `unchangedSince`, messages modified after it are left
+    /// alone and returned as failed (RFC 7162 §3.1.3). Returns the changed summaries.
+    @discardableResult
+    public func storeFlags(
+        mailbox: MailboxID, folder name: String, uids: [UInt32], operation: FlagOperation, flags: MessageFlags,
+        unchangedSince: UInt64? = nil
+    ) throws -> (changed: [MessageSummary], failed: [UInt32]) {
+        var folderID: Int64 = 0
+        let result = try database.write { db -> (changed: [MessageSummary], failed: [UInt32]) in
+            let folder = try Self.folder(db, mailbox: mailbox, name: name)
+            folderID = folder.id
+            var modseq = folder.highestModseq
+            var changed: [MessageSummary] = []
+            var failed: [UInt32] = []
+            for uid in uids.sorted() {
+                guard
+                    let row = try Row.fetchOne(
+                        db, sql: "SELECT * FROM message WHERE folder_id = ? AND uid = ?",
+                        arguments: [folder.id, Int64(uid)])
+                else { continue }
+                var summary = Self.summary(row)
+                if let unchangedSince, summary.modseq > unchangedSince {
+                    failed.append(uid)
+                    continue
+                }
+                var updated = summary.flags
+                switch operation {
+                case .add:
+                    updated.system.formUnion(flags.system)
+                    updated.keywords.formUnion(flags.keywords)
+                case .remove:
+                    updated.system.subtract(flags.system)
+                    updated.keywords.subtract(flags.keywords)
+                case .replace:
+                    updated = flags
+                }
+                guard updated != summary.flags else { continue }
+                modseq += 1
+                let oldPath = try path(mailbox: mailbox, folderID: folder.id, row: row)
+                let newPath = spool.path(
+                    mailbox: mailbox.rawValue, folderID: folder.id, fileName: row["file_name"], inCur: true,
+                    letters: updated.system.maildirLetters)
+                try db.execute(
+                    sql: "UPDATE message SET flags = ?, keywords = ?, modseq = ?, in_cur = 1 WHERE id = ?",
+                    arguments: [
+                        updated.system.rawValue, Self.keywordText(updated.keywords), Int64(modseq), row["id"] as Int64,
+                    ])
+                // Last step of the transaction: if the rename fails, the row change rolls back.
+                try spool.rename(from: oldPath, to: newPath)
+                summary.flags = updated
+                summary.modseq = modseq
+                changed.append(summary)
+            }
+            if modseq != folder.highestModseq {
+                try db.execute(
+                    sql: "UPDATE folder SET highest_modseq = ? WHERE id = ?", arguments: [Int64(modseq), folder.id])
+            }
+            return (changed, failed)
+        }
+        feed.publish(result.changed.map { .flags(uid: $0.uid, flags: $0.flags, modseq: $0.modseq) }, folderID: folderID)
+        return result
+    }
+
+    // MARK: - Expunge, copy, move
+
+    /// Removes `uids` for good: rows and tombstones in one transaction, then the files.
+    @discardableResult
+    public func expunge(mailbox: MailboxID, folder name: String, uids: [UInt32]) throws -> [UInt32] {
+        let (folderID, removed, modseq) = try database.write { db -> (Int64, [UInt32], UInt64) in
+            let folder = try Self.folder(db, mailbox: mailbox, name: name)
+            let (removed, modseq) = try removeRows(db, mailbox: mailbox, folder: folder, uids: uids)
+            return (folder.id, removed, modseq)
+        }
+        try replayTombstones()
+        if !removed.isEmpty { feed.publish([.expunged(uids: removed, modseq: modseq)], folderID: folderID) }
+        return removed
+    }
+
+    /// Deletes rows of `uids` in `folder`, leaving a tombstone per file and a log entry per UID.
+    private func removeRows(
+        _ db: GRDB.Database, mailbox: MailboxID, folder: FolderRow, uids: [UInt32]
+    ) throws
+        -> ([UInt32], UInt64)
+    {
+        var removed: [UInt32] = []
+        let modseq = folder.highestModseq + 1
+        for uid in uids.sorted() {
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT * FROM message WHERE folder_id = ? AND uid = ?",
+                    arguments: [folder.id, Int64(uid)])
+            else { continue }
+            let path =
+                (try? path(mailbox: mailbox, folderID: folder.id, row: row))
+                ?? spool.path(
+                    mailbox: mailbox.rawValue, folderID: folder.id, fileName: row["file_name"], inCur: row["in_cur"],
+                    letters: SystemFlags(rawValue: row["flags"]).maildirLetters)
+            try db.execute(sql: "INSERT INTO tombstone (path) VALUES (?)", arguments: [path])
+            try db.execute(sql: "DELETE FROM message WHERE id = ?", arguments: [row["id"] as Int64])
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO expunged (folder_id, uid, modseq) VALUES (?, ?, ?)",
+                arguments: [folder.id, Int64(uid), Int64(modseq)])
+            removed.append(uid)
+        }
+        if !removed.isEmpty {
+            try db.execute(
+                sql: "UPDATE folder SET highest_modseq = ? WHERE id = ?", arguments: [Int64(modseq), folder.id])
+        }
+        return (removed, modseq)
+    }
+
+    /// Copies `uids` into `target` (COPY; with `expungingSource`, MOVE). Returns source → new UID
+    /// pairs in source order, for COPYUID. Files are hard-linked, never re-sealed.
+    @discardableResult
+    public func copy(
+        mailbox: MailboxID, from sourceName: String, uids: [UInt32], to targetName: String,
+        expungingSource: Bool = false
+    ) throws -> [(source: UInt32, target: UInt32)] {
+        var linked: [String] = []
+        do {
+            let result = try database.write {
+                db -> (
+                    pairs: [(UInt32, UInt32)], sourceID: Int64, targetID: Int64, modseq: UInt64, removed: [UInt32],
+                    removedModseq: UInt64
+                ) in
+                let source = try Self.folder(db, mailbox: mailbox, name: sourceName)
+                var target = try Self.folder(db, mailbox: mailbox, name: targetName)
+                var pairs: [(UInt32, UInt32)] = []
+                for uid in uids.sorted() {
+                    guard
+                        let row = try Row.fetchOne(
+                            db, sql: "SELECT * FROM message WHERE folder_id = ? AND uid = ?",
+                            arguments: [source.id, Int64(uid)])
+                    else { continue }
+                    let fileName = UUID().uuidString.lowercased()
+                    let flags = SystemFlags(rawValue: row["flags"])
+                    let destination = spool.path(
+                        mailbox: mailbox.rawValue, folderID: target.id, fileName: fileName, inCur: true,
+                        letters: flags.maildirLetters)
+                    try spool.link(
+                        from: try path(mailbox: mailbox, folderID: source.id, row: row), to: destination,
+                        mailbox: mailbox.rawValue, folderID: target.id)
+                    linked.append(destination)
+                    target.highestModseq += 1
+                    try db.execute(
+                        sql: """
+                            INSERT INTO message (folder_id, uid, modseq, file_name, deposit_id, flags, keywords, size,
+                                internal_date, in_cur, meta)
+                            VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, 1, ?)
+                            """,
+                        arguments: [
+                            target.id, Int64(target.uidNext), Int64(target.highestModseq), fileName, flags.rawValue,
+                            row["keywords"] as String, row["size"] as Int64, row["internal_date"] as Int64,
+                            row["meta"] as Data,
+                        ])
+                    pairs.append((uid, target.uidNext))
+                    target.uidNext += 1
+                }
+                try db.execute(
+                    sql: "UPDATE folder SET uid_next = ?, highest_modseq = ? WHERE id = ?",
+                    arguments: [Int64(target.uidNext), Int64(target.highestModseq), target.id])
+                var removed: [UInt32] = []
+                var removedModseq: UInt64 = 0
+                if expungingSource && source.id != target.id {
+                    (removed, removedModseq) = try removeRows(
+                        db, mailbox: mailbox, folder: source, uids: pairs.map(\.0))
+                }
+                return (pairs, source.id, target.id, target.highestModseq, removed, removedModseq)
+            }
+            try replayTombstones()
+            feed.publish(result.pairs.map { .added(uid: $0.1, modseq: result.modseq) }, folderID: result.targetID)
+            if !result.removed.isEmpty {
+                feed.publish([.expunged(uids: result.removed, modseq: result.removedModseq)], folderID: result.sourceID)
+            }
+            return result.pairs.map { (source: $0.0, target: $0.1) }
+        } catch {
+            // The transaction rolled back: the new names must not outlive it.
+            for path in linked { try? spool.remove(path) }
+            throw error
+        }
+    }
+
+    // MARK: - Change feed
+
+    /// Committed changes to `folder` from now on.
+    public func changes(mailbox: MailboxID, folder name: String) throws -> AsyncStream<FolderChange> {
+        let folder = try database.read { db in try Self.folder(db, mailbox: mailbox, name: name) }
+        return feed.subscribe(folderID: folder.id)
+    }
+
+    // MARK: - Maintenance
+
+    /// Unlinks every file a committed expunge left behind, then forgets the tombstones.
+    public func replayTombstones() throws {
+        let tombstones = try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, path FROM tombstone ORDER BY id").map {
+                ($0["id"] as Int64, $0["path"] as String)
+            }
+        }
+        for (id, path) in tombstones {
+            try spool.remove(path)
+            try database.write { db in try db.execute(sql: "DELETE FROM tombstone WHERE id = ?", arguments: [id]) }
+        }
+    }
+
+    /// Deletes every message file of `mailbox` after its rows are gone (`mailbox remove`).
+    public func removeSpool(of mailbox: MailboxID) throws {
+        let directory = spool.mailboxDirectory(mailbox.rawValue)
+        if FileManager.default.fileExists(atPath: directory) {
+            do {
+                try FileManager.default.removeItem(atPath: directory)
+            } catch {
+                throw StoreError.io(path: directory, reason: error.localizedDescription)
+            }
+        }
+    }
+
+    // MARK: - Keys
+
+    func ownerKey(_ mailbox: MailboxID) throws -> OwnerKey {
+        if let key = keys.withLock({ $0[mailbox.rawValue] }) { return key }
+        let row = try database.read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT wrapped_private_key, master_key_id FROM mailbox WHERE id = ?",
+                arguments: [mailbox.rawValue])
+        }
+        guard let row else { throw DirectoryError.unknownMailbox(mailbox.rawValue) }
+        let key = try OwnerKey.open(
+            WrappedPrivateKey(masterKeyID: row["master_key_id"], sealed: row["wrapped_private_key"]),
+            for: .mailbox(mailbox.rawValue), under: masterKey)
+        keys.withLock { $0[mailbox.rawValue] = key }
+        return key
+    }
+
+    // MARK: - Rows
+
+    static func summary(_ row: Row) -> MessageSummary {
+        MessageSummary(
+            uid: UInt32(truncatingIfNeeded: row["uid"] as Int64), modseq: UInt64(row["modseq"] as Int64),
+            flags: MessageFlags(system: SystemFlags(rawValue: row["flags"]), keywords: keywords(row["keywords"])),
+            size: row["size"], internalDate: Date(timeIntervalSince1970: TimeInterval(row["internal_date"] as Int64)))
+    }
+
+    static func keywordText(_ keywords: Set<String>) -> String { keywords.sorted().joined(separator: " ") }
+
+    static func keywords(_ text: String) -> Set<String> { Set(text.split(separator: " ").map(String.init)) }
+}

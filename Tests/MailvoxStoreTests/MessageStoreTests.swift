@@ -1,0 +1,282 @@
+import Foundation
+import GRDB
+import MailvoxCore
+import MailvoxCrypto
+import MailvoxDatabase
+import MailvoxStore
+import Testing
+
+/// A data dir with one mailbox, `1000`, and a message store over it.
+struct StoreFixture {
+    let root: String
+    let directoryFixture: DirectoryFixture
+    let store: MessageStore
+    let mailbox = MailboxID("1000")!
+
+    init() throws {
+        directoryFixture = try DirectoryFixture()
+        root = (directoryFixture.path as NSString).deletingLastPathComponent
+        try directoryFixture.add("1000")
+        store = MessageStore(
+            database: directoryFixture.database, spoolDir: root + "/spool", masterKey: directoryFixture.master)
+    }
+
+    static func message(
+        subject: String = "Voicemail", body: String = "Hello", from: String = "\"Ada Lovelace\" <+4930123456@localhost>"
+    )
+        -> Data
+    {
+        Data(
+            "From: \(from)\r\nTo: <1000@localhost>\r\nSubject: \(subject)\r\nMessage-ID: <\(UUID())@localhost>\r\n\r\n\(body)\r\n"
+                .utf8)
+    }
+
+    /// Every regular file under the data dir.
+    func files() -> [String] {
+        let enumerator = FileManager.default.enumerator(atPath: root)
+        var paths: [String] = []
+        while let next = enumerator?.nextObject() as? String {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: root + "/" + next, isDirectory: &isDirectory),
+                !isDirectory.boolValue
+            {
+                paths.append(root + "/" + next)
+            }
+        }
+        return paths
+    }
+}
+
+@Suite struct MessageStoreTests {
+    @Test func deliveredMessagesReadBackAndAreCounted() throws {
+        let fixture = try StoreFixture()
+        let first = StoreFixture.message(body: String(repeating: "spoken words ", count: 10_000))
+        let uid1 = try fixture.store.deliver(mailbox: fixture.mailbox, depositID: "d-1", message: first)
+        let uid2 = try fixture.store.deliver(
+            mailbox: fixture.mailbox, depositID: "d-2", message: StoreFixture.message())
+        #expect(uid1 == 1)
+        #expect(uid2 == 2)
+        #expect(try fixture.store.read(mailbox: fixture.mailbox, folder: "INBOX", uid: uid1) == first)
+        #expect(
+            try fixture.store.read(mailbox: fixture.mailbox, folder: "INBOX", uid: uid1, offset: 70_000, length: 100)
+                == first[70_000..<70_100])
+        let status = try fixture.store.status(mailbox: fixture.mailbox, folder: "INBOX")
+        #expect(status.messages == 2)
+        #expect(status.unseen == 2)
+        #expect(status.uidNext == 3)
+        #expect(status.highestModseq >= 3)
+        #expect(status.size == first.count + StoreFixture.message().count)
+        let counts = try fixture.store.messageCounts(mailbox: fixture.mailbox)
+        #expect(counts.map(\.folder) == ["INBOX", "Saved", "Trash", "Greetings"])
+        #expect(counts.map(\.messages) == [2, 0, 0, 0])
+    }
+
+    @Test func aRetriedDepositStoresOneMessage() throws {
+        let fixture = try StoreFixture()
+        let message = StoreFixture.message()
+        let first = try fixture.store.deliver(mailbox: fixture.mailbox, depositID: "same", message: message)
+        let again = try fixture.store.deliver(mailbox: fixture.mailbox, depositID: "same", message: message)
+        #expect(first == again)
+        #expect(try fixture.store.messages(mailbox: fixture.mailbox, folder: "INBOX").count == 1)
+        #expect(fixture.files().filter { $0.contains("/spool/") }.count == 1)
+    }
+
+    @Test func filesLiveInNewUnderTheFolderIDAndHoldNoPlaintext() throws {
+        let fixture = try StoreFixture()
+        try fixture.store.deliver(
+            mailbox: fixture.mailbox, depositID: "abc", message: StoreFixture.message(subject: "Secret subject"))
+        let spoolFiles = fixture.files().filter { $0.contains("/spool/") }
+        #expect(spoolFiles.count == 1)
+        let path = try #require(spoolFiles.first)
+        #expect(path.range(of: #"/spool/1000/[0-9]+/new/abc$"#, options: .regularExpression) != nil, "\(path)")
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        #expect(bytes.prefix(4) == Data("MVX1".utf8))
+    }
+
+    /// DESIGN.md §5's goal: grep for a caller's number or name over the data dir finds nothing.
+    @Test func callerDataIsNowhereOnDiskInTheClear() throws {
+        let fixture = try StoreFixture()
+        for index in 0..<5 {
+            try fixture.store.deliver(
+                mailbox: fixture.mailbox, depositID: "d\(index)",
+                message: StoreFixture.message(
+                    subject: "Voicemail from Jürgen Groß", body: "Caller +4930987654 Jürgen Groß",
+                    from: "\"Jürgen Groß\" <+4930987654@localhost>"))
+        }
+        try fixture.store.storeFlags(
+            mailbox: fixture.mailbox, folder: "INBOX", uids: [1, 2], operation: .add, flags: MessageFlags(system: .seen)
+        )
+        try fixture.store.copy(mailbox: fixture.mailbox, from: "INBOX", uids: [3], to: "Saved")
+        #expect(
+            try fixture.store.metadata(mailbox: fixture.mailbox, folder: "INBOX", uid: 1).headers.contains(
+                "Jürgen Groß"))
+        let needles = ["+4930987654", "4930987654", "Jürgen", "Groß", "Gro\u{00df}".uppercased(), "Voicemail from"]
+        for path in fixture.files() {
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            for needle in needles {
+                #expect(data.range(of: Data(needle.utf8)) == nil, "\(needle) found in \(path)")
+            }
+        }
+    }
+
+    @Test func flagsChangeModseqAndTheMaildirSuffix() throws {
+        let fixture = try StoreFixture()
+        let uid = try fixture.store.deliver(mailbox: fixture.mailbox, message: StoreFixture.message())
+        let before = try #require(try fixture.store.messages(mailbox: fixture.mailbox, folder: "INBOX").first)
+        var result = try fixture.store.storeFlags(
+            mailbox: fixture.mailbox, folder: "INBOX", uids: [uid], operation: .add,
+            flags: MessageFlags(system: [.seen, .flagged], keywords: ["$Forwarded"]))
+        #expect(result.changed.count == 1)
+        #expect(result.changed[0].modseq > before.modseq)
+        let spool = fixture.files().filter { $0.contains("/spool/") }
+        #expect(spool.count == 1)
+        #expect(spool[0].contains("/cur/") && spool[0].hasSuffix(":2,FS"), "\(spool)")
+
+        result = try fixture.store.storeFlags(
+            mailbox: fixture.mailbox, folder: "INBOX", uids: [uid], operation: .remove,
+            flags: MessageFlags(system: .flagged))
+        #expect(result.changed.first?.flags == MessageFlags(system: .seen, keywords: ["$Forwarded"]))
+        #expect(fixture.files().contains { $0.hasSuffix(":2,S") })
+
+        // RFC 7162 UNCHANGEDSINCE: a modseq older than the message's fails that message.
+        result = try fixture.store.storeFlags(
+            mailbox: fixture.mailbox, folder: "INBOX", uids: [uid], operation: .replace, flags: MessageFlags(),
+            unchangedSince: before.modseq)
+        #expect(result.failed == [uid])
+        #expect(result.changed.isEmpty)
+
+        // A no-op change does not bump modseq.
+        let modseq = try fixture.store.status(mailbox: fixture.mailbox, folder: "INBOX").highestModseq
+        try fixture.store.storeFlags(
+            mailbox: fixture.mailbox, folder: "INBOX", uids: [uid], operation: .add, flags: MessageFlags(system: .seen))
+        #expect(try fixture.store.status(mailbox: fixture.mailbox, folder: "INBOX").highestModseq == modseq)
+        #expect(try fixture.store.read(mailbox: fixture.mailbox, folder: "INBOX", uid: uid).count > 0)
+    }
+
+    @Test func expungedMessagesAreGoneAndTheirUIDsNeverReturn() throws {
+        let fixture = try StoreFixture()
+        for index in 0..<3 {
+            try fixture.store.deliver(mailbox: fixture.mailbox, depositID: "d\(index)", message: StoreFixture.message())
+        }
+        let removed = try fixture.store.expunge(mailbox: fixture.mailbox, folder: "INBOX", uids: [2, 3, 99])
+        #expect(removed == [2, 3])
+        #expect(try fixture.store.messages(mailbox: fixture.mailbox, folder: "INBOX").map(\.uid) == [1])
+        #expect(fixture.files().filter { $0.contains("/spool/") }.count == 1)
+        #expect(throws: StoreError.noSuchMessage(uid: 2)) {
+            try fixture.store.read(mailbox: fixture.mailbox, folder: "INBOX", uid: 2)
+        }
+        #expect(try fixture.store.deliver(mailbox: fixture.mailbox, message: StoreFixture.message()) == 4)
+        #expect(try fixture.directoryFixture.scalar("SELECT COUNT(*) FROM tombstone") == "0")
+        #expect(try fixture.directoryFixture.scalar("SELECT COUNT(*) FROM expunged") == "2")
+    }
+
+    @Test func tombstonesLeftByACrashAreReplayed() throws {
+        let fixture = try StoreFixture()
+        let orphan = fixture.root + "/spool/orphan"
+        try FileManager.default.createDirectory(atPath: fixture.root + "/spool", withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: orphan, contents: Data("x".utf8)))
+        try fixture.directoryFixture.database.write { db in
+            try db.execute(sql: "INSERT INTO tombstone (path) VALUES (?)", arguments: [orphan])
+        }
+        try fixture.store.replayTombstones()
+        #expect(!FileManager.default.fileExists(atPath: orphan))
+        #expect(try fixture.directoryFixture.scalar("SELECT COUNT(*) FROM tombstone") == "0")
+    }
+
+    @Test func copyAndMoveMapUIDsAndShareTheSealedFile() throws {
+        let fixture = try StoreFixture()
+        let messages = (0..<3).map { StoreFixture.message(body: "message \($0)") }
+        for (index, message) in messages.enumerated() {
+            try fixture.store.deliver(mailbox: fixture.mailbox, depositID: "d\(index)", message: message)
+        }
+        try fixture.store.storeFlags(
+            mailbox: fixture.mailbox, folder: "INBOX", uids: [1], operation: .add, flags: MessageFlags(system: .flagged)
+        )
+        let copied = try fixture.store.copy(mailbox: fixture.mailbox, from: "INBOX", uids: [1, 2], to: "Saved")
+        #expect(copied.map(\.source) == [1, 2])
+        #expect(copied.map(\.target) == [1, 2])
+        #expect(try fixture.store.read(mailbox: fixture.mailbox, folder: "Saved", uid: 1) == messages[0])
+        #expect(try fixture.store.messages(mailbox: fixture.mailbox, folder: "Saved").first?.flags.system == .flagged)
+
+        let moved = try fixture.store.copy(
+            mailbox: fixture.mailbox, from: "INBOX", uids: [3, 2], to: "Saved", expungingSource: true)
+        #expect(moved.map(\.source) == [2, 3])
+        #expect(moved.map(\.target) == [3, 4])
+        #expect(try fixture.store.messages(mailbox: fixture.mailbox, folder: "INBOX").map(\.uid) == [1])
+        #expect(try fixture.store.read(mailbox: fixture.mailbox, folder: "Saved", uid: 4) == messages[2])
+        #expect(try fixture.store.read(mailbox: fixture.mailbox, folder: "Saved", uid: 3) == messages[1])
+        #expect(throws: StoreError.noSuchFolder("Nowhere")) {
+            try fixture.store.copy(mailbox: fixture.mailbox, from: "INBOX", uids: [1], to: "Nowhere")
+        }
+    }
+
+    @Test func theChangeFeedSeesCommittedChanges() async throws {
+        let fixture = try StoreFixture()
+        let changes = try fixture.store.changes(mailbox: fixture.mailbox, folder: "INBOX")
+        let uid = try fixture.store.deliver(mailbox: fixture.mailbox, message: StoreFixture.message())
+        try fixture.store.storeFlags(
+            mailbox: fixture.mailbox, folder: "INBOX", uids: [uid], operation: .add, flags: MessageFlags(system: .seen))
+        try fixture.store.expunge(mailbox: fixture.mailbox, folder: "INBOX", uids: [uid])
+        var seen: [FolderChange] = []
+        for await change in changes {
+            seen.append(change)
+            if seen.count == 3 { break }
+        }
+        guard case .added(uid: uid, _) = seen[0], case .flags(uid: uid, let flags, _) = seen[1],
+            case .expunged(uids: [uid], _) = seen[2]
+        else {
+            Issue.record("unexpected changes \(seen)")
+            return
+        }
+        #expect(flags.system == .seen)
+    }
+
+    @Test func removingAMailboxTakesItsMessagesAndFiles() throws {
+        let fixture = try StoreFixture()
+        try fixture.directoryFixture.add("2000")
+        let other = MailboxID("2000")!
+        try fixture.store.deliver(mailbox: fixture.mailbox, message: StoreFixture.message())
+        try fixture.store.deliver(mailbox: other, message: StoreFixture.message())
+        try fixture.directoryFixture.directory.removeMailbox(fixture.mailbox)
+        try fixture.store.removeSpool(of: fixture.mailbox)
+        #expect(try fixture.directoryFixture.scalar("SELECT COUNT(*) FROM message") == "1")
+        #expect(!FileManager.default.fileExists(atPath: fixture.root + "/spool/1000"))
+        #expect(try fixture.store.messages(mailbox: other, folder: "INBOX").count == 1)
+    }
+
+    @Test func concurrentWritersGetUniqueIncreasingUIDs() async throws {
+        let fixture = try StoreFixture()
+        let store = fixture.store
+        let mailbox = fixture.mailbox
+        let uids = try await withThrowingTaskGroup(of: [UInt32].self) { group in
+            for writer in 0..<4 {
+                group.addTask {
+                    var mine: [UInt32] = []
+                    for index in 0..<10 {
+                        mine.append(
+                            try store.deliver(
+                                mailbox: mailbox, depositID: "w\(writer)-\(index)", message: StoreFixture.message()))
+                        if index % 3 == 0, let last = mine.last {
+                            try store.storeFlags(
+                                mailbox: mailbox, folder: "INBOX", uids: [last], operation: .add,
+                                flags: MessageFlags(system: .seen))
+                        }
+                    }
+                    // Each writer's own UIDs increase: a later commit never gets a smaller UID.
+                    #expect(mine == mine.sorted())
+                    return mine
+                }
+            }
+            var all: [UInt32] = []
+            for try await batch in group { all += batch }
+            return all
+        }
+        #expect(Set(uids).count == 40)
+        #expect(Set(uids) == Set(1...40))
+        let summaries = try fixture.store.messages(mailbox: fixture.mailbox, folder: "INBOX")
+        #expect(summaries.count == 40)
+        #expect(
+            try fixture.store.status(mailbox: fixture.mailbox, folder: "INBOX").highestModseq >= summaries.map(\.modseq)
+                .max()!)
+    }
+}
