@@ -19,6 +19,14 @@ public struct Server: Sendable {
 
     public func run() async throws {
         let lock = try ServeLock.acquire(context.config.serveLockPath)
+        let report = try context.messageStore().recover()
+        logger.info(
+            "spool checked",
+            metadata: [
+                "tombstones_replayed": "\(report.tombstonesReplayed)", "tmp_removed": "\(report.temporaryFilesRemoved)",
+                "indexed": "\(report.indexed.count)", "problems": "\(report.problems.count)",
+            ])
+        for problem in report.problems { logger.warning("spool problem: \(problem)") }
         let services: [any Service] = [ReadinessService(logger: logger, dataDir: context.config.server.dataDir)]
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(

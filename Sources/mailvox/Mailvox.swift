@@ -15,7 +15,8 @@ struct Mailvox: AsyncParsableCommand {
             """,
         version: version,
         subcommands: [
-            InitCommand.self, ServeCommand.self, MailboxCommand.self, TokenCommand.self, DoctorCommand.self,
+            InitCommand.self, ServeCommand.self, MailboxCommand.self, TokenCommand.self, FsckCommand.self,
+            DoctorCommand.self,
         ]
     )
 }

@@ -1,0 +1,200 @@
+import Foundation
+import GRDB
+import MailvoxCore
+import MailvoxCrypto
+
+/// What a start-up scan or `fsck` found and did, for the log and the operator.
+public struct SpoolReport: Sendable, Equatable {
+    public struct Problem: Sendable, Equatable, CustomStringConvertible {
+        public var mailbox: String
+        public var folder: String
+        public var uid: UInt32?
+        public var path: String
+        public var reason: String
+
+        public var description: String {
+            "\(mailbox)/\(folder)\(uid.map { " UID \($0)" } ?? ""): \(reason) (\(path))"
+        }
+    }
+
+    public var tombstonesReplayed = 0
+    public var temporaryFilesRemoved = 0
+    /// Files that had neither row nor tombstone, now indexed under new UIDs.
+    public var indexed: [(mailbox: String, folder: String, uid: UInt32)] = []
+    public var messagesChecked = 0
+    public var problems: [Problem] = []
+
+    public static func == (lhs: SpoolReport, rhs: SpoolReport) -> Bool {
+        lhs.tombstonesReplayed == rhs.tombstonesReplayed && lhs.temporaryFilesRemoved == rhs.temporaryFilesRemoved
+            && lhs.indexed.map { "\($0.mailbox)/\($0.folder)/\($0.uid)" }
+                == rhs.indexed.map { "\($0.mailbox)/\($0.folder)/\($0.uid)" }
+            && lhs.messagesChecked == rhs.messagesChecked && lhs.problems == rhs.problems
+    }
+}
+
+extension MessageStore {
+    private struct FolderLocation {
+        var mailbox: MailboxID
+        var id: Int64
+        var name: String
+    }
+
+    private func folderLocations() throws -> [FolderLocation] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, mailbox_id, name FROM folder ORDER BY id").compactMap { row in
+                MailboxID(row["mailbox_id"]).map { FolderLocation(mailbox: $0, id: row["id"], name: row["name"]) }
+            }
+        }
+    }
+
+    /// Brings index and spool into agreement after a crash (run by `serve` before it is ready):
+    /// replays tombstones, drops `tmp/` leftovers, indexes files that have no row (new UIDs),
+    /// and reports rows whose file is missing — it never deletes a row or an unreadable file.
+    public func recover() throws -> SpoolReport {
+        var report = SpoolReport()
+        report.tombstonesReplayed = try database.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM tombstone") ?? 0
+        }
+        try replayTombstones()
+        for folder in try folderLocations() {
+            let directory = spool.folderDirectory(mailbox: folder.mailbox.rawValue, folderID: folder.id)
+            guard FileManager.default.fileExists(atPath: directory) else { continue }
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: directory + "/tmp")) ?? [] {
+                try spool.remove(directory + "/tmp/" + name)
+                report.temporaryFilesRemoved += 1
+            }
+            let files = spoolFiles(in: directory)
+            let rows = try database.read { db in
+                try Row.fetchAll(
+                    db, sql: "SELECT uid, file_name FROM message WHERE folder_id = ?", arguments: [folder.id])
+            }
+            let known = Set(rows.map { $0["file_name"] as String })
+            for (stem, path) in files.sorted(by: { $0.key < $1.key }) where !known.contains(stem) {
+                do {
+                    let uid = try index(path: path, stem: stem, folder: folder.name, mailbox: folder.mailbox)
+                    report.indexed.append((folder.mailbox.rawValue, folder.name, uid))
+                } catch {
+                    report.problems.append(
+                        .init(
+                            mailbox: folder.mailbox.rawValue, folder: folder.name, uid: nil, path: path,
+                            reason: "\(error)"))
+                }
+            }
+            for row in rows where files[row["file_name"] as String] == nil {
+                report.problems.append(
+                    .init(
+                        mailbox: folder.mailbox.rawValue, folder: folder.name,
+                        uid: UInt32(truncatingIfNeeded: row["uid"] as Int64), path: directory,
+                        reason: "the index has a row but the spool has no file"))
+            }
+        }
+        return report
+    }
+
+    /// Opens every message and compares it with its row (`mailvox fsck`): a flipped byte, a
+    /// wrong size or a missing file is a problem.
+    public func check(progress: (Int, Int) -> Void = { _, _ in }) throws -> SpoolReport {
+        var report = SpoolReport()
+        let rows = try database.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT message.*, folder.mailbox_id AS mailbox_id, folder.name AS folder_name FROM message
+                    JOIN folder ON folder.id = message.folder_id ORDER BY message.id
+                    """)
+        }
+        for (index, row) in rows.enumerated() {
+            progress(index, rows.count)
+            guard let mailbox = MailboxID(row["mailbox_id"]) else { continue }
+            let folderName: String = row["folder_name"]
+            let uid = UInt32(truncatingIfNeeded: row["uid"] as Int64)
+            var location = "\(mailbox)/\(folderName)"
+            do {
+                let path = try self.path(mailbox: mailbox, folderID: row["folder_id"], row: row)
+                location = path
+                let key = try ownerKey(mailbox)
+                let reader = try SealedFileReader(path: path, key: key)
+                try reader.verify()
+                if reader.plaintextSize != row["size"] as Int {
+                    throw StoreError.unreadable(
+                        path: path,
+                        reason: "size \(reader.plaintextSize) differs from the index's \(row["size"] as Int)")
+                }
+                _ = try SealedFileReader(sealed: row["meta"], key: key).readAll()
+            } catch {
+                report.problems.append(
+                    .init(mailbox: mailbox.rawValue, folder: folderName, uid: uid, path: location, reason: "\(error)"))
+            }
+            report.messagesChecked += 1
+        }
+        progress(rows.count, rows.count)
+        return report
+    }
+
+    /// `fsck --rebuild`: forgets every message row and indexes the spool afresh, each folder
+    /// under a new UIDVALIDITY so clients resynchronise (as Dovecot does).
+    public func rebuild() throws -> SpoolReport {
+        let folders = try folderLocations()
+        try database.write { db in
+            for folder in folders {
+                let highest = try Int64.fetchOne(db, sql: "SELECT MAX(uid_validity) FROM folder") ?? 0
+                let validity = max(Int64(Date().timeIntervalSince1970), highest + 1)
+                try db.execute(sql: "DELETE FROM message WHERE folder_id = ?", arguments: [folder.id])
+                try db.execute(sql: "DELETE FROM expunged WHERE folder_id = ?", arguments: [folder.id])
+                try db.execute(
+                    sql:
+                        "UPDATE folder SET uid_validity = ?, uid_next = 1, highest_modseq = highest_modseq + 1 WHERE id = ?",
+                    arguments: [validity, folder.id])
+            }
+        }
+        return try recover()
+    }
+
+    /// Message files of a folder by stem (the name before the `:2,` info).
+    private func spoolFiles(in directory: String) -> [String: String] {
+        var files: [String: String] = [:]
+        for sub in ["new", "cur"] {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: "\(directory)/\(sub)")) ?? []
+            where !name.hasPrefix(".") {
+                let stem = String(name.prefix { $0 != ":" })
+                files[stem] = "\(directory)/\(sub)/\(name)"
+            }
+        }
+        return files
+    }
+
+    /// Indexes a file found without a row: its flags from the info suffix, its date from mtime.
+    private func index(path: String, stem: String, folder name: String, mailbox: MailboxID) throws -> UInt32 {
+        let key = try ownerKey(mailbox)
+        let reader = try SealedFileReader(path: path, key: key)
+        try reader.verify()
+        let head = try reader.read(offset: 0, length: min(reader.plaintextSize, 262_144))
+        let meta = try SealedFile.seal(
+            try MessageMetadata(message: head).encoded(), owner: key.owner.description, recipient: key.publicKey)
+        let letters = path.range(of: ":2,").map { path[$0.upperBound...] } ?? ""
+        let flags = SystemFlags(maildirLetters: letters)
+        var info = stat()
+        stat(path, &info)
+        let inCur = path.contains("/cur/")
+        return try database.write { db in
+            let folder = try Self.folder(db, mailbox: mailbox, name: name)
+            let modseq = folder.highestModseq + 1
+            try db.execute(
+                sql: """
+                    INSERT INTO message (folder_id, uid, modseq, file_name, deposit_id, flags, keywords, size,
+                        internal_date, in_cur, meta)
+                    VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    // The stem is the deposit id for voicemails: a deliver job retried after this
+                    // scan then finds its message instead of filing it twice.
+                    folder.id, Int64(folder.uidNext), Int64(modseq), stem, stem, flags.rawValue, reader.plaintextSize,
+                    Int64(info.st_mtim.tv_sec), inCur, meta,
+                ])
+            try db.execute(
+                sql: "UPDATE folder SET uid_next = ?, highest_modseq = ? WHERE id = ?",
+                arguments: [Int64(folder.uidNext) + 1, Int64(modseq), folder.id])
+            return folder.uidNext
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import GRDB
+import MailvoxCore
+import MailvoxStore
+import Testing
+
+@Suite struct RecoveryTests {
+    func execute(_ fixture: StoreFixture, _ sql: String) throws {
+        try fixture.directoryFixture.database.write { db in try db.execute(sql: sql) }
+    }
+
+    /// A crash after the file's rename but before its row committed leaves a file with no row:
+    /// the scan indexes it under a new UID, and the retried job finds it instead of filing it twice.
+    @Test func aFileWithoutARowIsIndexedAndARetriedDepositFindsIt() throws {
+        let fixture = try StoreFixture()
+        let message = StoreFixture.message(body: "kept across a crash")
+        try fixture.store.deliver(mailbox: fixture.mailbox, depositID: "d-1", message: message)
+        try execute(fixture, "DELETE FROM message")
+        let report = try fixture.store.recover()
+        #expect(report.indexed.map(\.uid) == [2], "UID 1 was handed out once and is never reused")
+        #expect(report.problems.isEmpty)
+        #expect(try fixture.store.read(mailbox: fixture.mailbox, folder: "INBOX", uid: 2) == message)
+        #expect(try fixture.store.deliver(mailbox: fixture.mailbox, depositID: "d-1", message: message) == 2)
+        #expect(try fixture.store.messages(mailbox: fixture.mailbox, folder: "INBOX").count == 1)
+    }
+
+    @Test func flagsComeBackFromTheInfoSuffix() throws {
+        let fixture = try StoreFixture()
+        let uid = try fixture.store.deliver(mailbox: fixture.mailbox, message: StoreFixture.message())
+        try fixture.store.storeFlags(
+            mailbox: fixture.mailbox, folder: "INBOX", uids: [uid], operation: .add,
+            flags: MessageFlags(system: [.seen, .answered]))
+        try execute(fixture, "DELETE FROM message")
+        _ = try fixture.store.recover()
+        let summary = try #require(try fixture.store.messages(mailbox: fixture.mailbox, folder: "INBOX").first)
+        #expect(summary.flags.system == [.seen, .answered])
+    }
+
+    @Test func leftoversInTmpAreRemovedAndMissingFilesReported() throws {
+        let fixture = try StoreFixture()
+        try fixture.store.deliver(mailbox: fixture.mailbox, depositID: "d-1", message: StoreFixture.message())
+        try fixture.store.deliver(mailbox: fixture.mailbox, depositID: "d-2", message: StoreFixture.message())
+        let newFile = try #require(fixture.files().first { $0.hasSuffix("/new/d-2") })
+        let folder = ((newFile as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
+        #expect(FileManager.default.createFile(atPath: folder + "/tmp/half-written", contents: Data("x".utf8)))
+        try FileManager.default.removeItem(atPath: newFile)
+        let report = try fixture.store.recover()
+        #expect(report.temporaryFilesRemoved == 1)
+        #expect(report.problems.map(\.uid) == [2])
+        #expect(
+            try fixture.store.messages(mailbox: fixture.mailbox, folder: "INBOX").count == 2, "rows are never dropped")
+    }
+
+    @Test func fsckFindsAFlippedByteAndAMissingFile() throws {
+        let fixture = try StoreFixture()
+        for index in 0..<3 {
+            try fixture.store.deliver(
+                mailbox: fixture.mailbox, depositID: "d-\(index)", message: StoreFixture.message())
+        }
+        #expect(try fixture.store.check().problems.isEmpty)
+        #expect(try fixture.store.check().messagesChecked == 3)
+        let path = try #require(fixture.files().first { $0.hasSuffix("/new/d-1") })
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        bytes[bytes.count - 20] ^= 0x01
+        try bytes.write(to: URL(fileURLWithPath: path))
+        try FileManager.default.removeItem(atPath: try #require(fixture.files().first { $0.hasSuffix("/new/d-2") }))
+        let report = try fixture.store.check()
+        #expect(report.problems.map(\.uid) == [2, 3])
+        #expect(report.problems[0].reason.contains("chunk 0 was altered"))
+        #expect(report.problems[1].reason.contains("no file"))
+    }
+
+    @Test func rebuildReindexesUnderANewUIDValidity() throws {
+        let fixture = try StoreFixture()
+        for index in 0..<3 {
+            try fixture.store.deliver(
+                mailbox: fixture.mailbox, depositID: "d-\(index)", message: StoreFixture.message())
+        }
+        try fixture.store.copy(mailbox: fixture.mailbox, from: "INBOX", uids: [1], to: "Saved")
+        let before = try fixture.store.status(mailbox: fixture.mailbox, folder: "INBOX")
+        let report = try fixture.store.rebuild()
+        #expect(report.indexed.count == 4)
+        let after = try fixture.store.status(mailbox: fixture.mailbox, folder: "INBOX")
+        #expect(after.uidValidity > before.uidValidity)
+        #expect(after.messages == 3)
+        #expect(try fixture.store.status(mailbox: fixture.mailbox, folder: "Saved").messages == 1)
+        #expect(try fixture.store.check().problems.isEmpty)
+    }
+}
