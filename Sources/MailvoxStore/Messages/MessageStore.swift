@@ -294,7 +294,7 @@ public final class MessageStore: Sendable {
     }
 
     /// Deletes rows of `uids` in `folder`, leaving a tombstone per file and a log entry per UID.
-    private func removeRows(
+    func removeRows(
         _ db: GRDB.Database, mailbox: MailboxID, folder: FolderRow, uids: [UInt32]
     ) throws
         -> ([UInt32], UInt64)

@@ -1,0 +1,18 @@
+/// A folder as LIST shows it: name (UTF-8, `/` as hierarchy delimiter), special use, subscription.
+public struct FolderInfo: Sendable, Equatable {
+    public var name: String
+    /// RFC 6154 attribute, e.g. `\Archive`, `\Trash`.
+    public var specialUse: String?
+    public var subscribed: Bool
+    public var hasChildren: Bool
+
+    public init(name: String, specialUse: String?, subscribed: Bool, hasChildren: Bool) {
+        self.name = name
+        self.specialUse = specialUse
+        self.subscribed = subscribed
+        self.hasChildren = hasChildren
+    }
+
+    /// The hierarchy delimiter of every Mailvox mailbox (DESIGN.md §6).
+    public static let delimiter: Character = "/"
+}

@@ -1,0 +1,134 @@
+import Foundation
+import GRDB
+import MailvoxCore
+
+extension MessageStore {
+    /// The folders every mailbox keeps: they can be neither deleted nor renamed away.
+    static let protectedFolders: Set<String> = Set(DefaultFolders.all.map(\.name))
+
+    public func folders(mailbox: MailboxID) throws -> [FolderInfo] {
+        try database.read { db in
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT name, special_use, subscribed FROM folder WHERE mailbox_id = ? ORDER BY name",
+                arguments: [mailbox.rawValue])
+            let names = rows.map { $0["name"] as String }
+            return rows.map { row in
+                let name: String = row["name"]
+                return FolderInfo(
+                    name: name, specialUse: row["special_use"], subscribed: row["subscribed"],
+                    hasChildren: names.contains { $0.hasPrefix(name + "/") })
+            }
+        }
+    }
+
+    /// Creates `name` and any missing parents (RFC 3501 §6.3.3); each gets a fresh UIDVALIDITY.
+    public func createFolder(mailbox: MailboxID, name: String) throws {
+        let name = try Self.validateFolderName(name)
+        try database.write { db in
+            if try Self.folderExists(db, mailbox: mailbox, name: name) { throw StoreError.folderExists(name) }
+            let parts = name.split(separator: "/")
+            for depth in 1...parts.count {
+                let path = parts.prefix(depth).joined(separator: "/")
+                if try !Self.folderExists(db, mailbox: mailbox, name: path) {
+                    try Directory.insertFolder(db, mailbox: mailbox, name: path, specialUse: nil)
+                }
+            }
+        }
+    }
+
+    /// Deletes an empty-of-children folder with its messages (expunged through tombstones).
+    public func deleteFolder(mailbox: MailboxID, name: String) throws {
+        guard !Self.isProtected(name) else { throw StoreError.protectedFolder(name) }
+        let folderID = try database.write { db -> Int64 in
+            let folder = try Self.folder(db, mailbox: mailbox, name: name)
+            let children =
+                try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM folder WHERE mailbox_id = ? AND substr(name, 1, length(?)) = ?",
+                    arguments: [mailbox.rawValue, name + "/", name + "/"]) ?? 0
+            guard children == 0 else {
+                throw StoreError.invalidFolderName(name, reason: "has child folders; delete them first")
+            }
+            let uids = try Int64.fetchAll(
+                db, sql: "SELECT uid FROM message WHERE folder_id = ?", arguments: [folder.id])
+            _ = try removeRows(db, mailbox: mailbox, folder: folder, uids: uids.map { UInt32(truncatingIfNeeded: $0) })
+            try db.execute(sql: "DELETE FROM folder WHERE id = ?", arguments: [folder.id])
+            return folder.id
+        }
+        try replayTombstones()
+        try? FileManager.default.removeItem(
+            atPath: spool.folderDirectory(mailbox: mailbox.rawValue, folderID: folderID))
+    }
+
+    /// Renames a folder and its children; UIDVALIDITY and files stay (folders are directories by
+    /// id). Renaming INBOX moves its messages into a new folder and leaves INBOX empty (RFC 3501 §6.3.5).
+    public func renameFolder(mailbox: MailboxID, from old: String, to new: String) throws {
+        let new = try Self.validateFolderName(new)
+        if old.uppercased() == "INBOX" {
+            try createFolder(mailbox: mailbox, name: new)
+            let uids = try messages(mailbox: mailbox, folder: "INBOX").map(\.uid)
+            try copy(mailbox: mailbox, from: "INBOX", uids: uids, to: new, expungingSource: true)
+            return
+        }
+        guard !Self.isProtected(old) else { throw StoreError.protectedFolder(old) }
+        try database.write { db in
+            _ = try Self.folder(db, mailbox: mailbox, name: old)
+            if try Self.folderExists(db, mailbox: mailbox, name: new) { throw StoreError.folderExists(new) }
+            guard !new.hasPrefix(old + "/") else {
+                throw StoreError.invalidFolderName(new, reason: "cannot move a folder into itself")
+            }
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, name FROM folder
+                    WHERE mailbox_id = ? AND (name = ? OR substr(name, 1, length(?)) = ?)
+                    """,
+                arguments: [mailbox.rawValue, old, old + "/", old + "/"])
+            for row in rows {
+                let name: String = row["name"]
+                try db.execute(
+                    sql: "UPDATE folder SET name = ? WHERE id = ?",
+                    arguments: [new + name.dropFirst(old.count), row["id"] as Int64])
+            }
+            let parts = new.split(separator: "/")
+            for depth in stride(from: parts.count - 1, through: 1, by: -1) {
+                let parent = parts.prefix(depth).joined(separator: "/")
+                if try !Self.folderExists(db, mailbox: mailbox, name: parent) {
+                    try Directory.insertFolder(db, mailbox: mailbox, name: parent, specialUse: nil)
+                }
+            }
+        }
+    }
+
+    public func setSubscribed(mailbox: MailboxID, folder name: String, _ subscribed: Bool) throws {
+        try database.write { db in
+            let folder = try Self.folder(db, mailbox: mailbox, name: name)
+            try db.execute(sql: "UPDATE folder SET subscribed = ? WHERE id = ?", arguments: [subscribed, folder.id])
+        }
+    }
+
+    /// Folder names are UTF-8 paths with `/` between levels; INBOX is spelled INBOX whatever
+    /// the client typed (RFC 3501 §5.1: it is case-insensitive).
+    static func validateFolderName(_ raw: String) throws -> String {
+        var name = raw
+        if name.uppercased() == "INBOX" || name.uppercased().hasPrefix("INBOX/") { name = "INBOX" + name.dropFirst(5) }
+        guard !name.isEmpty, name.utf8.count <= 255 else {
+            throw StoreError.invalidFolderName(raw, reason: "must be 1–255 bytes")
+        }
+        guard !name.hasPrefix("/"), !name.hasSuffix("/"), !name.contains("//") else {
+            throw StoreError.invalidFolderName(raw, reason: "empty level between '/' separators")
+        }
+        guard
+            !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0 == "*" || $0 == "%" }
+            )
+        else { throw StoreError.invalidFolderName(raw, reason: "control characters, '*' and '%' are not allowed") }
+        return name
+    }
+
+    static func isProtected(_ name: String) -> Bool { protectedFolders.contains(name) || name.uppercased() == "INBOX" }
+
+    static func folderExists(_ db: GRDB.Database, mailbox: MailboxID, name: String) throws -> Bool {
+        try Int.fetchOne(
+            db, sql: "SELECT COUNT(*) FROM folder WHERE mailbox_id = ? AND name = ?",
+            arguments: [mailbox.rawValue, name]) != 0
+    }
+}
