@@ -41,3 +41,24 @@ public struct MasterKey: Sendable {
         return MasterKey(key: SymmetricKey(data: raw))
     }
 }
+
+extension MasterKey {
+    /// Every master key a rotation may have left at `path`: the file itself, `PATH.new` (a
+    /// rotation cut short) and `PATH.ID.old` (kept until the operator removes it). At start the
+    /// one whose id the database names is used, so a crash at any step of `keys rotate` loses nothing.
+    public static func candidates(at path: String) throws(CryptoError) -> [(path: String, key: MasterKey)] {
+        var found: [(String, MasterKey)] = []
+        var paths = [path, path + ".new"]
+        let directory = (path as NSString).deletingLastPathComponent
+        let base = (path as NSString).lastPathComponent
+        for name in ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
+        where name.hasPrefix(base + ".") && name.hasSuffix(".old") {
+            paths.append(directory + "/" + name)
+        }
+        for candidate in paths where FileManager.default.fileExists(atPath: candidate) {
+            found.append((candidate, try load(from: candidate)))
+        }
+        guard !found.isEmpty else { throw .keyFileMissing(path: path) }
+        return found
+    }
+}

@@ -28,20 +28,36 @@ public struct Context: Sendable {
     /// Loads the config at `configPath`, opens the database, and the master key if `needs` says so.
     public static func open(configPath: String, needs: Needs) throws -> Context {
         let config = try ConfigLoader.load(path: configPath)
-        var masterKey: MasterKey?
+        var candidates: [(path: String, key: MasterKey)] = []
         if needs == .masterKey {
-            try KeyFiles.check(config.crypto.masterKeyFile, key: "crypto.master_key_file", config: config)
-            masterKey = try MasterKey.load(from: config.crypto.masterKeyFile)
+            // Between the two renames of a rotation only `.new` exists; `candidates` checks it.
+            if FileManager.default.fileExists(atPath: config.crypto.masterKeyFile) {
+                try KeyFiles.check(config.crypto.masterKeyFile, key: "crypto.master_key_file", config: config)
+            }
+            candidates = try MasterKey.candidates(at: config.crypto.masterKeyFile)
         }
         let database = try MailvoxDatabase.open(path: config.databasePath, migrations: migrations)
         let directory = Directory(database: database)
-        if let masterKey {
-            let ids = try directory.masterKeyIDs()
-            if let other = ids.first(where: { $0 != masterKey.id }) {
-                throw CryptoError.wrongMasterKey(expected: masterKey.id, found: other)
-            }
+        var masterKey: MasterKey?
+        if let current = candidates.first?.key {
+            masterKey = try choose(from: candidates.map(\.key), wrapping: directory.masterKeyIDs(), default: current)
         }
         return Context(config: config, database: database, directory: directory, masterKey: masterKey)
+    }
+
+    /// The key the database's wrapped keys were made with: normally the key file itself, or
+    /// the `.new`/`.old` file a `keys rotate` cut short left behind.
+    static func choose(
+        from keys: [MasterKey], wrapping ids: Set<String>, default current: MasterKey
+    ) throws -> MasterKey {
+        guard let id = ids.first else { return current }
+        guard ids.count == 1 else {
+            throw CryptoError.wrongMasterKey(expected: current.id, found: ids.sorted().joined(separator: "+"))
+        }
+        guard let key = keys.first(where: { $0.id == id }) else {
+            throw CryptoError.wrongMasterKey(expected: current.id, found: id)
+        }
+        return key
     }
 
     /// The message store over this data dir's spool (needs the master key to open messages).

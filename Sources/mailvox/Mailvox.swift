@@ -16,6 +16,7 @@ struct Mailvox: AsyncParsableCommand {
         version: version,
         subcommands: [
             InitCommand.self, ServeCommand.self, MailboxCommand.self, TokenCommand.self, FsckCommand.self,
+            KeysCommand.self,
             DoctorCommand.self,
         ]
     )

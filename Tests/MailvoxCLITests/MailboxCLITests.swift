@@ -296,3 +296,73 @@ import Testing
         #expect(try cli.run(["doctor"]).status == 1)
     }
 }
+
+@Suite struct KeysCLITests {
+    func keyLine(_ cli: CLI, _ name: String = "var/keys/master.key") throws -> String {
+        try String(contentsOfFile: cli.directory + "/" + name, encoding: .utf8)
+    }
+
+    @Test func rotateRewrapsAndKeepsTheOldFile() throws {
+        let cli = try CLI()
+        #expect(try cli.run(["init", "--data-dir", "var"]).status == 0)
+        #expect(
+            try cli.run(["mailbox", "add", "1000", "--name", "Desk", "--password-stdin"], stdin: "long-enough-1").status
+                == 0)
+        let before = try keyLine(cli)
+        let result = try cli.run(["keys", "rotate"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("re-wrapped 2 keys"))
+        #expect(try keyLine(cli) != before)
+        let kept = try FileManager.default.contentsOfDirectory(atPath: cli.directory + "/var/keys").filter {
+            $0.hasSuffix(".old")
+        }
+        #expect(kept.count == 1)
+        #expect(try keyLine(cli, "var/keys/" + kept[0]) == before)
+        #expect(try cli.run(["mailbox", "show", "1000"]).status == 0)
+        #expect(try cli.run(["fsck"]).status == 0)
+    }
+
+    /// A rotation that committed but stopped before its renames: the database names the `.new`
+    /// key, which is accepted, and the next `keys rotate` finishes the job.
+    @Test func aRotationCutShortAfterItsCommitIsFinished() throws {
+        let cli = try CLI()
+        #expect(try cli.run(["init", "--data-dir", "var"]).status == 0)
+        #expect(try cli.run(["keys", "rotate"]).status == 0)
+        let keys = cli.directory + "/var/keys/"
+        let old = try #require(try FileManager.default.contentsOfDirectory(atPath: keys).first { $0.hasSuffix(".old") })
+        try FileManager.default.moveItem(atPath: keys + "master.key", toPath: keys + "master.key.new")
+        try FileManager.default.moveItem(atPath: keys + old, toPath: keys + "master.key")
+        #expect(try cli.run(["mailbox", "list"]).status == 0)
+        #expect(try cli.run(["keys", "rotate"]).status == 0)
+        #expect(!FileManager.default.fileExists(atPath: keys + "master.key.new"))
+        #expect(try cli.run(["mailbox", "list"]).status == 0)
+    }
+
+    /// A rotation that stopped before its commit left a `.new` nothing uses: it is ignored and replaced.
+    @Test func aRotationCutShortBeforeItsCommitIsIgnored() throws {
+        let cli = try CLI()
+        #expect(try cli.run(["init", "--data-dir", "other"]).status == 0)
+        #expect(try cli.run(["init", "--data-dir", "var"]).status == 0)
+        try FileManager.default.copyItem(
+            atPath: cli.directory + "/other/keys/master.key", toPath: cli.directory + "/var/keys/master.key.new")
+        #expect(try cli.run(["mailbox", "list"]).status == 0)
+        #expect(try cli.run(["keys", "rotate"]).status == 0)
+        #expect(try cli.run(["mailbox", "list"]).status == 0)
+    }
+
+    @Test func rotateRefusesWhileServing() throws {
+        let cli = try CLI()
+        #expect(try cli.run(["init", "--data-dir", "var"]).status == 0)
+        let server = try cli.start(["serve"], log: cli.directory + "/serve.log")
+        defer {
+            server.terminate()
+            server.waitUntilExit()
+        }
+        #expect(CLI.wait(for: "ready", in: cli.directory + "/serve.log"))
+        let result = try cli.run(["keys", "rotate"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("while `mailvox serve` runs"))
+        #expect(try cli.run(["fsck", "--rebuild"]).status == 1)
+        #expect(try cli.run(["fsck"]).status == 0)
+    }
+}

@@ -280,3 +280,22 @@ struct StoreFixture {
                 .max()!)
     }
 }
+
+@Suite struct KeyRotationStoreTests {
+    @Test func messagesReadUnderTheNewMasterKeyAfterRewrapping() throws {
+        let fixture = try StoreFixture()
+        let message = StoreFixture.message(body: "before rotation")
+        let uid = try fixture.store.deliver(mailbox: fixture.mailbox, message: message)
+        try fixture.directoryFixture.directory.createNodeKey(master: fixture.directoryFixture.master)
+        let next = MasterKey.generate()
+        #expect(try fixture.directoryFixture.directory.rewrapKeys(from: fixture.directoryFixture.master, to: next) == 2)
+        #expect(try fixture.directoryFixture.directory.masterKeyIDs() == [next.id])
+        let rotated = MessageStore(
+            database: fixture.directoryFixture.database, spoolDir: fixture.root + "/spool", masterKey: next)
+        #expect(try rotated.read(mailbox: fixture.mailbox, folder: "INBOX", uid: uid) == message)
+        let stale = MessageStore(
+            database: fixture.directoryFixture.database, spoolDir: fixture.root + "/spool",
+            masterKey: fixture.directoryFixture.master)
+        #expect(throws: CryptoError.self) { try stale.read(mailbox: fixture.mailbox, folder: "INBOX", uid: uid) }
+    }
+}

@@ -341,3 +341,36 @@ public final class Directory: Sendable {
         Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down))
     }
 }
+
+extension Directory {
+    /// Re-wraps the node's and every mailbox's private key from `old` to `new` in one
+    /// transaction (`keys rotate`); blobs and queue files are sealed to public keys and stay.
+    public func rewrapKeys(from old: MasterKey, to new: MasterKey) throws -> Int {
+        try database.write { db in
+            var count = 0
+            for row in try Row.fetchAll(db, sql: "SELECT wrapped_private_key, master_key_id FROM node_key") {
+                let key = try KeyPairs.unwrap(
+                    WrappedPrivateKey(masterKeyID: row["master_key_id"], sealed: row["wrapped_private_key"]),
+                    for: .node,
+                    under: old)
+                let wrapped = try KeyPairs.wrap(key, for: .node, under: new)
+                try db.execute(
+                    sql: "UPDATE node_key SET wrapped_private_key = ?, master_key_id = ?",
+                    arguments: [wrapped.sealed, wrapped.masterKeyID])
+                count += 1
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT id, wrapped_private_key, master_key_id FROM mailbox") {
+                let id: String = row["id"]
+                let key = try KeyPairs.unwrap(
+                    WrappedPrivateKey(masterKeyID: row["master_key_id"], sealed: row["wrapped_private_key"]),
+                    for: .mailbox(id), under: old)
+                let wrapped = try KeyPairs.wrap(key, for: .mailbox(id), under: new)
+                try db.execute(
+                    sql: "UPDATE mailbox SET wrapped_private_key = ?, master_key_id = ? WHERE id = ?",
+                    arguments: [wrapped.sealed, wrapped.masterKeyID, id])
+                count += 1
+            }
+            return count
+        }
+    }
+}
