@@ -15,7 +15,7 @@ struct Mailvox: AsyncParsableCommand {
             """,
         version: version,
         subcommands: [
-            InitCommand.self, ServeCommand.self, MailboxCommand.self, TokenCommand.self, DoctorCommand.self,
+            InitCommand.self, ServeCommand.self, MailboxCommand.self, TokenCommand.self, DoctorCommand.self, AudioCommand.self,
         ]
     )
 }
