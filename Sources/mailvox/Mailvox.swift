@@ -15,9 +15,8 @@ struct Mailvox: AsyncParsableCommand {
             """,
         version: version,
         subcommands: [
-            InitCommand.self, ServeCommand.self, MailboxCommand.self, TokenCommand.self, FsckCommand.self,
-            KeysCommand.self,
-            DoctorCommand.self,
+            InitCommand.self, ServeCommand.self, MailboxCommand.self, TokenCommand.self, AudioCommand.self,
+            FsckCommand.self, ExportCommand.self, KeysCommand.self, DoctorCommand.self,
         ]
     )
 }
