@@ -83,22 +83,26 @@ import Testing
         try setup.run()
         setup.waitUntilExit()
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/su")
+        // setpriv, not su: no PAM session, which under load sometimes failed and left Dovecot silent.
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
         process.arguments = [
-            "nobody", "-s", "/bin/sh", "-c",
-            "env -i USER=u PATH=/usr/bin:/bin doveadm -c '\(folder.path)/dovecot.conf' exec imap",
+            "--reuid=nobody", "--regid=nogroup", "--clear-groups", "/usr/bin/env", "-i", "USER=u",
+            "PATH=/usr/bin:/bin", "doveadm", "-c", "\(folder.path)/dovecot.conf", "exec", "imap",
         ]
         let input = Pipe()
         let output = Pipe()
         process.standardInput = input
         process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        let errors = Pipe()
+        process.standardError = errors
         try process.run()
         input.fileHandleForWriting.write(
             Data("a SELECT INBOX\r\nb FETCH 1:* (ENVELOPE BODYSTRUCTURE)\r\nc LOGOUT\r\n".utf8))
         try input.fileHandleForWriting.close()
         let data = output.fileHandleForReading.readDataToEndOfFile()
+        let problems = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
+        if !String(decoding: data, as: UTF8.self).contains(" FETCH ") { print("dovecot stderr: \(problems)") }
         try? FileManager.default.removeItem(at: folder)
         // One FETCH response per message, in UID order (the file names sort as the corpus).
         let text = String(decoding: data, as: UTF8.self)
