@@ -137,7 +137,8 @@ let package = Package(
         .executableTarget(
             name: "mailvox",
             dependencies: [
-                "MailvoxServer", "MailvoxCore", "MailvoxConfig", "MailvoxCrypto", "MailvoxStore",
+                "MailvoxServer", "MailvoxCore", "MailvoxConfig", "MailvoxCrypto", "MailvoxStore", "MailvoxAudio",
+                "MailvoxQueue", "MailvoxPipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

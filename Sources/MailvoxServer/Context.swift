@@ -4,6 +4,8 @@ import MailvoxConfig
 import MailvoxCore
 import MailvoxCrypto
 import MailvoxDatabase
+import MailvoxPipeline
+import MailvoxQueue
 import MailvoxStore
 
 /// What a command works with once its needs are met: the config, the database with every
@@ -16,7 +18,7 @@ public struct Context: Sendable {
     public let masterKey: MasterKey?
 
     /// Every module's migrations, in the one fixed order they run.
-    public static let migrations: [MigrationSet] = [StoreMigrations.set]
+    public static let migrations: [MigrationSet] = [StoreMigrations.set, QueueMigrations.set]
 
     public enum Needs: Sendable {
         /// Config, database and node public key (`deposit`).
@@ -64,6 +66,11 @@ public struct Context: Sendable {
     public func messageStore() -> MessageStore {
         MessageStore(database: database, spoolDir: config.spoolDir, masterKey: requireMasterKey())
     }
+
+    public func jobQueue() -> JobQueue { JobQueue(database: database, policy: RetryPolicy(config.queue)) }
+
+    /// The front doors' shared intake; needs no secret.
+    public func intake() -> Intake { Intake(config: config, directory: directory, queue: jobQueue()) }
 
     /// The master key, for commands opened with `.masterKey`.
     public func requireMasterKey() -> MasterKey {

@@ -1,6 +1,8 @@
 import Foundation
 import Logging
 import MailvoxCore
+import MailvoxPipeline
+import MailvoxTemplates
 import ServiceLifecycle
 
 /// `mailvox serve`: holds the data dir's serve lock and runs every service until SIGTERM or
@@ -27,7 +29,23 @@ public struct Server: Sendable {
                 "indexed": "\(report.indexed.count)", "problems": "\(report.problems.count)",
             ])
         for problem in report.problems { logger.warning("spool problem: \(problem)") }
-        let services: [any Service] = [ReadinessService(logger: logger, dataDir: context.config.server.dataDir)]
+        // A missing or broken template is a start-up error naming the file (DESIGN.md §4).
+        let templates = try VoicemailTemplates(searchPath: .standard(for: context.config))
+        let store = context.messageStore()
+        let nodeKey = try context.directory.nodeKey(master: context.requireMasterKey())
+        let count =
+            context.config.server.workers == 0
+            ? ProcessInfo.processInfo.activeProcessorCount : context.config.server.workers
+        var services: [any Service] = (0..<count).map { index in
+            WorkerService(
+                worker: DeliverWorker(
+                    config: context.config, directory: context.directory, store: store, queue: context.jobQueue(),
+                    templates: templates, nodeKey: nodeKey,
+                    owner: "\(context.config.server.hostname):\(getpid()):\(index)",
+                    logger: logger),
+                logger: logger)
+        }
+        services.append(ReadinessService(logger: logger, dataDir: context.config.server.dataDir))
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
@@ -36,6 +54,24 @@ public struct Server: Sendable {
         try await group.run()
         withExtendedLifetime(lock) {}
         logger.info("stopped")
+    }
+}
+
+/// One deliver worker: polls for due jobs (so a `mailvox deposit` from another process is
+/// picked up within a second) until graceful shutdown; a job in progress runs to its end.
+struct WorkerService: Service {
+    let worker: DeliverWorker
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                if try worker.runOnce() { continue }
+            } catch {
+                logger.error("worker: \(error)")
+            }
+            try? await Task.sleep(for: .milliseconds(250))
+        }
     }
 }
 

@@ -15,7 +15,8 @@ struct Mailvox: AsyncParsableCommand {
             """,
         version: version,
         subcommands: [
-            InitCommand.self, ServeCommand.self, MailboxCommand.self, TokenCommand.self, AudioCommand.self,
+            InitCommand.self, ServeCommand.self, MailboxCommand.self, DepositCommand.self, QueueCommand.self,
+            TokenCommand.self, AudioCommand.self,
             FsckCommand.self, ExportCommand.self, KeysCommand.self, DoctorCommand.self,
         ]
     )

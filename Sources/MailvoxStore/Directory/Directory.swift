@@ -374,3 +374,16 @@ extension Directory {
         }
     }
 }
+
+extension Directory {
+    /// The node's private key, unwrapped: what opens sealed deposits and alert copies.
+    public func nodeKey(master: MasterKey) throws -> OwnerKey {
+        let row = try database.read { db in
+            try Row.fetchOne(db, sql: "SELECT wrapped_private_key, master_key_id FROM node_key")
+        }
+        guard let row else { throw DirectoryError.nodeKeyMissing }
+        return try OwnerKey.open(
+            WrappedPrivateKey(masterKeyID: row["master_key_id"], sealed: row["wrapped_private_key"]), for: .node,
+            under: master)
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import Logging
+import MailvoxAudio
+import MailvoxCore
+import MailvoxCrypto
+import MailvoxMIME
+import MailvoxQueue
+import MailvoxStore
+import MailvoxTemplates
+
+/// Runs deliver jobs: open the sealed deposit, transcode, render, compose, seal and store,
+/// enqueue the alerts, record the outcome, delete the sealed deposit — in that order, each
+/// step safe to repeat, so a worker killed half-way is simply run again (DESIGN.md §2).
+public struct DeliverWorker: Sendable {
+    let config: Configuration
+    let directory: Directory
+    let store: MessageStore
+    let queue: JobQueue
+    let templates: VoicemailTemplates
+    let nodeKey: OwnerKey
+    let owner: String
+    let logger: Logger
+    /// How long a job may run before another worker may take it over.
+    public static let leaseSeconds = 300.0
+
+    public init(
+        config: Configuration, directory: Directory, store: MessageStore, queue: JobQueue,
+        templates: VoicemailTemplates, nodeKey: OwnerKey, owner: String, logger: Logger
+    ) {
+        self.config = config
+        self.directory = directory
+        self.store = store
+        self.queue = queue
+        self.templates = templates
+        self.nodeKey = nodeKey
+        self.owner = owner
+        self.logger = logger
+    }
+
+    /// Leases and runs one due deliver job; false when none was due.
+    @discardableResult
+    public func runOnce() throws -> Bool {
+        guard let job = try queue.lease(owner: owner, kinds: [.deliver], leaseSeconds: Self.leaseSeconds) else {
+            return false
+        }
+        do {
+            let uid = try deliver(job)
+            try queue.complete(job)
+            try? FileManager.default.removeItem(
+                atPath: Intake.sealedPath(queueDir: config.queueDir, depositID: job.depositID))
+            logger.info(
+                "delivered", metadata: ["deposit": "\(job.depositID)", "mailbox": "\(job.mailbox)", "uid": "\(uid)"])
+        } catch let error as PipelineError {
+            // A recording that cannot be used will not become usable by waiting.
+            let permanent: Bool
+            if case .audio(let audio) = error { permanent = audio.kind == .input } else { permanent = false }
+            try record(job, error: error, code: error.code?.rawValue, permanent: permanent)
+        } catch {
+            try record(job, error: error, code: nil, permanent: false)
+        }
+        return true
+    }
+
+    private func record(_ job: Job, error: any Error, code: String?, permanent: Bool) throws {
+        let message = (error as? any MailvoxFailure)?.description ?? "\(type(of: error))"
+        let state = try queue.fail(job, reason: message, permanent: permanent)
+        if state == .dead {
+            try queue.setDeposit(job.depositID, status: .failed, code: code ?? "delivery_failed", message: message)
+        }
+        logger.warning(
+            "deliver failed",
+            metadata: ["deposit": "\(job.depositID)", "attempt": "\(job.attempts)", "state": "\(state)"])
+    }
+
+    func deliver(_ job: Job) throws -> UInt32 {
+        let sealedPath = Intake.sealedPath(queueDir: config.queueDir, depositID: job.depositID)
+        guard FileManager.default.fileExists(atPath: sealedPath) else {
+            // Stored before a crash that came before the sealed deposit's removal.
+            if let record = try queue.deposit(id: job.depositID), record.status == .delivered, let uid = record.uid {
+                return uid
+            }
+            throw PipelineError.corruptDeposit("\(sealedPath) is missing")
+        }
+        let (details, audio) = try DepositPayload.decode(try SealedFileReader(path: sealedPath, key: nodeKey).readAll())
+        guard let mailboxID = MailboxID(details.mailbox) else { throw PipelineError.corruptDeposit("mailbox id") }
+        let mailbox = try directory.requireMailbox(mailboxID)
+
+        let scratch = try Scratch(queueDir: config.queueDir)
+        let input = scratch.path("\(job.depositID).in.\(details.fileExtension.isEmpty ? "bin" : details.fileExtension)")
+        let targets = config.audio.formats.map {
+            TranscodeTarget($0, path: scratch.path("\(job.depositID).out.\($0.rawValue)"))
+        }
+        defer {
+            unlink(input)
+            for target in targets { unlink(target.path) }
+        }
+        guard FileManager.default.createFile(atPath: input, contents: audio, attributes: [.posixPermissions: 0o600])
+        else {
+            throw PipelineError.io(path: input, reason: "cannot write scratch file")
+        }
+        let result: TranscodeResult
+        do {
+            result = try Transcoder.transcode(
+                input: input, format: details.format.flatMap(RawFormat.init(rawValue:)), to: targets,
+                options: TranscodeOptions(config.audio))
+        } catch {
+            throw PipelineError.audio(error)
+        }
+        var parts: [VoiceMessage.Audio] = []
+        for target in targets {
+            guard let bytes = FileManager.default.contents(atPath: target.path) else {
+                throw PipelineError.io(path: target.path, reason: "transcoder output missing")
+            }
+            parts.append(VoiceMessage.Audio(format: target.format, bytes: Array(bytes)))
+        }
+
+        let timeZone = TimeZone(identifier: mailbox.timeZone ?? config.server.defaultTimezone) ?? .gmt
+        let context = TemplateContext(
+            callerName: details.callerName, callerNumber: details.callerNumber, mailboxID: mailbox.id.rawValue,
+            mailboxName: mailbox.name, receivedAt: details.receivedAt, timeZone: timeZone, language: mailbox.language,
+            duration: result.duration, urgent: details.urgent, serverName: config.server.hostname,
+            depositID: job.depositID)
+        let rendered = templates.renderVoicemail(context)
+        let message = VoiceMessage(
+            depositID: job.depositID, hostname: config.server.hostname, ownerName: mailbox.name,
+            ownerAddress: mailbox.emails.first?.rawValue, mailbox: mailbox.id, callerNumber: details.callerNumber,
+            callerName: details.callerName, receivedAt: details.receivedAt, timeZone: timeZone,
+            duration: result.duration,
+            urgent: details.urgent, subject: rendered.subject, text: rendered.text, html: rendered.html, audio: parts)
+        let uid = try store.deliver(
+            mailbox: mailbox.id, depositID: job.depositID, message: Data(VoiceMessageComposer.compose(message)),
+            internalDate: details.receivedAt)
+
+        // One notify job per recipient (DESIGN.md §7); the Alerts issue runs them.
+        for address in mailbox.emails {
+            try queue.enqueue(kind: .notify, depositID: job.depositID, channel: "email", recipient: address.rawValue)
+        }
+        if config.sms.provider != .none {
+            for number in mailbox.smsNumbers {
+                try queue.enqueue(kind: .notify, depositID: job.depositID, channel: "sms", recipient: number.rawValue)
+            }
+        }
+        try queue.setDeposit(job.depositID, status: .delivered, uid: uid)
+        return uid
+    }
+}

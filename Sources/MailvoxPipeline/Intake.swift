@@ -1,0 +1,200 @@
+import Foundation
+import MailvoxAudio
+import MailvoxCore
+import MailvoxCrypto
+import MailvoxQueue
+import MailvoxStore
+
+/// A voicemail handed to a front door.
+public struct DepositRequest: Sendable {
+    public enum Audio: Sendable {
+        case file(path: String)
+        case bytes(Data, fileExtension: String)
+    }
+
+    public var mailbox: String
+    public var audio: Audio
+    public var format: RawFormat?
+    public var callerNumber: String?
+    public var callerName: String?
+    public var receivedAt: Date?
+    public var urgent: Bool
+    public var idempotencyKey: String?
+
+    public init(
+        mailbox: String, audio: Audio, format: RawFormat? = nil, callerNumber: String? = nil, callerName: String? = nil,
+        receivedAt: Date? = nil, urgent: Bool = false, idempotencyKey: String? = nil
+    ) {
+        self.mailbox = mailbox
+        self.audio = audio
+        self.format = format
+        self.callerNumber = callerNumber
+        self.callerName = callerName
+        self.receivedAt = receivedAt
+        self.urgent = urgent
+        self.idempotencyKey = idempotencyKey
+    }
+}
+
+extension DepositRequest {
+    /// How errors name the recording: its path, or "the upload".
+    var audioLabel: String {
+        switch audio {
+        case .file(let path): path
+        case .bytes: "the upload"
+        }
+    }
+}
+
+/// What a front door answers once the deposit is durable.
+public struct DepositReceipt: Sendable, Equatable {
+    public var depositID: String
+    /// True when the idempotency key was seen before: the id is the first deposit's.
+    public var duplicate: Bool
+}
+
+/// The one code path every front door uses (DESIGN.md §1): validate, probe, seal the whole
+/// deposit to the node key into `queue/`, record it with its job, and only then answer.
+public struct Intake: Sendable {
+    let config: Configuration
+    let directory: Directory
+    let queue: JobQueue
+
+    public init(config: Configuration, directory: Directory, queue: JobQueue) {
+        self.config = config
+        self.directory = directory
+        self.queue = queue
+    }
+
+    public func deposit(_ request: DepositRequest) throws -> DepositReceipt {
+        guard let id = MailboxID(request.mailbox), try directory.mailbox(id) != nil else {
+            throw PipelineError.mailboxNotFound(request.mailbox)
+        }
+        let callerNumber: String?
+        switch CallerID.parseNumber(request.callerNumber) {
+        case .success(let number): callerNumber = number
+        case .failure(let error): throw PipelineError.badRequest(error.description)
+        }
+        let callerName: String?
+        switch CallerID.parseName(request.callerName) {
+        case .success(let name): callerName = name
+        case .failure(let error): throw PipelineError.badRequest(error.description)
+        }
+        let digest = request.idempotencyKey.map { Hashing.sha256(Data($0.utf8)) }
+        if let digest, let existing = try queue.existingDeposit(mailbox: id, idempotencyDigest: digest) {
+            return DepositReceipt(depositID: existing, duplicate: true)
+        }
+        try ensureQueueDirectory()
+        let free = Self.freeBytes(config.queueDir)
+        if free < config.server.minFreeBytes {
+            throw PipelineError.insufficientStorage(free: free, minimum: config.server.minFreeBytes)
+        }
+
+        let audio: Data
+        let fileExtension: String
+        let probePath: String
+        var scratchFile: String?
+        defer { if let scratchFile { unlink(scratchFile) } }
+        switch request.audio {
+        case .file(let path):
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw PipelineError.badRequest("cannot read \(path)")
+            }
+            audio = data
+            fileExtension = (path as NSString).pathExtension.lowercased()
+            probePath = path
+        case .bytes(let data, let ext):
+            audio = data
+            fileExtension = ext.lowercased()
+            let scratch = try Scratch(queueDir: config.queueDir)
+            let path = scratch.path("intake-\(UUID().uuidString).\(fileExtension.isEmpty ? "bin" : fileExtension)")
+            guard FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600])
+            else {
+                throw PipelineError.io(path: path, reason: "cannot write scratch file")
+            }
+            scratchFile = path
+            probePath = path
+        }
+        guard audio.count <= config.http.maxBodyBytes else {
+            throw PipelineError.payloadTooLarge(size: audio.count, limit: config.http.maxBodyBytes)
+        }
+        let format = request.format ?? RawFormat(fileExtension: fileExtension)
+        let info: AudioInfo
+        do {
+            info = try AudioProbe.probe(path: probePath, format: format)
+        } catch {
+            throw PipelineError.audio(error)
+        }
+        if info.duration < config.audio.minSeconds {
+            throw PipelineError.audio(
+                AudioError(
+                    .tooShort(seconds: info.duration, minimum: config.audio.minSeconds), file: request.audioLabel))
+        }
+        if config.audio.tooLong == .reject && info.duration > config.audio.maxSeconds {
+            throw PipelineError.audio(
+                AudioError(.tooLong(seconds: info.duration, maximum: config.audio.maxSeconds), file: request.audioLabel)
+            )
+        }
+
+        let depositID = UUID().uuidString.lowercased()
+        let details = DepositDetails(
+            mailbox: id.rawValue, callerNumber: callerNumber, callerName: callerName,
+            receivedAt: request.receivedAt ?? Date(), urgent: request.urgent, format: format?.rawValue,
+            fileExtension: fileExtension)
+        let sealedPath = Self.sealedPath(queueDir: config.queueDir, depositID: depositID)
+        try writeDurably(
+            sealedPath,
+            SealedFile.seal(
+                try DepositPayload.encode(details, audio: audio), owner: KeyOwner.node.description,
+                recipient: try directory.nodePublicKey()))
+        switch try queue.accept(depositID: depositID, mailbox: id, idempotencyDigest: digest) {
+        case .accepted(let accepted):
+            return DepositReceipt(depositID: accepted, duplicate: false)
+        case .duplicate(let first):
+            // Another door won the race for this key: ours was never recorded.
+            unlink(sealedPath)
+            return DepositReceipt(depositID: first, duplicate: true)
+        }
+    }
+
+    static func sealedPath(queueDir: String, depositID: String) -> String { "\(queueDir)/\(depositID).mvx" }
+
+    static func freeBytes(_ path: String) -> Int {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0 else { return Int.max }
+        return Int(info.f_bavail) * Int(info.f_frsize)
+    }
+
+    private func ensureQueueDirectory() throws {
+        if mkdir(config.queueDir, 0o700) != 0 && errno != EEXIST {
+            throw PipelineError.io(path: config.queueDir, reason: String(cString: strerror(errno)))
+        }
+    }
+
+    /// tmp → fsync → rename → fsync dir: once this returns, the deposit survives a power cut.
+    private func writeDurably(_ path: String, _ data: Data) throws {
+        let temporary = path + ".tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw PipelineError.io(path: temporary, reason: String(cString: strerror(errno))) }
+        var offset = 0
+        while offset < data.count {
+            let written = data.withUnsafeBytes { write(fd, $0.baseAddress! + offset, data.count - offset) }
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else {
+                close(fd)
+                unlink(temporary)
+                throw PipelineError.io(path: temporary, reason: String(cString: strerror(errno)))
+            }
+            offset += written
+        }
+        guard fsync(fd) == 0, close(fd) == 0, rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw PipelineError.io(path: path, reason: String(cString: strerror(errno)))
+        }
+        let directory = open(config.queueDir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directory >= 0 {
+            fsync(directory)
+            close(directory)
+        }
+    }
+}

@@ -1,0 +1,323 @@
+import Foundation
+import GRDB
+import MailvoxCore
+
+/// A job as a worker sees it once leased.
+public struct Job: Sendable, Equatable, Codable {
+    public enum Kind: String, Sendable, Codable {
+        /// Transcode, compose, seal and store a deposit.
+        case deliver
+        /// Send one alert (channel + recipient).
+        case notify
+    }
+
+    public enum State: String, Sendable, Codable {
+        case queued, leased, done, dead
+    }
+
+    public var id: Int64
+    public var kind: Kind
+    public var depositID: String
+    public var mailbox: String
+    public var channel: String
+    public var recipient: String
+    public var state: State
+    public var attempts: Int
+    public var runAfter: Date
+    public var lastError: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, kind, channel, recipient, state, attempts, mailbox
+        case depositID = "deposit_id"
+        case runAfter = "run_after"
+        case lastError = "last_error"
+    }
+}
+
+/// A deposit record: what the front doors answer about a deposit id.
+public struct DepositRecord: Sendable, Equatable, Codable {
+    public enum Status: String, Sendable, Codable {
+        case queued, delivered, failed
+    }
+
+    public var id: String
+    public var mailbox: String
+    public var status: Status
+    public var uid: UInt32?
+    public var errorCode: String?
+    public var errorMessage: String?
+}
+
+/// When to try a failed job again: exponential backoff with jitter, capped; dead after N.
+public struct RetryPolicy: Sendable, Equatable {
+    public var maxAttempts: Int
+    public var initialSeconds: Double
+    public var maxSeconds: Double
+
+    public init(maxAttempts: Int, initialSeconds: Double, maxSeconds: Double) {
+        self.maxAttempts = maxAttempts
+        self.initialSeconds = initialSeconds
+        self.maxSeconds = maxSeconds
+    }
+
+    public init(_ queue: MailvoxCore.Configuration.Queue) {
+        self.init(
+            maxAttempts: queue.maxAttempts, initialSeconds: Double(queue.backoffInitialSeconds),
+            maxSeconds: Double(queue.backoffMaxSeconds))
+    }
+
+    /// The delay before attempt `attempts + 1`: initial × 2^(attempts−1), capped, then scaled
+    /// by a random factor in [0.5, 1] so that jobs failing together do not retry together.
+    public func delay(afterAttempt attempts: Int, jitter: Double = Double.random(in: 0.5...1)) -> Double {
+        let exponent = min(max(attempts - 1, 0), 30)
+        return min(maxSeconds, initialSeconds * pow(2, Double(exponent))) * jitter
+    }
+}
+
+/// Durable jobs on the shared SQLite database: enqueue with idempotency, lease with expiry,
+/// retry with backoff, dead letter. A crashed worker's lease simply expires.
+public final class JobQueue: Sendable {
+    let database: DatabasePool
+    public let policy: RetryPolicy
+
+    public init(database: DatabasePool, policy: RetryPolicy) {
+        self.database = database
+        self.policy = policy
+    }
+
+    public enum Acceptance: Sendable, Equatable {
+        case accepted(depositID: String)
+        /// The idempotency key was seen for this mailbox: the first deposit's id.
+        case duplicate(depositID: String)
+    }
+
+    /// The first deposit whose idempotency key had SHA-256 `digest` for `mailbox`, if any.
+    /// The queue sees only digests: keys may carry whatever a PBX puts in them.
+    public func existingDeposit(mailbox: MailboxID, idempotencyDigest digest: Data) throws -> String? {
+        try database.read { db in
+            try String.fetchOne(
+                db, sql: "SELECT id FROM deposit WHERE mailbox_id = ? AND idempotency_sha256 = ?",
+                arguments: [mailbox.rawValue, digest])
+        }
+    }
+
+    /// Records a deposit and its deliver job in one transaction (the sealed file is already
+    /// durable). With a key already used for the mailbox, nothing is written.
+    public func accept(depositID: String, mailbox: MailboxID, idempotencyDigest digest: Data?) throws -> Acceptance {
+        try database.write { db in
+            if let digest,
+                let existing = try String.fetchOne(
+                    db, sql: "SELECT id FROM deposit WHERE mailbox_id = ? AND idempotency_sha256 = ?",
+                    arguments: [mailbox.rawValue, digest])
+            {
+                return .duplicate(depositID: existing)
+            }
+            let now = Date().timeIntervalSince1970
+            try db.execute(
+                sql: """
+                    INSERT INTO deposit (id, mailbox_id, idempotency_sha256, status, created_at, updated_at)
+                    VALUES (?, ?, ?, 'queued', ?, ?)
+                    """, arguments: [depositID, mailbox.rawValue, digest, now, now])
+            try Self.insertJob(db, kind: .deliver, depositID: depositID, channel: "", recipient: "", now: now)
+            return .accepted(depositID: depositID)
+        }
+    }
+
+    /// Adds a job unless the same (kind, deposit, channel, recipient) exists: enqueueing twice
+    /// after a crash makes no second alert.
+    public func enqueue(kind: Job.Kind, depositID: String, channel: String = "", recipient: String = "") throws {
+        try database.write { db in
+            try Self.insertJob(
+                db, kind: kind, depositID: depositID, channel: channel, recipient: recipient,
+                now: Date().timeIntervalSince1970)
+        }
+    }
+
+    static func insertJob(
+        _ db: GRDB.Database, kind: Job.Kind, depositID: String, channel: String, recipient: String, now: Double
+    ) throws {
+        try db.execute(
+            sql: """
+                INSERT OR IGNORE INTO job (kind, deposit_id, channel, recipient, state, run_after, created_at, updated_at)
+                VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)
+                """, arguments: [kind.rawValue, depositID, channel, recipient, now, now, now])
+    }
+
+    /// Takes the next due job of `kinds` for `leaseSeconds`; an expired lease counts as due.
+    public func lease(owner: String, kinds: [Job.Kind], leaseSeconds: Double, now: Date = Date()) throws -> Job? {
+        try database.write { db in
+            let time = now.timeIntervalSince1970
+            let placeholders = kinds.map { _ in "?" }.joined(separator: ", ")
+            var arguments: StatementArguments = StatementArguments(kinds.map(\.rawValue))
+            arguments += [time, time]
+            guard
+                let id = try Int64.fetchOne(
+                    db,
+                    sql: """
+                        SELECT id FROM job WHERE kind IN (\(placeholders)) AND (
+                            (state = 'queued' AND run_after <= ?) OR (state = 'leased' AND lease_expires < ?))
+                        ORDER BY run_after, id LIMIT 1
+                        """, arguments: arguments)
+            else { return nil }
+            try db.execute(
+                sql: """
+                    UPDATE job SET state = 'leased', lease_owner = ?, lease_expires = ?, attempts = attempts + 1,
+                        updated_at = ? WHERE id = ?
+                    """, arguments: [owner, time + leaseSeconds, time, id])
+            return try Self.job(db, id: id)
+        }
+    }
+
+    public func complete(_ job: Job) throws {
+        try database.write { db in
+            try db.execute(
+                sql:
+                    "UPDATE job SET state = 'done', lease_owner = NULL, lease_expires = NULL, updated_at = ? WHERE id = ?",
+                arguments: [Date().timeIntervalSince1970, job.id])
+        }
+    }
+
+    /// Records a failure: retried after the backoff, or dead when `permanent` or out of attempts.
+    /// Returns the job's new state. `reason` must never carry caller data.
+    @discardableResult
+    public func fail(_ job: Job, reason: String, permanent: Bool, now: Date = Date()) throws -> Job.State {
+        try database.write { db in
+            let attempts =
+                try Int.fetchOne(db, sql: "SELECT attempts FROM job WHERE id = ?", arguments: [job.id]) ?? job.attempts
+            let dead = permanent || attempts >= policy.maxAttempts
+            let runAfter = now.timeIntervalSince1970 + (dead ? 0 : policy.delay(afterAttempt: attempts))
+            try db.execute(
+                sql: """
+                    UPDATE job SET state = ?, run_after = ?, last_error = ?, lease_owner = NULL, lease_expires = NULL,
+                        updated_at = ? WHERE id = ?
+                    """,
+                arguments: [dead ? "dead" : "queued", runAfter, reason, now.timeIntervalSince1970, job.id])
+            return dead ? .dead : .queued
+        }
+    }
+
+    /// Gives a leased job back untouched (shutdown): it runs again at once, its attempt not counted.
+    public func release(_ job: Job) throws {
+        try database.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE job SET state = 'queued', attempts = MAX(attempts - 1, 0), lease_owner = NULL,
+                        lease_expires = NULL, updated_at = ? WHERE id = ? AND state = 'leased'
+                    """, arguments: [Date().timeIntervalSince1970, job.id])
+        }
+    }
+
+    public func jobs(dead: Bool = false) throws -> [Job] {
+        try database.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT job.*, deposit.mailbox_id AS mailbox FROM job JOIN deposit ON deposit.id = job.deposit_id
+                    WHERE \(dead ? "job.state = 'dead'" : "job.state IN ('queued', 'leased')") ORDER BY job.id
+                    """
+            ).map(Self.job)
+        }
+    }
+
+    public func job(id: Int64) throws -> Job? { try database.read { db in try Self.job(db, id: id) } }
+
+    /// Makes a dead (or waiting) job due now with a fresh attempt count.
+    public func retry(id: Int64) throws {
+        try database.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE job SET state = 'queued', attempts = 0, run_after = ?, last_error = NULL, updated_at = ?
+                    WHERE id = ? AND state IN ('dead', 'queued')
+                    """, arguments: [Date().timeIntervalSince1970, Date().timeIntervalSince1970, id])
+            if db.changesCount == 0 { throw QueueError.noSuchJob(id) }
+        }
+    }
+
+    /// Removes a job for good (its deposit record stays, marked failed if it was the deliver job).
+    public func drop(id: Int64) throws -> Job {
+        try database.write { db in
+            guard let job = try Self.job(db, id: id) else { throw QueueError.noSuchJob(id) }
+            try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [id])
+            return job
+        }
+    }
+
+    // MARK: - Deposit records
+
+    public func deposit(id: String) throws -> DepositRecord? {
+        try database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM deposit WHERE id = ?", arguments: [id]).map { row in
+                DepositRecord(
+                    id: row["id"], mailbox: row["mailbox_id"],
+                    status: DepositRecord.Status(rawValue: row["status"]) ?? .queued,
+                    uid: (row["uid"] as Int64?).map { UInt32(truncatingIfNeeded: $0) }, errorCode: row["error_code"],
+                    errorMessage: row["error_message"])
+            }
+        }
+    }
+
+    public func setDeposit(
+        _ id: String, status: DepositRecord.Status, uid: UInt32? = nil, code: String? = nil, message: String? = nil
+    )
+        throws
+    {
+        try database.write { db in
+            try db.execute(
+                sql:
+                    "UPDATE deposit SET status = ?, uid = ?, error_code = ?, error_message = ?, updated_at = ? WHERE id = ?",
+                arguments: [status.rawValue, uid.map { Int64($0) }, code, message, Date().timeIntervalSince1970, id])
+        }
+    }
+
+    /// Deposit ids of `mailbox` that still have a sealed file to clean up (`mailbox remove`).
+    public func depositIDs(mailbox: MailboxID) throws -> [String] {
+        try database.read { db in
+            try String.fetchAll(db, sql: "SELECT id FROM deposit WHERE mailbox_id = ?", arguments: [mailbox.rawValue])
+        }
+    }
+
+    /// Queue depth and the age of the oldest due job, for `/metrics`.
+    public func depth() throws -> (queued: Int, leased: Int, dead: Int, oldestSeconds: Double) {
+        try database.read { db in
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT SUM(state = 'queued') AS queued, SUM(state = 'leased') AS leased, SUM(state = 'dead') AS dead,
+                        MIN(CASE WHEN state IN ('queued', 'leased') THEN created_at END) AS oldest FROM job
+                    """)!
+            let oldest: Double? = row["oldest"]
+            return (
+                row["queued"] ?? 0, row["leased"] ?? 0, row["dead"] ?? 0,
+                oldest.map { Date().timeIntervalSince1970 - $0 } ?? 0
+            )
+        }
+    }
+
+    static func job(_ db: GRDB.Database, id: Int64) throws -> Job? {
+        try Row.fetchOne(
+            db,
+            sql:
+                "SELECT job.*, deposit.mailbox_id AS mailbox FROM job JOIN deposit ON deposit.id = job.deposit_id WHERE job.id = ?",
+            arguments: [id]
+        ).map(job)
+    }
+
+    static func job(_ row: Row) -> Job {
+        Job(
+            id: row["id"], kind: Job.Kind(rawValue: row["kind"]) ?? .deliver, depositID: row["deposit_id"],
+            mailbox: row["mailbox"], channel: row["channel"], recipient: row["recipient"],
+            state: Job.State(rawValue: row["state"]) ?? .queued, attempts: row["attempts"],
+            runAfter: Date(timeIntervalSince1970: row["run_after"]), lastError: row["last_error"])
+    }
+}
+
+public enum QueueError: MailvoxFailure, Equatable {
+    case noSuchJob(Int64)
+
+    public var kind: FailureKind { .input }
+    public var description: String {
+        switch self {
+        case .noSuchJob(let id): "no job \(id) (see `mailvox queue list`)"
+        }
+    }
+}

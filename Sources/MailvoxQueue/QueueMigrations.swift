@@ -1,0 +1,49 @@
+import GRDB
+import MailvoxDatabase
+
+/// The queue's tables: jobs and deposit records. Rows hold ids and states only; what a
+/// deposit says (audio, caller) is in its sealed file under `queue/`.
+public enum QueueMigrations {
+    public static let set = MigrationSet(
+        module: "queue",
+        migrations: [
+            (
+                "1-jobs",
+                { db in
+                    try db.execute(
+                        sql: """
+                            CREATE TABLE deposit (
+                                id TEXT NOT NULL PRIMARY KEY,
+                                mailbox_id TEXT NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE,
+                                idempotency_sha256 BLOB,
+                                status TEXT NOT NULL CHECK (status IN ('queued', 'delivered', 'failed')),
+                                uid INTEGER,
+                                error_code TEXT,
+                                error_message TEXT,
+                                created_at REAL NOT NULL,
+                                updated_at REAL NOT NULL
+                            );
+                            CREATE UNIQUE INDEX deposit_idempotency ON deposit(mailbox_id, idempotency_sha256)
+                                WHERE idempotency_sha256 IS NOT NULL;
+                            CREATE TABLE job (
+                                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                                kind TEXT NOT NULL,
+                                deposit_id TEXT NOT NULL REFERENCES deposit(id) ON DELETE CASCADE,
+                                channel TEXT NOT NULL DEFAULT '',
+                                recipient TEXT NOT NULL DEFAULT '',
+                                state TEXT NOT NULL CHECK (state IN ('queued', 'leased', 'done', 'dead')),
+                                attempts INTEGER NOT NULL DEFAULT 0,
+                                run_after REAL NOT NULL,
+                                lease_owner TEXT,
+                                lease_expires REAL,
+                                last_error TEXT,
+                                created_at REAL NOT NULL,
+                                updated_at REAL NOT NULL,
+                                UNIQUE (kind, deposit_id, channel, recipient)
+                            );
+                            CREATE INDEX job_ready ON job(state, run_after);
+                            """)
+                }
+            )
+        ])
+}
