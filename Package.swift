@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "MailvoxAudio", targets: ["MailvoxAudio"]),
         .library(name: "MailvoxMIME", targets: ["MailvoxMIME"]),
         .library(name: "MailvoxTemplates", targets: ["MailvoxTemplates"]),
+        .library(name: "MailvoxIMAP", targets: ["MailvoxIMAP"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -161,6 +162,7 @@ let package = Package(
         .testTarget(name: "MailvoxAudioTests", dependencies: ["MailvoxAudio", "MailvoxCore"]),
         .testTarget(name: "MailvoxMIMETests", dependencies: ["MailvoxMIME", "MailvoxCore"]),
         .testTarget(name: "MailvoxTemplatesTests", dependencies: ["MailvoxTemplates", "MailvoxCore"]),
+        .testTarget(name: "MailvoxIMAPTests", dependencies: ["MailvoxIMAP", "MailvoxCore", "MailvoxStoreTesting"]),
         .testTarget(name: "MailvoxCLITests", dependencies: ["MailvoxCore"]),
     ],
     swiftLanguageModes: [.v6]
