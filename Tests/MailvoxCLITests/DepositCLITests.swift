@@ -82,6 +82,17 @@ import Testing
             "sealed deposit removed")
     }
 
+    @Test func removingAMailboxDropsItsQueuedDeposits() throws {
+        let cli = try prepared()
+        let deposit = try cli.run(["deposit", "--mailbox", "1000", "hello.wav"])
+        #expect(FileManager.default.fileExists(atPath: cli.directory + "/var/queue/\(deposit.lastLine).mvx"))
+        let refused = try cli.run(["mailbox", "remove", "1000"])
+        #expect(refused.status == 2)
+        #expect(try cli.run(["mailbox", "remove", "1000", "--yes"]).status == 0)
+        #expect(!FileManager.default.fileExists(atPath: cli.directory + "/var/queue/\(deposit.lastLine).mvx"))
+        #expect(!(try cli.run(["queue", "list"]).stdout.contains(deposit.lastLine)))
+    }
+
     @Test func theSameIdempotencyKeyDepositsOnce() throws {
         let cli = try prepared()
         let first = try cli.run(["deposit", "--mailbox", "1000", "--idempotency-key", "call-42", "hello.wav"])

@@ -291,8 +291,11 @@ struct MailboxRemove: AsyncParsableCommand {
         try ServeLock.requireNotServing(context.config.serveLockPath, action: "remove a mailbox")
         // Rows first (folders and messages go with the mailbox row), then the files: a crash in
         // between leaves only files of a mailbox that no longer exists, never rows without files.
+        let deposits = try context.jobQueue().depositIDs(mailbox: mailbox.id)
         try context.directory.removeMailbox(id)
         try store.removeSpool(of: mailbox.id)
+        // Queued deposits' rows went with the mailbox; their sealed files go now.
+        for deposit in deposits { unlink("\(context.config.queueDir)/\(deposit).mvx") }
         print("removed mailbox \(mailbox.id) and its \(messages) message\(messages == 1 ? "" : "s")")
     }
 }

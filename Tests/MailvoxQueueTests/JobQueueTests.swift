@@ -1,0 +1,135 @@
+import Foundation
+import GRDB
+import MailvoxCore
+import MailvoxCrypto
+import MailvoxDatabase
+import MailvoxQueue
+import MailvoxStore
+import Testing
+
+struct QueueFixture {
+    let database: DatabasePool
+    let queue: JobQueue
+    let mailbox = MailboxID("1000")!
+
+    init(maxAttempts: Int = 3) throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mvx-queue-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        database = try MailvoxDatabase.open(
+            path: folder + "/db.sqlite", migrations: [StoreMigrations.set, QueueMigrations.set], create: true)
+        try Directory(database: database, hasher: PasswordHasher(logN: 8, blockSize: 8, parallelism: 1)).addMailbox(
+            id: mailbox, settings: MailboxSettings(name: "Desk"), password: "long-enough", master: MasterKey.generate())
+        queue = JobQueue(
+            database: database, policy: RetryPolicy(maxAttempts: maxAttempts, initialSeconds: 5, maxSeconds: 60))
+    }
+
+    func accept(_ id: String, key: String? = nil) throws -> JobQueue.Acceptance {
+        try queue.accept(depositID: id, mailbox: mailbox, idempotencyDigest: key.map { Hashing.sha256(Data($0.utf8)) })
+    }
+}
+
+@Suite struct JobQueueTests {
+    @Test func acceptRecordsADepositAndItsDeliverJob() throws {
+        let fixture = try QueueFixture()
+        #expect(try fixture.accept("d1") == .accepted(depositID: "d1"))
+        #expect(try fixture.queue.deposit(id: "d1")?.status == .queued)
+        let jobs = try fixture.queue.jobs()
+        #expect(jobs.map(\.kind) == [.deliver])
+        #expect(jobs.first?.mailbox == "1000")
+    }
+
+    @Test func anIdempotencyKeyIsScopedToItsMailboxAndStoredAsADigest() throws {
+        let fixture = try QueueFixture()
+        #expect(try fixture.accept("d1", key: "call-42") == .accepted(depositID: "d1"))
+        #expect(try fixture.accept("d2", key: "call-42") == .duplicate(depositID: "d1"))
+        #expect(try fixture.queue.jobs().count == 1)
+        let stored = try fixture.database.read { db in
+            try Data.fetchOne(db, sql: "SELECT idempotency_sha256 FROM deposit")
+        }
+        #expect(stored == Hashing.sha256(Data("call-42".utf8)))
+    }
+
+    @Test func aLeaseIsExclusiveUntilItExpires() throws {
+        let fixture = try QueueFixture()
+        _ = try fixture.accept("d1")
+        let now = Date()
+        let first = try #require(try fixture.queue.lease(owner: "a", kinds: [.deliver], leaseSeconds: 60, now: now))
+        #expect(first.attempts == 1)
+        #expect(try fixture.queue.lease(owner: "b", kinds: [.deliver], leaseSeconds: 60, now: now) == nil)
+        // The worker holding it crashed: after the lease, another takes it over.
+        let again = try #require(
+            try fixture.queue.lease(owner: "b", kinds: [.deliver], leaseSeconds: 60, now: now + 61))
+        #expect(again.id == first.id)
+        #expect(again.attempts == 2)
+        #expect(try fixture.queue.lease(owner: "c", kinds: [.notify], leaseSeconds: 60, now: now + 200) == nil)
+    }
+
+    @Test func failuresBackOffThenDeadLetter() throws {
+        let fixture = try QueueFixture(maxAttempts: 3)
+        _ = try fixture.accept("d1")
+        var now = Date()
+        for attempt in 1...3 {
+            let job = try #require(try fixture.queue.lease(owner: "w", kinds: [.deliver], leaseSeconds: 60, now: now))
+            #expect(job.attempts == attempt)
+            let state = try fixture.queue.fail(job, reason: "relay down", permanent: false, now: now)
+            #expect(state == (attempt < 3 ? .queued : .dead))
+            let waiting = try #require(try fixture.queue.job(id: job.id))
+            if attempt < 3 {
+                let delay = waiting.runAfter.timeIntervalSince(now)
+                #expect(
+                    delay >= 0.5 * 5 * pow(2, Double(attempt - 1)) - 0.01
+                        && delay <= 5 * pow(2, Double(attempt - 1)) + 0.01)
+                #expect(
+                    try fixture.queue.lease(owner: "w", kinds: [.deliver], leaseSeconds: 60, now: now) == nil,
+                    "not before its time")
+            }
+            now = waiting.runAfter + 1
+        }
+        #expect(try fixture.queue.jobs(dead: true).map(\.lastError) == ["relay down"])
+        #expect(try fixture.queue.lease(owner: "w", kinds: [.deliver], leaseSeconds: 60, now: now + 10_000) == nil)
+        let dead = try #require(try fixture.queue.jobs(dead: true).first)
+        try fixture.queue.retry(id: dead.id)
+        #expect(try fixture.queue.lease(owner: "w", kinds: [.deliver], leaseSeconds: 60)?.attempts == 1)
+    }
+
+    @Test func aPermanentFailureIsDeadAtOnce() throws {
+        let fixture = try QueueFixture(maxAttempts: 8)
+        _ = try fixture.accept("d1")
+        let job = try #require(try fixture.queue.lease(owner: "w", kinds: [.deliver], leaseSeconds: 60))
+        #expect(try fixture.queue.fail(job, reason: "not audio", permanent: true) == .dead)
+    }
+
+    @Test func releaseGivesTheJobBackWithoutCountingTheAttempt() throws {
+        let fixture = try QueueFixture()
+        _ = try fixture.accept("d1")
+        let job = try #require(try fixture.queue.lease(owner: "w", kinds: [.deliver], leaseSeconds: 60))
+        try fixture.queue.release(job)
+        #expect(try fixture.queue.lease(owner: "w", kinds: [.deliver], leaseSeconds: 60)?.attempts == 1)
+    }
+
+    @Test func notifyJobsAreUniquePerRecipient() throws {
+        let fixture = try QueueFixture()
+        _ = try fixture.accept("d1")
+        try fixture.queue.enqueue(kind: .notify, depositID: "d1", channel: "email", recipient: "a@example.com")
+        try fixture.queue.enqueue(kind: .notify, depositID: "d1", channel: "email", recipient: "a@example.com")
+        try fixture.queue.enqueue(kind: .notify, depositID: "d1", channel: "email", recipient: "b@example.com")
+        #expect(
+            try fixture.queue.jobs().filter { $0.kind == .notify }.map(\.recipient) == [
+                "a@example.com", "b@example.com",
+            ])
+    }
+
+    @Test func backoffIsCappedAndJittered() {
+        let policy = RetryPolicy(maxAttempts: 8, initialSeconds: 5, maxSeconds: 3600)
+        #expect(policy.delay(afterAttempt: 1, jitter: 1) == 5)
+        #expect(policy.delay(afterAttempt: 4, jitter: 1) == 40)
+        #expect(policy.delay(afterAttempt: 30, jitter: 1) == 3600)
+        #expect(policy.delay(afterAttempt: 4, jitter: 0.5) == 20)
+    }
+
+    @Test func unknownJobsAreNamed() throws {
+        let fixture = try QueueFixture()
+        #expect(throws: QueueError.noSuchJob(99)) { try fixture.queue.retry(id: 99) }
+        #expect(throws: QueueError.noSuchJob(99)) { try fixture.queue.drop(id: 99) }
+    }
+}
