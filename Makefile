@@ -5,7 +5,7 @@ BIN := .build/debug/mailvox
 DATA := var
 DEMO_MAILBOX := 1000
 
-.PHONY: all build release run test install format lint clean
+.PHONY: all build release run test fuzz bench install format lint clean
 
 all: build
 
@@ -31,6 +31,15 @@ test:
 	scripts/bootstrap test
 	$(SWIFT) build --build-tests
 	MAILVOX_BIN=$(CURDIR)/$(BIN) $(SWIFT) test --skip-build
+
+# libFuzzer + ASan over the parsers, FUZZ_SECONDS each (default 60). Never part of `make test`.
+fuzz:
+	scripts/bootstrap test
+	scripts/fuzz
+
+# Benchmark programs with their peers (lame, opusenc, Dovecot), in release. Never part of `make test`.
+bench:
+	scripts/bench
 
 install: release
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/mailvox/Templates $(DESTDIR)$(PREFIX)/share/mailvox/systemd

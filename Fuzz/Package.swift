@@ -1,16 +1,24 @@
 // swift-tools-version:6.0
-// libFuzzer targets, in a package of their own so that only they are built with
-// `--sanitize=fuzzer --sanitize=address` (NOTES.md). `make fuzz` builds and runs them.
+// libFuzzer targets (`make fuzz`). The modules under test are compiled here from the main
+// package's sources (Linked/ holds symlinks) rather than taken as a dependency: SwiftPM applies
+// `--sanitize` only to a package's own targets, and a fuzzer without coverage of the parser
+// is blind.
 import PackageDescription
 
 let package = Package(
     name: "mailvox-fuzz",
-    dependencies: [.package(name: "mailvox", path: "..")],
     targets: [
-        .executableTarget(
-            name: "FuzzAudio", dependencies: [.product(name: "MailvoxAudio", package: "mailvox")]),
-        .executableTarget(
-            name: "FuzzMIME", dependencies: [.product(name: "MailvoxMIME", package: "mailvox")]),
+        .target(name: "MailvoxCore", path: "Linked/MailvoxCore"),
+        .systemLibrary(name: "CEtPan", path: "Linked/CEtPan"),
+        .systemLibrary(name: "CSndFile", path: "Linked/CSndFile"),
+        .systemLibrary(name: "CSoxr", path: "Linked/CSoxr"),
+        .systemLibrary(name: "CEbur128", path: "Linked/CEbur128"),
+        .target(name: "MailvoxMIME", dependencies: ["MailvoxCore", "CEtPan"], path: "Linked/MailvoxMIME"),
+        .target(
+            name: "MailvoxAudio", dependencies: ["MailvoxCore", "CSndFile", "CSoxr", "CEbur128"],
+            path: "Linked/MailvoxAudio"),
+        .executableTarget(name: "FuzzAudio", dependencies: ["MailvoxAudio"]),
+        .executableTarget(name: "FuzzMIME", dependencies: ["MailvoxMIME"]),
     ],
     swiftLanguageModes: [.v6]
 )
