@@ -123,7 +123,10 @@ public struct Intake: Sendable {
         do {
             info = try AudioProbe.probe(path: probePath, format: format)
         } catch {
-            throw PipelineError.audio(error)
+            // Name the recording as its sender knows it, never by a scratch path.
+            var named = error
+            named.file = request.audioLabel
+            throw PipelineError.audio(named)
         }
         if info.duration < config.audio.minSeconds {
             throw PipelineError.audio(
@@ -196,5 +199,36 @@ public struct Intake: Sendable {
             fsync(directory)
             close(directory)
         }
+    }
+}
+
+/// A headerless recording's format, for front doors that learn it from a media type.
+public typealias RawAudioFormat = RawFormat
+
+/// What `GET /api/v1/deposits/{id}` shows (DESIGN.md §3).
+public struct DepositStatus: Sendable, Equatable {
+    public var depositID: String
+    public var mailbox: String
+    public var status: String
+    public var uid: UInt32?
+    public var errorCode: String?
+    public var errorMessage: String?
+}
+
+extension Intake {
+    public func status(of depositID: String) throws -> DepositStatus? {
+        try queue.deposit(id: depositID).map {
+            DepositStatus(
+                depositID: $0.id, mailbox: $0.mailbox, status: $0.status.rawValue, uid: $0.uid, errorCode: $0.errorCode,
+                errorMessage: $0.errorMessage)
+        }
+    }
+
+    /// True when the database answers: what `/readyz` asks.
+    public func isReady() -> Bool { (try? queue.depth()) != nil }
+
+    /// Queue depth and oldest age, for `/metrics`.
+    public func queueDepth() throws -> (queued: Int, leased: Int, dead: Int, oldestSeconds: Double) {
+        try queue.depth()
     }
 }

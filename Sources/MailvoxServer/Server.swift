@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MailvoxCore
+import MailvoxHTTP
 import MailvoxPipeline
 import MailvoxTemplates
 import ServiceLifecycle
@@ -45,6 +46,11 @@ public struct Server: Sendable {
                     logger: logger),
                 logger: logger)
         }
+        let metrics = ServerMetrics(intake: context.intake())
+        let frontDoor = FrontDoor(
+            config: context.config, intake: context.intake(), directory: context.directory,
+            metrics: { metrics.scrape() }, logger: logger)
+        if let http = try frontDoor.application() { services.append(http) }
         services.append(ReadinessService(logger: logger, dataDir: context.config.server.dataDir))
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(

@@ -1,0 +1,280 @@
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import Logging
+import MailvoxCore
+import MailvoxPipeline
+import MailvoxStore
+import MultipartKit
+import NIOCore
+import NIOSSL
+import ServiceLifecycle
+import Synchronization
+
+/// The HTTP front door (DESIGN.md §3): deposits, deposit status, health, readiness, metrics.
+///
+/// Every deposit goes through `Intake`, the one path all doors share; a 202 is sent only once
+/// the deposit is durable. Access logs carry method, path and status — never the query string,
+/// whose caller fields are a caller's data.
+public struct FrontDoor: Sendable {
+    let config: Configuration
+    let intake: Intake
+    let directory: Directory
+    let metrics: @Sendable () -> String
+    let logger: Logger
+    let limiter: FailureLimiter
+
+    public init(
+        config: Configuration, intake: Intake, directory: Directory, metrics: @escaping @Sendable () -> String,
+        logger: Logger
+    ) {
+        self.config = config
+        self.intake = intake
+        self.directory = directory
+        self.metrics = metrics
+        self.logger = logger
+        self.limiter = FailureLimiter(
+            maxFailures: config.auth.maxFailures, windowSeconds: Double(config.auth.lockoutSeconds))
+    }
+
+    /// The Hummingbird application, a swift-service-lifecycle `Service`; nil when `[http] listen` is "".
+    public func application() throws -> (any Service)? {
+        guard let listen = config.http.listen else { return nil }
+        let router = Router(context: FrontDoorContext.self)
+        router.add(middleware: AccessLog(logger: logger))
+        router.get("/healthz") { _, _ in Self.text("ok\n") }
+        router.get("/readyz") { _, _ in
+            intake.isReady() ? Self.text("ready\n") : Self.text("not ready\n", status: .serviceUnavailable)
+        }
+        router.get("/metrics") { _, _ in Self.text(metrics(), contentType: "text/plain; version=0.0.4") }
+        router.post("/api/v1/mailboxes/:id/voicemails") { request, context in
+            try await handleDeposit(request, context)
+        }
+        router.get("/api/v1/deposits/:id") { request, context in
+            try await handleStatus(request, context)
+        }
+        let server: HTTPServerBuilder
+        if config.http.tls {
+            let chain = try NIOSSLCertificate.fromPEMFile(config.tls.certificateFile).map {
+                NIOSSLCertificateSource.certificate($0)
+            }
+            let key = try NIOSSLPrivateKey(file: config.tls.privateKeyFile, format: .pem)
+            var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+            tls.minimumTLSVersion = .tlsv12
+            server = try .tls(.http1(), tlsConfiguration: tls)
+        } else {
+            server = .http1()
+        }
+        return Application(
+            router: router, server: server,
+            configuration: ApplicationConfiguration(
+                address: .hostname(listen.host, port: listen.port), serverName: nil),
+            logger: logger)
+    }
+
+    // MARK: - Handlers
+
+    func handleDeposit(_ request: Request, _ context: FrontDoorContext) async throws -> Response {
+        if let refusal = try await authorize(request, context) { return refusal }
+        let mailbox = context.parameters.get("id") ?? ""
+        var request = request
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: config.http.maxBodyBytes)
+        } catch {
+            return Self.error(.payloadTooLarge, "the body exceeds http.max_body_bytes (\(config.http.maxBodyBytes))")
+        }
+        var fields: [String: String] = [:]
+        for key in ["caller_number", "caller_name", "received_at", "urgent"] {
+            if let value = request.uri.queryParameters.get(key) { fields[key] = value }
+        }
+        let contentType = request.headers[.contentType] ?? ""
+        var audio = Data(buffer: body)
+        var mediaType = contentType
+        if MediaTypes.base(contentType) == "multipart/form-data" {
+            guard let boundary = MediaTypes.parameter("boundary", in: contentType) else {
+                return Self.error(.badRequest, "multipart/form-data needs a boundary")
+            }
+            let form: MultipartForm
+            do {
+                form = try MultipartForm.parse(body, boundary: boundary)
+            } catch {
+                return Self.error(.badRequest, "malformed multipart body")
+            }
+            guard let part = form.files["audio"] else { return Self.error(.badRequest, "no file field \"audio\"") }
+            audio = part.data
+            mediaType = part.contentType ?? "application/octet-stream"
+            for (key, value) in form.fields where fields[key] == nil { fields[key] = value }
+        }
+        guard !audio.isEmpty else { return Self.error(.audioEmpty, "the request carries no audio") }
+        guard let kind = MediaTypes.audio(mediaType) else {
+            return Self.error(
+                .unsupportedMediaType,
+                "\(MediaTypes.base(mediaType).isEmpty ? "no Content-Type" : MediaTypes.base(mediaType)) is not an accepted audio type"
+            )
+        }
+        var urgent = false
+        if let flag = fields["urgent"] {
+            switch flag.lowercased() {
+            case "true", "1": urgent = true
+            case "false", "0": urgent = false
+            default: return Self.error(.badRequest, "urgent must be true, false, 1 or 0")
+            }
+        }
+        var receivedAt: Date?
+        if let text = fields["received_at"] {
+            guard let date = ISO8601.parse(text, defaultTimeZone: config.server.defaultTimezone) else {
+                return Self.error(.badRequest, "received_at is not an ISO 8601 date and time")
+            }
+            receivedAt = date
+        }
+        let depositRequest = DepositRequest(
+            mailbox: mailbox, audio: .bytes(audio, fileExtension: kind.fileExtension), format: kind.format,
+            callerNumber: fields["caller_number"], callerName: fields["caller_name"], receivedAt: receivedAt,
+            urgent: urgent, idempotencyKey: request.headers.first { $0.name.canonicalName == "idempotency-key" }?.value)
+        let intake = self.intake
+        do {
+            let receipt = try await Offload.run { try intake.deposit(depositRequest) }
+            return Self.json(
+                ["deposit_id": receipt.depositID, "status": "queued"], status: receipt.duplicate ? .ok : .accepted)
+        } catch let error as PipelineError {
+            guard let code = error.code else {
+                logger.error("deposit failed: \(error)")
+                return Self.json(
+                    ["error": ["code": "internal", "message": "the deposit could not be stored"]],
+                    status: .internalServerError)
+            }
+            return Self.error(code, error.description)
+        }
+    }
+
+    func handleStatus(_ request: Request, _ context: FrontDoorContext) async throws -> Response {
+        if let refusal = try await authorize(request, context) { return refusal }
+        let id = context.parameters.get("id") ?? ""
+        guard let status = try intake.status(of: id) else { return Self.error(.notFound, "no deposit \(id)") }
+        var object: [String: Any] = [
+            "deposit_id": status.depositID, "mailbox": status.mailbox, "status": status.status,
+        ]
+        if let uid = status.uid { object["uid"] = Int(uid) }
+        if let code = status.errorCode {
+            object["error"] = ["code": code, "message": status.errorMessage ?? ""]
+        }
+        return Self.json(object)
+    }
+
+    /// `Authorization: Bearer TOKEN`; failures counted per client address and refused for a
+    /// while past `[auth] max_failures`, so tokens cannot be guessed at speed.
+    func authorize(_ request: Request, _ context: FrontDoorContext) async throws -> Response? {
+        let address = context.remoteAddress?.ipAddress ?? "unknown"
+        if limiter.isBlocked(address) {
+            return Self.error(.unauthorized, "too many failed attempts from this address; try again later")
+        }
+        let header = request.headers[.authorization] ?? ""
+        let token = header.hasPrefix("Bearer ") ? String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces) : ""
+        let directory = self.directory
+        if !token.isEmpty, try await Offload.run({ try directory.authenticateToken(token) }) != nil {
+            limiter.succeeded(address)
+            return nil
+        }
+        limiter.failed(address)
+        return Self.error(.unauthorized, "a valid Authorization: Bearer token is required")
+    }
+
+    // MARK: - Responses
+
+    static func json(_ object: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func error(_ code: ErrorCode, _ message: String) -> Response {
+        json(
+            ["error": ["code": code.rawValue, "message": message]], status: HTTPResponse.Status(code: code.httpStatus))
+    }
+
+    static func text(
+        _ text: String, status: HTTPResponse.Status = .ok, contentType: String = "text/plain; charset=utf-8"
+    )
+        -> Response
+    {
+        Response(
+            status: status, headers: [.contentType: contentType],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+}
+
+/// The request context: Hummingbird's basics plus the client address (for the failure limiter).
+public struct FrontDoorContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: SocketAddress?
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.remoteAddress = source.channel.remoteAddress
+    }
+
+    /// Bodies are bounded by `[http] max_body_bytes` in the handler, not here.
+    public var maxUploadSize: Int { Int.max }
+}
+
+/// One access-log line per request: method, path without the query, status, milliseconds.
+struct AccessLog<Context: RequestContext>: RouterMiddleware {
+    let logger: Logger
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws
+        -> Response
+    {
+        let start = ContinuousClock.now
+        let response = try await next(request, context)
+        let elapsed = ContinuousClock.now - start
+        logger.info(
+            "http",
+            metadata: [
+                "method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(response.status.code)",
+                "ms": "\(elapsed.components.attoseconds / 1_000_000_000_000_000 + elapsed.components.seconds * 1000)",
+            ])
+        return response
+    }
+}
+
+/// Counts authentication failures per address in a sliding window.
+final class FailureLimiter: Sendable {
+    private let state = Mutex<[String: [Double]]>([:])
+    let maxFailures: Int
+    let windowSeconds: Double
+
+    init(maxFailures: Int, windowSeconds: Double) {
+        self.maxFailures = maxFailures
+        self.windowSeconds = windowSeconds
+    }
+
+    func isBlocked(_ address: String, now: Double = Date().timeIntervalSince1970) -> Bool {
+        state.withLock { table in
+            let recent = (table[address] ?? []).filter { now - $0 < windowSeconds }
+            table[address] = recent.isEmpty ? nil : recent
+            return recent.count >= maxFailures
+        }
+    }
+
+    func failed(_ address: String, now: Double = Date().timeIntervalSince1970) {
+        state.withLock { $0[address, default: []].append(now) }
+    }
+
+    func succeeded(_ address: String) { state.withLock { $0[address] = nil } }
+}
+
+/// Runs blocking work (SQLite, fsync, libsndfile) off Swift's cooperative threads.
+enum Offload {
+    static func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try work() })
+            }
+        }
+    }
+}

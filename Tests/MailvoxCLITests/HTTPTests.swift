@@ -1,0 +1,164 @@
+import Foundation
+import Testing
+
+/// The HTTP front door of DESIGN.md §3, driven with curl against `mailvox serve`.
+@Suite struct HTTPFrontDoorTests {
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length)
+                return getsockname(fd, pointer, &length)
+            }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    struct Server {
+        var cli: CLI
+        var process: Process
+        var base: String
+        var token: String
+
+        /// curl's body and status code.
+        func curl(_ arguments: [String]) throws -> (body: String, status: Int) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            process.arguments = ["-sk", "-w", "\n%{http_code}"] + arguments
+            process.currentDirectoryURL = URL(fileURLWithPath: cli.directory)
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            try process.run()
+            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            let lines = output.split(separator: "\n", omittingEmptySubsequences: false)
+            return (lines.dropLast().joined(separator: "\n"), Int(lines.last ?? "") ?? 0)
+        }
+
+        func json(_ text: String) -> [String: Any] {
+            (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]) ?? [:]
+        }
+
+        func errorCode(_ text: String) -> String? { (json(text)["error"] as? [String: Any])?["code"] as? String }
+    }
+
+    func start() throws -> Server {
+        var cli = try DepositCLITests().prepared()
+        let token = try cli.run(["token", "create", "--name", "pbx1"]).lastLine
+        let port = Self.freePort()
+        cli.environment["MAILVOX_HTTP_LISTEN"] = "127.0.0.1:\(port)"
+        let log = cli.directory + "/serve.log"
+        let process = try cli.start(["serve"], log: log)
+        #expect(CLI.wait(for: "ready", in: log))
+        let server = Server(cli: cli, process: process, base: "https://127.0.0.1:\(port)", token: token)
+        // The listener binds just after "ready"; wait until it answers.
+        for _ in 0..<50 where (try? server.curl(["\(server.base)/healthz"]))?.status != 200 { usleep(100_000) }
+        return server
+    }
+
+    func stop(_ server: Server) {
+        server.process.terminate()
+        server.process.waitUntilExit()
+    }
+
+    @Test func depositsStatusHealthAndMetrics() throws {
+        let server = try start()
+        defer { stop(server) }
+        let auth = ["-H", "Authorization: Bearer \(server.token)"]
+        let url = "\(server.base)/api/v1/mailboxes/1000/voicemails"
+
+        let raw = try server.curl(
+            auth + [
+                "-H", "Content-Type: audio/wav", "-H", "Idempotency-Key: k1", "--data-binary", "@hello.wav",
+                "\(url)?caller_number=%2B4930123456&caller_name=Ada&urgent=true&received_at=2026-11-26T09:15:00",
+            ])
+        #expect(raw.status == 202, "\(raw.body)")
+        let depositID = try #require(server.json(raw.body)["deposit_id"] as? String)
+        #expect(server.json(raw.body)["status"] as? String == "queued")
+        #expect(depositID == depositID.lowercased())
+
+        let again = try server.curl(
+            auth + ["-H", "Content-Type: audio/wav", "-H", "Idempotency-Key: k1", "--data-binary", "@hello.wav", url])
+        #expect(again.status == 200)
+        #expect(server.json(again.body)["deposit_id"] as? String == depositID)
+
+        let form = try server.curl(auth + ["-F", "audio=@hello.wav;type=audio/wav", "-F", "caller_number=2001", url])
+        #expect(form.status == 202, "\(form.body)")
+
+        var delivered = false
+        for _ in 0..<150 {
+            let status = try server.curl(auth + ["\(server.base)/api/v1/deposits/\(depositID)"])
+            if server.json(status.body)["status"] as? String == "delivered" {
+                #expect(server.json(status.body)["uid"] as? Int == 1)
+                #expect(server.json(status.body)["mailbox"] as? String == "1000")
+                delivered = true
+                break
+            }
+            usleep(200_000)
+        }
+        #expect(delivered)
+        #expect(try server.curl(auth + ["\(server.base)/api/v1/deposits/nope"]).status == 404)
+        #expect(try server.curl(["\(server.base)/readyz"]).status == 200)
+        let metrics = try server.curl(["\(server.base)/metrics"])
+        #expect(metrics.status == 200)
+        #expect(metrics.body.contains("mailvox_queue_jobs_queued_count"))
+        let log = try String(contentsOfFile: server.cli.directory + "/serve.log", encoding: .utf8)
+        #expect(!log.contains("4930123456") && !log.contains("caller_name"), "access logs drop the query")
+    }
+
+    @Test func badRequestsGetTheirStableCodes() throws {
+        let server = try start()
+        defer { stop(server) }
+        #expect(
+            FileManager.default.createFile(atPath: server.cli.directory + "/text.bin", contents: Data("not audio".utf8))
+        )
+        let auth = ["-H", "Authorization: Bearer \(server.token)"]
+        let url = "\(server.base)/api/v1/mailboxes/1000/voicemails"
+        let wav = ["-H", "Content-Type: audio/wav", "--data-binary", "@hello.wav"]
+        let cases: [([String], Int, String)] = [
+            (wav + [url], 401, "unauthorized"),
+            (["-H", "Authorization: Bearer mvx_wrong"] + wav + [url], 401, "unauthorized"),
+            (auth + wav + ["\(server.base)/api/v1/mailboxes/9999/voicemails"], 404, "mailbox_not_found"),
+            (
+                auth + ["-H", "Content-Type: text/plain", "--data-binary", "@hello.wav", url], 415,
+                "unsupported_media_type"
+            ),
+            (auth + ["-H", "Content-Type: audio/wav", "--data-binary", "@text.bin", url], 422, "audio_not_audio"),
+            (auth + wav + ["\(url)?caller_number=call%20me"], 400, "bad_request"),
+            (auth + wav + ["\(url)?received_at=yesterday"], 400, "bad_request"),
+            (auth + wav + ["\(url)?urgent=maybe"], 400, "bad_request"),
+            (auth + ["-F", "file=@hello.wav", url], 400, "bad_request"),
+        ]
+        for (arguments, status, code) in cases {
+            let result = try server.curl(arguments)
+            #expect(result.status == status, "\(arguments): \(result.body)")
+            #expect(server.errorCode(result.body) == code, "\(arguments): \(result.body)")
+        }
+        let queue = try server.cli.run(["queue", "list", "--json"])
+        #expect(!queue.stdout.contains("deliver"), "bad requests queue nothing")
+    }
+
+    @Test func tooLargeBodiesAre413() throws {
+        var cli = try DepositCLITests().prepared()
+        cli.environment["MAILVOX_HTTP_MAX_BODY_BYTES"] = "2048"
+        let token = try cli.run(["token", "create", "--name", "pbx1"]).lastLine
+        let port = Self.freePort()
+        cli.environment["MAILVOX_HTTP_LISTEN"] = "127.0.0.1:\(port)"
+        let process = try cli.start(["serve"], log: cli.directory + "/serve.log")
+        let server = Server(cli: cli, process: process, base: "https://127.0.0.1:\(port)", token: token)
+        defer { stop(server) }
+        for _ in 0..<50 where (try? server.curl(["\(server.base)/healthz"]))?.status != 200 { usleep(100_000) }
+        let result = try server.curl([
+            "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: audio/wav", "--data-binary", "@hello.wav",
+            "\(server.base)/api/v1/mailboxes/1000/voicemails",
+        ])
+        #expect(result.status == 413)
+        #expect(server.errorCode(result.body) == "payload_too_large")
+    }
+}
