@@ -166,7 +166,7 @@ let package = Package(
         .testTarget(
             name: "MailvoxQueueTests",
             dependencies: [
-                "MailvoxQueue", "MailvoxStore", "MailvoxDatabase", "MailvoxCrypto", "MailvoxCore",
+                "MailvoxQueue", "MailvoxStore", "MailvoxDatabase", "MailvoxCrypto", "MailvoxCore", "MailvoxPipeline",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

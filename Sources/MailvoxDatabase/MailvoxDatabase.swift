@@ -42,8 +42,11 @@ public enum MailvoxDatabase {
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
-        let previousMask = umask(0o077)
-        defer { umask(previousMask) }
+        // Create the file 0600 first: SQLite gives its -wal and -shm files the database file's
+        // mode. (Changing the umask instead would race every other thread creating files.)
+        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw DatabaseOpenError(path: path, reason: String(cString: strerror(errno))) }
+        close(fd)
         let pool = try DatabasePool(path: path, configuration: configuration)
         try migrator(for: migrations).migrate(pool)
         return pool

@@ -51,6 +51,15 @@ public struct Server: Sendable {
             config: context.config, intake: context.intake(), directory: context.directory,
             metrics: { metrics.scrape() }, logger: logger)
         if let http = try frontDoor.application() { services.append(http) }
+        if let dropDir = context.config.intake.dropDir {
+            try FileManager.default.createDirectory(atPath: dropDir, withIntermediateDirectories: true)
+            services.append(
+                DropFolderService(
+                    folder: DropFolder(
+                        directory: dropDir, keepProcessed: context.config.intake.keepProcessed,
+                        intake: context.intake(),
+                        logger: logger)))
+        }
         services.append(ReadinessService(logger: logger, dataDir: context.config.server.dataDir))
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
@@ -77,6 +86,18 @@ struct WorkerService: Service {
                 logger.error("worker: \(error)")
             }
             try? await Task.sleep(for: .milliseconds(250))
+        }
+    }
+}
+
+/// Scans the drop folder once a second until graceful shutdown.
+struct DropFolderService: Service {
+    let folder: DropFolder
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            folder.scan()
+            try? await Task.sleep(for: .seconds(1))
         }
     }
 }
