@@ -207,6 +207,21 @@ public final class JobQueue: Sendable {
         }
     }
 
+    /// Requeues every leased job at once. Only for `serve` start: it holds the data dir's lock,
+    /// so no worker that took a lease is alive. The attempt stays counted, so a job that kills
+    /// the server each time it runs still ends in the dead letters.
+    @discardableResult
+    public func releaseOrphanedLeases() throws -> Int {
+        try database.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE job SET state = 'queued', lease_owner = NULL, lease_expires = NULL, run_after = ?,
+                        updated_at = ? WHERE state = 'leased'
+                    """, arguments: [Date().timeIntervalSince1970, Date().timeIntervalSince1970])
+            return db.changesCount
+        }
+    }
+
     public func jobs(dead: Bool = false) throws -> [Job] {
         try database.read { db in
             try Row.fetchAll(

@@ -30,6 +30,10 @@ public struct Server: Sendable {
                 "indexed": "\(report.indexed.count)", "problems": "\(report.problems.count)",
             ])
         for problem in report.problems { logger.warning("spool problem: \(problem)") }
+        let released = try context.jobQueue().releaseOrphanedLeases()
+        if released > 0 {
+            logger.notice("requeued \(released) jobs leased by a server that stopped without finishing them")
+        }
         // A missing or broken template is a start-up error naming the file (DESIGN.md §4).
         let templates = try VoicemailTemplates(searchPath: .standard(for: context.config))
         let store = context.messageStore()

@@ -107,6 +107,14 @@ struct QueueFixture {
         #expect(try fixture.queue.lease(owner: "w", kinds: [.deliver], leaseSeconds: 60)?.attempts == 1)
     }
 
+    @Test func orphanedLeasesAreReleasedAtStartWithTheirAttemptCounted() throws {
+        let fixture = try QueueFixture()
+        _ = try fixture.accept("d1")
+        _ = try #require(try fixture.queue.lease(owner: "dead-server", kinds: [.deliver], leaseSeconds: 300))
+        #expect(try fixture.queue.releaseOrphanedLeases() == 1)
+        #expect(try fixture.queue.lease(owner: "new-server", kinds: [.deliver], leaseSeconds: 300)?.attempts == 2)
+    }
+
     @Test func notifyJobsAreUniquePerRecipient() throws {
         let fixture = try QueueFixture()
         _ = try fixture.accept("d1")
