@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "MailvoxMIME", targets: ["MailvoxMIME"]),
         .library(name: "MailvoxTemplates", targets: ["MailvoxTemplates"]),
         .library(name: "MailvoxIMAP", targets: ["MailvoxIMAP"]),
+        .library(name: "MailvoxStore", targets: ["MailvoxStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

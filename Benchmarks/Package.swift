@@ -8,7 +8,9 @@ let package = Package(
     dependencies: [.package(name: "mailvox", path: "..")],
     targets: [
         .executableTarget(
-            name: "AudioBench", dependencies: [.product(name: "MailvoxAudio", package: "mailvox")])
+            name: "AudioBench", dependencies: [.product(name: "MailvoxAudio", package: "mailvox")]),
+        .executableTarget(
+            name: "StoreBench", dependencies: [.product(name: "MailvoxStore", package: "mailvox")]),
     ],
     swiftLanguageModes: [.v6]
 )

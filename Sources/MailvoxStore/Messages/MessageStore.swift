@@ -127,22 +127,12 @@ public final class MessageStore: Sendable {
             {
                 return (UInt32(uid), folder.highestModseq, false)
             }
-            let modseq = folder.highestModseq + 1
-            try db.execute(
-                sql: """
-                    INSERT INTO message (folder_id, uid, modseq, file_name, deposit_id, flags, keywords, size,
-                        internal_date, in_cur, meta)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    folder.id, Int64(folder.uidNext), Int64(modseq), fileName, depositID, flags.system.rawValue,
-                    Self.keywordText(flags.keywords), message.count, Int64(internalDate.timeIntervalSince1970), inCur,
-                    meta,
-                ])
-            try db.execute(
-                sql: "UPDATE folder SET uid_next = ?, highest_modseq = ? WHERE id = ?",
-                arguments: [Int64(folder.uidNext) + 1, Int64(modseq), folder.id])
-            return (folder.uidNext, modseq, true)
+            let (uid, modseq) = try Self.insertNext(
+                db, folder: folder,
+                NewRow(
+                    fileName: fileName, depositID: depositID, flags: flags, size: message.count,
+                    internalDate: Int64(internalDate.timeIntervalSince1970), inCur: inCur, meta: meta))
+            return (uid, modseq, true)
         }
         if created { feed.publish([.added(uid: uid, modseq: modseq)], folderID: folder.id) }
         return uid
@@ -177,12 +167,10 @@ public final class MessageStore: Sendable {
     public func metadata(mailbox: MailboxID, folder name: String, uid: UInt32) throws -> MessageMetadata {
         let sealed = try database.read { db in
             let folder = try Self.folder(db, mailbox: mailbox, name: name)
-            guard
-                let meta = try Data.fetchOne(
-                    db, sql: "SELECT meta FROM message WHERE folder_id = ? AND uid = ?",
-                    arguments: [folder.id, Int64(uid)])
-            else { throw StoreError.noSuchMessage(uid: uid) }
-            return meta
+            guard let row = try Self.messageRow(db, folderID: folder.id, uid: uid) else {
+                throw StoreError.noSuchMessage(uid: uid)
+            }
+            return row["meta"] as Data
         }
         let reader = try SealedFileReader(sealed: sealed, key: try ownerKey(mailbox))
         return try MessageMetadata.decode(try reader.readAll())
@@ -191,11 +179,9 @@ public final class MessageStore: Sendable {
     func openMessage(mailbox: MailboxID, folder name: String, uid: UInt32) throws -> SealedFileReader {
         let path = try database.read { db in
             let folder = try Self.folder(db, mailbox: mailbox, name: name)
-            guard
-                let row = try Row.fetchOne(
-                    db, sql: "SELECT file_name, flags, in_cur FROM message WHERE folder_id = ? AND uid = ?",
-                    arguments: [folder.id, Int64(uid)])
-            else { throw StoreError.noSuchMessage(uid: uid) }
+            guard let row = try Self.messageRow(db, folderID: folder.id, uid: uid) else {
+                throw StoreError.noSuchMessage(uid: uid)
+            }
             return try self.path(mailbox: mailbox, folderID: folder.id, row: row)
         }
         return try SealedFileReader(path: path, key: try ownerKey(mailbox))
@@ -231,9 +217,7 @@ public final class MessageStore: Sendable {
             var failed: [UInt32] = []
             for uid in uids.sorted() {
                 guard
-                    let row = try Row.fetchOne(
-                        db, sql: "SELECT * FROM message WHERE folder_id = ? AND uid = ?",
-                        arguments: [folder.id, Int64(uid)])
+                    let row = try Self.messageRow(db, folderID: folder.id, uid: uid)
                 else { continue }
                 var summary = Self.summary(row)
                 if let unchangedSince, summary.modseq > unchangedSince {
@@ -303,9 +287,7 @@ public final class MessageStore: Sendable {
         let modseq = folder.highestModseq + 1
         for uid in uids.sorted() {
             guard
-                let row = try Row.fetchOne(
-                    db, sql: "SELECT * FROM message WHERE folder_id = ? AND uid = ?",
-                    arguments: [folder.id, Int64(uid)])
+                let row = try Self.messageRow(db, folderID: folder.id, uid: uid)
             else { continue }
             let path =
                 (try? path(mailbox: mailbox, folderID: folder.id, row: row))
@@ -345,9 +327,7 @@ public final class MessageStore: Sendable {
                 var pairs: [(UInt32, UInt32)] = []
                 for uid in uids.sorted() {
                     guard
-                        let row = try Row.fetchOne(
-                            db, sql: "SELECT * FROM message WHERE folder_id = ? AND uid = ?",
-                            arguments: [source.id, Int64(uid)])
+                        let row = try Self.messageRow(db, folderID: source.id, uid: uid)
                     else { continue }
                     let fileName = UUID().uuidString.lowercased()
                     let flags = SystemFlags(rawValue: row["flags"])
@@ -358,24 +338,16 @@ public final class MessageStore: Sendable {
                         from: try path(mailbox: mailbox, folderID: source.id, row: row), to: destination,
                         mailbox: mailbox.rawValue, folderID: target.id)
                     linked.append(destination)
+                    let (newUID, _) = try Self.insertNext(
+                        db, folder: target,
+                        NewRow(
+                            fileName: fileName, depositID: nil,
+                            flags: MessageFlags(system: flags, keywords: Self.keywords(row["keywords"])),
+                            size: row["size"], internalDate: row["internal_date"], inCur: true, meta: row["meta"]))
+                    pairs.append((uid, newUID))
+                    target.uidNext = newUID + 1
                     target.highestModseq += 1
-                    try db.execute(
-                        sql: """
-                            INSERT INTO message (folder_id, uid, modseq, file_name, deposit_id, flags, keywords, size,
-                                internal_date, in_cur, meta)
-                            VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, 1, ?)
-                            """,
-                        arguments: [
-                            target.id, Int64(target.uidNext), Int64(target.highestModseq), fileName, flags.rawValue,
-                            row["keywords"] as String, row["size"] as Int64, row["internal_date"] as Int64,
-                            row["meta"] as Data,
-                        ])
-                    pairs.append((uid, target.uidNext))
-                    target.uidNext += 1
                 }
-                try db.execute(
-                    sql: "UPDATE folder SET uid_next = ?, highest_modseq = ? WHERE id = ?",
-                    arguments: [Int64(target.uidNext), Int64(target.highestModseq), target.id])
                 var removed: [UInt32] = []
                 var removedModseq: UInt64 = 0
                 if expungingSource && source.id != target.id {
@@ -450,6 +422,45 @@ public final class MessageStore: Sendable {
     }
 
     // MARK: - Rows
+
+    /// A message row about to be inserted.
+    struct NewRow {
+        var fileName: String
+        var depositID: String?
+        var flags: MessageFlags
+        var size: Int
+        var internalDate: Int64
+        var inCur: Bool
+        var meta: Data
+    }
+
+    /// Inserts `row` under the folder's next UID and modseq and advances both: the one place
+    /// UIDs are handed out, inside the caller's write transaction.
+    static func insertNext(
+        _ db: GRDB.Database, folder: FolderRow, _ row: NewRow
+    ) throws -> (uid: UInt32, modseq: UInt64) {
+        let modseq = folder.highestModseq + 1
+        try db.execute(
+            sql: """
+                INSERT INTO message (folder_id, uid, modseq, file_name, deposit_id, flags, keywords, size,
+                    internal_date, in_cur, meta)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                folder.id, Int64(folder.uidNext), Int64(modseq), row.fileName, row.depositID, row.flags.system.rawValue,
+                keywordText(row.flags.keywords), row.size, row.internalDate, row.inCur, row.meta,
+            ])
+        try db.execute(
+            sql: "UPDATE folder SET uid_next = ?, highest_modseq = ? WHERE id = ?",
+            arguments: [Int64(folder.uidNext) + 1, Int64(modseq), folder.id])
+        return (folder.uidNext, modseq)
+    }
+
+    /// The row of `uid` in `folderID`, or nil.
+    static func messageRow(_ db: GRDB.Database, folderID: Int64, uid: UInt32) throws -> Row? {
+        try Row.fetchOne(
+            db, sql: "SELECT * FROM message WHERE folder_id = ? AND uid = ?", arguments: [folderID, Int64(uid)])
+    }
 
     static func summary(_ row: Row) -> MessageSummary {
         MessageSummary(

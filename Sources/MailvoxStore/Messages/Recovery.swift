@@ -178,23 +178,14 @@ extension MessageStore {
         let inCur = path.contains("/cur/")
         return try database.write { db in
             let folder = try Self.folder(db, mailbox: mailbox, name: name)
-            let modseq = folder.highestModseq + 1
-            try db.execute(
-                sql: """
-                    INSERT INTO message (folder_id, uid, modseq, file_name, deposit_id, flags, keywords, size,
-                        internal_date, in_cur, meta)
-                    VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    // The stem is the deposit id for voicemails: a deliver job retried after this
-                    // scan then finds its message instead of filing it twice.
-                    folder.id, Int64(folder.uidNext), Int64(modseq), stem, stem, flags.rawValue, reader.plaintextSize,
-                    Int64(info.st_mtim.tv_sec), inCur, meta,
-                ])
-            try db.execute(
-                sql: "UPDATE folder SET uid_next = ?, highest_modseq = ? WHERE id = ?",
-                arguments: [Int64(folder.uidNext) + 1, Int64(modseq), folder.id])
-            return folder.uidNext
+            // The stem is the deposit id for voicemails: a deliver job retried after this scan
+            // then finds its message instead of filing it twice.
+            return try Self.insertNext(
+                db, folder: folder,
+                NewRow(
+                    fileName: stem, depositID: stem, flags: MessageFlags(system: flags), size: reader.plaintextSize,
+                    internalDate: Int64(info.st_mtim.tv_sec), inCur: inCur, meta: meta)
+            ).uid
         }
     }
 }

@@ -1,0 +1,96 @@
+// StoreBench: what sealing costs the store. Delivers and fetches 100 KB and 1 MB messages
+// through MessageStore (HPKE + AES-256-GCM, durable Maildir + SQLite index) and through an
+// unsealed path that exists only here (the same tmp → fsync → rename → fsync dir and the
+// same index insert, without encryption), in the same run; then the raw AES-256-GCM rate of
+// the store's own sealing against `openssl speed -evp aes-256-gcm` (the machine's limit).
+import Foundation
+import MailvoxCore
+import MailvoxCrypto
+import MailvoxDatabase
+import MailvoxStore
+
+func seconds(_ body: () throws -> Void) rethrows -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+let root = FileManager.default.temporaryDirectory.appendingPathComponent("mvx-storebench-\(UUID())").path
+try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(atPath: root) }
+let database = try MailvoxDatabase.open(path: root + "/db.sqlite", migrations: [StoreMigrations.set], create: true)
+let master = MasterKey.generate()
+let directory = Directory(database: database, hasher: PasswordHasher(logN: 8, blockSize: 8, parallelism: 1))
+let mailbox = MailboxID("1000")!
+try directory.addMailbox(id: mailbox, settings: MailboxSettings(name: "Bench"), password: "long-enough", master: master)
+let store = MessageStore(database: database, spoolDir: root + "/spool", masterKey: master)
+try database.write { db in try db.execute(sql: "CREATE TABLE plain (id INTEGER PRIMARY KEY, name TEXT, size INTEGER)") }
+let plainDir = root + "/plain"
+for sub in ["tmp", "new"] { try FileManager.default.createDirectory(atPath: plainDir + "/" + sub, withIntermediateDirectories: true) }
+
+func plainDeliver(_ data: Data, name: String) throws {
+    let temporary = plainDir + "/tmp/" + name
+    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    _ = data.withUnsafeBytes { write(fd, $0.baseAddress, data.count) }
+    fsync(fd)
+    close(fd)
+    rename(temporary, plainDir + "/new/" + name)
+    let dir = open(plainDir + "/new", O_RDONLY | O_DIRECTORY)
+    fsync(dir)
+    close(dir)
+    try database.write { db in
+        try db.execute(sql: "INSERT INTO plain (name, size) VALUES (?, ?)", arguments: [name, data.count])
+    }
+}
+
+func plainRead(_ name: String) -> Data { FileManager.default.contents(atPath: plainDir + "/new/" + name)! }
+
+print("store: sealed (MessageStore) vs unsealed (same I/O, no encryption), same run")
+print("size     count  deliver sealed  deliver plain  ratio   fetch sealed   fetch plain    ratio")
+for (size, count) in [(100_000, 200), (1_000_000, 40)] {
+    var bytes = [UInt8](repeating: 0, count: size)
+    for index in bytes.indices { bytes[index] = UInt8(truncatingIfNeeded: index &* 31 &+ index / 7) }
+    let message = Data("Subject: bench\r\n\r\n".utf8) + Data(bytes)
+    var uids: [UInt32] = []
+    let sealedDeliver = try seconds {
+        for index in 0..<count { uids.append(try store.deliver(mailbox: mailbox, depositID: "s\(size)-\(index)", message: message)) }
+    }
+    let plainDeliverTime = try seconds { for index in 0..<count { try plainDeliver(message, name: "p\(size)-\(index)") } }
+    var checksum = 0
+    let sealedFetch = try seconds {
+        for uid in uids { checksum &+= try store.read(mailbox: mailbox, folder: "INBOX", uid: uid).count }
+    }
+    let plainFetch = seconds { for index in 0..<count { checksum &+= plainRead("p\(size)-\(index)").count } }
+    precondition(checksum == 2 * count * message.count)
+    let megabytes = Double(count * message.count) / 1_048_576
+    func rate(_ time: Double) -> String {
+        String(format: "%5.0f/s %6.1f MB/s", Double(count) / time, megabytes / time)
+    }
+    print(
+        String(format: "%-8@ %5d  ", size >= 1_000_000 ? "1 MB" : "100 KB", count) + rate(sealedDeliver) + "  "
+            + rate(plainDeliverTime) + String(format: "  %.2f   ", sealedDeliver / plainDeliverTime) + rate(sealedFetch) + "  "
+            + rate(plainFetch) + String(format: "  %.2f", sealedFetch / plainFetch))
+}
+
+// AES-256-GCM: the store's own chunked sealing of 64 MiB in memory, against openssl's EVP.
+let recipient = try KeyPairs.generate(for: .mailbox("1000"), under: master).publicKey
+let big = Data(count: 64 << 20)
+var sealedSize = 0
+let sealTime = try seconds { sealedSize = try SealedFile.seal(big, owner: "mailbox:1000", recipient: recipient).count }
+precondition(sealedSize > big.count)
+let ours = Double(big.count) / 1_048_576 / sealTime
+let openssl = Process()
+openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+openssl.arguments = ["speed", "-evp", "aes-256-gcm", "-bytes", "65536", "-seconds", "3"]
+let pipe = Pipe()
+openssl.standardOutput = pipe
+openssl.standardError = FileHandle.nullDevice
+try openssl.run()
+let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+openssl.waitUntilExit()
+// The result line ends in "NNNNNN.NNk" (thousands of bytes per second).
+let peer = output.split(separator: "\n").last { $0.hasPrefix("AES-256-GCM") }?.split(separator: " ").last
+    .flatMap { Double($0.dropLast()) }.map { $0 * 1000 / 1_048_576 }
+print(
+    String(format: "AES-256-GCM, 64 KiB chunks: store %.0f MB/s, openssl speed %@ MB/s, ratio %@", ours,
+        peer.map { String(format: "%.0f", $0) } ?? "?", peer.map { String(format: "%.2f", ours / $0) } ?? "?"))
