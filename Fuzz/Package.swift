@@ -11,6 +11,8 @@ let package = Package(
             name: "FuzzAudio", dependencies: [.product(name: "MailvoxAudio", package: "mailvox")]),
         .executableTarget(
             name: "FuzzMIME", dependencies: [.product(name: "MailvoxMIME", package: "mailvox")]),
+        .executableTarget(
+            name: "FuzzIMAP", dependencies: [.product(name: "MailvoxIMAP", package: "mailvox")]),
     ],
     swiftLanguageModes: [.v6]
 )
