@@ -7,6 +7,7 @@ import PackageDescription
 
 let package = Package(
     name: "mailvox-fuzz",
+    dependencies: [.package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2")],
     targets: [
         .target(name: "MailvoxCore", path: "Linked/MailvoxCore"),
         .systemLibrary(name: "CEtPan", path: "Linked/CEtPan"),
@@ -17,8 +18,13 @@ let package = Package(
         .target(
             name: "MailvoxAudio", dependencies: ["MailvoxCore", "CSndFile", "CSoxr", "CEbur128"],
             path: "Linked/MailvoxAudio"),
+        .target(
+            name: "MailvoxIMAP",
+            dependencies: ["MailvoxCore", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Linked/MailvoxIMAP"),
         .executableTarget(name: "FuzzAudio", dependencies: ["MailvoxAudio"]),
         .executableTarget(name: "FuzzMIME", dependencies: ["MailvoxMIME"]),
+        .executableTarget(name: "FuzzIMAP", dependencies: ["MailvoxIMAP"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,449 @@
+import MailvoxCore
+import NIOCore
+
+/// Writes typed responses in RFC 3501 wire form.
+public enum ResponseEncoder {
+    /// The wire bytes of one response.
+    public static func encode(_ response: Response) -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: 128)
+        encode(response, into: &buffer)
+        return buffer
+    }
+
+    public static func encode(_ response: Response, into buffer: inout ByteBuffer) {
+        switch response {
+        case .tagged(let tag, let status):
+            buffer.writeString(tag)
+            buffer.writeString(" ")
+            buffer.writeStatus(status)
+        case .continuation(.text(let text)):
+            buffer.writeString("+ ")
+            buffer.writeText(text.isEmpty ? "Ready" : text)
+        case .continuation(.challenge(let bytes)):
+            buffer.writeString("+ ")
+            buffer.writeString(Base64.encode(bytes))
+        case .untagged(let untagged):
+            buffer.writeString("* ")
+            buffer.writeUntagged(untagged)
+        }
+        buffer.writeString("\r\n")
+    }
+}
+
+/// Writes one FETCH response item by item, so a body of any size can be streamed: after
+/// `writeLiteralHeader` the caller sends exactly `byteCount` octets itself, straight from the
+/// store, and the message is never assembled in a second buffer.
+public struct FetchResponseWriter: Sendable {
+    private var first = true
+
+    /// Writes `* n FETCH (`.
+    public init(sequenceNumber: UInt32, into buffer: inout ByteBuffer) {
+        buffer.writeString("* \(sequenceNumber) FETCH (")
+    }
+
+    public mutating func write(_ item: FetchItem, into buffer: inout ByteBuffer) {
+        separate(&buffer)
+        buffer.writeFetchItem(item)
+    }
+
+    /// Writes `BODY[section]<origin> {n}\r\n`; the next `byteCount` octets on the wire are the caller's.
+    public mutating func writeLiteralHeader(_ name: FetchLiteralName, byteCount: Int, into buffer: inout ByteBuffer) {
+        separate(&buffer)
+        buffer.writeFetchLiteralName(name)
+        buffer.writeString(" {\(byteCount)}\r\n")
+    }
+
+    /// Writes `)\r\n`.
+    public func finish(into buffer: inout ByteBuffer) {
+        buffer.writeString(")\r\n")
+    }
+
+    private mutating func separate(_ buffer: inout ByteBuffer) {
+        if !first { buffer.writeString(" ") }
+        first = false
+    }
+}
+
+extension ByteBuffer {
+    // MARK: Strings
+
+    /// resp-text: CR and LF would end the line, so they become spaces; empty text is not allowed.
+    mutating func writeText(_ text: String) {
+        var bytes = Array(text.utf8).map { $0 == 0x0D || $0 == 0x0A || $0 == 0 ? UInt8(ascii: " ") : $0 }
+        if bytes.isEmpty { bytes = Array("Completed".utf8) }
+        writeBytes(bytes)
+    }
+
+    /// A string: quoted when it is short 7-bit text without CR, LF or NUL, otherwise a literal.
+    mutating func writeIMAPString(_ bytes: some Collection<UInt8>) {
+        let quotable = bytes.count <= 1024 && bytes.allSatisfy { $0 != 0 && $0 < 0x80 && $0 != 0x0D && $0 != 0x0A }
+        if quotable {
+            writeInteger(UInt8(ascii: "\""))
+            for byte in bytes {
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { writeInteger(UInt8(ascii: "\\")) }
+                writeInteger(byte)
+            }
+            writeInteger(UInt8(ascii: "\""))
+        } else {
+            writeString("{\(bytes.count)}\r\n")
+            writeBytes(bytes)
+        }
+    }
+
+    mutating func writeIMAPString(_ text: String) { writeIMAPString(Array(text.utf8)) }
+
+    mutating func writeNString(_ text: String?) {
+        if let text { writeIMAPString(text) } else { writeString("NIL") }
+    }
+
+    /// An astring: bare when every octet is an ASTRING-CHAR and it cannot be read as NIL.
+    mutating func writeAString(_ text: String) {
+        let bytes = Array(text.utf8)
+        if !bytes.isEmpty, bytes.allSatisfy(GrammarParser.isAStringChar), text.uppercased() != "NIL" {
+            writeBytes(bytes)
+        } else {
+            writeIMAPString(bytes)
+        }
+    }
+
+    mutating func writeMailbox(_ name: MailboxName) { writeAString(name.wireName) }
+
+    mutating func writeDelimiter(_ delimiter: Character?) {
+        if let delimiter { writeIMAPString(String(delimiter)) } else { writeString("NIL") }
+    }
+
+    mutating func writeList<T>(_ items: [T], _ element: (inout ByteBuffer, T) -> Void) {
+        writeString("(")
+        for (index, item) in items.enumerated() {
+            if index > 0 { writeString(" ") }
+            element(&self, item)
+        }
+        writeString(")")
+    }
+
+    // MARK: Status responses
+
+    mutating func writeStatus(_ status: StatusResponse) {
+        writeString(status.kind.rawValue)
+        writeString(" ")
+        if let code = status.code {
+            writeString("[")
+            writeResponseCode(code)
+            writeString("] ")
+        }
+        writeText(status.text)
+    }
+
+    mutating func writeResponseCode(_ code: ResponseCode) {
+        switch code {
+        case .alert: writeString("ALERT")
+        case .parse: writeString("PARSE")
+        case .readOnly: writeString("READ-ONLY")
+        case .readWrite: writeString("READ-WRITE")
+        case .tryCreate: writeString("TRYCREATE")
+        case .uidNotSticky: writeString("UIDNOTSTICKY")
+        case .noModSeq: writeString("NOMODSEQ")
+        case .closed: writeString("CLOSED")
+        case .authenticationFailed: writeString("AUTHENTICATIONFAILED")
+        case .authorizationFailed: writeString("AUTHORIZATIONFAILED")
+        case .privacyRequired: writeString("PRIVACYREQUIRED")
+        case .tooBig: writeString("TOOBIG")
+        case .limit: writeString("LIMIT")
+        case .cannot: writeString("CANNOT")
+        case .nonExistent: writeString("NONEXISTENT")
+        case .alreadyExists: writeString("ALREADYEXISTS")
+        case .serverBug: writeString("SERVERBUG")
+        case .unavailable: writeString("UNAVAILABLE")
+        case .expungeIssued: writeString("EXPUNGEISSUED")
+        case .inUse: writeString("INUSE")
+        case .overQuota: writeString("OVERQUOTA")
+        case .contactAdmin: writeString("CONTACTADMIN")
+        case .noPerm: writeString("NOPERM")
+        case .clientBug: writeString("CLIENTBUG")
+        case .badCharset(let charsets):
+            writeString("BADCHARSET")
+            if !charsets.isEmpty {
+                writeString(" ")
+                writeList(charsets) { $0.writeAString($1) }
+            }
+        case .capability(let capabilities):
+            writeString("CAPABILITY")
+            for capability in capabilities { writeString(" " + capability) }
+        case .permanentFlags(let flags, let allowsNewKeywords):
+            writeString("PERMANENTFLAGS ")
+            writeList(flags.map(\.description) + (allowsNewKeywords ? ["\\*"] : [])) { $0.writeString($1) }
+        case .uidNext(let uid): writeString("UIDNEXT \(uid)")
+        case .uidValidity(let value): writeString("UIDVALIDITY \(value)")
+        case .unseen(let number): writeString("UNSEEN \(number)")
+        case .highestModSeq(let value): writeString("HIGHESTMODSEQ \(value)")
+        case .appendUID(let validity, let uid): writeString("APPENDUID \(validity) \(uid)")
+        case .copyUID(let validity, let source, let destination):
+            writeString("COPYUID \(validity) \(source) \(destination)")
+        case .modified(let set): writeString("MODIFIED \(set)")
+        }
+    }
+
+    // MARK: Untagged data
+
+    mutating func writeUntagged(_ response: UntaggedResponse) {
+        switch response {
+        case .condition(let status): writeStatus(status)
+        case .capability(let capabilities):
+            writeString("CAPABILITY")
+            for capability in capabilities { writeString(" " + capability) }
+        case .enabled(let capabilities):
+            writeString("ENABLED")
+            for capability in capabilities { writeString(" " + capability) }
+        case .id(let parameters):
+            writeString("ID ")
+            if let parameters, !parameters.isEmpty {
+                writeList(parameters) { buffer, parameter in
+                    buffer.writeIMAPString(parameter.field)
+                    buffer.writeString(" ")
+                    buffer.writeNString(parameter.value)
+                }
+            } else {
+                writeString("NIL")
+            }
+        case .flags(let flags):
+            writeString("FLAGS ")
+            writeList(flags) { $0.writeString($1.description) }
+        case .list(let item):
+            writeString("LIST ")
+            writeListItem(item)
+        case .lsub(let item):
+            writeString("LSUB ")
+            writeListItem(item)
+        case .status(let mailbox, let values):
+            writeString("STATUS ")
+            writeMailbox(mailbox)
+            writeString(" ")
+            writeList(values) { $0.writeString("\($1.attribute.rawValue) \($1.value)") }
+        case .search(let numbers, let modSeq):
+            writeString("SEARCH")
+            for number in numbers { writeString(" \(number)") }
+            if let modSeq, !numbers.isEmpty { writeString(" (MODSEQ \(modSeq))") }
+        case .esearch(let result):
+            writeString("ESEARCH")
+            if let tag = result.tag {
+                writeString(" (TAG ")
+                writeIMAPString(tag)
+                writeString(")")
+            }
+            if result.byUID { writeString(" UID") }
+            if let min = result.min { writeString(" MIN \(min)") }
+            if let max = result.max { writeString(" MAX \(max)") }
+            if let count = result.count { writeString(" COUNT \(count)") }
+            if let all = result.all { writeString(" ALL \(all)") }
+            if let modSeq = result.modSeq { writeString(" MODSEQ \(modSeq)") }
+        case .exists(let count): writeString("\(count) EXISTS")
+        case .recent(let count): writeString("\(count) RECENT")
+        case .expunge(let number): writeString("\(number) EXPUNGE")
+        case .fetch(let number, let items):
+            writeString("\(number) FETCH ")
+            writeList(items) { $0.writeFetchItem($1) }
+        case .namespace(let namespaces):
+            writeString("NAMESPACE")
+            for group in [namespaces.personal, namespaces.otherUsers, namespaces.shared] {
+                writeString(" ")
+                if group.isEmpty {
+                    writeString("NIL")
+                } else {
+                    // RFC 2342: the entries of a namespace list follow each other without separators.
+                    writeString("(")
+                    for namespace in group {
+                        writeString("(")
+                        writeIMAPString(ModifiedUTF7.encode(namespace.prefix))
+                        writeString(" ")
+                        writeDelimiter(namespace.delimiter)
+                        writeString(")")
+                    }
+                    writeString(")")
+                }
+            }
+        }
+    }
+
+    mutating func writeListItem(_ item: MailboxListItem) {
+        writeList(item.attributes) { $0.writeString($1.rawValue) }
+        writeString(" ")
+        writeDelimiter(item.delimiter)
+        writeString(" ")
+        writeMailbox(item.name)
+        if item.childInfoSubscribed { writeString(" (\"CHILDINFO\" (\"SUBSCRIBED\"))") }
+    }
+
+    // MARK: FETCH
+
+    mutating func writeFetchItem(_ item: FetchItem) {
+        switch item {
+        case .flags(let flags):
+            writeString("FLAGS ")
+            writeList(flags) { $0.writeString($1.description) }
+        case .uid(let uid): writeString("UID \(uid)")
+        case .rfc822Size(let size): writeString("RFC822.SIZE \(size)")
+        case .internalDate(let date): writeString("INTERNALDATE \"\(date)\"")
+        case .envelope(let envelope):
+            writeString("ENVELOPE ")
+            writeEnvelope(envelope)
+        case .body(let structure):
+            writeString("BODY ")
+            writeBodyStructure(structure, extensions: false)
+        case .bodyStructure(let structure):
+            writeString("BODYSTRUCTURE ")
+            writeBodyStructure(structure, extensions: true)
+        case .modSeq(let value): writeString("MODSEQ (\(value))")
+        case .literal(let name, let data):
+            writeFetchLiteralName(name)
+            if let data {
+                writeString(" {\(data.readableBytes)}\r\n")
+                writeImmutableBuffer(data)
+            } else {
+                writeString(" NIL")
+            }
+        }
+    }
+
+    mutating func writeFetchLiteralName(_ name: FetchLiteralName) {
+        switch name {
+        case .rfc822: writeString("RFC822")
+        case .rfc822Header: writeString("RFC822.HEADER")
+        case .rfc822Text: writeString("RFC822.TEXT")
+        case .section(let section, let origin):
+            writeString("BODY[")
+            writeSection(section)
+            writeString("]")
+            if let origin { writeString("<\(origin)>") }
+        }
+    }
+
+    /// The section text between the brackets, header field names as astrings.
+    mutating func writeSection(_ section: SectionSpecifier) {
+        writeString(section.part.map(String.init).joined(separator: "."))
+        let dot = section.part.isEmpty ? "" : "."
+        switch section.text {
+        case .whole: break
+        case .header: writeString(dot + "HEADER")
+        case .text: writeString(dot + "TEXT")
+        case .mime: writeString(dot + "MIME")
+        case .headerFields(let names):
+            writeString(dot + "HEADER.FIELDS ")
+            writeList(names) { $0.writeAString($1) }
+        case .headerFieldsNot(let names):
+            writeString(dot + "HEADER.FIELDS.NOT ")
+            writeList(names) { $0.writeAString($1) }
+        }
+    }
+
+    mutating func writeEnvelope(_ envelope: Envelope) {
+        writeString("(")
+        writeNString(envelope.date)
+        writeString(" ")
+        writeNString(envelope.subject)
+        for addresses in [envelope.from, envelope.sender, envelope.replyTo, envelope.to, envelope.cc, envelope.bcc] {
+            writeString(" ")
+            if addresses.isEmpty {
+                writeString("NIL")
+            } else {
+                writeString("(")
+                for address in addresses {
+                    writeString("(")
+                    writeNString(address.name)
+                    writeString(" ")
+                    writeNString(address.adl)
+                    writeString(" ")
+                    writeNString(address.mailbox)
+                    writeString(" ")
+                    writeNString(address.host)
+                    writeString(")")
+                }
+                writeString(")")
+            }
+        }
+        writeString(" ")
+        writeNString(envelope.inReplyTo)
+        writeString(" ")
+        writeNString(envelope.messageID)
+        writeString(")")
+    }
+
+    mutating func writeParameters(_ parameters: [BodyStructure.Parameter]) {
+        if parameters.isEmpty {
+            writeString("NIL")
+            return
+        }
+        writeList(parameters) { buffer, parameter in
+            buffer.writeIMAPString(parameter.name)
+            buffer.writeString(" ")
+            buffer.writeIMAPString(parameter.value)
+        }
+    }
+
+    /// body-ext-1part / body-ext-mpart after the basic fields (RFC 3501 §9).
+    mutating func writeExtension(_ data: BodyStructure.Extension, md5: Bool) {
+        if md5 {
+            writeString(" ")
+            writeNString(data.md5)
+        }
+        writeString(" ")
+        if let disposition = data.disposition {
+            writeString("(")
+            writeIMAPString(disposition.type)
+            writeString(" ")
+            writeParameters(disposition.parameters)
+            writeString(")")
+        } else {
+            writeString("NIL")
+        }
+        writeString(" ")
+        if data.language.isEmpty {
+            writeString("NIL")
+        } else {
+            writeList(data.language) { $0.writeIMAPString($1) }
+        }
+        writeString(" ")
+        writeNString(data.location)
+    }
+
+    mutating func writeBodyStructure(_ structure: BodyStructure, extensions: Bool) {
+        switch structure {
+        case .multipart(let multipart):
+            writeString("(")
+            // RFC 3501 body-type-mpart: the parts follow each other without a separator.
+            for part in multipart.parts { writeBodyStructure(part, extensions: extensions) }
+            writeString(" ")
+            writeIMAPString(multipart.subtype)
+            if extensions {
+                writeString(" ")
+                writeParameters(multipart.parameters)
+                writeExtension(multipart.extensionData, md5: false)
+            }
+            writeString(")")
+        case .single(let part):
+            writeString("(")
+            writeIMAPString(part.type)
+            writeString(" ")
+            writeIMAPString(part.subtype)
+            writeString(" ")
+            writeParameters(part.parameters)
+            writeString(" ")
+            writeNString(part.id)
+            writeString(" ")
+            writeNString(part.description)
+            writeString(" ")
+            writeIMAPString(part.encoding)
+            writeString(" \(part.size)")
+            if let message = part.message {
+                writeString(" ")
+                writeEnvelope(message.envelope)
+                writeString(" ")
+                writeBodyStructure(message.body, extensions: extensions)
+                writeString(" \(part.lines ?? 0)")
+            } else if part.type == "text" {
+                writeString(" \(part.lines ?? 0)")
+            }
+            if extensions { writeExtension(part.extensionData, md5: true) }
+            writeString(")")
+        }
+    }
+}

@@ -1,0 +1,42 @@
+import MailvoxCore
+
+/// One data item a FETCH asks for (RFC 3501 §6.4.5, MODSEQ of RFC 7162). The macros ALL, FAST
+/// and FULL are expanded by the parser into the items they stand for.
+public enum FetchAttribute: Sendable, Hashable {
+    case envelope
+    case flags
+    case internalDate
+    case uid
+    /// RFC822: the whole message; sets \Seen like BODY[].
+    case rfc822
+    case rfc822Header
+    case rfc822Size
+    case rfc822Text
+    /// BODY (no extension data) when false, BODYSTRUCTURE when true.
+    case bodyStructure(extensions: Bool)
+    /// BODY[section]<partial> or, with `peek`, BODY.PEEK[…], which leaves \Seen alone.
+    case section(SectionSpecifier, peek: Bool)
+    case modSeq
+
+    /// `FAST`: (FLAGS INTERNALDATE RFC822.SIZE).
+    public static let fast: [FetchAttribute] = [.flags, .internalDate, .rfc822Size]
+    /// `ALL`: (FLAGS INTERNALDATE RFC822.SIZE ENVELOPE).
+    public static let all: [FetchAttribute] = fast + [.envelope]
+    /// `FULL`: (FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODY).
+    public static let full: [FetchAttribute] = all + [.bodyStructure(extensions: false)]
+
+    /// Whether fetching this item sets \Seen on a read-write mailbox (RFC 3501 §6.4.5).
+    public var setsSeen: Bool {
+        switch self {
+        case .rfc822, .rfc822Text: true
+        case .section(_, let peek): !peek
+        default: false
+        }
+    }
+}
+
+/// A FETCH modifier (RFC 4466 fetch-modifier).
+public enum FetchModifier: Sendable, Hashable {
+    /// CHANGEDSINCE n (RFC 7162 §3.1.4): only messages whose mod-sequence is above n.
+    case changedSince(UInt64)
+}
