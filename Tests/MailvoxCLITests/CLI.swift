@@ -19,7 +19,9 @@ struct CLI {
 
     /// A fresh working directory per test, so `var/` and configs never collide.
     let directory: String
-    var environment: [String: String] = [:]
+    /// Overrides for the child's environment. The HTTP listener is off unless a test turns it
+    /// on (on a free port): parallel servers must not fight over the default 8080.
+    var environment: [String: String] = ["MAILVOX_HTTP_LISTEN": ""]
 
     init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("mvx-cli-\(UUID().uuidString)").path
