@@ -97,6 +97,11 @@ public struct Intake: Sendable {
         defer { if let scratchFile { unlink(scratchFile) } }
         switch request.audio {
         case .file(let path):
+            // Refuse an oversized file before reading it, not after.
+            var info = stat()
+            if stat(path, &info) == 0, Int(info.st_size) > config.http.maxBodyBytes {
+                throw PipelineError.payloadTooLarge(size: Int(info.st_size), limit: config.http.maxBodyBytes)
+            }
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw PipelineError.badRequest("cannot read \(path)")
             }

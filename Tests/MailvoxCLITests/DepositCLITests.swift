@@ -119,9 +119,12 @@ import Testing
             (["--mailbox", "1000", "empty.wav"], 2, "empty"),
             (["--mailbox", "1000", "text.wav"], 2, "audio"),
             (["--mailbox", "1000", "missing.wav"], 2, "cannot read"),
+            (["--mailbox", "1000", "big.wav"], 2, "limit is 2048"),
         ] as [([String], Int32, String)])
     func badDepositsQueueNothing(_ arguments: [String], _ status: Int32, _ message: String) throws {
-        let cli = try prepared()
+        var cli = try prepared()
+        cli.environment["MAILVOX_HTTP_MAX_BODY_BYTES"] = "2048"
+        #expect(FileManager.default.createFile(atPath: cli.directory + "/big.wav", contents: Data(count: 4096)))
         #expect(FileManager.default.createFile(atPath: cli.directory + "/empty.wav", contents: Data()))
         #expect(
             FileManager.default.createFile(atPath: cli.directory + "/text.wav", contents: Data("hello, not audio".utf8))
