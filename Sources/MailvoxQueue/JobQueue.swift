@@ -291,6 +291,20 @@ public final class JobQueue: Sendable {
         }
     }
 
+    /// Forgets finished deposits (delivered or failed) older than `cutoff` with every job of
+    /// theirs settled, and with them their idempotency keys: `[queue] idempotency_days`.
+    @discardableResult
+    public func purge(finishedBefore cutoff: Date) throws -> Int {
+        try database.write { db in
+            try db.execute(
+                sql: """
+                    DELETE FROM deposit WHERE status != 'queued' AND updated_at < ?
+                    AND NOT EXISTS (SELECT 1 FROM job WHERE job.deposit_id = deposit.id AND job.state IN ('queued', 'leased'))
+                    """, arguments: [cutoff.timeIntervalSince1970])
+            return db.changesCount
+        }
+    }
+
     /// Queue depth and the age of the oldest due job, for `/metrics`.
     public func depth() throws -> (queued: Int, leased: Int, dead: Int, oldestSeconds: Double) {
         try database.read { db in

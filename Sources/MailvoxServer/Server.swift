@@ -3,6 +3,7 @@ import Logging
 import MailvoxCore
 import MailvoxHTTP
 import MailvoxPipeline
+import MailvoxQueue
 import MailvoxTemplates
 import ServiceLifecycle
 
@@ -64,6 +65,10 @@ public struct Server: Sendable {
                         intake: context.intake(),
                         logger: logger)))
         }
+        services.append(
+            MaintenanceService(
+                queue: context.jobQueue(), retention: Double(context.config.queue.idempotencyDays) * 86_400,
+                logger: logger))
         services.append(ReadinessService(logger: logger, dataDir: context.config.server.dataDir))
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
@@ -90,6 +95,26 @@ struct WorkerService: Service {
                 logger.error("worker: \(error)")
             }
             try? await Task.sleep(for: .milliseconds(250))
+        }
+    }
+}
+
+/// Hourly housekeeping: forgets deposit records and idempotency keys past `idempotency_days`.
+struct MaintenanceService: Service {
+    let queue: JobQueue
+    let retention: Double
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                let purged = try queue.purge(finishedBefore: Date().addingTimeInterval(-retention))
+                if purged > 0 { logger.info("forgot \(purged) finished deposits past the retention") }
+            } catch {
+                logger.error("maintenance: \(error)")
+            }
+            // Cancelled by graceful shutdown, so stopping never waits out the hour.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(3600)) }
         }
     }
 }

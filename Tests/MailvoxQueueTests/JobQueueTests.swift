@@ -115,6 +115,22 @@ struct QueueFixture {
         #expect(try fixture.queue.lease(owner: "new-server", kinds: [.deliver], leaseSeconds: 300)?.attempts == 2)
     }
 
+    @Test func finishedDepositsAndTheirKeysAreForgottenAfterTheRetention() throws {
+        let fixture = try QueueFixture()
+        _ = try fixture.accept("old", key: "k-old")
+        _ = try fixture.accept("waiting", key: "k-waiting")
+        let job = try #require(try fixture.queue.lease(owner: "w", kinds: [.deliver], leaseSeconds: 60))
+        try fixture.queue.complete(job)
+        try fixture.queue.setDeposit(job.depositID, status: .delivered, uid: 1)
+        #expect(try fixture.queue.purge(finishedBefore: Date().addingTimeInterval(-3600)) == 0, "not old enough yet")
+        #expect(try fixture.queue.purge(finishedBefore: Date().addingTimeInterval(60)) == 1)
+        #expect(try fixture.queue.deposit(id: job.depositID) == nil)
+        #expect(try fixture.queue.deposit(id: job.depositID == "old" ? "waiting" : "old")?.status == .queued)
+        #expect(
+            try fixture.accept("again", key: job.depositID == "old" ? "k-old" : "k-waiting")
+                == .accepted(depositID: "again"))
+    }
+
     @Test func notifyJobsAreUniquePerRecipient() throws {
         let fixture = try QueueFixture()
         _ = try fixture.accept("d1")
