@@ -172,7 +172,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "MailvoxAudioTests", dependencies: ["MailvoxAudio", "MailvoxCore"]),
-        .testTarget(name: "MailvoxMIMETests", dependencies: ["MailvoxMIME", "MailvoxCore"]),
+        // Golden files are read through #filePath, not bundled.
+        .testTarget(name: "MailvoxMIMETests", dependencies: ["MailvoxMIME", "MailvoxCore"], exclude: ["Golden"]),
         .testTarget(name: "MailvoxTemplatesTests", dependencies: ["MailvoxTemplates", "MailvoxCore"]),
         .testTarget(name: "MailvoxIMAPTests", dependencies: ["MailvoxIMAP", "MailvoxCore", "MailvoxStoreTesting"]),
         .testTarget(name: "MailvoxCLITests", dependencies: ["MailvoxCore"]),
