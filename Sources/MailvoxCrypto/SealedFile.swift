@@ -102,7 +102,9 @@ public enum SealedFile {
             let box = try AES.GCM.seal(
                 plaintext[start..<end], using: messageKey, nonce: nonce(base: nonceBase, index: index),
                 authenticating: chunkData(digest: digest, index: index, last: index == count - 1))
-            try write(box.ciphertext + box.tag)
+            // Two pieces rather than one concatenation: no 64 KiB copy per chunk.
+            try write(box.ciphertext)
+            try write(box.tag)
         }
     }
 
