@@ -49,8 +49,8 @@ public enum DevCertificate {
 
     /// Writes both files (key 0600, certificate 0644), never replacing existing ones.
     public static func write(_ files: PEMFiles, certificatePath: String, privateKeyPath: String) throws(CryptoError) {
-        try SecureFile.createExclusive(privateKeyPath, contents: Array(files.privateKey.utf8))
-        try SecureFile.createExclusive(certificatePath, contents: Array(files.certificate.utf8), mode: 0o644)
+        try DurableFile.createExclusive(privateKeyPath, contents: Array(files.privateKey.utf8))
+        try DurableFile.createExclusive(certificatePath, contents: Array(files.certificate.utf8), mode: 0o644)
     }
 
     /// The subject names and expiry of the PEM certificate at `path`, for `doctor`.

@@ -24,7 +24,7 @@ public struct MasterKey: Sendable {
     /// Writes the key to `path` with mode 0600; never replaces an existing file.
     public func write(to path: String) throws(CryptoError) {
         let line = Self.prefix + key.withUnsafeBytes { Data($0).base64EncodedString() } + "\n"
-        try SecureFile.createExclusive(path, contents: Array(line.utf8))
+        try DurableFile.createExclusive(path, contents: Array(line.utf8))
     }
 
     /// Loads the key at `path`, refusing a file that group or others can read.

@@ -150,9 +150,9 @@ public struct Intake: Sendable {
             receivedAt: request.receivedAt ?? Date(), urgent: request.urgent, format: format?.rawValue,
             fileExtension: fileExtension)
         let sealedPath = Self.sealedPath(queueDir: config.queueDir, depositID: depositID)
-        try writeDurably(
+        try DurableFile.replace(
             sealedPath,
-            SealedFile.seal(
+            contents: SealedFile.seal(
                 try DepositPayload.encode(details, audio: audio), owner: KeyOwner.node.description,
                 recipient: try directory.nodePublicKey()))
         switch try queue.accept(depositID: depositID, mailbox: id, idempotencyDigest: digest) {
@@ -176,33 +176,6 @@ public struct Intake: Sendable {
     private func ensureQueueDirectory() throws {
         if mkdir(config.queueDir, 0o700) != 0 && errno != EEXIST {
             throw PipelineError.io(path: config.queueDir, reason: String(cString: strerror(errno)))
-        }
-    }
-
-    /// tmp → fsync → rename → fsync dir: once this returns, the deposit survives a power cut.
-    private func writeDurably(_ path: String, _ data: Data) throws {
-        let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw PipelineError.io(path: temporary, reason: String(cString: strerror(errno))) }
-        var offset = 0
-        while offset < data.count {
-            let written = data.withUnsafeBytes { write(fd, $0.baseAddress! + offset, data.count - offset) }
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else {
-                close(fd)
-                unlink(temporary)
-                throw PipelineError.io(path: temporary, reason: String(cString: strerror(errno)))
-            }
-            offset += written
-        }
-        guard fsync(fd) == 0, close(fd) == 0, rename(temporary, path) == 0 else {
-            unlink(temporary)
-            throw PipelineError.io(path: path, reason: String(cString: strerror(errno)))
-        }
-        let directory = open(config.queueDir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directory >= 0 {
-            fsync(directory)
-            close(directory)
         }
     }
 }

@@ -40,7 +40,7 @@ public enum Initializer {
                 hostname = "\(hostname)"
 
                 """
-            try write(text, to: configPath, mode: 0o600)
+            try DurableFile.createExclusive(configPath, contents: Array(text.utf8))
             report.lines.append("created \(configPath)")
         }
 
@@ -90,15 +90,6 @@ public enum Initializer {
         guard mkdir(path, 0o700) == 0 || errno == EEXIST else {
             throw InitError.io(path: path, reason: String(cString: strerror(errno)))
         }
-    }
-
-    private static func write(_ text: String, to path: String, mode: mode_t) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw InitError.io(path: path, reason: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        let bytes = Array(text.utf8)
-        guard bytes.withUnsafeBytes({ Foundation.write(fd, $0.baseAddress, $0.count) }) == bytes.count, fsync(fd) == 0
-        else { throw InitError.io(path: path, reason: String(cString: strerror(errno))) }
     }
 }
 

@@ -43,11 +43,7 @@ public enum KeyRotation {
         guard rename(newPath, path) == 0 else {
             throw CryptoError.io(path: newPath, reason: String(cString: strerror(errno)))
         }
-        let directory = open((path as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY)
-        if directory >= 0 {
-            fsync(directory)
-            close(directory)
-        }
+        DurableFile.syncDirectory(of: path)
         return Result(oldID: old.id, newID: next.id, keysRewrapped: rewrapped, oldKeyPath: old.path)
     }
 }

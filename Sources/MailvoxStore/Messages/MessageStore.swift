@@ -113,7 +113,9 @@ public final class MessageStore: Sendable {
             mailbox: mailbox.rawValue, folderID: folder.id, fileName: fileName, inCur: inCur,
             letters: flags.system.maildirLetters)
         try spool.deliver(mailbox: mailbox.rawValue, folderID: folder.id, fileName: fileName, destination: path) { fd in
-            try SealedFile.seal(message, owner: owner, recipient: publicKey) { try spool.writeAll(fd, $0) }
+            try SealedFile.seal(message, owner: owner, recipient: publicKey) {
+                try DurableFile.writeAll(fd, $0, path: path)
+            }
         }
         let meta = try SealedFile.seal(
             try MessageMetadata(message: message).encoded(), owner: owner, recipient: publicKey)

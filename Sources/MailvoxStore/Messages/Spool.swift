@@ -1,4 +1,5 @@
 import Foundation
+import MailvoxCrypto
 
 /// The Maildir spool: `spool/<mailbox>/<folder-id>/{tmp,new,cur}/` (DESIGN.md §5).
 ///
@@ -59,47 +60,29 @@ struct Spool: Sendable {
             unlink(temporary)
             throw StoreError.io(path: destination, reason: reason)
         }
-        syncDirectory(of: destination)
+        DurableFile.syncDirectory(of: destination)
     }
 
     /// A second name for an existing file (COPY/MOVE): no bytes are copied or re-sealed.
     func link(from source: String, to destination: String, mailbox: String, folderID: Int64) throws {
         try ensureFolder(mailbox: mailbox, folderID: folderID)
         guard Glibc.link(source, destination) == 0 else { throw StoreError.io(path: destination, reason: errnoText()) }
-        syncDirectory(of: destination)
+        DurableFile.syncDirectory(of: destination)
     }
 
     func rename(from source: String, to destination: String) throws {
         guard source != destination else { return }
         guard Glibc.rename(source, destination) == 0 else { throw StoreError.io(path: source, reason: errnoText()) }
-        syncDirectory(of: destination)
+        DurableFile.syncDirectory(of: destination)
         if (source as NSString).deletingLastPathComponent != (destination as NSString).deletingLastPathComponent {
-            syncDirectory(of: source)
+            DurableFile.syncDirectory(of: source)
         }
     }
 
     /// Unlinks `path` (gone already is fine) and makes the removal durable.
     func remove(_ path: String) throws {
         if unlink(path) != 0 && errno != ENOENT { throw StoreError.io(path: path, reason: errnoText()) }
-        syncDirectory(of: path)
-    }
-
-    func writeAll(_ fd: Int32, _ data: Data) throws {
-        var offset = 0
-        while offset < data.count {
-            let written = data.withUnsafeBytes { buffer in write(fd, buffer.baseAddress! + offset, data.count - offset)
-            }
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else { throw StoreError.io(path: "spool", reason: errnoText()) }
-            offset += written
-        }
-    }
-
-    func syncDirectory(of path: String) {
-        let fd = open((path as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        fsync(fd)
-        close(fd)
+        DurableFile.syncDirectory(of: path)
     }
 }
 
