@@ -1,6 +1,6 @@
 /// The BODYSTRUCTURE of RFC 3501 §7.4.2, extension data included: what IMAP tells a client
 /// about a message's MIME tree before it fetches any part.
-public indirect enum BodyStructure: Sendable, Hashable {
+public indirect enum BodyStructure: Sendable, Hashable, Codable {
     /// A leaf: text, audio, image, application… or an encapsulated `message/rfc822`.
     case single(SinglePart)
     /// A `multipart/*` entity with its children in order.
@@ -15,7 +15,7 @@ public indirect enum BodyStructure: Sendable, Hashable {
     }
 
     /// A `name=value` parameter of Content-Type or Content-Disposition, names as written.
-    public struct Parameter: Sendable, Hashable {
+    public struct Parameter: Sendable, Hashable, Codable {
         public var name: String
         public var value: String
 
@@ -26,7 +26,7 @@ public indirect enum BodyStructure: Sendable, Hashable {
     }
 
     /// Content-Disposition: `inline` or `attachment` (or an extension token) with its parameters.
-    public struct Disposition: Sendable, Hashable {
+    public struct Disposition: Sendable, Hashable, Codable {
         public var type: String
         public var parameters: [Parameter]
 
@@ -37,7 +37,7 @@ public indirect enum BodyStructure: Sendable, Hashable {
     }
 
     /// The extension data every BODYSTRUCTURE part may carry after its basic fields.
-    public struct Extension: Sendable, Hashable {
+    public struct Extension: Sendable, Hashable, Codable {
         /// Content-MD5 (single parts only).
         public var md5: String?
         public var disposition: Disposition?
@@ -57,7 +57,7 @@ public indirect enum BodyStructure: Sendable, Hashable {
     }
 
     /// A non-multipart body part.
-    public struct SinglePart: Sendable, Hashable {
+    public struct SinglePart: Sendable, Hashable, Codable {
         /// Lower-cased media type, e.g. `audio`; `text` when the part declares none (RFC 2045 §5.2).
         public var type: String
         /// Lower-cased subtype, e.g. `mpeg`.
@@ -94,7 +94,7 @@ public indirect enum BodyStructure: Sendable, Hashable {
     }
 
     /// What a `message/rfc822` part adds to its basic fields.
-    public struct EncapsulatedMessage: Sendable, Hashable {
+    public struct EncapsulatedMessage: Sendable, Hashable, Codable {
         public var envelope: Envelope
         public var body: BodyStructure
 
@@ -105,7 +105,7 @@ public indirect enum BodyStructure: Sendable, Hashable {
     }
 
     /// A `multipart/*` entity.
-    public struct Multipart: Sendable, Hashable {
+    public struct Multipart: Sendable, Hashable, Codable {
         public var parts: [BodyStructure]
         /// Lower-cased, e.g. `mixed`, `alternative`.
         public var subtype: String

@@ -2,7 +2,7 @@
 ///
 /// Strings are the header text as it stands in the message (unfolded, RFC 2047 encoded-words
 /// left encoded), exactly what a client expects to decode itself. `nil` is IMAP's NIL.
-public struct Envelope: Sendable, Hashable {
+public struct Envelope: Sendable, Hashable, Codable {
     public var date: String?
     public var subject: String?
     public var from: [Address]
@@ -35,7 +35,7 @@ public struct Envelope: Sendable, Hashable {
     ///
     /// RFC 3501 §7.4.2 writes a group as a start marker (`host` nil, `mailbox` the group name),
     /// its members, and an end marker (`mailbox` and `host` nil); `groupStart`/`groupEnd` build them.
-    public struct Address: Sendable, Hashable {
+    public struct Address: Sendable, Hashable, Codable {
         /// The display name (phrase), raw; RFC 2047 encoded-words stay encoded.
         public var name: String?
         /// The source route (at-domain-list), obsolete and almost always nil.

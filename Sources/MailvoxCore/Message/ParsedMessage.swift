@@ -1,6 +1,6 @@
 /// Everything IMAP serves about one message without re-parsing it: RFC822.SIZE, ENVELOPE,
 /// BODYSTRUCTURE, and where each MIME entity sits in the bytes, for `BODY[section]` fetches.
-public struct ParsedMessage: Sendable, Hashable {
+public struct ParsedMessage: Sendable, Hashable, Codable {
     /// RFC822.SIZE: the exact octet count of the message.
     public var size: Int
     public var envelope: Envelope
@@ -59,7 +59,7 @@ public struct ParsedMessage: Sendable, Hashable {
 }
 
 /// One MIME entity located in a message's bytes: its header block and its body.
-public struct MessagePart: Sendable, Hashable {
+public struct MessagePart: Sendable, Hashable, Codable {
     /// The header block, the blank line that ends it included.
     public var header: Range<Int>
     /// The body as transmitted: for a part of a multipart, up to (not including) the line
@@ -67,7 +67,7 @@ public struct MessagePart: Sendable, Hashable {
     public var body: Range<Int>
     public var content: Content
 
-    public indirect enum Content: Sendable, Hashable {
+    public indirect enum Content: Sendable, Hashable, Codable {
         case single
         case multipart([MessagePart])
         /// `message/rfc822`: the encapsulated message, located within `body`.

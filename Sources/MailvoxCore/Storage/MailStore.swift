@@ -1,0 +1,164 @@
+import Foundation
+
+/// One authenticated mailbox's folders and messages: the IMAP layer's only view of storage
+/// (DESIGN.md §2, STYLE.md on go-imap's `Session`). Folder names are UTF-8 with `/` as the
+/// hierarchy delimiter; messages are addressed by UID, never by sequence number, which is
+/// each session's own business.
+///
+/// Every change is published on the folder's change feed after it commits, to every
+/// session of the mailbox — the one that made it included, which ignores what it already
+/// knows.
+public protocol MailStore: Sendable {
+    /// The mailbox this store is bound to.
+    var mailbox: MailboxID { get }
+
+    // MARK: Folders
+
+    /// Every folder, INBOX first, then by name.
+    func folders() async throws(MailStoreError) -> [FolderInfo]
+    func createFolder(_ name: String) async throws(MailStoreError)
+    /// Deletes a folder and its messages; INBOX and the special-use folders are refused.
+    func deleteFolder(_ name: String) async throws(MailStoreError)
+    /// Renames a folder (and its children), keeping its UIDVALIDITY. Renaming INBOX is refused.
+    func renameFolder(_ name: String, to newName: String) async throws(MailStoreError)
+    func setSubscribed(_ name: String, _ subscribed: Bool) async throws(MailStoreError)
+    func status(of folder: String) async throws(MailStoreError) -> FolderStatus
+    /// SELECT: counters and every message's summary, read in one transaction.
+    func snapshot(of folder: String) async throws(MailStoreError) -> FolderSnapshot
+    /// Committed changes to `folder` from now on, until the stream is dropped.
+    func changes(of folder: String) async throws(MailStoreError) -> AsyncStream<FolderChange>
+
+    // MARK: Messages
+
+    /// Summaries of those `uids` that still exist, in UID order.
+    func summaries(in folder: String, uids: [UInt32]) async throws(MailStoreError) -> [MessageSummary]
+    /// ENVELOPE, BODYSTRUCTURE and the part layout, without reading the message body.
+    func structure(in folder: String, uid: UInt32) async throws(MailStoreError) -> ParsedMessage
+    /// The message's bytes, or the `range` of them; only what the range touches is decrypted.
+    func content(in folder: String, uid: UInt32, range: Range<Int>?) async throws(MailStoreError) -> [UInt8]
+    /// APPEND: stores a message a client uploads.
+    func append(
+        to folder: String, message: [UInt8], flags: MessageFlags, internalDate: Date?
+    ) async throws(MailStoreError) -> AppendedMessage
+    /// STORE: with `unchangedSince`, messages modified after it are left alone and reported
+    /// as failed (RFC 7162 §3.1.3).
+    func storeFlags(
+        in folder: String, uids: [UInt32], operation: FlagOperation, flags: MessageFlags, unchangedSince: UInt64?
+    ) async throws(MailStoreError) -> FlagUpdate
+    /// Removes `uids` for good; returns those that existed.
+    func expunge(in folder: String, uids: [UInt32]) async throws(MailStoreError) -> [UInt32]
+    /// COPY, or MOVE when `removingSource`: the UID mapping for COPYUID.
+    func copy(
+        from folder: String, uids: [UInt32], to target: String, removingSource: Bool
+    ) async throws(MailStoreError) -> CopiedMessages
+    /// UIDs in `folder` matching `criterion`, ascending.
+    func search(in folder: String, _ criterion: SearchCriterion) async throws(MailStoreError) -> [UInt32]
+    /// Storage used by the whole mailbox.
+    func quota() async throws(MailStoreError) -> QuotaUsage
+}
+
+/// A folder as SELECT sees it: counters and the summaries they count, consistent.
+public struct FolderSnapshot: Sendable, Equatable {
+    public var status: FolderStatus
+    /// Ascending by UID.
+    public var messages: [MessageSummary]
+
+    public init(status: FolderStatus, messages: [MessageSummary]) {
+        self.status = status
+        self.messages = messages
+    }
+}
+
+/// APPEND's outcome, for APPENDUID (RFC 4315).
+public struct AppendedMessage: Sendable, Equatable {
+    public var uidValidity: UInt32
+    public var summary: MessageSummary
+
+    public init(uidValidity: UInt32, summary: MessageSummary) {
+        self.uidValidity = uidValidity
+        self.summary = summary
+    }
+}
+
+/// STORE's outcome: what changed (new flags and modseq) and what UNCHANGEDSINCE held back.
+public struct FlagUpdate: Sendable, Equatable {
+    public var changed: [MessageSummary]
+    public var failed: [UInt32]
+
+    public init(changed: [MessageSummary], failed: [UInt32]) {
+        self.changed = changed
+        self.failed = failed
+    }
+}
+
+/// COPY and MOVE's outcome, for COPYUID (RFC 4315): source → target UID, in source order.
+public struct CopiedMessages: Sendable, Equatable {
+    public var uidValidity: UInt32
+    public var pairs: [UIDPair]
+
+    public struct UIDPair: Sendable, Equatable {
+        public var source: UInt32
+        public var target: UInt32
+
+        public init(source: UInt32, target: UInt32) {
+            self.source = source
+            self.target = target
+        }
+    }
+
+    public init(uidValidity: UInt32, pairs: [UIDPair]) {
+        self.uidValidity = uidValidity
+        self.pairs = pairs
+    }
+}
+
+/// What a mailbox holds, for QUOTA-style reporting and `mailbox show`.
+public struct QuotaUsage: Sendable, Equatable {
+    public var messages: Int
+    /// Sum of RFC822.SIZE over every folder.
+    public var bytes: Int
+    /// Nil: no limit is configured.
+    public var limitBytes: Int?
+
+    public init(messages: Int, bytes: Int, limitBytes: Int?) {
+        self.messages = messages
+        self.bytes = bytes
+        self.limitBytes = limitBytes
+    }
+}
+
+/// Why a `MailStore` refused a request; each case maps to one IMAP response code.
+public enum MailStoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// `[NONEXISTENT]`, or `[TRYCREATE]` for a COPY/MOVE/APPEND target.
+    case noSuchFolder(String)
+    /// `[ALREADYEXISTS]`
+    case folderExists(String)
+    /// `[CANNOT]`: a name the store will not take (empty, `..`, control characters, too long).
+    case invalidFolderName(String, reason: String)
+    /// `[CANNOT]`: INBOX and the special-use folders stay.
+    case protectedFolder(String)
+    /// The UID is gone (expunged by another session meanwhile).
+    case noSuchMessage(uid: UInt32)
+    /// `[TOOBIG]`
+    case messageTooLarge(size: Int, limit: Int)
+    /// `[OVERQUOTA]`
+    case overQuota
+    /// A message a client uploaded that the MIME parser refuses (`[PARSE]`).
+    case malformedMessage(String)
+    /// `[SERVERBUG]`-class: storage failed; the text is for the log, not the client.
+    case storage(String)
+
+    public var description: String {
+        switch self {
+        case .noSuchFolder(let name): "no folder \(name)"
+        case .folderExists(let name): "folder \(name) already exists"
+        case .invalidFolderName(let name, let reason): "folder name \"\(name)\": \(reason)"
+        case .protectedFolder(let name): "folder \(name) cannot be deleted or renamed"
+        case .noSuchMessage(let uid): "no message with UID \(uid)"
+        case .messageTooLarge(let size, let limit): "message of \(size) bytes exceeds the limit of \(limit)"
+        case .overQuota: "the mailbox is over its quota"
+        case .malformedMessage(let reason): "message refused: \(reason)"
+        case .storage(let reason): "storage failed: \(reason)"
+        }
+    }
+}
