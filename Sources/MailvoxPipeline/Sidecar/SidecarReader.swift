@@ -36,7 +36,8 @@ public enum SidecarReader {
 
     /// `{"mailbox", "caller_number", "caller_name", "received_at", "urgent"}`.
     public static func json(_ data: Data) throws(SidecarError) -> SidecarFields {
-        guard data.count <= maxBytes, let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        guard data.count <= maxBytes, let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else {
             throw SidecarError("the .json sidecar is not a JSON object")
         }
         func text(_ key: String) throws(SidecarError) -> String? {
