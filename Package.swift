@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "MailvoxTemplates", targets: ["MailvoxTemplates"]),
         .library(name: "MailvoxIMAP", targets: ["MailvoxIMAP"]),
         .library(name: "MailvoxStore", targets: ["MailvoxStore"]),
+        .library(name: "MailvoxPipeline", targets: ["MailvoxPipeline"]),
+        .library(name: "MailvoxServer", targets: ["MailvoxServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -173,7 +175,10 @@ let package = Package(
         ),
         .testTarget(name: "MailvoxAudioTests", dependencies: ["MailvoxAudio", "MailvoxCore"]),
         // Golden files are read through #filePath, not bundled.
-        .testTarget(name: "MailvoxMIMETests", dependencies: ["MailvoxMIME", "MailvoxCore"], exclude: ["Golden"]),
+        .testTarget(
+            name: "MailvoxMIMETests",
+            dependencies: ["MailvoxMIME", "MailvoxCore", "MailvoxIMAP", .product(name: "NIOCore", package: "swift-nio")],
+            exclude: ["Golden"]),
         .testTarget(name: "MailvoxTemplatesTests", dependencies: ["MailvoxTemplates", "MailvoxCore"]),
         .testTarget(name: "MailvoxIMAPTests", dependencies: ["MailvoxIMAP", "MailvoxCore", "MailvoxStoreTesting"]),
         .testTarget(name: "MailvoxCLITests", dependencies: ["MailvoxCore"]),

@@ -11,6 +11,11 @@ let package = Package(
             name: "AudioBench", dependencies: [.product(name: "MailvoxAudio", package: "mailvox")]),
         .executableTarget(
             name: "StoreBench", dependencies: [.product(name: "MailvoxStore", package: "mailvox")]),
+        .executableTarget(
+            name: "PipelineBench",
+            dependencies: [
+                .product(name: "MailvoxServer", package: "mailvox"), .product(name: "MailvoxPipeline", package: "mailvox"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

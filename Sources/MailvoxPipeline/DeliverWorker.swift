@@ -20,13 +20,16 @@ public struct DeliverWorker: Sendable {
     let nodeKey: OwnerKey
     let owner: String
     let logger: Logger
+    let timings: DeliveryTimings?
     /// How long a job may run before another worker may take it over.
     public static let leaseSeconds = 300.0
 
     public init(
         config: Configuration, directory: Directory, store: MessageStore, queue: JobQueue,
-        templates: VoicemailTemplates, nodeKey: OwnerKey, owner: String, logger: Logger
+        templates: VoicemailTemplates, nodeKey: OwnerKey, owner: String, logger: Logger,
+        timings: DeliveryTimings? = nil
     ) {
+        self.timings = timings
         self.config = config
         self.directory = directory
         self.store = store
@@ -81,6 +84,7 @@ public struct DeliverWorker: Sendable {
             }
             throw PipelineError.corruptDeposit("\(sealedPath) is missing")
         }
+        var clock = StageClock(timings)
         let (details, audio) = try DepositPayload.decode(try SealedFileReader(path: sealedPath, key: nodeKey).readAll())
         guard let mailboxID = MailboxID(details.mailbox) else { throw PipelineError.corruptDeposit("mailbox id") }
         let mailbox = try directory.requireMailbox(mailboxID)
@@ -98,6 +102,7 @@ public struct DeliverWorker: Sendable {
         else {
             throw PipelineError.io(path: input, reason: "cannot write scratch file")
         }
+        clock.lap(.open)
         let result: TranscodeResult
         do {
             result = try Transcoder.transcode(
@@ -106,6 +111,7 @@ public struct DeliverWorker: Sendable {
         } catch {
             throw PipelineError.audio(error)
         }
+        clock.lap(.transcode)
         var parts: [VoiceMessage.Audio] = []
         for target in targets {
             guard let bytes = FileManager.default.contents(atPath: target.path) else {
@@ -127,9 +133,11 @@ public struct DeliverWorker: Sendable {
             callerName: details.callerName, receivedAt: details.receivedAt, timeZone: timeZone,
             duration: result.duration,
             urgent: details.urgent, subject: rendered.subject, text: rendered.text, html: rendered.html, audio: parts)
+        let composed = Data(VoiceMessageComposer.compose(message))
+        clock.lap(.compose)
         let uid = try store.deliver(
-            mailbox: mailbox.id, depositID: job.depositID, message: Data(VoiceMessageComposer.compose(message)),
-            internalDate: details.receivedAt)
+            mailbox: mailbox.id, depositID: job.depositID, message: composed, internalDate: details.receivedAt)
+        clock.lap(.store)
 
         // One notify job per recipient (DESIGN.md §7); the Alerts issue runs them.
         for address in mailbox.emails {
@@ -141,6 +149,7 @@ public struct DeliverWorker: Sendable {
             }
         }
         try queue.setDeposit(job.depositID, status: .delivered, uid: uid)
+        clock.lap(.finish)
         return uid
     }
 }

@@ -45,11 +45,11 @@ private struct TreeBuilder {
 
     /// A MESSAGE node: the encapsulated message (or the top level) as header + body entity.
     mutating func message(
-        _ node: UnsafeMutablePointer<mailmime>, depth: Int
+        _ node: UnsafeMutablePointer<mailmime>, whole knownWhole: Range<Int>? = nil, depth: Int
     ) throws(MessageParseError)
         -> (MessagePart, BodyStructure, Envelope)
     {
-        let whole = tree.bodyRange(node) ?? 0..<bytes.count
+        let whole = knownWhole ?? tree.bodyRange(node) ?? 0..<bytes.count
         let headerBlock = HeaderBlock(bytes, from: whole.lowerBound, end: whole.upperBound)
         let envelope = self.envelope(headerBlock)
         guard let inner = node.pointee.mm_data.mm_message.mm_msg_mime else {
@@ -70,12 +70,13 @@ private struct TreeBuilder {
 
     /// A SINGLE or MULTIPLE entity (or a MESSAGE one, as a part) with its header range.
     mutating func entity(
-        _ node: UnsafeMutablePointer<mailmime>, header: Range<Int>, depth: Int, digestDefault: Bool
+        _ node: UnsafeMutablePointer<mailmime>, header: Range<Int>, body knownBody: Range<Int>? = nil, depth: Int,
+        digestDefault: Bool
     ) throws(MessageParseError) -> (MessagePart, BodyStructure) {
         parts += 1
         guard parts <= limits.maxParts else { throw .tooManyParts(count: parts, limit: limits.maxParts) }
         guard depth <= limits.maxDepth else { throw .tooDeep(depth: depth, limit: limits.maxDepth) }
-        let body = tree.bodyRange(node) ?? header.upperBound..<header.upperBound
+        let body = knownBody ?? tree.bodyRange(node) ?? header.upperBound..<header.upperBound
         let block = HeaderBlock(bytes, from: header.lowerBound, end: header.upperBound)
         let fields = MIMEFields(node.pointee.mm_mime_fields)
         var extensionData = BodyStructure.Extension(
@@ -89,14 +90,45 @@ private struct TreeBuilder {
         case Int32(MAILMIME_MULTIPLE):
             var children: [MessagePart] = []
             var structures: [BodyStructure] = []
-            for child in EtPanList<mailmime>(node.pointee.mm_data.mm_multipart.mm_mp_list) {
-                let childBody = tree.bodyRange(child)
-                let start = child.pointee.mm_mime_start.map(tree.offset) ?? childBody?.lowerBound ?? body.lowerBound
+            let boundary = parameters.first { $0.name.lowercased() == "boundary" }?.value ?? ""
+            // Where each part starts, found from the delimiter lines themselves; libetpan's own
+            // start is used only when the two disagree on the number of parts.
+            let starts = Self.partStarts(bytes, in: body, boundary: boundary)
+            let list = starts.isEmpty ? [] : Array(EtPanList<mailmime>(node.pointee.mm_data.mm_multipart.mm_mp_list))
+            for (index, child) in list.enumerated() {
+                var childBody = tree.bodyRange(child)
+                let start =
+                    starts.count == list.count
+                    ? starts[index]
+                    : child.pointee.mm_mime_start.map(tree.offset) ?? childBody?.lowerBound ?? body.lowerBound
+                // The part's header ends at its first blank line (RFC 2046 §5.1.1). libetpan
+                // reads on past an empty part header — a multipart/digest part that starts with
+                // the blank line — and would take the encapsulated message's header for it.
+                let headerEnd = HeaderBlock(bytes, from: start, end: childBody?.upperBound ?? body.upperBound).bodyStart
+                if let found = childBody, headerEnd < found.lowerBound { childBody = headerEnd..<found.upperBound }
+                // Without a close delimiter the last part runs to the end of the multipart: the
+                // final line break is its own, not a delimiter's (what Dovecot serves too).
+                if index == list.count - 1, let found = childBody,
+                    !Self.startsWithDelimiter(bytes, at: found.upperBound, boundary: boundary)
+                {
+                    childBody = found.lowerBound..<max(found.upperBound, body.upperBound)
+                }
                 let childHeader = start..<max(start, childBody?.lowerBound ?? start)
                 let (layout, structure) = try entity(
-                    child, header: childHeader, depth: depth + 1, digestDefault: subtype == "digest")
+                    child, header: childHeader, body: childBody, depth: depth + 1, digestDefault: subtype == "digest")
                 children.append(layout)
                 structures.append(structure)
+            }
+            if children.isEmpty {
+                // No delimiter at all: everything was preamble. IMAP needs one part; an empty
+                // text/plain at the end is what Dovecot answers.
+                let end = body.upperBound
+                children.append(MessagePart(header: end..<end, body: end..<end, content: .single))
+                structures.append(
+                    .single(
+                        .init(
+                            type: "text", subtype: "plain", parameters: [.init("charset", "us-ascii")], size: 0,
+                            lines: 0)))
             }
             extensionData.md5 = nil
             let layout = MessagePart(header: header, body: body, content: .multipart(children))
@@ -106,7 +138,7 @@ private struct TreeBuilder {
                     .init(parts: structures, subtype: subtype, parameters: parameters, extensionData: extensionData))
             )
         case Int32(MAILMIME_MESSAGE):
-            let (innerLayout, innerBody, innerEnvelope) = try message(node, depth: depth + 1)
+            let (innerLayout, innerBody, innerEnvelope) = try message(node, whole: body, depth: depth + 1)
             let layout = MessagePart(header: header, body: body, content: .message(innerLayout))
             let part = BodyStructure.SinglePart(
                 type: type, subtype: subtype, parameters: parameters, id: block.value(of: "Content-ID", in: bytes),
@@ -147,6 +179,41 @@ private struct TreeBuilder {
 
     /// Lines of a body (RFC 3501 body-fld-lines): its line breaks. A last line without one is
     /// not counted, as Dovecot counts.
+    /// The offset just past each delimiter line (`--boundary`, not the close delimiter) in `body`.
+    static func partStarts(_ bytes: UnsafeBufferPointer<UInt8>, in body: Range<Int>, boundary: String) -> [Int] {
+        guard !boundary.isEmpty else { return [] }
+        let marker = Array("--\(boundary)".utf8)
+        var starts: [Int] = []
+        var lineStart = body.lowerBound
+        while lineStart < body.upperBound {
+            var lineEnd = lineStart
+            while lineEnd < body.upperBound, bytes[lineEnd] != 0x0A { lineEnd += 1 }
+            if lineEnd - lineStart >= marker.count,
+                bytes[lineStart..<(lineStart + marker.count)].elementsEqual(marker)
+            {
+                let rest = bytes[(lineStart + marker.count)..<lineEnd]
+                if rest.starts(with: [UInt8(ascii: "-"), UInt8(ascii: "-")]) { break }
+                // RFC 2046 §5.1.1: only white space may follow the boundary on its line.
+                if rest.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) {
+                    starts.append(min(lineEnd + 1, body.upperBound))
+                }
+            }
+            lineStart = lineEnd + 1
+        }
+        return starts
+    }
+
+    /// Whether a delimiter line (`CRLF--boundary` or `LF--boundary`) starts at `offset`.
+    static func startsWithDelimiter(_ bytes: UnsafeBufferPointer<UInt8>, at offset: Int, boundary: String) -> Bool {
+        var index = offset
+        if index < bytes.count, bytes[index] == 0x0D { index += 1 }
+        guard index < bytes.count, bytes[index] == 0x0A else { return false }
+        index += 1
+        let marker = Array("--\(boundary)".utf8)
+        guard index + marker.count <= bytes.count else { return false }
+        return bytes[index..<(index + marker.count)].elementsEqual(marker)
+    }
+
     func lineCount(_ range: Range<Int>) -> Int {
         var count = 0
         for index in range where bytes[index] == 0x0A { count += 1 }
