@@ -115,6 +115,9 @@ public enum SealedFile {
         throws -> Data
     {
         var output = Data()
+        // Header (< 1 KiB) and one tag per chunk: reserving up front spares the copies of growth.
+        output.reserveCapacity(
+            1024 + plaintext.count + chunkCount(plaintextSize: plaintext.count, chunkSize: chunkSize) * tagSize)
         try seal(plaintext, owner: owner, recipient: recipient, chunkSize: chunkSize) { output.append($0) }
         return output
     }

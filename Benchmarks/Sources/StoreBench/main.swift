@@ -47,12 +47,39 @@ func plainDeliver(_ data: Data, name: String) throws {
 
 func plainRead(_ name: String) -> Data { FileManager.default.contents(atPath: plainDir + "/new/" + name)! }
 
+/// A voice message of about `size` bytes shaped like the composer's: a text part and a
+/// base64 audio attachment at 76 columns.
+func voiceMessage(size: Int) -> Data {
+    var audio = [UInt8](repeating: 0, count: size * 3 / 4)
+    for index in audio.indices { audio[index] = UInt8(truncatingIfNeeded: index &* 31 &+ index / 7) }
+    let base64 = Data(audio).base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn])
+    let head = """
+        From: "Ada Lovelace (+4930123456)" <voicemail@bench.localhost>\r
+        To: <1000@bench.localhost>\r
+        Subject: Voicemail from +49 30 123456 (0:42)\r
+        Date: Thu, 26 Nov 2026 10:00:00 +0000\r
+        Message-ID: <bench@bench.localhost>\r
+        MIME-Version: 1.0\r
+        Content-Type: multipart/mixed; boundary="b"\r
+        \r
+        --b\r
+        Content-Type: text/plain; charset=utf-8\r
+        \r
+        You have a new voicemail from Ada Lovelace.\r
+        --b\r
+        Content-Type: audio/mpeg; name="voicemail.mp3"\r
+        Content-Transfer-Encoding: base64\r
+        Content-Disposition: attachment; filename="voicemail.mp3"\r
+        \r
+
+        """
+    return Data((head + base64 + "\r\n--b--\r\n").utf8)
+}
+
 print("store: sealed (MessageStore) vs unsealed (same I/O, no encryption), same run")
 print("size     count  deliver sealed  deliver plain  ratio   fetch sealed   fetch plain    ratio")
 for (size, count) in [(100_000, 200), (1_000_000, 40)] {
-    var bytes = [UInt8](repeating: 0, count: size)
-    for index in bytes.indices { bytes[index] = UInt8(truncatingIfNeeded: index &* 31 &+ index / 7) }
-    let message = Data("Subject: bench\r\n\r\n".utf8) + Data(bytes)
+    let message = voiceMessage(size: size)
     var uids: [UInt32] = []
     let sealedDeliver = try seconds {
         for index in 0..<count {
