@@ -19,7 +19,7 @@ public func initialize(
     for (size, chunk) in [(0, 64), (10, 64), (200, 64), (5_000, 1024), (70_000, 65_536)] {
         let plaintext = Data((0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31) })
         let sealed = try! SealedFile.seal(plaintext, owner: owner, recipient: recipient, chunkSize: chunk)
-        FileManager.default.createFile(atPath: "\(directory)/sealed-\(size)-\(chunk)", contents: sealed)
+        _ = FileManager.default.createFile(atPath: "\(directory)/sealed-\(size)-\(chunk)", contents: sealed)
     }
     return 0
 }
