@@ -12,7 +12,8 @@ let privateKey = try! Curve25519.KeyAgreement.PrivateKey(rawRepresentation: Data
 
 @_cdecl("LLVMFuzzerInitialize")
 public func initialize(
-    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>
 ) -> CInt {
     guard let directory = ProcessInfo.processInfo.environment["MVX_FUZZ_SEED_DIR"] else { return 0 }
     let recipient = privateKey.publicKey.rawRepresentation
