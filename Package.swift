@@ -177,6 +177,7 @@ let package = Package(
         .testTarget(name: "MailvoxTemplatesTests", dependencies: ["MailvoxTemplates", "MailvoxCore"]),
         .testTarget(name: "MailvoxIMAPTests", dependencies: ["MailvoxIMAP", "MailvoxCore", "MailvoxStoreTesting"]),
         .testTarget(name: "MailvoxCLITests", dependencies: ["MailvoxCore"]),
+        .testTarget(name: "MailvoxNotifyTests", dependencies: ["MailvoxNotify", "MailvoxCore"]),
     ],
     swiftLanguageModes: [.v6]
 )
