@@ -3,8 +3,9 @@ import Testing
 
 /// The test-owned SMTP relay (`Tests/relay/smtp_sink.py`, aiosmtpd) on a free loopback port.
 final class Relay {
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("relay/smtp_sink.py").path
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("relay").path
+    static let script = folder + "/smtp_sink.py"
 
     let process = Process()
     let port: Int
@@ -12,11 +13,14 @@ final class Relay {
     private let stdin = Pipe()
 
     /// Starts the sink with `arguments` (`--mode`, `--auth`, faults…); waits for "ready PORT".
-    init(_ arguments: [String] = [], host: String = "127.0.0.1", directory: String) throws {
+    init(
+        _ arguments: [String] = [], host: String = "127.0.0.1", directory: String, script: String = Relay.script
+    ) throws {
         out = directory + "/relay-\(UUID().uuidString.prefix(8))"
         let stdout = Pipe()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [Self.script, "--host", host, "--out", out] + arguments
+        process.arguments =
+            [script] + (script == Self.script ? ["--host", host] : []) + ["--out", out] + arguments
         process.standardInput = stdin
         process.standardOutput = stdout
         process.standardError = FileHandle.standardError
@@ -53,6 +57,17 @@ final class Relay {
                 let envelope = try? JSONSerialization.jsonObject(with: json) as? [String: Any]
             else { return nil }
             return (eml, envelope)
+        }
+    }
+
+    /// The SMS receiver's recorded requests, oldest first.
+    func requests() -> [[String: Any]] {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []).filter { $0.hasSuffix(".json") }
+            .sorted()
+        return names.compactMap { name in
+            FileManager.default.contents(atPath: out + "/" + name).flatMap {
+                try? JSONSerialization.jsonObject(with: $0) as? [String: Any]
+            }
         }
     }
 
