@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "MailvoxTemplates", targets: ["MailvoxTemplates"]),
         .library(name: "MailvoxIMAP", targets: ["MailvoxIMAP"]),
         .library(name: "MailvoxStore", targets: ["MailvoxStore"]),
+        .library(name: "MailvoxNotify", targets: ["MailvoxNotify"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
