@@ -49,10 +49,15 @@ import Testing
         try secretFile(work + "/sms.secret", "hook-secret\n")
         let gateway = try Relay(
             ["--secret-file", work + "/sms.secret"], directory: work, script: Relay.folder + "/sms_receiver.py")
+        let httpPort = try shell(
+            "/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); print(s.getsockname()[1])'",
+            in: work
+        ).trimmingCharacters(in: .whitespacesAndNewlines)
         let cli = try prepared(
             relay: relay,
             extra: [
-                "MAILVOX_SMS_PROVIDER": "webhook", "MAILVOX_SMS_WEBHOOK_URL": "http://127.0.0.1:\(gateway.port)/hook",
+                "MAILVOX_HTTP_LISTEN": "127.0.0.1:\(httpPort)", "MAILVOX_SMS_PROVIDER": "webhook",
+                "MAILVOX_SMS_WEBHOOK_URL": "http://127.0.0.1:\(gateway.port)/hook",
                 "MAILVOX_SMS_WEBHOOK_SECRET_FILE": work + "/sms.secret",
             ])
         let added = try cli.run(
@@ -86,6 +91,16 @@ import Testing
         sleep(3)
         #expect(relay.events().filter { $0 == "reply 550 rcpt gone@example.com" }.count == 1)
         #expect(relay.messages().count == 1, "the accepted recipient gets exactly one mail")
+        let metrics = try shell("curl -sk https://127.0.0.1:\(httpPort)/metrics", in: work)
+        for (channel, outcome, value) in [("email", "sent", 1), ("email", "failed", 1), ("sms", "sent", 1)] {
+            #expect(
+                metrics.split(separator: "\n").contains {
+                    $0.hasPrefix("mailvox_alert_recipients") && $0.contains("channel=\"\(channel)\"")
+                        && $0.contains("outcome=\"\(outcome)\"") && $0.hasSuffix(" \(value)")
+                        || $0.hasSuffix(" \(value).0") && $0.contains("channel=\"\(channel)\"")
+                            && $0.contains("outcome=\"\(outcome)\"")
+                }, "\(metrics)")
+        }
         kill(server.processIdentifier, SIGTERM)
         server.waitUntilExit()
 
