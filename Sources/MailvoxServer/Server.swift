@@ -52,6 +52,14 @@ public struct Server: Sendable {
                     logger: logger),
                 logger: logger)
         }
+        // An alert configuration that cannot work is said once at start; storing goes on, and
+        // each alert records the same reason when it dead-letters.
+        do {
+            _ = try SMTPSettings(context.config)
+            if context.config.sms.provider != .none { _ = try SMSGateway(context.config) }
+        } catch {
+            logger.error("alerts cannot be sent: \(error)")
+        }
         // Notify workers on threads of their own: an SMTP dialogue blocks, and a relay that is
         // down must never hold up the deliver workers (DESIGN.md §1).
         for index in 0..<count {

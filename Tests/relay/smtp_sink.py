@@ -9,7 +9,7 @@ attempts. Faults on request: --fail-first N answers 451 to the first N DATA comm
 --reject ADDR answers 550 to RCPT TO:<ADDR>, --reject-all answers 550 to every DATA.
 --count-only keeps no files (benchmark sink). Stops on SIGTERM or stdin EOF.
 """
-import argparse, asyncio, json, os, signal, socket, ssl, sys, threading
+import argparse, asyncio, json, os, signal, socket, ssl, sys, threading, time
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, SMTP
@@ -69,7 +69,7 @@ class Handler:
             with open(base + ".json", "w") as f:
                 json.dump({"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos,
                            "ehlo": session.host_name, "tls": session.ssl is not None or args.mode == "tls",
-                           "authenticated": bool(session.authenticated)}, f)
+                           "authenticated": bool(session.authenticated), "received_at": time.time()}, f)
         event("reply 250 data")
         return "250 2.0.0 queued as %d" % n
 
