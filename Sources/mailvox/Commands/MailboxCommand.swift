@@ -307,8 +307,12 @@ struct MailboxRemove: AsyncParsableCommand {
         let deposits = try context.jobQueue().depositIDs(mailbox: mailbox.id)
         try context.directory.removeMailbox(id)
         try store.removeSpool(of: mailbox.id)
-        // Queued deposits' rows went with the mailbox; their sealed files go now.
-        for deposit in deposits { unlink("\(context.config.queueDir)/\(deposit).mvx") }
+        // Queued deposits' rows went with the mailbox; their sealed files (and the alert
+        // copies of deposits whose alerts were still pending) go now.
+        for deposit in deposits {
+            unlink("\(context.config.queueDir)/\(deposit).mvx")
+            unlink("\(context.config.queueDir)/notify/\(deposit).mvx")
+        }
         print("removed mailbox \(mailbox.id) and its \(messages) message\(messages == 1 ? "" : "s")")
     }
 }
