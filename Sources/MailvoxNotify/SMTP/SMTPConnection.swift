@@ -63,17 +63,20 @@ public final class SMTPConnection {
             }
             try check(mailsmtp_socket_connect(session, host, port), "connect to \(host):\(port)")
             connected = true
+            disableNagle()
             try ehlo()
         case .tls:
             try check(
                 mailsmtp_ssl_connect_with_callback(session, host, port, setServerName, serverName),
                 "TLS connect to \(host):\(port)")
             connected = true
+            disableNagle()
             try verifyPeer()
             try ehlo()
         case .starttls:
             try check(mailsmtp_socket_connect(session, host, port), "connect to \(host):\(port)")
             connected = true
+            disableNagle()
             try ehlo()
             guard session.pointee.esmtp & Int32(MAILSMTP_ESMTP_STARTTLS) != 0 else {
                 throw .smtpReply(command: "EHLO", code: 530, text: "the relay does not offer STARTTLS")
@@ -84,6 +87,17 @@ public final class SMTPConnection {
             try ehlo()
         }
         if !settings.username.isEmpty { try authenticate() }
+    }
+
+    /// libetpan writes a command, or a message's last chunk and its terminating dot, as small
+    /// separate writes; with Nagle's algorithm and the relay's delayed ACK each transaction then
+    /// waits ~40 ms. Commands are whole lines, so sending at once is right.
+    private func disableNagle() {
+        guard let stream = session.pointee.stream, let low = mailstream_get_low(stream) else { return }
+        let fd = mailstream_low_get_fd(low)
+        guard fd >= 0 else { return }
+        var on: Int32 = 1
+        _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
     }
 
     private func isAddress(_ host: String) -> Bool {
