@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "MailvoxStore", targets: ["MailvoxStore"]),
         .library(name: "MailvoxPipeline", targets: ["MailvoxPipeline"]),
         .library(name: "MailvoxServer", targets: ["MailvoxServer"]),
+        .library(name: "MailvoxNotify", targets: ["MailvoxNotify"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -96,6 +97,8 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                // Already in the graph through AsyncHTTPClient; its request and response bodies are ByteBuffers.
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -182,6 +185,13 @@ let package = Package(
         .testTarget(name: "MailvoxTemplatesTests", dependencies: ["MailvoxTemplates", "MailvoxCore"]),
         .testTarget(name: "MailvoxIMAPTests", dependencies: ["MailvoxIMAP", "MailvoxCore", "MailvoxStoreTesting"]),
         .testTarget(name: "MailvoxCLITests", dependencies: ["MailvoxCore"]),
+        .testTarget(
+            name: "MailvoxNotifyTests",
+            dependencies: [
+                "MailvoxNotify", "MailvoxCore", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

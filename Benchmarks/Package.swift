@@ -10,6 +10,8 @@ let package = Package(
         .executableTarget(
             name: "AudioBench", dependencies: [.product(name: "MailvoxAudio", package: "mailvox")]),
         .executableTarget(
+            name: "AlertBench", dependencies: [.product(name: "MailvoxNotify", package: "mailvox")]),
+        .executableTarget(
             name: "StoreBench", dependencies: [.product(name: "MailvoxStore", package: "mailvox")]),
         .executableTarget(
             name: "PipelineBench",

@@ -4,6 +4,7 @@ import MailvoxAudio
 import MailvoxCore
 import MailvoxCrypto
 import MailvoxMIME
+import MailvoxNotify
 import MailvoxQueue
 import MailvoxStore
 import MailvoxTemplates
@@ -139,17 +140,44 @@ public struct DeliverWorker: Sendable {
             mailbox: mailbox.id, depositID: job.depositID, message: composed, internalDate: details.receivedAt)
         clock.lap(.store)
 
-        // One notify job per recipient (DESIGN.md §7); the Alerts issue runs them.
+        // The alerts' own copy, sealed to the node key before any notify job exists, so a
+        // notify job never finds its copy missing and never needs the owner's key.
+        let smsNumbers = config.sms.provider != .none ? mailbox.smsNumbers : []
+        if !mailbox.emails.isEmpty || !smsNumbers.isEmpty {
+            try writeAlertCopy(
+                message: message, mailbox: mailbox, context: context, attachAudio: mailbox.attachAudio)
+        }
+        // One notify job per recipient (DESIGN.md §7); NotifyWorker runs them.
         for address in mailbox.emails {
             try queue.enqueue(kind: .notify, depositID: job.depositID, channel: "email", recipient: address.rawValue)
         }
-        if config.sms.provider != .none {
-            for number in mailbox.smsNumbers {
-                try queue.enqueue(kind: .notify, depositID: job.depositID, channel: "sms", recipient: number.rawValue)
-            }
+        for number in smsNumbers {
+            try queue.enqueue(kind: .notify, depositID: job.depositID, channel: "sms", recipient: number.rawValue)
         }
         try queue.setDeposit(job.depositID, status: .delivered, uid: uid)
         clock.lap(.finish)
         return uid
+    }
+
+    /// The voice message rewritten for delivery (DESIGN.md §7): From is `[smtp] from` with the
+    /// caller in the display name, the audio attached unless the mailbox says not to; sealed
+    /// with the webhook's facts and the rendered SMS text to the node key.
+    func writeAlertCopy(message: VoiceMessage, mailbox: Mailbox, context: TemplateContext, attachAudio: Bool) throws {
+        guard let sender = SenderAddress(config.smtp.from) else {
+            throw PipelineError.io(path: config.file, reason: "smtp.from is not an address")
+        }
+        var alert = message
+        let number = message.callerLocalPart
+        let name = message.callerName?.trimmingCharacters(in: .whitespaces)
+        alert.alertSender = VoiceMessage.Sender(
+            displayName: sender.displayName(callerName: name, callerNumber: number), address: sender.address)
+        if !attachAudio { alert.audio = [] }
+        let details = AlertDetails(
+            mailbox: mailbox.id.rawValue, depositID: message.depositID, callerNumber: number,
+            callerName: name?.isEmpty == false ? name : nil, receivedAt: message.receivedAt,
+            durationSeconds: max(0, Int(message.duration.rounded())), smsText: templates.render(.sms, context))
+        try AlertCopy.write(
+            details, mail: VoiceMessageComposer.compose(alert), queueDir: config.queueDir,
+            nodePublicKey: try directory.nodePublicKey())
     }
 }

@@ -48,6 +48,31 @@ public struct DepositRecord: Sendable, Equatable, Codable {
     public var errorMessage: String?
 }
 
+/// The last alert sent (or tried) to one recipient of a mailbox.
+public struct AlertResult: Sendable, Equatable, Codable {
+    public enum Outcome: String, Sendable, Codable {
+        /// The relay or gateway accepted it.
+        case sent
+        /// It failed and will be tried again.
+        case retrying
+        /// It failed for good (permanent error or out of attempts): dead letter.
+        case failed
+    }
+
+    public var channel: String
+    public var recipient: String
+    public var depositID: String
+    public var outcome: Outcome
+    public var attempts: Int
+    public var detail: String?
+    public var at: Date
+
+    enum CodingKeys: String, CodingKey {
+        case channel, recipient, outcome, attempts, detail, at
+        case depositID = "deposit_id"
+    }
+}
+
 /// When to try a failed job again: exponential backoff with jitter, capped; dead after N.
 public struct RetryPolicy: Sendable, Equatable {
     public var maxAttempts: Int
@@ -319,6 +344,73 @@ public final class JobQueue: Sendable {
                 row["queued"] ?? 0, row["leased"] ?? 0, row["dead"] ?? 0,
                 oldest.map { Date().timeIntervalSince1970 - $0 } ?? 0
             )
+        }
+    }
+
+    // MARK: - Notify jobs and alert results
+
+    /// Notify jobs of `depositID` still waiting or running; when none are left its alert copy can go.
+    public func pendingNotifyJobs(depositID: String) throws -> Int {
+        try database.read { db in
+            try Int.fetchOne(
+                db,
+                sql:
+                    "SELECT COUNT(*) FROM job WHERE deposit_id = ? AND kind = 'notify' AND state IN ('queued', 'leased')",
+                arguments: [depositID]) ?? 0
+        }
+    }
+
+    /// The states of `depositID`'s notify jobs on `channel` (`delete_after_email` waits for all `done`).
+    public func notifyJobStates(depositID: String, channel: String) throws -> [Job.State] {
+        try database.read { db in
+            try String.fetchAll(
+                db, sql: "SELECT state FROM job WHERE deposit_id = ? AND kind = 'notify' AND channel = ?",
+                arguments: [depositID, channel]
+            ).compactMap(Job.State.init(rawValue:))
+        }
+    }
+
+    /// Records the latest outcome of an alert to `recipient`, replacing the one before.
+    public func recordAlert(
+        mailbox: String, channel: String, recipient: String, depositID: String, outcome: AlertResult.Outcome,
+        attempts: Int, detail: String?, at time: Date = Date()
+    ) throws {
+        try database.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO alert_result (mailbox_id, channel, recipient, deposit_id, outcome, attempts, detail, at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (mailbox_id, channel, recipient) DO UPDATE SET deposit_id = excluded.deposit_id,
+                        outcome = excluded.outcome, attempts = excluded.attempts, detail = excluded.detail, at = excluded.at
+                    """,
+                arguments: [
+                    mailbox, channel, recipient, depositID, outcome.rawValue, attempts, detail,
+                    time.timeIntervalSince1970,
+                ])
+        }
+    }
+
+    /// The last result per recipient of `mailbox`, email first.
+    public func alertResults(mailbox: MailboxID) throws -> [AlertResult] {
+        try database.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM alert_result WHERE mailbox_id = ? ORDER BY channel, recipient",
+                arguments: [mailbox.rawValue]
+            ).map { row in
+                AlertResult(
+                    channel: row["channel"], recipient: row["recipient"], depositID: row["deposit_id"],
+                    outcome: AlertResult.Outcome(rawValue: row["outcome"]) ?? .failed, attempts: row["attempts"],
+                    detail: row["detail"], at: Date(timeIntervalSince1970: row["at"]))
+            }
+        }
+    }
+
+    /// How many recipients' last alert ended in each outcome, per channel (for `/metrics`).
+    public func alertOutcomeCounts() throws -> [(channel: String, outcome: String, count: Int)] {
+        try database.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT channel, outcome, COUNT(*) AS n FROM alert_result GROUP BY channel, outcome"
+            ).map { ($0["channel"], $0["outcome"], $0["n"]) }
         }
     }
 

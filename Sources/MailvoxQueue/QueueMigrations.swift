@@ -1,7 +1,7 @@
 import GRDB
 import MailvoxDatabase
 
-/// The queue's tables: jobs and deposit records. Rows hold ids and states only; what a
+/// The queue's tables: jobs and deposit records, then the last alert result per recipient. Rows hold ids and states only; what a
 /// deposit says (audio, caller) is in its sealed file under `queue/`.
 public enum QueueMigrations {
     public static let set = MigrationSet(
@@ -44,6 +44,28 @@ public enum QueueMigrations {
                             CREATE INDEX job_ready ON job(state, run_after);
                             """)
                 }
-            )
+            ),
+            (
+                "2-alerts",
+                { db in
+                    // The last alert result per (mailbox, channel, recipient), for `mailbox show` and
+                    // `/metrics`. The recipient is the owner's own address or number; `detail` is the
+                    // relay's or gateway's answer, never caller data.
+                    try db.execute(
+                        sql: """
+                            CREATE TABLE alert_result (
+                                mailbox_id TEXT NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE,
+                                channel TEXT NOT NULL,
+                                recipient TEXT NOT NULL,
+                                deposit_id TEXT NOT NULL,
+                                outcome TEXT NOT NULL CHECK (outcome IN ('sent', 'retrying', 'failed')),
+                                attempts INTEGER NOT NULL,
+                                detail TEXT,
+                                at REAL NOT NULL,
+                                PRIMARY KEY (mailbox_id, channel, recipient)
+                            );
+                            """)
+                }
+            ),
         ])
 }

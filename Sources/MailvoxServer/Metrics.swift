@@ -1,5 +1,6 @@
 import Foundation
 import MailvoxPipeline
+import MailvoxQueue
 import Metrics
 import Prometheus
 
@@ -12,9 +13,11 @@ final class ServerMetrics: Sendable {
     private let dead: Prometheus.Gauge
     private let oldest: Prometheus.Gauge
     private let intake: Intake
+    private let queue: JobQueue
 
-    init(intake: Intake) {
+    init(intake: Intake, queue: JobQueue) {
         self.intake = intake
+        self.queue = queue
         queued = registry.makeGauge(
             descriptor: MetricNameDescriptor(
                 namespace: "mailvox", metricName: "queue_jobs_queued", unitName: "count",
@@ -39,6 +42,20 @@ final class ServerMetrics: Sendable {
             leased.set(Double(depth.leased))
             dead.set(Double(depth.dead))
             oldest.set(depth.oldestSeconds)
+        }
+        if let counts = try? queue.alertOutcomeCounts() {
+            // Every channel × outcome is set, so a count that drops to zero shows as zero.
+            for channel in ["email", "sms"] {
+                for outcome in ["sent", "retrying", "failed"] {
+                    let count = counts.first { $0.channel == channel && $0.outcome == outcome }?.count ?? 0
+                    registry.makeGauge(
+                        descriptor: MetricNameDescriptor(
+                            namespace: "mailvox", metricName: "alert_recipients", unitName: "count",
+                            helpText: "Recipients whose last alert ended so, per channel and outcome"),
+                        labels: [("channel", channel), ("outcome", outcome)]
+                    ).set(Double(count))
+                }
+            }
         }
         return registry.emitToString()
     }

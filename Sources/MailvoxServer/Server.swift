@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MailvoxCore
 import MailvoxHTTP
+import MailvoxNotify
 import MailvoxPipeline
 import MailvoxQueue
 import MailvoxTemplates
@@ -51,7 +52,29 @@ public struct Server: Sendable {
                     logger: logger),
                 logger: logger)
         }
-        let metrics = ServerMetrics(intake: context.intake())
+        // An alert configuration that cannot work is said once at start; storing goes on, and
+        // each alert records the same reason when it dead-letters.
+        do {
+            _ = try SMTPSettings(context.config)
+            if context.config.sms.provider != .none { _ = try SMSGateway(context.config) }
+        } catch {
+            logger.error("alerts cannot be sent: \(error)")
+        }
+        // Notify workers on threads of their own: an SMTP dialogue blocks, and a relay that is
+        // down must never hold up the deliver workers (DESIGN.md §1).
+        for index in 0..<count {
+            let config = context.config
+            let directory = context.directory
+            let queue = context.jobQueue()
+            services.append(
+                NotifyService(
+                    makeWorker: {
+                        NotifyWorker(
+                            config: config, directory: directory, store: store, queue: queue, nodeKey: nodeKey,
+                            owner: "\(config.server.hostname):\(getpid()):notify-\(index)", logger: logger)
+                    }, logger: logger))
+        }
+        let metrics = ServerMetrics(intake: context.intake(), queue: context.jobQueue())
         let frontDoor = FrontDoor(
             config: context.config, intake: context.intake(), directory: context.directory,
             metrics: { metrics.scrape() }, logger: logger)
@@ -96,6 +119,62 @@ struct WorkerService: Service {
             }
             try? await Task.sleep(for: .milliseconds(250))
         }
+    }
+}
+
+/// One notify worker on a dedicated thread: polls for due notify jobs every 250 ms until
+/// graceful shutdown; an alert in progress runs to its end. Its SMTP connection stays open
+/// while jobs keep coming and is closed when the queue runs dry.
+struct NotifyService: Service {
+    let makeWorker: @Sendable () -> NotifyWorker
+    let logger: Logger
+
+    func run() async throws {
+        let stop = StopSignal()
+        let logger = self.logger
+        let makeWorker = self.makeWorker
+        try await withTaskCancellationOrGracefulShutdownHandler {
+            try await onOwnThread {
+                let worker = makeWorker()
+                while !stop.isSet {
+                    do {
+                        if try worker.runOnce() { continue }
+                    } catch {
+                        logger.error("notify worker: \(error)")
+                    }
+                    worker.closeIdleConnection()
+                    stop.wait(seconds: 0.25)
+                }
+                worker.closeIdleConnection()
+            }
+        } onCancelOrGracefulShutdown: {
+            stop.set()
+        }
+    }
+}
+
+/// A flag a thread can sleep on and another can raise.
+final class StopSignal: Sendable {
+    private let condition = NSCondition()
+    private nonisolated(unsafe) var raised = false
+
+    var isSet: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return raised
+    }
+
+    func set() {
+        condition.lock()
+        raised = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func wait(seconds: Double) {
+        condition.lock()
+        if !raised { _ = condition.wait(until: Date().addingTimeInterval(seconds)) }
+        condition.unlock()
     }
 }
 

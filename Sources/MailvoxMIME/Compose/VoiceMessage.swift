@@ -30,6 +30,20 @@ public struct VoiceMessage: Sendable {
     public var audio: [Audio]
     /// A transcript of the recording; when present it is attached as a text part too.
     public var transcript: String?
+    /// Set for the alert copy (DESIGN.md §7): `From:` becomes this name and address (the
+    /// relay's `[smtp] from`, the caller in the display name) instead of the caller-style From.
+    public var alertSender: Sender?
+
+    /// A From mailbox: display name (RFC 2047-encoded when not ASCII) and address.
+    public struct Sender: Sendable, Equatable {
+        public var displayName: String
+        public var address: String
+
+        public init(displayName: String, address: String) {
+            self.displayName = displayName
+            self.address = address
+        }
+    }
 
     /// One encoded recording.
     public struct Audio: Sendable {

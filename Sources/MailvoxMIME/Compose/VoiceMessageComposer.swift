@@ -20,7 +20,13 @@ public enum VoiceMessageComposer {
         // The top-level header (DESIGN.md §4).
         let fromName = message.callerName.map(MIMEWriting.sanitized).flatMap { $0.isEmpty ? nil : $0 } ?? caller
         let fromAddress = "<\(caller ?? "unknown")@\(host)>"
-        out += "From: " + (fromName.map { MIMEWriting.phrase($0) + " " } ?? "") + fromAddress + MIMEWriting.crlf
+        if let sender = message.alertSender {
+            out +=
+                "From: " + MIMEWriting.phrase(sender.displayName) + " <\(MIMEWriting.sanitized(sender.address))>"
+                + MIMEWriting.crlf
+        } else {
+            out += "From: " + (fromName.map { MIMEWriting.phrase($0) + " " } ?? "") + fromAddress + MIMEWriting.crlf
+        }
         let ownerAddress = MIMEWriting.sanitized(message.ownerAddress ?? "\(message.mailbox)@\(host)")
         let ownerName = MIMEWriting.sanitized(message.ownerName)
         out +=

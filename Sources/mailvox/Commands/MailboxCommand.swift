@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MailvoxCore
 import MailvoxCrypto
+import MailvoxQueue
 import MailvoxServer
 import MailvoxStore
 
@@ -198,14 +199,17 @@ struct MailboxShow: AsyncParsableCommand {
     struct Details: Encodable {
         var mailbox: Mailbox
         var folders: [Folder]
+        /// The last alert result per recipient (DESIGN.md §3).
+        var alerts: [AlertResult]
 
         func encode(to encoder: any Encoder) throws {
             try mailbox.encode(to: encoder)
             var container = encoder.container(keyedBy: Key.self)
             try container.encode(folders, forKey: .folders)
+            try container.encode(alerts, forKey: .alerts)
         }
 
-        enum Key: String, CodingKey { case folders }
+        enum Key: String, CodingKey { case folders, alerts }
     }
 
     func run() async throws {
@@ -218,8 +222,9 @@ struct MailboxShow: AsyncParsableCommand {
         let folders = try context.directory.folders(of: id).map {
             Folder(name: $0.name, specialUse: $0.specialUse, messages: counts[$0.name] ?? 0)
         }
+        let alerts = try context.jobQueue().alertResults(mailbox: id)
         if json {
-            try printJSON(Details(mailbox: mailbox, folders: folders))
+            try printJSON(Details(mailbox: mailbox, folders: folders, alerts: alerts))
             return
         }
         let defaultZone = context.config.server.defaultTimezone
@@ -240,6 +245,14 @@ struct MailboxShow: AsyncParsableCommand {
         printTable(
             folders.map {
                 ["  " + $0.name, "\($0.messages) message\($0.messages == 1 ? "" : "s")", $0.specialUse ?? ""]
+            })
+        print("last alerts:" + (alerts.isEmpty ? " -" : ""))
+        printTable(
+            alerts.map {
+                [
+                    "  " + $0.channel, $0.recipient, $0.outcome.rawValue, dates.string(from: $0.at),
+                    "attempt \($0.attempts)", $0.detail ?? "",
+                ]
             })
     }
 }
@@ -294,8 +307,12 @@ struct MailboxRemove: AsyncParsableCommand {
         let deposits = try context.jobQueue().depositIDs(mailbox: mailbox.id)
         try context.directory.removeMailbox(id)
         try store.removeSpool(of: mailbox.id)
-        // Queued deposits' rows went with the mailbox; their sealed files go now.
-        for deposit in deposits { unlink("\(context.config.queueDir)/\(deposit).mvx") }
+        // Queued deposits' rows went with the mailbox; their sealed files (and the alert
+        // copies of deposits whose alerts were still pending) go now.
+        for deposit in deposits {
+            unlink("\(context.config.queueDir)/\(deposit).mvx")
+            unlink("\(context.config.queueDir)/notify/\(deposit).mvx")
+        }
         print("removed mailbox \(mailbox.id) and its \(messages) message\(messages == 1 ? "" : "s")")
     }
 }

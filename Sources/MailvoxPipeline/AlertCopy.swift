@@ -1,0 +1,71 @@
+import Foundation
+import MailvoxCore
+import MailvoxCrypto
+
+/// What a notify job needs besides the alert mail: the webhook's facts and the SMS text.
+/// Sealed with the mail to the node key, never in a row.
+struct AlertDetails: Codable, Sendable, Equatable {
+    var mailbox: String
+    var depositID: String
+    var callerNumber: String?
+    var callerName: String?
+    var receivedAt: Date
+    var durationSeconds: Int
+    /// Rendered `sms.mustache` (cut to length when sent).
+    var smsText: String
+
+    enum CodingKeys: String, CodingKey {
+        case mailbox
+        case depositID = "deposit_id"
+        case callerNumber = "caller_number"
+        case callerName = "caller_name"
+        case receivedAt = "received_at"
+        case durationSeconds = "duration_seconds"
+        case smsText = "sms_text"
+    }
+}
+
+/// The notify jobs' own copy of a voicemail, `queue/notify/<deposit-id>.mvx`, sealed to the
+/// node key like a deposit, so alerts never open the owner's mailbox. Plaintext: a 4-byte
+/// big-endian length, the details as JSON, the alert mail (DESIGN.md §7) as CRLF bytes.
+/// DeliverWorker writes it before enqueueing the notify jobs; the last of them removes it.
+enum AlertCopy {
+    static func directory(queueDir: String) -> String { queueDir + "/notify" }
+
+    static func path(queueDir: String, depositID: String) -> String {
+        directory(queueDir: queueDir) + "/\(depositID).mvx"
+    }
+
+    static func write(
+        _ details: AlertDetails, mail: [UInt8], queueDir: String, nodePublicKey: Data
+    ) throws {
+        let folder = directory(queueDir: queueDir)
+        if mkdir(folder, 0o700) != 0 && errno != EEXIST {
+            throw PipelineError.io(path: folder, reason: String(cString: strerror(errno)))
+        }
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .secondsSince1970
+        let json = try encoder.encode(details)
+        var plaintext = Data()
+        var length = UInt32(json.count).bigEndian
+        withUnsafeBytes(of: &length) { plaintext.append(contentsOf: $0) }
+        plaintext.append(json)
+        plaintext.append(contentsOf: mail)
+        try DurableFile.replace(
+            path(queueDir: queueDir, depositID: details.depositID),
+            contents: SealedFile.seal(plaintext, owner: KeyOwner.node.description, recipient: nodePublicKey))
+    }
+
+    static func read(queueDir: String, depositID: String, nodeKey: OwnerKey) throws -> (AlertDetails, [UInt8]) {
+        let file = path(queueDir: queueDir, depositID: depositID)
+        let data = try SealedFileReader(path: file, key: nodeKey).readAll()
+        guard data.count >= 4 else { throw PipelineError.corruptDeposit("\(file): shorter than its length field") }
+        let length = data.prefix(4).reduce(0) { $0 << 8 | Int($1) }
+        guard data.count >= 4 + length else { throw PipelineError.corruptDeposit("\(file): details cut short") }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .secondsSince1970
+        let details = try decoder.decode(
+            AlertDetails.self, from: data.subdata(in: data.startIndex + 4..<data.startIndex + 4 + length))
+        return (details, Array(data[(data.startIndex + 4 + length)...]))
+    }
+}

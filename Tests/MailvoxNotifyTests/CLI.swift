@@ -1,0 +1,1 @@
+../MailvoxCLITests/CLI.swift
