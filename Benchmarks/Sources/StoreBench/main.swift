@@ -1,9 +1,10 @@
 // StoreBench: what sealing costs the store. Delivers and fetches 100 KB and 1 MB messages
 // through MessageStore (HPKE + AES-256-GCM, durable Maildir + SQLite index) and through an
-// unsealed path that exists only here (the same tmp → fsync → rename → fsync dir and the
-// same index insert, without encryption), in the same run; then the raw AES-256-GCM rate of
+// unsealed path that exists only here (the same parse, tmp → fsync → rename → fsync dir and
+// the same index row in a twin table, without encryption), in the same run; then the raw AES-256-GCM rate of
 // the store's own sealing against `openssl speed -evp aes-256-gcm` (the machine's limit).
 import Foundation
+import GRDB
 import MailvoxCore
 import MailvoxCrypto
 import MailvoxDatabase
@@ -24,13 +25,31 @@ let directory = Directory(database: database, hasher: PasswordHasher(logN: 8, bl
 let mailbox = MailboxID("1000")!
 try directory.addMailbox(id: mailbox, settings: MailboxSettings(name: "Bench"), password: "long-enough", master: master)
 let store = MessageStore(database: database, spoolDir: root + "/spool", masterKey: master)
-try database.write { db in try db.execute(sql: "CREATE TABLE plain (id INTEGER PRIMARY KEY, name TEXT, size INTEGER)") }
+// The unsealed twin of the `message` table: same columns and indexes, so both paths write
+// the same index pages and differ only by encryption.
+try database.write { db in
+    try db.execute(
+        sql: """
+            CREATE TABLE plain_message (
+                id INTEGER PRIMARY KEY AUTOINCREMENT, folder_id INTEGER NOT NULL, uid INTEGER NOT NULL,
+                modseq INTEGER NOT NULL, file_name TEXT NOT NULL, deposit_id TEXT, flags INTEGER NOT NULL DEFAULT 0,
+                keywords TEXT NOT NULL DEFAULT '', size INTEGER NOT NULL, internal_date INTEGER NOT NULL,
+                in_cur BOOLEAN NOT NULL DEFAULT 0, meta BLOB NOT NULL,
+                UNIQUE (folder_id, uid), UNIQUE (folder_id, file_name));
+            CREATE UNIQUE INDEX plain_deposit ON plain_message(folder_id, deposit_id) WHERE deposit_id IS NOT NULL;
+            CREATE TABLE plain_folder (id INTEGER PRIMARY KEY, uid_next INTEGER NOT NULL, highest_modseq INTEGER NOT NULL);
+            INSERT INTO plain_folder VALUES (1, 1, 1);
+            """)
+}
 let plainDir = root + "/plain"
 for sub in ["tmp", "new"] {
     try FileManager.default.createDirectory(atPath: plainDir + "/" + sub, withIntermediateDirectories: true)
 }
 
+/// What MessageStore.deliver does, minus sealing: the same parsed metadata (in clear), the
+/// same tmp → fsync → rename → fsync dir, the same row and folder counters.
 func plainDeliver(_ data: Data, name: String) throws {
+    let meta = try JSONEncoder().encode(MessageMetadata(message: data))
     let temporary = plainDir + "/tmp/" + name
     let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
     _ = data.withUnsafeBytes { write(fd, $0.baseAddress, data.count) }
@@ -41,7 +60,13 @@ func plainDeliver(_ data: Data, name: String) throws {
     fsync(dir)
     close(dir)
     try database.write { db in
-        try db.execute(sql: "INSERT INTO plain (name, size) VALUES (?, ?)", arguments: [name, data.count])
+        let uid = try Int64.fetchOne(db, sql: "SELECT uid_next FROM plain_folder WHERE id = 1")!
+        try db.execute(
+            sql: """
+                INSERT INTO plain_message (folder_id, uid, modseq, file_name, deposit_id, size, internal_date, meta)
+                VALUES (1, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [uid, uid + 1, name, name, data.count, Int64(Date().timeIntervalSince1970), meta])
+        try db.execute(sql: "UPDATE plain_folder SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1")
     }
 }
 
