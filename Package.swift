@@ -176,7 +176,15 @@ let package = Package(
         // Golden files are read through #filePath, not bundled.
         .testTarget(name: "MailvoxMIMETests", dependencies: ["MailvoxMIME", "MailvoxCore"], exclude: ["Golden"]),
         .testTarget(name: "MailvoxTemplatesTests", dependencies: ["MailvoxTemplates", "MailvoxCore"]),
-        .testTarget(name: "MailvoxIMAPTests", dependencies: ["MailvoxIMAP", "MailvoxCore", "MailvoxStoreTesting"]),
+        .testTarget(
+            name: "MailvoxIMAPTests",
+            dependencies: [
+                "MailvoxIMAP", "MailvoxCore", "MailvoxStoreTesting", "MailvoxCrypto",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            // The client scripts are run by path (#filePath), not bundled.
+            exclude: ["Clients"]
+        ),
         .testTarget(name: "MailvoxCLITests", dependencies: ["MailvoxCore"]),
     ],
     swiftLanguageModes: [.v6]

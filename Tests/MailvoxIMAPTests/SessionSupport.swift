@@ -55,7 +55,10 @@ struct SessionHarness {
                 closed = true
                 break
             }
-            if action == .startTLS { startedTLS = true }
+            if action == .startTLS {
+                startedTLS = true
+                try await sink.write(session.takeOutput())
+            }
         }
         return await sink.take()
     }
@@ -86,7 +89,7 @@ enum Fixture {
             To: "Owner" <owner@example.com>
             Subject: \(subject)
             Date: \(date)
-            Message-ID: <\(subject.hashValue & 0xFFFF)@localhost>
+            Message-ID: <\(subject.replacingOccurrences(of: " ", with: "."))@localhost>
             MIME-Version: 1.0
             Content-Type: multipart/mixed; boundary="b1"
 

@@ -128,8 +128,15 @@ public struct IMAPSession {
                 action = await execute(tagged)
             }
         }
-        try await flush()
+        // STARTTLS's OK is written by the connection, together with putting TLS in place.
+        if action != .startTLS { try await flush() }
         return action
+    }
+
+    /// What is buffered and not yet written, handed to the connection (STARTTLS).
+    public mutating func takeOutput() -> ByteBuffer {
+        defer { output = ByteBuffer() }
+        return output
     }
 
     /// Changes arrived on the feed: pushed at once during IDLE, else kept for the next command.
