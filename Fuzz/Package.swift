@@ -7,7 +7,10 @@ import PackageDescription
 
 let package = Package(
     name: "mailvox-fuzz",
-    dependencies: [.package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2")],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+    ],
     targets: [
         .target(name: "MailvoxCore", path: "Linked/MailvoxCore"),
         .systemLibrary(name: "CEtPan", path: "Linked/CEtPan"),
@@ -22,9 +25,21 @@ let package = Package(
             name: "MailvoxIMAP",
             dependencies: ["MailvoxCore", .product(name: "NIOCore", package: "swift-nio")],
             path: "Linked/MailvoxIMAP"),
+        // The sealing code only: the dev certificate and password hashing are not parsers.
+        .target(
+            name: "MailvoxCrypto",
+            dependencies: [
+                "MailvoxCore", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ],
+            path: "Linked/MailvoxCrypto", exclude: ["DevCertificate.swift"]),
+        .target(name: "MailvoxSidecar", dependencies: ["MailvoxCore"], path: "Linked/MailvoxSidecar"),
         .executableTarget(name: "FuzzAudio", dependencies: ["MailvoxAudio"]),
         .executableTarget(name: "FuzzMIME", dependencies: ["MailvoxMIME"]),
         .executableTarget(name: "FuzzIMAP", dependencies: ["MailvoxIMAP"]),
+        .executableTarget(name: "FuzzIntake", dependencies: ["MailvoxCore", "MailvoxSidecar"]),
+        .executableTarget(
+            name: "FuzzSealed", dependencies: ["MailvoxCrypto", .product(name: "Crypto", package: "swift-crypto")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -39,15 +39,16 @@ public enum MailvoxDatabase {
         var configuration = GRDB.Configuration()
         configuration.busyMode = .timeout(5)
         configuration.foreignKeysEnabled = true
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         // Create the file 0600 first: SQLite gives its -wal and -shm files the database file's
         // mode. (Changing the umask instead would race every other thread creating files.)
         let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw DatabaseOpenError(path: path, reason: String(cString: strerror(errno))) }
         close(fd)
         let pool = try DatabasePool(path: path, configuration: configuration)
+        // After the pool exists: GRDB's WAL set-up sets `synchronous = NORMAL` on the writer
+        // once it has opened (so a `prepareDatabase` pragma is overwritten), and NORMAL does
+        // not sync the WAL at commit — a power cut could lose what was acknowledged.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         try migrator(for: migrations).migrate(pool)
         return pool
     }

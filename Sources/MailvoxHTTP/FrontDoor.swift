@@ -23,7 +23,7 @@ public struct FrontDoor: Sendable {
     let directory: Directory
     let metrics: @Sendable () -> String
     let logger: Logger
-    let limiter: FailureLimiter
+    let limiter: FailureCounter
 
     public init(
         config: Configuration, intake: Intake, directory: Directory, metrics: @escaping @Sendable () -> String,
@@ -34,8 +34,9 @@ public struct FrontDoor: Sendable {
         self.directory = directory
         self.metrics = metrics
         self.logger = logger
-        self.limiter = FailureLimiter(
-            maxFailures: config.auth.maxFailures, windowSeconds: Double(config.auth.lockoutSeconds))
+        // HTTP answers at once: the lockout, not a delay, is what stops guessing here.
+        self.limiter = FailureCounter(
+            maxFailures: config.auth.maxFailures, lockoutSeconds: Double(config.auth.lockoutSeconds), baseDelay: .zero)
     }
 
     /// The Hummingbird application, a swift-service-lifecycle `Service`; nil when `[http] listen` is "".
@@ -167,17 +168,17 @@ public struct FrontDoor: Sendable {
     /// while past `[auth] max_failures`, so tokens cannot be guessed at speed.
     func authorize(_ request: Request, _ context: FrontDoorContext) async throws -> Response? {
         let address = context.remoteAddress?.ipAddress ?? "unknown"
-        if limiter.isBlocked(address) {
+        if limiter.isLocked([address]) {
             return Self.error(.unauthorized, "too many failed attempts from this address; try again later")
         }
         let header = request.headers[.authorization] ?? ""
         let token = header.hasPrefix("Bearer ") ? String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces) : ""
         let directory = self.directory
         if !token.isEmpty, try await Offload.run({ try directory.authenticateToken(token) }) != nil {
-            limiter.succeeded(address)
+            limiter.succeeded([address])
             return nil
         }
-        limiter.failed(address)
+        limiter.failed([address])
         return Self.error(.unauthorized, "a valid Authorization: Bearer token is required")
     }
 
@@ -239,42 +240,5 @@ struct AccessLog<Context: RequestContext>: RouterMiddleware {
                 "ms": "\(elapsed.components.attoseconds / 1_000_000_000_000_000 + elapsed.components.seconds * 1000)",
             ])
         return response
-    }
-}
-
-/// Counts authentication failures per address in a sliding window.
-final class FailureLimiter: Sendable {
-    private let state = Mutex<[String: [Double]]>([:])
-    let maxFailures: Int
-    let windowSeconds: Double
-
-    init(maxFailures: Int, windowSeconds: Double) {
-        self.maxFailures = maxFailures
-        self.windowSeconds = windowSeconds
-    }
-
-    func isBlocked(_ address: String, now: Double = Date().timeIntervalSince1970) -> Bool {
-        state.withLock { table in
-            let recent = (table[address] ?? []).filter { now - $0 < windowSeconds }
-            table[address] = recent.isEmpty ? nil : recent
-            return recent.count >= maxFailures
-        }
-    }
-
-    func failed(_ address: String, now: Double = Date().timeIntervalSince1970) {
-        state.withLock { $0[address, default: []].append(now) }
-    }
-
-    func succeeded(_ address: String) { state.withLock { $0[address] = nil } }
-}
-
-/// Runs blocking work (SQLite, fsync, libsndfile) off Swift's cooperative threads.
-enum Offload {
-    static func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { try work() })
-            }
-        }
     }
 }

@@ -132,72 +132,33 @@ public struct DropFolder: Sendable {
     }
 }
 
-/// Readers of the two sidecar formats. Hostile input gives `PipelineError.badRequest`.
-public enum SidecarReader {
-    /// `{"mailbox", "caller_number", "caller_name", "received_at", "urgent"}`.
+extension SidecarReader {
+    /// Applies a `.json` sidecar to `request`; hostile input gives `PipelineError.badRequest`.
     public static func applyJSON(_ data: Data, to request: inout DepositRequest) throws {
-        guard data.count <= 65_536, let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw PipelineError.badRequest("the .json sidecar is not a JSON object")
-        }
-        func text(_ key: String) throws -> String? {
-            guard let value = object[key], !(value is NSNull) else { return nil }
-            if let string = value as? String { return string }
-            if let number = value as? NSNumber, key == "caller_number" { return number.stringValue }
-            throw PipelineError.badRequest("sidecar field \(key) must be a string")
-        }
-        if let mailbox = try text("mailbox") { request.mailbox = mailbox }
-        request.callerNumber = try text("caller_number")
-        request.callerName = try text("caller_name")
-        if let received = try text("received_at") {
-            guard let date = ISO8601.parse(received, defaultTimeZone: "UTC") else {
-                throw PipelineError.badRequest("sidecar received_at is not an ISO 8601 date and time")
-            }
-            request.receivedAt = date
-        }
-        if let urgent = object["urgent"] {
-            guard let flag = urgent as? Bool else {
-                throw PipelineError.badRequest("sidecar urgent must be true or false")
-            }
-            request.urgent = flag
+        do {
+            request.apply(try json(data))
+        } catch {
+            throw PipelineError.badRequest(error.description)
         }
     }
 
-    /// Asterisk's `msgNNNN.txt`: `origmailbox`, `callerid` (`"Name" <number>`), `origtime`, `flag`.
+    /// Applies an Asterisk `.txt` sidecar to `request`; hostile input gives `PipelineError.badRequest`.
     public static func applyAsterisk(_ text: String, to request: inout DepositRequest) throws {
-        guard text.utf8.count <= 65_536 else { throw PipelineError.badRequest("the .txt sidecar is too large") }
-        var values: [String: String] = [:]
-        for line in text.split(whereSeparator: \.isNewline) {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            guard !trimmed.hasPrefix(";"), !trimmed.hasPrefix("["), let equals = trimmed.firstIndex(of: "=") else {
-                continue
-            }
-            values[trimmed[..<equals].trimmingCharacters(in: .whitespaces).lowercased()] =
-                trimmed[trimmed.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+        do {
+            request.apply(try asterisk(text))
+        } catch {
+            throw PipelineError.badRequest(error.description)
         }
-        if let mailbox = values["origmailbox"], !mailbox.isEmpty { request.mailbox = mailbox }
-        if let callerID = values["callerid"] {
-            let (name, number) = parseCallerID(callerID)
-            request.callerName = name
-            request.callerNumber = number
-        }
-        if let time = values["origtime"], !time.isEmpty {
-            guard let seconds = Double(time), seconds > 0, seconds < 1e11 else {
-                throw PipelineError.badRequest("the .txt sidecar's origtime is not a Unix time")
-            }
-            request.receivedAt = Date(timeIntervalSince1970: seconds)
-        }
-        if values["flag"]?.lowercased().contains("urgent") == true { request.urgent = true }
     }
+}
 
-    /// `"Jürgen Groß" <+4930123456>`, `Name <123>`, `<123>`, `123`, `Unknown`.
-    static func parseCallerID(_ text: String) -> (name: String?, number: String?) {
-        guard let open = text.lastIndex(of: "<"), let close = text.lastIndex(of: ">"), open < close else {
-            let bare = text.trimmingCharacters(in: .whitespaces)
-            return bare.allSatisfy({ "+0123456789*#".contains($0) }) ? (nil, bare) : (bare, nil)
-        }
-        var name = text[..<open].trimmingCharacters(in: .whitespaces)
-        if name.hasPrefix("\""), name.hasSuffix("\""), name.count >= 2 { name = String(name.dropFirst().dropLast()) }
-        let number = text[text.index(after: open)..<close].trimmingCharacters(in: .whitespaces)
-        return (name.isEmpty ? nil : name, number.isEmpty ? nil : number)
+extension DepositRequest {
+    /// What the sidecar gives replaces what the request had; what it omits is kept.
+    mutating func apply(_ fields: SidecarFields) {
+        if let mailbox = fields.mailbox { self.mailbox = mailbox }
+        if let number = fields.callerNumber { callerNumber = number }
+        if let name = fields.callerName { callerName = name }
+        if let receivedAt = fields.receivedAt { self.receivedAt = receivedAt }
+        if let urgent = fields.urgent { self.urgent = urgent }
     }
 }

@@ -137,9 +137,10 @@ import Testing
         #expect(queued.filter { $0.hasSuffix(".mvx") }.isEmpty)
     }
 
-    /// DESIGN.md §5: after deposits — one stored, one standard-input raw µ-law, one refused at the
-    /// door (pure silence), one dead-lettered (its sealed file lost) — no caller number or name
-    /// appears anywhere under the data dir.
+    /// DESIGN.md §5: after deposits through all three doors — `mailvox deposit` (a file and
+    /// raw µ-law on standard input), HTTPS and the drop folder — plus one refused at the door
+    /// (pure silence) and one dead-lettered (its sealed file lost), no caller number or name
+    /// appears anywhere under the data dir, nor in the log.
     @Test func noCallerDataUnderTheDataDirAfterDeposits() throws {
         let cli = try prepared()
         try shell(
@@ -177,14 +178,35 @@ import Testing
         ])
         try FileManager.default.removeItem(atPath: cli.directory + "/var/queue/\(doomed.lastLine).mvx")
 
+        // The other two doors: HTTPS and the drop folder, with the same caller.
+        let token = try cli.run(["token", "create", "--name", "pbx1"]).lastLine
+        let port = HTTPFrontDoorTests.freePort()
         var serving = cli
         serving.environment["MAILVOX_QUEUE_MAX_ATTEMPTS"] = "1"
+        serving.environment["MAILVOX_HTTP_LISTEN"] = "127.0.0.1:\(port)"
+        serving.environment["MAILVOX_INTAKE_DROP_DIR"] = cli.directory + "/drop"
         let server = try serving.start(["serve"], log: cli.directory + "/serve.log")
         defer {
             server.terminate()
             server.waitUntilExit()
         }
-        #expect(try waitFor { try inboxCount(cli) == 2 })
+        #expect(CLI.wait(for: "ready", in: cli.directory + "/serve.log"))
+        let http = HTTPFrontDoorTests.Server(cli: cli, process: server, base: "https://127.0.0.1:\(port)", token: token)
+        var posted = 0
+        for _ in 0..<50 where posted != 202 {
+            posted =
+                (try? http.curl([
+                    "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: audio/wav", "--data-binary",
+                    "@hello.wav",
+                    "\(http.base)/api/v1/mailboxes/1000/voicemails?caller_number=%2B4930987654&caller_name=J%C3%BCrgen%20Gro%C3%9F",
+                ]))?.status ?? 0
+            if posted != 202 { usleep(100_000) }
+        }
+        #expect(posted == 202)
+        try FileManager.default.copyItem(atPath: cli.directory + "/hello.wav", toPath: cli.directory + "/drop/call.wav")
+        try Data(#"{"mailbox": "1000", "caller_number": "+4930987654", "caller_name": "Jürgen Groß"}"#.utf8).write(
+            to: URL(fileURLWithPath: cli.directory + "/drop/call.json"))
+        #expect(try waitFor { try inboxCount(cli) == 4 })
         #expect(try waitFor { try cli.run(["queue", "list", "--dead", "--json"]).stdout.contains(doomed.lastLine) })
         kill(server.processIdentifier, SIGTERM)
         server.waitUntilExit()

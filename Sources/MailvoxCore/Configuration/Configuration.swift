@@ -65,6 +65,11 @@ public struct Configuration: Sendable, Equatable {
     public struct Auth: Sendable, Equatable {
         public var maxFailures = 5
         public var lockoutSeconds = 300
+
+        public init(maxFailures: Int = 5, lockoutSeconds: Int = 300) {
+            self.maxFailures = maxFailures
+            self.lockoutSeconds = lockoutSeconds
+        }
     }
 
     public struct Audio: Sendable, Equatable {

@@ -69,7 +69,16 @@ public struct HeaderBlock: Sendable, Hashable {
 
     /// The unfolded value of the first field named `name` (case-insensitive), white space trimmed.
     public func value(of name: String, in bytes: UnsafeBufferPointer<UInt8>) -> String? {
-        guard let field = fields.first(where: { $0.name.caseInsensitiveEquals(name) }) else { return nil }
+        fields.first(where: { $0.name.caseInsensitiveEquals(name) }).map { value(of: $0, in: bytes) }
+    }
+
+    /// The unfolded values of every field named `name`, in order.
+    public func values(of name: String, in bytes: UnsafeBufferPointer<UInt8>) -> [String] {
+        fields.filter { $0.name.caseInsensitiveEquals(name) }.map { value(of: $0, in: bytes) }
+    }
+
+    /// The unfolded value of `field`, white space trimmed.
+    public func value(of field: Field, in bytes: UnsafeBufferPointer<UInt8>) -> String {
         var value: [UInt8] = []
         var index = field.range.lowerBound + field.name.utf8.count
         while index < field.range.upperBound, bytes[index] != UInt8(ascii: ":") { index += 1 }

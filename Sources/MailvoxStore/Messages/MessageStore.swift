@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import MailvoxCore
 import MailvoxCrypto
+import MailvoxMIME
 import Synchronization
 
 /// Sealed messages in Maildir folders with their SQLite index: delivery, reading, flags,
@@ -52,20 +53,22 @@ public final class MessageStore: Sendable {
     }
 
     public func status(mailbox: MailboxID, folder name: String) throws -> FolderStatus {
-        try database.read { db in
-            let folder = try Self.folder(db, mailbox: mailbox, name: name)
-            let row = try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT COUNT(*) AS messages, COALESCE(SUM(size), 0) AS size,
-                        COALESCE(SUM(CASE WHEN flags & ? = 0 THEN 1 ELSE 0 END), 0) AS unseen
-                    FROM message WHERE folder_id = ?
-                    """, arguments: [SystemFlags.seen.rawValue, folder.id])!
-            return FolderStatus(
-                name: folder.name, specialUse: folder.specialUse, uidValidity: folder.uidValidity,
-                uidNext: folder.uidNext, highestModseq: folder.highestModseq, messages: row["messages"],
-                unseen: row["unseen"], size: row["size"])
-        }
+        try database.read { db in try Self.status(db, mailbox: mailbox, name: name) }
+    }
+
+    static func status(_ db: GRDB.Database, mailbox: MailboxID, name: String) throws -> FolderStatus {
+        let folder = try Self.folder(db, mailbox: mailbox, name: name)
+        let row = try Row.fetchOne(
+            db,
+            sql: """
+                SELECT COUNT(*) AS messages, COALESCE(SUM(size), 0) AS size,
+                    COALESCE(SUM(CASE WHEN flags & ? = 0 THEN 1 ELSE 0 END), 0) AS unseen
+                FROM message WHERE folder_id = ?
+                """, arguments: [SystemFlags.seen.rawValue, folder.id])!
+        return FolderStatus(
+            name: folder.name, specialUse: folder.specialUse, uidValidity: folder.uidValidity,
+            uidNext: folder.uidNext, highestModseq: folder.highestModseq, messages: row["messages"],
+            unseen: row["unseen"], size: row["size"])
     }
 
     /// Message counts per folder, in folder order, for `mailbox show` and `mailbox remove`.
@@ -93,18 +96,52 @@ public final class MessageStore: Sendable {
         mailbox: MailboxID, folder name: String = "INBOX", depositID: String? = nil, message: Data,
         internalDate: Date = Date(), flags: MessageFlags = MessageFlags()
     ) throws -> UInt32 {
+        try file(
+            mailbox: mailbox, folder: name, depositID: depositID, message: message,
+            metadata: MessageMetadata(message: message), internalDate: internalDate, flags: flags
+        ).uid
+    }
+
+    /// APPEND: files a message a client uploads, once the MIME parser accepts it within `limits`.
+    public func append(
+        mailbox: MailboxID, folder name: String, message: Data, internalDate: Date = Date(),
+        flags: MessageFlags = MessageFlags(), limits: MessageLimits = .default
+    ) throws -> (uidValidity: UInt32, summary: MessageSummary) {
+        guard message.count <= limits.maxBytes else {
+            throw StoreError.messageTooLarge(size: message.count, limit: limits.maxBytes)
+        }
+        let structure: ParsedMessage
+        do {
+            structure = try MessageParser.parse([UInt8](message), limits: limits)
+        } catch {
+            throw StoreError.malformedMessage(error.description)
+        }
+        let summary = try file(
+            mailbox: mailbox, folder: name, depositID: nil, message: message,
+            metadata: MessageMetadata(message: message, structure: structure), internalDate: internalDate,
+            flags: flags)
+        let uidValidity = try database.read { db in try Self.folder(db, mailbox: mailbox, name: name).uidValidity }
+        return (uidValidity, summary)
+    }
+
+    /// Seals the message and its metadata, makes the file durable in the folder, then commits
+    /// the row: the one path by which a message enters the store.
+    private func file(
+        mailbox: MailboxID, folder name: String, depositID: String?, message: Data, metadata: MessageMetadata,
+        internalDate: Date, flags: MessageFlags
+    ) throws -> MessageSummary {
         let (folder, publicKey, existing) = try database.read { db in
             let folder = try Self.folder(db, mailbox: mailbox, name: name)
             let publicKey = try Data.fetchOne(
                 db, sql: "SELECT public_key FROM mailbox WHERE id = ?", arguments: [mailbox.rawValue])
             let existing = try depositID.flatMap { id in
-                try Int64.fetchOne(
-                    db, sql: "SELECT uid FROM message WHERE folder_id = ? AND deposit_id = ?",
+                try Row.fetchOne(
+                    db, sql: "SELECT * FROM message WHERE folder_id = ? AND deposit_id = ?",
                     arguments: [folder.id, id])
             }
             return (folder, publicKey, existing)
         }
-        if let existing { return UInt32(existing) }
+        if let existing { return Self.summary(existing) }
         guard let publicKey else { throw DirectoryError.unknownMailbox(mailbox.rawValue) }
         let owner = KeyOwner.mailbox(mailbox.rawValue).description
         let fileName = depositID ?? UUID().uuidString.lowercased()
@@ -117,27 +154,30 @@ public final class MessageStore: Sendable {
                 try DurableFile.writeAll(fd, $0, path: path)
             }
         }
-        let meta = try SealedFile.seal(
-            try MessageMetadata(message: message).encoded(), owner: owner, recipient: publicKey)
+        let meta = try SealedFile.seal(try metadata.encoded(), owner: owner, recipient: publicKey)
+        let date = Int64(internalDate.timeIntervalSince1970)
 
-        let (uid, modseq, created) = try database.write { db -> (UInt32, UInt64, Bool) in
+        let (summary, created) = try database.write { db -> (MessageSummary, Bool) in
             let folder = try Self.folder(db, mailbox: mailbox, name: name)
             if let depositID,
-                let uid = try Int64.fetchOne(
-                    db, sql: "SELECT uid FROM message WHERE folder_id = ? AND deposit_id = ?",
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT * FROM message WHERE folder_id = ? AND deposit_id = ?",
                     arguments: [folder.id, depositID])
             {
-                return (UInt32(uid), folder.highestModseq, false)
+                return (Self.summary(row), false)
             }
             let (uid, modseq) = try Self.insertNext(
                 db, folder: folder,
                 NewRow(
                     fileName: fileName, depositID: depositID, flags: flags, size: message.count,
-                    internalDate: Int64(internalDate.timeIntervalSince1970), inCur: inCur, meta: meta))
-            return (uid, modseq, true)
+                    internalDate: date, inCur: inCur, meta: meta))
+            let summary = MessageSummary(
+                uid: uid, modseq: modseq, flags: flags, size: message.count,
+                internalDate: Date(timeIntervalSince1970: TimeInterval(date)))
+            return (summary, true)
         }
-        if created { feed.publish([.added(uid: uid, modseq: modseq)], folderID: folder.id) }
-        return uid
+        if created { feed.publish([.added(uid: summary.uid, modseq: summary.modseq)], folderID: folder.id) }
+        return summary
     }
 
     // MARK: - Reading

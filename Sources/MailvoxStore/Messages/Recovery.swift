@@ -168,9 +168,9 @@ extension MessageStore {
         let key = try ownerKey(mailbox)
         let reader = try SealedFileReader(path: path, key: key)
         try reader.verify()
-        let head = try reader.read(offset: 0, length: min(reader.plaintextSize, 262_144))
         let meta = try SealedFile.seal(
-            try MessageMetadata(message: head).encoded(), owner: key.owner.description, recipient: key.publicKey)
+            try MessageMetadata(message: try reader.readAll()).encoded(), owner: key.owner.description,
+            recipient: key.publicKey)
         let letters = path.range(of: ":2,").map { path[$0.upperBound...] } ?? ""
         let flags = SystemFlags(maildirLetters: letters)
         var info = stat()

@@ -1,0 +1,155 @@
+import Foundation
+import MailvoxCore
+
+/// The `MailStore` of one mailbox over the sealed Maildir and its index: what a logged-in
+/// IMAP session gets. Blocking work (SQLite, fsync, decryption) runs off the caller's
+/// threads; store errors become `MailStoreError`s the protocol layer maps to response codes.
+public struct MailboxStore: MailStore {
+    public let mailbox: MailboxID
+    let store: MessageStore
+    /// APPEND's limits: `[imap] max_message_bytes` and the parser's header and nesting limits.
+    let limits: MessageLimits
+
+    public init(mailbox: MailboxID, store: MessageStore, limits: MessageLimits) {
+        self.mailbox = mailbox
+        self.store = store
+        self.limits = limits
+    }
+
+    public func folders() async throws(MailStoreError) -> [FolderInfo] {
+        // RFC 3501 has no order; clients show INBOX first, and so does this.
+        try await run { store, mailbox in
+            try store.folders(mailbox: mailbox).sorted { a, b in
+                a.name == "INBOX" ? b.name != "INBOX" : b.name != "INBOX" && a.name < b.name
+            }
+        }
+    }
+
+    public func createFolder(_ name: String) async throws(MailStoreError) {
+        try await run { store, mailbox in try store.createFolder(mailbox: mailbox, name: name) }
+    }
+
+    public func deleteFolder(_ name: String) async throws(MailStoreError) {
+        try await run { store, mailbox in try store.deleteFolder(mailbox: mailbox, name: name) }
+    }
+
+    public func renameFolder(_ name: String, to newName: String) async throws(MailStoreError) {
+        try await run { store, mailbox in try store.renameFolder(mailbox: mailbox, from: name, to: newName) }
+    }
+
+    public func setSubscribed(_ name: String, _ subscribed: Bool) async throws(MailStoreError) {
+        try await run { store, mailbox in try store.setSubscribed(mailbox: mailbox, folder: name, subscribed) }
+    }
+
+    public func status(of folder: String) async throws(MailStoreError) -> FolderStatus {
+        try await run { store, mailbox in try store.status(mailbox: mailbox, folder: folder) }
+    }
+
+    public func snapshot(of folder: String) async throws(MailStoreError) -> FolderSnapshot {
+        try await run { store, mailbox in try store.snapshot(mailbox: mailbox, folder: folder) }
+    }
+
+    public func changes(of folder: String) async throws(MailStoreError) -> AsyncStream<FolderChange> {
+        try await run { store, mailbox in try store.changes(mailbox: mailbox, folder: folder) }
+    }
+
+    public func summaries(in folder: String, uids: [UInt32]) async throws(MailStoreError) -> [MessageSummary] {
+        try await run { store, mailbox in try store.summaries(mailbox: mailbox, folder: folder, uids: uids) }
+    }
+
+    public func structure(in folder: String, uid: UInt32) async throws(MailStoreError) -> ParsedMessage {
+        try await run { store, mailbox in try store.structure(mailbox: mailbox, folder: folder, uid: uid) }
+    }
+
+    public func content(in folder: String, uid: UInt32, range: Range<Int>?) async throws(MailStoreError) -> [UInt8] {
+        try await run { store, mailbox in
+            let data: Data
+            if let range {
+                data = try store.read(
+                    mailbox: mailbox, folder: folder, uid: uid, offset: range.lowerBound, length: range.count)
+            } else {
+                data = try store.read(mailbox: mailbox, folder: folder, uid: uid)
+            }
+            return [UInt8](data)
+        }
+    }
+
+    public func append(
+        to folder: String, message: [UInt8], flags: MessageFlags, internalDate: Date?
+    ) async throws(MailStoreError) -> AppendedMessage {
+        let limits = self.limits
+        return try await run { store, mailbox in
+            let (uidValidity, summary) = try store.append(
+                mailbox: mailbox, folder: folder, message: Data(message), internalDate: internalDate ?? Date(),
+                flags: flags, limits: limits)
+            return AppendedMessage(uidValidity: uidValidity, summary: summary)
+        }
+    }
+
+    public func storeFlags(
+        in folder: String, uids: [UInt32], operation: FlagOperation, flags: MessageFlags, unchangedSince: UInt64?
+    ) async throws(MailStoreError) -> FlagUpdate {
+        try await run { store, mailbox in
+            let (changed, failed) = try store.storeFlags(
+                mailbox: mailbox, folder: folder, uids: uids, operation: operation, flags: flags,
+                unchangedSince: unchangedSince)
+            return FlagUpdate(changed: changed, failed: failed)
+        }
+    }
+
+    public func expunge(in folder: String, uids: [UInt32]) async throws(MailStoreError) -> [UInt32] {
+        try await run { store, mailbox in try store.expunge(mailbox: mailbox, folder: folder, uids: uids) }
+    }
+
+    public func copy(
+        from folder: String, uids: [UInt32], to target: String, removingSource: Bool
+    ) async throws(MailStoreError) -> CopiedMessages {
+        try await run { store, mailbox in
+            let pairs = try store.copy(
+                mailbox: mailbox, from: folder, uids: uids, to: target, expungingSource: removingSource)
+            let uidValidity = try store.status(mailbox: mailbox, folder: target).uidValidity
+            return CopiedMessages(
+                uidValidity: uidValidity,
+                pairs: pairs.map { CopiedMessages.UIDPair(source: $0.source, target: $0.target) })
+        }
+    }
+
+    public func search(in folder: String, _ criterion: SearchCriterion) async throws(MailStoreError) -> [UInt32] {
+        try await run { store, mailbox in try store.search(mailbox: mailbox, folder: folder, criterion) }
+    }
+
+    public func quota() async throws(MailStoreError) -> QuotaUsage {
+        try await run { store, mailbox in try store.usage(mailbox: mailbox) }
+    }
+
+    /// Runs `work` off the caller's threads and translates its failure.
+    private func run<T: Sendable>(
+        _ work: @escaping @Sendable (MessageStore, MailboxID) throws -> T
+    ) async throws(MailStoreError) -> T {
+        let store = self.store
+        let mailbox = self.mailbox
+        do {
+            return try await Offload.run { try work(store, mailbox) }
+        } catch {
+            throw Self.translate(error)
+        }
+    }
+
+    static func translate(_ error: any Error) -> MailStoreError {
+        switch error {
+        case let error as MailStoreError: return error
+        case let error as StoreError:
+            switch error {
+            case .noSuchFolder(let name): return .noSuchFolder(name)
+            case .folderExists(let name): return .folderExists(name)
+            case .invalidFolderName(let name, let reason): return .invalidFolderName(name, reason: reason)
+            case .protectedFolder(let name): return .protectedFolder(name)
+            case .noSuchMessage(let uid): return .noSuchMessage(uid: uid)
+            case .messageTooLarge(let size, let limit): return .messageTooLarge(size: size, limit: limit)
+            case .malformedMessage(let reason): return .malformedMessage(reason)
+            case .unreadable, .io: return .storage(error.description)
+            }
+        default: return .storage(String(describing: error))
+        }
+    }
+}

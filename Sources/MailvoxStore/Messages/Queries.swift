@@ -1,0 +1,104 @@
+import Foundation
+import GRDB
+import MailvoxCore
+import MailvoxCrypto
+import MailvoxMIME
+
+extension MessageStore {
+    /// SELECT: the folder's counters and every summary, from one read transaction.
+    public func snapshot(mailbox: MailboxID, folder name: String) throws -> FolderSnapshot {
+        try database.read { db in
+            let status = try Self.status(db, mailbox: mailbox, name: name)
+            let messages = try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT uid, modseq, flags, keywords, size, internal_date FROM message WHERE folder_id = ? ORDER BY uid",
+                arguments: [try Self.folder(db, mailbox: mailbox, name: name).id]
+            ).map(Self.summary)
+            return FolderSnapshot(status: status, messages: messages)
+        }
+    }
+
+    /// Summaries of those `uids` that exist, ascending.
+    public func summaries(mailbox: MailboxID, folder name: String, uids: [UInt32]) throws -> [MessageSummary] {
+        guard let low = uids.min(), let high = uids.max() else { return [] }
+        let wanted = Set(uids)
+        return try database.read { db in
+            let folder = try Self.folder(db, mailbox: mailbox, name: name)
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT uid, modseq, flags, keywords, size, internal_date FROM message
+                    WHERE folder_id = ? AND uid BETWEEN ? AND ? ORDER BY uid
+                    """, arguments: [folder.id, Int64(low), Int64(high)]
+            ).map(Self.summary).filter { wanted.contains($0.uid) }
+        }
+    }
+
+    /// ENVELOPE, BODYSTRUCTURE and layout from the sealed metadata; parsed from the message
+    /// itself only for a file indexed without them.
+    public func structure(mailbox: MailboxID, folder name: String, uid: UInt32) throws -> ParsedMessage {
+        let meta = try metadata(mailbox: mailbox, folder: name, uid: uid)
+        if let structure = meta.structure { return structure }
+        let bytes = try read(mailbox: mailbox, folder: name, uid: uid)
+        do {
+            return try MessageParser.parse([UInt8](bytes), limits: MessageLimits(maxBytes: max(bytes.count, 1)))
+        } catch {
+            throw StoreError.malformedMessage(error.description)
+        }
+    }
+
+    /// UIDs in `folder` matching `criterion`. Clear columns answer most keys; header keys open
+    /// the sealed metadata, body keys decrypt the message — each only for messages still in
+    /// question, and only once.
+    public func search(mailbox: MailboxID, folder name: String, _ criterion: SearchCriterion) throws -> [UInt32] {
+        let rows = try database.read { db in
+            let folder = try Self.folder(db, mailbox: mailbox, name: name)
+            return (
+                folder.id,
+                try Row.fetchAll(
+                    db, sql: "SELECT * FROM message WHERE folder_id = ? ORDER BY uid", arguments: [folder.id])
+            )
+        }
+        let (folderID, messages) = rows
+        let key = try ownerKey(mailbox)
+        var matches: [UInt32] = []
+        for row in messages {
+            let summary = Self.summary(row)
+            let sealedMeta: Data = row["meta"]
+            var metadata: MessageMetadata?
+            func opened() throws -> MessageMetadata {
+                if let metadata { return metadata }
+                let opened = try MessageMetadata.decode(try SealedFileReader(sealed: sealedMeta, key: key).readAll())
+                metadata = opened
+                return opened
+            }
+            let candidate = SearchableMessage(
+                summary: summary,
+                header: { Array(try opened().headers.utf8) },
+                message: {
+                    let path = try self.path(mailbox: mailbox, folderID: folderID, row: row)
+                    let bytes = [UInt8](try SealedFileReader(path: path, key: key).readAll())
+                    let structure =
+                        try opened().structure
+                        ?? MessageParser.parse(bytes, limits: MessageLimits(maxBytes: max(bytes.count, 1)))
+                    return (bytes, structure)
+                })
+            if try criterion.matches(candidate) { matches.append(summary.uid) }
+        }
+        return matches
+    }
+
+    /// What the mailbox holds across its folders.
+    public func usage(mailbox: MailboxID) throws -> QuotaUsage {
+        try database.read { db in
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT COUNT(message.id) AS messages, COALESCE(SUM(message.size), 0) AS bytes FROM message
+                    JOIN folder ON folder.id = message.folder_id WHERE folder.mailbox_id = ?
+                    """, arguments: [mailbox.rawValue])!
+            return QuotaUsage(messages: row["messages"], bytes: row["bytes"], limitBytes: nil)
+        }
+    }
+}

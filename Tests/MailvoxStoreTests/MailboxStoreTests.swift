@@ -1,0 +1,206 @@
+import Foundation
+import MailvoxCore
+import MailvoxMIME
+import MailvoxStore
+import Testing
+
+/// The `MailStore` protocol over the real sealed store: what an IMAP session can do.
+@Suite struct MailboxStoreTests {
+    let fixture: StoreFixture
+    let store: MailboxStore
+
+    init() throws {
+        fixture = try StoreFixture()
+        store = MailboxStore(mailbox: fixture.mailbox, store: fixture.store, limits: MessageLimits(maxBytes: 100_000))
+    }
+
+    /// A voicemail-like message with an RFC 2047 name and a quoted-printable body.
+    static let voicemail = Array(
+        """
+        From: =?UTF-8?Q?J=C3=BCrgen_Gro=C3=9F?= <+4930123456@voicemail.localhost>\r
+        To: <1000@localhost>\r
+        Subject: Voicemail from +49 30 123456 (0:42)\r
+        Date: Tue, 01 Jul 2025 10:52:37 +0200\r
+        Message-ID: <m1@localhost>\r
+        MIME-Version: 1.0\r
+        Content-Type: multipart/mixed; boundary="b1"\r
+        \r
+        --b1\r
+        Content-Type: text/plain; charset=utf-8\r
+        Content-Transfer-Encoding: quoted-printable\r
+        \r
+        Bitte r=C3=BCckrufen wegen der Lieferung.\r
+        --b1\r
+        Content-Type: audio/mpeg; name="voicemail.mp3"\r
+        Content-Transfer-Encoding: base64\r
+        \r
+        SUQzBAAAAAAAAA==\r
+        --b1--\r
+
+        """.utf8)
+
+    @Test func appendedMessageReadsBackWithItsStructureAndRanges() async throws {
+        let appended = try await store.append(
+            to: "INBOX", message: Self.voicemail, flags: MessageFlags(system: .seen), internalDate: nil)
+        #expect(appended.summary.uid == 1)
+        #expect(appended.summary.size == Self.voicemail.count)
+        #expect(appended.uidValidity == (try await store.status(of: "INBOX")).uidValidity)
+
+        let structure = try await store.structure(in: "INBOX", uid: 1)
+        #expect(structure == (try MessageParser.parse(Self.voicemail)))
+        #expect(structure.envelope.subject == "Voicemail from +49 30 123456 (0:42)")
+        #expect(try await store.content(in: "INBOX", uid: 1, range: nil) == Self.voicemail)
+        #expect(try await store.content(in: "INBOX", uid: 1, range: 6..<40) == Array(Self.voicemail[6..<40]))
+
+        let snapshot = try await store.snapshot(of: "INBOX")
+        #expect(snapshot.messages.map(\.uid) == [1])
+        #expect(snapshot.status.messages == 1 && snapshot.status.unseen == 0)
+    }
+
+    @Test func deliveredVoicemailCarriesItsParsedStructureSealed() async throws {
+        let uid = try fixture.store.deliver(mailbox: fixture.mailbox, depositID: "d-1", message: Data(Self.voicemail))
+        let meta = try fixture.store.metadata(mailbox: fixture.mailbox, folder: "INBOX", uid: uid)
+        #expect(meta.structure == (try MessageParser.parse(Self.voicemail)))
+        #expect(meta.headers.hasSuffix("\r\n\r\n"))
+    }
+
+    @Test func refusedAppendsLeaveNothingBehind() async throws {
+        let before = try await store.status(of: "INBOX")
+        let tooBig = Array(repeating: UInt8(ascii: "a"), count: 100_001)
+        await #expect(throws: MailStoreError.messageTooLarge(size: 100_001, limit: 100_000)) {
+            try await store.append(to: "INBOX", message: tooBig, flags: MessageFlags(), internalDate: nil)
+        }
+        let deep = Array(
+            (0..<200).map { "Content-Type: multipart/mixed; boundary=\"b\($0)\"\r\n\r\n--b\($0)\r\n" }.joined().utf8)
+        await #expect {
+            try await store.append(to: "INBOX", message: deep, flags: MessageFlags(), internalDate: nil)
+        } throws: { error in
+            if case .malformedMessage = error as? MailStoreError { return true }
+            return false
+        }
+        await #expect(throws: MailStoreError.noSuchFolder("Nope")) {
+            try await store.append(to: "Nope", message: Self.voicemail, flags: MessageFlags(), internalDate: nil)
+        }
+        #expect(try await store.status(of: "INBOX") == before)
+        #expect(fixture.files().filter { $0.contains("/spool/") }.isEmpty)
+    }
+
+    @Test func searchReadsDecodedHeadersAndBodyText() async throws {
+        _ = try await store.append(to: "INBOX", message: Self.voicemail, flags: MessageFlags(), internalDate: nil)
+        _ = try await store.append(
+            to: "INBOX", message: Array(StoreFixture.message(subject: "Other", body: "nothing here")),
+            flags: MessageFlags(system: [.seen, .flagged]), internalDate: Date(timeIntervalSince1970: 0))
+
+        func search(_ criterion: SearchCriterion) async throws -> [UInt32] {
+            try await store.search(in: "INBOX", criterion)
+        }
+        #expect(try await search(.header(field: "From", contains: "jürgen")) == [1])
+        #expect(try await search(.header(field: "From", contains: "Lovelace")) == [2])
+        #expect(try await search(.header(field: "Subject", contains: "")) == [1, 2])
+        #expect(try await search(.body("RÜCKRUFEN")) == [1])
+        #expect(try await search(.text("Lieferung")) == [1])
+        #expect(try await search(.text("voicemail from")) == [1])
+        #expect(try await search(.body("Voicemail from")) == [])
+        #expect(try await search(.unflagged(.seen)) == [1])
+        #expect(try await search(.flagged([.seen, .flagged])) == [2])
+        #expect(try await search(.received(.before, SearchDay(year: 1971, month: 1, day: 1))) == [2])
+        #expect(try await search(.sent(.on, SearchDay(year: 2025, month: 7, day: 1))) == [1])
+        #expect(try await search(.sent(.since, SearchDay(year: 2025, month: 7, day: 2))) == [])
+        #expect(try await search(.larger(200)) == [1])
+        #expect(try await search(.or(.uids([2...2]), .body("Lieferung"))) == [1, 2])
+        #expect(try await search(.not(.uids([1...1]))) == [2])
+        #expect(try await search(.and([.modseq(atLeast: 3), .all])) == [2])
+    }
+
+    @Test func copyMoveAndTheChangeFeedAgree() async throws {
+        for _ in 0..<3 {
+            _ = try await store.append(to: "INBOX", message: Self.voicemail, flags: MessageFlags(), internalDate: nil)
+        }
+        var feed = try await store.changes(of: "INBOX").makeAsyncIterator()
+        let saved = try await store.status(of: "Saved")
+        let copied = try await store.copy(from: "INBOX", uids: [2, 3], to: "Saved", removingSource: false)
+        #expect(copied.uidValidity == saved.uidValidity)
+        #expect(copied.pairs == [.init(source: 2, target: 1), .init(source: 3, target: 2)])
+
+        let flagged = try await store.storeFlags(
+            in: "INBOX", uids: [1], operation: .add, flags: MessageFlags(system: .flagged), unchangedSince: nil)
+        #expect(flagged.changed.map(\.uid) == [1])
+        let moved = try await store.copy(from: "INBOX", uids: [1], to: "Trash", removingSource: true)
+        #expect(moved.pairs == [.init(source: 1, target: 1)])
+        #expect(try await store.snapshot(of: "INBOX").messages.map(\.uid) == [2, 3])
+
+        let first = await feed.next()
+        guard case .flags(uid: 1, let flags, _) = first else {
+            Issue.record("expected a flag change, got \(String(describing: first))")
+            return
+        }
+        #expect(flags.system == .flagged)
+        guard case .expunged(uids: [1], _) = await feed.next() else {
+            Issue.record("expected the move's expunge")
+            return
+        }
+        let trash = try await store.summaries(in: "Trash", uids: [1, 7])
+        #expect(trash.map(\.uid) == [1])
+        #expect(trash.first?.flags.system == .flagged)
+        #expect(try await store.quota() == QuotaUsage(messages: 5, bytes: 5 * Self.voicemail.count, limitBytes: nil))
+    }
+
+    @Test func foldersListInboxFirstAndKeepTheirNames() async throws {
+        try await store.createFolder("Archiv/2025")
+        try await store.renameFolder("Archiv", to: "Ablage")
+        let names = try await store.folders().map(\.name)
+        #expect(names == ["INBOX", "Ablage", "Ablage/2025", "Greetings", "Saved", "Trash"])
+        await #expect(throws: MailStoreError.protectedFolder("INBOX")) { try await store.deleteFolder("INBOX") }
+        await #expect(throws: MailStoreError.folderExists("Saved")) { try await store.createFolder("Saved") }
+    }
+}
+
+/// Logins through the directory: right password, wrong password, unknown id, lockout.
+@Suite struct DirectoryAuthenticatorTests {
+    @Test func loginsAreCountedPerMailboxAndAddress() async throws {
+        let fixture = try StoreFixture()
+        let authenticator = DirectoryAuthenticator(
+            directory: fixture.directoryFixture.directory, store: fixture.store, limits: .default,
+            auth: Configuration.Auth(maxFailures: 2, lockoutSeconds: 60))
+        let office = ClientAddress("192.0.2.1")
+        let elsewhere = ClientAddress("198.51.100.7")
+
+        guard
+            case .success(let store) = await authenticator.authenticate(
+                mailbox: "1000", password: "correct-horse", client: office)
+        else {
+            Issue.record("the right password was refused")
+            return
+        }
+        #expect(store.mailbox.rawValue == "1000")
+        guard
+            case .failure(let delay) = await authenticator.authenticate(
+                mailbox: "1000", password: "wrong", client: office)
+        else {
+            Issue.record("a wrong password was accepted")
+            return
+        }
+        #expect(delay == .seconds(1))
+        guard case .failure = await authenticator.authenticate(mailbox: "9999", password: "x", client: office) else {
+            Issue.record("an unknown mailbox was accepted")
+            return
+        }
+        // Two failures from this address: locked, even for the right password…
+        guard
+            case .failure(let locked) = await authenticator.authenticate(
+                mailbox: "1000", password: "correct-horse", client: office)
+        else {
+            Issue.record("a locked address got in")
+            return
+        }
+        #expect(locked > .seconds(1))
+        // …but the owner elsewhere is not locked out.
+        guard
+            case .success = await authenticator.authenticate(
+                mailbox: "1000", password: "correct-horse", client: elsewhere)
+        else {
+            Issue.record("a wrong client locked the user out everywhere")
+            return
+        }
+    }
+}
