@@ -2,8 +2,10 @@ import Foundation
 import Logging
 import MailvoxCore
 import MailvoxHTTP
+import MailvoxIMAP
 import MailvoxPipeline
 import MailvoxQueue
+import MailvoxStore
 import MailvoxTemplates
 import ServiceLifecycle
 
@@ -56,6 +58,17 @@ public struct Server: Sendable {
             config: context.config, intake: context.intake(), directory: context.directory,
             metrics: { metrics.scrape() }, logger: logger)
         if let http = try frontDoor.application() { services.append(http) }
+        let imap = context.config.imap
+        if imap.listen != nil || imap.listenTLS != nil {
+            let authenticator = DirectoryAuthenticator(
+                directory: context.directory, store: store, limits: MessageLimits(maxBytes: imap.maxMessageBytes),
+                auth: context.config.auth)
+            services.append(
+                IMAPService(
+                    server: IMAPServer(
+                        configuration: IMAPServerConfiguration(context.config), authenticator: authenticator,
+                        logger: logger)))
+        }
         if let dropDir = context.config.intake.dropDir {
             try FileManager.default.createDirectory(atPath: dropDir, withIntermediateDirectories: true)
             services.append(
@@ -95,6 +108,20 @@ struct WorkerService: Service {
                 logger.error("worker: \(error)")
             }
             try? await Task.sleep(for: .milliseconds(250))
+        }
+    }
+}
+
+/// The IMAP listeners until graceful shutdown; open sessions are then cancelled (their
+/// store writes are each one transaction, so none is left half-done).
+struct IMAPService: Service {
+    let server: IMAPServer
+
+    func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown { try await server.run() }
+        } catch is CancellationError {
+            // Graceful shutdown cancels the listeners: that is how this service ends.
         }
     }
 }

@@ -254,7 +254,7 @@ public actor InMemoryMailStore: MailStore {
         let stored = try existing(folder)
         var result: [UInt32] = []
         for message in stored.messages {
-            let candidate = ByteSearchCandidate(summary: message.summary, bytes: message.bytes)
+            let candidate = SearchableMessage(summary: message.summary, bytes: message.bytes, structure: message.parsed)
             do {
                 if try criterion.matches(candidate) { result.append(message.summary.uid) }
             } catch {

@@ -35,7 +35,8 @@ import Testing
             configuration.maxCommandsBeforeLogin = 10
         }
         let result = try await Programs.python(
-            "hostile.py", ["127.0.0.1", "\(server.tlsPort)", server.certificate, "1000", "secret"])
+            "hostile.py",
+            ["127.0.0.1", "\(server.tlsPort)", server.certificate, "1000", "secret", "\(server.startTLSPort)"])
         await server.stop()
         #expect(result.status == 0, "\(result.output)\(result.error)")
         #expect(result.output.contains("PASS"))

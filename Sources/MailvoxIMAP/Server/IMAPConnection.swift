@@ -120,12 +120,21 @@ struct IMAPConnection {
         guard let sslContext else { return false }
         let reply = session.takeOutput()
         let counter = bytesRead
-        let plaintextRead = try await channel.writeAndFlush(reply).flatMapThrowing {
-            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext), position: .first)
-            return counter.withLockedValue { $0 }
+        // All on the event loop: the write's completion runs the callback inline, before the
+        // loop can read the client's first TLS bytes.
+        let plaintextRead = try await channel.eventLoop.flatSubmit {
+            channel.writeAndFlush(reply).flatMapThrowing {
+                try channel.pipeline.syncOperations.addHandler(
+                    NIOSSLServerHandler(context: sslContext), position: .first)
+                return counter.withLockedValue { $0 }
+            }
         }.get()
         guard parser.bufferedByteCount == 0, plaintextRead == received else {
-            logger.notice("IMAP client sent data after STARTTLS; disconnected")
+            logger.notice(
+                "IMAP client sent data after STARTTLS; disconnected",
+                metadata: [
+                    "buffered": "\(parser.bufferedByteCount)", "read": "\(plaintextRead)", "received": "\(received)",
+                ])
             return false
         }
         session.didStartTLS()

@@ -1,14 +1,14 @@
 """Hostile input over implicit TLS: each case must end in BAD, NO or BYE, never a hang or a
 crash; afterwards a fresh connection still logs in.
 
-Usage: hostile.py HOST TLS_PORT CAFILE USER PASSWORD
+Usage: hostile.py HOST TLS_PORT CAFILE USER PASSWORD STARTTLS_PORT
 """
 import socket
 import ssl
 import sys
 import time
 
-host, port, cafile, user, password = sys.argv[1:6]
+host, port, cafile, user, password, starttls_port = sys.argv[1:7]
 context = ssl.create_default_context(cafile=cafile)
 context.check_hostname = False
 
@@ -88,6 +88,18 @@ while True:
     lines.append(line)
 if not any(line.startswith(b"* BYE [LIMIT]") for line in lines):
     print("FAIL pre-login flood:", lines[-3:])
+    sys.exit(1)
+
+# Plaintext pipelined after STARTTLS (CVE-2011-0411) is never run: the connection closes.
+plain = socket.create_connection((host, int(starttls_port)))
+plain.settimeout(10)
+plain_reader = plain.makefile("rb")
+expect(plain_reader, b"* OK", "STARTTLS greeting")
+plain.sendall(b"a STARTTLS\r\nb CAPABILITY\r\n")
+expect(plain_reader, b"a OK", "STARTTLS accepted")
+rest = plain_reader.read()
+if b"b OK" in rest or b"CAPABILITY" in rest:
+    print("FAIL injected command ran:", rest)
     sys.exit(1)
 
 # The server survived all of it.
