@@ -42,6 +42,32 @@ import Testing
         #expect(result.output.contains("PASS"))
     }
 
+    /// A connection that says nothing is closed after the pre-login timeout.
+    @Test func silentConnectionsAreClosed() async throws {
+        let (authenticator, _) = try await Fixture.setUp()
+        let server = try await RunningServer.start(authenticator: authenticator) { configuration in
+            configuration.idleTimeoutBeforeLogin = .milliseconds(500)
+        }
+        let script = """
+            import socket, sys, time
+            s = socket.create_connection(("127.0.0.1", \(server.startTLSPort)))
+            s.settimeout(10)
+            start = time.time()
+            data = b""
+            while True:
+                chunk = s.recv(1000)
+                if not chunk:
+                    break
+                data += chunk
+            elapsed = time.time() - start
+            print("closed after %.2f" % elapsed, data[:20])
+            sys.exit(0 if 0.3 < elapsed < 5 and data.startswith(b"* OK") else 1)
+            """
+        let result = try await Programs.run(Programs.python, ["-c", script])
+        await server.stop()
+        #expect(result.status == 0, "\(result.output)\(result.error)")
+    }
+
     @Test func curlListsAndFetchesByUID() async throws {
         let (authenticator, _) = try await Fixture.setUp()
         let server = try await RunningServer.start(authenticator: authenticator)
