@@ -181,6 +181,7 @@ let package = Package(
             dependencies: [
                 "MailvoxIMAP", "MailvoxCore", "MailvoxStoreTesting", "MailvoxCrypto",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             // The client scripts are run by path (#filePath), not bundled.
             exclude: ["Clients"]

@@ -1,6 +1,8 @@
 import Foundation
+import Logging
 import MailvoxCore
 import MailvoxStoreTesting
+import NIOConcurrencyHelpers
 import Testing
 
 @testable import MailvoxIMAP
@@ -80,6 +82,37 @@ import Testing
             ])
     }
 
+    @Test func undecodableSASLResponseEndsTheExchange() async throws {
+        let (authenticator, _) = try await Fixture.setUp()
+        var harness = SessionHarness(authenticator: authenticator)
+        _ = try await harness.greet()
+        #expect(try await harness.send("a AUTHENTICATE PLAIN").lines == ["+ "])
+        #expect(try await harness.send("!!not base64!!").lines == ["a BAD Invalid SASL response"])
+        #expect(harness.session.parserMode == .command)
+        #expect(try await harness.send("b NOOP").lines == ["b OK NOOP completed"])
+    }
+
+    /// Passwords never reach the log, whether the login succeeds or fails.
+    @Test func passwordsAreNeverLogged() async throws {
+        let (authenticator, _) = try await Fixture.setUp()
+        let records = LogRecords()
+        let logger = Logger(label: "test") { _ in RecordingLogHandler(records: records) }
+        let sink = CollectingSink()
+        var session = IMAPSession(
+            configuration: SessionConfiguration(allowPlaintextAuth: true), authenticator: authenticator, sink: sink,
+            logger: logger)
+        var parser = CommandParser()
+        parser.append(Array("a LOGIN 1000 wrong-horse\r\nb AUTHENTICATE PLAIN ADEwMDAAc2VjcmV0\r\n".utf8))
+        while let event = parser.next() { _ = try await session.handle(event) }
+        let lines = records.lines
+        #expect(lines.count == 2, "\(lines)")
+        #expect(
+            lines.allSatisfy {
+                !$0.contains("wrong-horse") && !$0.contains("secret") && !$0.contains("ADEwMDAAc2VjcmV0")
+            })
+        #expect(lines.contains { $0.contains("IMAP login failed") && $0.contains("1000") })
+    }
+
     @Test func idAndEnable() async throws {
         var (harness, _) = try await Fixture.selected()
         #expect(
@@ -91,5 +124,31 @@ import Testing
                 "* ENABLED CONDSTORE", "d OK ENABLE completed",
             ])
         #expect(harness.session.condStore)
+    }
+}
+
+/// Log lines as text, for checking what is (not) logged.
+final class LogRecords: Sendable {
+    private let box = NIOLockedValueBox<[String]>([])
+    var lines: [String] { box.withLockedValue { $0 } }
+    func append(_ line: String) { box.withLockedValue { $0.append(line) } }
+}
+
+struct RecordingLogHandler: LogHandler {
+    let records: LogRecords
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(
+        level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String,
+        function: String, line: UInt
+    ) {
+        let all = self.metadata.merging(metadata ?? [:]) { $1 }
+        records.append("\(level) \(message) \(all)")
     }
 }

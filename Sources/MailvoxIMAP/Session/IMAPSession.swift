@@ -116,7 +116,14 @@ public struct IMAPSession {
             send(.continuation(.text("Ready for literal data")))
             action = .proceed
         case .error(let error):
-            action = countBeforeLogin() ?? handleParseError(error)
+            if case .authenticate(let tag) = pending {
+                // RFC 3501 §6.2.2: an undecodable response rejects the AUTHENTICATE itself.
+                pending = nil
+                bad(tag, "Invalid SASL response")
+                action = .proceed
+            } else {
+                action = countBeforeLogin() ?? handleParseError(error)
+            }
         case .idleDone:
             action = await finishIdle()
         case .authenticationResponse(let response):
