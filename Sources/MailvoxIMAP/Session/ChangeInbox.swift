@@ -23,10 +23,13 @@ public final class ChangeInbox: Sendable {
 
     func push(_ change: FolderChange) {
         let (handler, waiters) = state.withLockedValue { state in
+            // Only the first change since the last drain wakes the session: a burst of
+            // changes is one wake-up, not one queued event each.
+            let wasEmpty = state.changes.isEmpty
             state.changes.append(change)
             let waiters = state.waiters
             state.waiters = []
-            return (state.onChange, waiters)
+            return (wasEmpty ? state.onChange : nil, waiters)
         }
         for waiter in waiters { waiter.resume() }
         handler?()
