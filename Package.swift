@@ -129,6 +129,7 @@ let package = Package(
                 "MailvoxCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -183,7 +184,16 @@ let package = Package(
             dependencies: ["MailvoxMIME", "MailvoxCore", "MailvoxIMAP", .product(name: "NIOCore", package: "swift-nio")],
             exclude: ["Golden"]),
         .testTarget(name: "MailvoxTemplatesTests", dependencies: ["MailvoxTemplates", "MailvoxCore"]),
-        .testTarget(name: "MailvoxIMAPTests", dependencies: ["MailvoxIMAP", "MailvoxCore", "MailvoxStoreTesting"]),
+        .testTarget(
+            name: "MailvoxIMAPTests",
+            dependencies: [
+                "MailvoxIMAP", "MailvoxCore", "MailvoxStoreTesting", "MailvoxCrypto",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            // The client scripts are run by path (#filePath), not bundled.
+            exclude: ["Clients"]
+        ),
         .testTarget(name: "MailvoxCLITests", dependencies: ["MailvoxCore"]),
         .testTarget(
             name: "MailvoxNotifyTests",

@@ -5,7 +5,13 @@ import PackageDescription
 
 let package = Package(
     name: "mailvox-benchmarks",
-    dependencies: [.package(name: "mailvox", path: "..")],
+    dependencies: [
+        .package(name: "mailvox", path: ".."),
+        // Already in mailvox's graph; named for the IMAP load generator's client side.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
     targets: [
         .executableTarget(
             name: "AudioBench", dependencies: [.product(name: "MailvoxAudio", package: "mailvox")]),
@@ -17,6 +23,15 @@ let package = Package(
             name: "PipelineBench",
             dependencies: [
                 .product(name: "MailvoxServer", package: "mailvox"), .product(name: "MailvoxPipeline", package: "mailvox"),
+            ]),
+        .executableTarget(
+            name: "IMAPBench",
+            dependencies: [
+                .product(name: "MailvoxIMAP", package: "mailvox"), .product(name: "MailvoxStore", package: "mailvox"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
     ],
     swiftLanguageModes: [.v6]

@@ -2,17 +2,19 @@ import Foundation
 import Logging
 import MailvoxCore
 import MailvoxHTTP
+import MailvoxIMAP
 import MailvoxNotify
 import MailvoxPipeline
 import MailvoxQueue
+import MailvoxStore
 import MailvoxTemplates
 import ServiceLifecycle
 
 /// `mailvox serve`: holds the data dir's serve lock and runs every service until SIGTERM or
 /// SIGINT, then lets each finish its in-flight work.
 ///
-/// The services themselves (IMAP, HTTP, workers, drop folder) join as their issues land; the
-/// lifecycle, the lock and readiness are in place now.
+/// The services: deliver and notify workers, the HTTP front door, the IMAP listeners, the
+/// drop folder, housekeeping and readiness.
 public struct Server: Sendable {
     public let context: Context
     let logger: Logger
@@ -79,6 +81,17 @@ public struct Server: Sendable {
             config: context.config, intake: context.intake(), directory: context.directory,
             metrics: { metrics.scrape() }, logger: logger)
         if let http = try frontDoor.application() { services.append(http) }
+        let imap = context.config.imap
+        if imap.listen != nil || imap.listenTLS != nil {
+            let authenticator = DirectoryAuthenticator(
+                directory: context.directory, store: store, limits: MessageLimits(maxBytes: imap.maxMessageBytes),
+                auth: context.config.auth)
+            services.append(
+                IMAPService(
+                    server: IMAPServer(
+                        configuration: IMAPServerConfiguration(context.config), authenticator: authenticator,
+                        logger: logger)))
+        }
         if let dropDir = context.config.intake.dropDir {
             try FileManager.default.createDirectory(atPath: dropDir, withIntermediateDirectories: true)
             services.append(
@@ -149,6 +162,20 @@ struct NotifyService: Service {
             }
         } onCancelOrGracefulShutdown: {
             stop.set()
+        }
+    }
+}
+
+/// The IMAP listeners until graceful shutdown; open sessions are then cancelled (their
+/// store writes are each one transaction, so none is left half-done).
+struct IMAPService: Service {
+    let server: IMAPServer
+
+    func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown { try await server.run() }
+        } catch is CancellationError {
+            // Graceful shutdown cancels the listeners: that is how this service ends.
         }
     }
 }

@@ -19,9 +19,11 @@ struct CLI {
 
     /// A fresh working directory per test, so `var/` and configs never collide.
     let directory: String
-    /// Overrides for the child's environment. The HTTP listener is off unless a test turns it
-    /// on (on a free port): parallel servers must not fight over the default 8080.
-    var environment: [String: String] = ["MAILVOX_HTTP_LISTEN": ""]
+    /// Overrides for the child's environment. The HTTP and IMAP listeners are off unless a test
+    /// turns them on (on free ports): parallel servers must not fight over 8080, 1143 and 1993.
+    var environment: [String: String] = [
+        "MAILVOX_HTTP_LISTEN": "", "MAILVOX_IMAP_LISTEN": "", "MAILVOX_IMAP_LISTEN_TLS": "",
+    ]
 
     init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("mvx-cli-\(UUID().uuidString)").path

@@ -1,0 +1,20 @@
+import Foundation
+import MailvoxCore
+import NIOCore
+
+extension IMAPSession {
+    /// APPEND (RFC 3501 §6.3.11) answering APPENDUID (RFC 4315). A missing folder is
+    /// [TRYCREATE]; a message over the limit [TOOBIG].
+    mutating func append(_ command: AppendCommand, tag: String) async throws {
+        guard let store = state.store else { return }
+        if command.message.readableBytes > configuration.maxMessageBytes {
+            no(tag, code: .tooBig, "Message larger than \(configuration.maxMessageBytes) octets")
+            return
+        }
+        let date = command.internalDate.map { Date(timeIntervalSince1970: TimeInterval($0.secondsSince1970)) }
+        let bytes = Array(command.message.readableBytesView)
+        let appended = try await store.append(
+            to: command.mailbox.name, message: bytes, flags: MessageFlags(command.flags), internalDate: date)
+        ok(tag, code: .appendUID(uidValidity: appended.uidValidity, uid: appended.summary.uid), "APPEND completed")
+    }
+}

@@ -1,0 +1,24 @@
+extension IMAPSession {
+    /// What this session can do now, in DESIGN.md §6's order: STARTTLS and LOGINDISABLED only
+    /// before TLS, AUTH=PLAIN only where a password may be sent and only before login.
+    var capabilities: [String] {
+        var result = ["IMAP4rev1"]
+        let loggedIn = state.store != nil
+        if !loggedIn {
+            if !configuration.isTLS && configuration.startTLSAvailable { result.append("STARTTLS") }
+            if !configuration.loginAllowed { result.append("LOGINDISABLED") }
+            if configuration.loginAllowed { result.append("AUTH=PLAIN") }
+        }
+        result += [
+            "SASL-IR", "ID", "ENABLE", "IDLE", "NAMESPACE", "UIDPLUS", "MOVE", "UNSELECT", "CHILDREN", "SPECIAL-USE",
+            "LITERAL+", "LIST-EXTENDED", "STATUS=SIZE", "CONDSTORE", "ESEARCH",
+        ]
+        return result
+    }
+
+    /// CAPABILITY (RFC 3501 §6.1.1).
+    mutating func capabilityCommand(tag: String) {
+        send(.capability(capabilities))
+        ok(tag, "CAPABILITY completed")
+    }
+}

@@ -1,0 +1,39 @@
+import MailvoxCore
+
+extension IMAPSession {
+    /// COPY / UID COPY (RFC 3501 §6.4.7) and MOVE / UID MOVE (RFC 6851), answering COPYUID
+    /// (RFC 4315). A missing target is [TRYCREATE].
+    mutating func copy(_ command: CopyCommand, removingSource: Bool, tag: String) async throws {
+        guard let store = state.store, let folder = state.selected else { return }
+        if removingSource && folder.readOnly {
+            no(tag, code: .readOnly, "Folder is read-only")
+            return
+        }
+        let targets = try folder.tracker.resolve(command.set, byUID: command.byUID)
+        let name = removingSource ? "MOVE" : "COPY"
+        guard !targets.isEmpty else {
+            // Still check the target, so a client learns of [TRYCREATE].
+            _ = try await store.status(of: command.mailbox.name)
+            ok(tag, "\(name) completed, nothing to do")
+            return
+        }
+        let copied = try await store.copy(
+            from: folder.name, uids: targets.map(\.uid), to: command.mailbox.name, removingSource: removingSource)
+        var code: ResponseCode?
+        if let source = SequenceSet(numbers: copied.pairs.map(\.source)),
+            let destination = SequenceSet(numbers: copied.pairs.map(\.target))
+        {
+            code = .copyUID(uidValidity: copied.uidValidity, source: source, destination: destination)
+        }
+        if removingSource {
+            // RFC 6851 §4.3: COPYUID in an untagged OK before the EXPUNGEs.
+            if let code { send(.condition(StatusResponse(.ok, code: code, text: "Moved UIDs"))) }
+            var responses: [UntaggedResponse] = []
+            state.updateSelected { responses = $0.tracker.remove(copied.pairs.map(\.source)) }
+            for response in responses { send(response) }
+            ok(tag, "MOVE completed")
+        } else {
+            ok(tag, code: code, "COPY completed")
+        }
+    }
+}

@@ -1,0 +1,24 @@
+import MailvoxCore
+
+extension IMAPSession {
+    /// EXPUNGE (RFC 3501 §6.4.3) and UID EXPUNGE (RFC 4315 §2.1): removes the visible messages
+    /// flagged `\Deleted` (within `set` for UID EXPUNGE), one EXPUNGE response each.
+    mutating func expunge(_ set: SequenceSet?, tag: String) async throws {
+        guard let store = state.store, let folder = state.selected else { return }
+        guard !folder.readOnly else {
+            no(tag, code: .readOnly, "Folder is read-only")
+            return
+        }
+        var candidates = try await store.search(in: folder.name, .flagged(.deleted))
+        candidates = candidates.filter { folder.tracker.sequenceNumber(of: $0) != nil }
+        if let set {
+            let named = Set(try folder.tracker.resolve(set, byUID: true).map(\.uid))
+            candidates = candidates.filter { named.contains($0) }
+        }
+        let removed = candidates.isEmpty ? [] : try await store.expunge(in: folder.name, uids: candidates)
+        var responses: [UntaggedResponse] = []
+        state.updateSelected { responses = $0.tracker.remove(removed) }
+        for response in responses { send(response) }
+        ok(tag, "EXPUNGE completed")
+    }
+}

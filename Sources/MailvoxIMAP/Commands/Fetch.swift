@@ -1,0 +1,166 @@
+import MailvoxCore
+import NIOCore
+
+extension IMAPSession {
+    /// Messages read from the store per round trip.
+    static let fetchBatch = 64
+
+    /// FETCH and UID FETCH (RFC 3501 §6.4.5) with MODSEQ and CHANGEDSINCE (RFC 7162 §3.1.4).
+    /// Sections come from the message's `ParsedMessage` layout; a whole body or a partial of
+    /// it is read as a range, so only what is sent is decrypted. Bodies at least as large as
+    /// the flush threshold go to the connection in pieces, never assembled in a second buffer.
+    mutating func fetch(_ command: FetchCommand, tag: String) async throws {
+        guard let store = state.store, let folder = state.selected else { return }
+        let targets = try folder.tracker.resolve(command.set, byUID: command.byUID)
+        var attributes = command.attributes
+        if command.byUID && !attributes.contains(.uid) { attributes.insert(.uid, at: 0) }
+        if command.changedSince != nil && !attributes.contains(.modSeq) { attributes.append(.modSeq) }
+        if attributes.contains(.modSeq) { condStore = true }
+        let setsSeen = !folder.readOnly && attributes.contains(where: \.setsSeen)
+        var start = 0
+        while start < targets.count {
+            let batch = targets[start..<min(start + Self.fetchBatch, targets.count)]
+            start += Self.fetchBatch
+            var summaries: [UInt32: MessageSummary] = [:]
+            for summary in try await store.summaries(in: folder.name, uids: batch.map(\.uid)) {
+                if let changedSince = command.changedSince, summary.modseq <= changedSince { continue }
+                summaries[summary.uid] = summary
+            }
+            var seenNow: Set<UInt32> = []
+            if setsSeen {
+                let unseen = summaries.values.filter { !$0.flags.system.contains(.seen) }.map(\.uid)
+                if !unseen.isEmpty {
+                    let update = try await store.storeFlags(
+                        in: folder.name, uids: unseen, operation: .add, flags: MessageFlags(system: .seen),
+                        unchangedSince: nil)
+                    for summary in update.changed {
+                        summaries[summary.uid] = summary
+                        seenNow.insert(summary.uid)
+                    }
+                    state.updateSelected { selected in
+                        for summary in update.changed { selected.tracker.noteModseq(summary.modseq, of: summary.uid) }
+                    }
+                }
+            }
+            for (seq, uid) in batch {
+                guard let summary = summaries[uid] else { continue }
+                do {
+                    try await writeFetch(
+                        seq: seq, summary: summary, attributes: attributes, addFlags: seenNow.contains(uid),
+                        store: store, folder: folder.name)
+                } catch MailStoreError.noSuchMessage {
+                    // Expunged by another session meanwhile: nothing to say about it now.
+                    continue
+                }
+            }
+        }
+        // RFC 3501 §7.4.1: no EXPUNGE while answering FETCH; UID FETCH names no numbers.
+        ok(tag, "FETCH completed", allowExpunge: command.byUID)
+    }
+
+    /// One message's FETCH response. Everything is read before anything is written, so a
+    /// message that vanishes midway leaves no half response.
+    private mutating func writeFetch(
+        seq: UInt32, summary: MessageSummary, attributes: [FetchAttribute], addFlags: Bool, store: any MailStore,
+        folder: String
+    ) async throws {
+        let needsStructure = attributes.contains { attribute in
+            switch attribute {
+            case .envelope, .bodyStructure: true
+            case .section(let section, _): !(section.part.isEmpty && section.text == .whole)
+            case .rfc822Header, .rfc822Text: true
+            default: false
+            }
+        }
+        let parsed = needsStructure ? try await store.structure(in: folder, uid: summary.uid) : nil
+        var whole: [UInt8]?
+        enum Value {
+            case item(FetchItem)
+            case literal(FetchLiteralName, [UInt8]?)
+        }
+        var values: [Value] = []
+        func content() async throws -> [UInt8] {
+            if let whole { return whole }
+            let bytes = try await store.content(in: folder, uid: summary.uid, range: nil)
+            whole = bytes
+            return bytes
+        }
+        for attribute in attributes {
+            switch attribute {
+            case .uid: values.append(.item(.uid(summary.uid)))
+            case .flags: values.append(.item(.flags(Flag.list(summary.flags))))
+            case .internalDate:
+                values.append(
+                    .item(
+                        .internalDate(
+                            InternalDate(secondsSince1970: Int64(summary.internalDate.timeIntervalSince1970)))))
+            case .rfc822Size: values.append(.item(.rfc822Size(summary.size)))
+            case .modSeq: values.append(.item(.modSeq(summary.modseq)))
+            case .envelope: values.append(.item(.envelope(parsed!.envelope)))
+            case .bodyStructure(let extensions):
+                values.append(.item(extensions ? .bodyStructure(parsed!.body) : .body(parsed!.body)))
+            case .rfc822: values.append(.literal(.rfc822, try await content()))
+            case .rfc822Header:
+                values.append(
+                    .literal(.rfc822Header, parsed!.section(SectionSpecifier(text: .header), of: try await content())))
+            case .rfc822Text:
+                values.append(
+                    .literal(.rfc822Text, parsed!.section(SectionSpecifier(text: .text), of: try await content())))
+            case .section(let section, _):
+                let name = FetchLiteralName.section(section, origin: section.partial?.offset)
+                if section.part.isEmpty && section.text == .whole {
+                    // The whole message or a range of it: read only that range.
+                    if let partial = section.partial, whole == nil {
+                        let end = partial.offset.addingReportingOverflow(partial.length)
+                        let range = partial.offset..<(end.overflow ? Int.max : end.partialValue)
+                        values.append(
+                            .literal(name, try await store.content(in: folder, uid: summary.uid, range: range)))
+                    } else {
+                        values.append(.literal(name, ParsedMessageless.slice(try await content(), section.partial)))
+                    }
+                } else {
+                    // A section that names no part is answered as empty, as Dovecot does.
+                    values.append(.literal(name, parsed!.section(section, of: try await content()) ?? []))
+                }
+            }
+        }
+        if addFlags && !attributes.contains(.flags) { values.append(.item(.flags(Flag.list(summary.flags)))) }
+        if addFlags && condStore && !attributes.contains(.modSeq) { values.append(.item(.modSeq(summary.modseq))) }
+        whole = nil
+        var writer = FetchResponseWriter(sequenceNumber: seq, into: &output)
+        for value in values {
+            switch value {
+            case .item(let item): writer.write(item, into: &output)
+            case .literal(let name, let bytes):
+                guard let bytes else {
+                    writer.write(.literal(name, nil), into: &output)
+                    continue
+                }
+                writer.writeLiteralHeader(name, byteCount: bytes.count, into: &output)
+                if bytes.count >= Self.flushThreshold {
+                    try await flush()
+                    var offset = 0
+                    while offset < bytes.count {
+                        let end = min(offset + Self.flushThreshold, bytes.count)
+                        try await sink.write(ByteBuffer(bytes: bytes[offset..<end]))
+                        offset = end
+                    }
+                } else {
+                    output.writeBytes(bytes)
+                }
+            }
+        }
+        writer.finish(into: &output)
+        try await flushIfLarge()
+    }
+}
+
+/// Partial fetches of bytes already in hand.
+enum ParsedMessageless {
+    /// RFC 3501 §6.4.5: `<origin.length>` of `bytes`; an origin past the end is empty.
+    static func slice(_ bytes: [UInt8], _ partial: SectionSpecifier.Partial?) -> [UInt8] {
+        guard let partial else { return bytes }
+        guard partial.offset < bytes.count else { return [] }
+        return Array(bytes[partial.offset..<min(bytes.count, partial.offset + min(partial.length, bytes.count))])
+    }
+}

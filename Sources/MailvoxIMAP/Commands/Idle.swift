@@ -1,0 +1,18 @@
+extension IMAPSession {
+    /// IDLE (RFC 2177): `+ idling`, then every change as it arrives, expunges included, until DONE.
+    mutating func idle(tag: String) {
+        pending = .idle(tag: tag)
+        sendUpdates(allowExpunge: true)
+        send(.continuation(.text("idling")))
+    }
+
+    mutating func finishIdle() async -> SessionAction {
+        guard case .idle(let tag) = pending else {
+            send(.untagged(.condition(StatusResponse(.bad, text: "Not idling"))))
+            return .proceed
+        }
+        pending = nil
+        ok(tag, "IDLE terminated")
+        return .proceed
+    }
+}

@@ -1,0 +1,111 @@
+import MailvoxCore
+
+extension IMAPSession {
+    /// SEARCH and UID SEARCH (RFC 3501 §6.4.4) with ESEARCH results (RFC 4731) and MODSEQ
+    /// (RFC 7162 §3.1.5). Keys become a `SearchCriterion` over UIDs; the store evaluates it.
+    mutating func search(_ command: SearchCommand, tag: String) async throws {
+        guard let store = state.store, let folder = state.selected else { return }
+        if let charset = command.charset, !["US-ASCII", "UTF-8"].contains(charset) {
+            no(tag, code: .badCharset(["US-ASCII", "UTF-8"]), "Unsupported charset")
+            return
+        }
+        let criterion = Self.criterion(command.key, tracker: folder.tracker)
+        let usesModSeq = command.key.usesModSeq
+        if usesModSeq { condStore = true }
+        let found = try await store.search(in: folder.name, criterion)
+        let visible = found.filter { folder.tracker.sequenceNumber(of: $0) != nil }
+        var highestModseq: UInt64?
+        if usesModSeq && !visible.isEmpty {
+            highestModseq = try await store.summaries(in: folder.name, uids: visible).map(\.modseq).max()
+        }
+        let numbers = command.byUID ? visible : visible.compactMap { folder.tracker.sequenceNumber(of: $0) }
+        if let options = command.returnOptions {
+            let wanted = options.isEmpty ? [.all] : options
+            var result = ESearchResponse(tag: tag, byUID: command.byUID, modSeq: highestModseq)
+            if wanted.contains(.min) { result.min = numbers.min() }
+            if wanted.contains(.max) { result.max = numbers.max() }
+            if wanted.contains(.count) { result.count = numbers.count }
+            if wanted.contains(.all) { result.all = SequenceSet(numbers: numbers) }
+            send(.esearch(result))
+        } else {
+            send(.search(numbers, modSeq: highestModseq))
+        }
+        // RFC 3501 §7.4.1: no EXPUNGE while answering SEARCH; UID SEARCH names no numbers.
+        ok(tag, "SEARCH completed", allowExpunge: command.byUID)
+    }
+
+    /// The store's criterion for a key: sequence numbers become UIDs through the tracker, and
+    /// `\Recent` (not kept) matches nothing, so NEW and RECENT are empty and OLD is everything.
+    static func criterion(_ key: SearchKey, tracker: MessageTracker) -> SearchCriterion {
+        let none = SearchCriterion.not(.all)
+        switch key {
+        case .all, .old: return .all
+        case .new, .recent: return none
+        case .answered: return .flagged(.answered)
+        case .deleted: return .flagged(.deleted)
+        case .draft: return .flagged(.draft)
+        case .flagged: return .flagged(.flagged)
+        case .seen: return .flagged(.seen)
+        case .unanswered: return .unflagged(.answered)
+        case .undeleted: return .unflagged(.deleted)
+        case .undraft: return .unflagged(.draft)
+        case .unflagged: return .unflagged(.flagged)
+        case .unseen: return .unflagged(.seen)
+        case .keyword(let keyword): return .keyword(keyword)
+        case .unkeyword(let keyword): return .unkeyword(keyword)
+        case .bcc(let text): return .header(field: "Bcc", contains: text)
+        case .cc(let text): return .header(field: "Cc", contains: text)
+        case .from(let text): return .header(field: "From", contains: text)
+        case .to(let text): return .header(field: "To", contains: text)
+        case .subject(let text): return .header(field: "Subject", contains: text)
+        case .header(let field, let text): return .header(field: field, contains: text)
+        case .body(let text): return .body(text)
+        case .text(let text): return .text(text)
+        case .before(let date): return .received(.before, SearchDay(date))
+        case .on(let date): return .received(.on, SearchDay(date))
+        case .since(let date): return .received(.since, SearchDay(date))
+        case .sentBefore(let date): return .sent(.before, SearchDay(date))
+        case .sentOn(let date): return .sent(.on, SearchDay(date))
+        case .sentSince(let date): return .sent(.since, SearchDay(date))
+        case .larger(let size): return .larger(Int(size))
+        case .smaller(let size): return .smaller(Int(size))
+        case .uid(let set):
+            // `*` is the highest UID in use; in an empty folder nothing matches.
+            guard let last = tracker.uids.last else { return none }
+            return .uids(set.ranges.map { $0.resolved(last: last) })
+        case .sequenceNumbers(let set):
+            let count = UInt32(tracker.count)
+            guard count > 0 else { return none }
+            var uids: [UInt32] = []
+            for range in set.ranges {
+                let resolved = range.resolved(last: count)
+                guard resolved.lowerBound <= count else { continue }
+                for seq in resolved.lowerBound...min(resolved.upperBound, count) {
+                    if let uid = tracker.uid(at: seq) { uids.append(uid) }
+                }
+            }
+            guard let set = SequenceSet(numbers: uids) else { return none }
+            return .uids(set.ranges.map { $0.resolved(last: 0) })
+        case .modSeq(let value, _): return .modseq(atLeast: value)
+        case .not(let inner): return .not(criterion(inner, tracker: tracker))
+        case .or(let a, let b): return .or(criterion(a, tracker: tracker), criterion(b, tracker: tracker))
+        case .and(let keys): return .and(keys.map { criterion($0, tracker: tracker) })
+        }
+    }
+}
+
+extension SearchDay {
+    init(_ date: IMAPDate) { self.init(year: date.year, month: date.month, day: date.day) }
+}
+
+extension SearchKey {
+    var usesModSeq: Bool {
+        switch self {
+        case .modSeq: true
+        case .not(let inner): inner.usesModSeq
+        case .or(let a, let b): a.usesModSeq || b.usesModSeq
+        case .and(let keys): keys.contains(where: \.usesModSeq)
+        default: false
+        }
+    }
+}

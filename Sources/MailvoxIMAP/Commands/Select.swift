@@ -1,0 +1,69 @@
+import MailvoxCore
+
+extension IMAPSession {
+    static let systemFlags: [Flag] = [.answered, .flagged, .deleted, .seen, .draft]
+
+    /// SELECT and EXAMINE (RFC 3501 §6.3.1–2, RFC 7162 §3.1.8 CONDSTORE).
+    mutating func select(_ name: MailboxName, _ parameters: SelectParameters, readOnly: Bool, tag: String) async throws
+    {
+        guard let store = state.store else { return }
+        // RFC 3501 §6.3.1: the previous folder is closed even if this SELECT fails.
+        stopFeed()
+        state.unselect()
+        if parameters.condStore { condStore = true }
+        // Subscribe before the snapshot, so no change falls between them; the tracker drops
+        // what the snapshot already holds.
+        let stream = try await store.changes(of: name.name)
+        let snapshot: FolderSnapshot
+        do {
+            snapshot = try await store.snapshot(of: name.name)
+        } catch {
+            throw error
+        }
+        _ = startFeed(stream)
+        let status = snapshot.status
+        let tracker = MessageTracker(snapshot.messages)
+        state.select(
+            SelectedFolder(name: name.name, readOnly: readOnly, uidValidity: status.uidValidity, tracker: tracker))
+        send(.flags(Self.systemFlags))
+        send(
+            .condition(
+                StatusResponse(
+                    .ok, code: .permanentFlags(readOnly ? [] : Self.systemFlags, allowsNewKeywords: !readOnly),
+                    text: readOnly ? "No permanent flags permitted" : "Flags permitted")))
+        send(.exists(tracker.count))
+        send(.recent(0))
+        if let firstUnseen = snapshot.messages.firstIndex(where: { !$0.flags.system.contains(.seen) }) {
+            send(.condition(StatusResponse(.ok, code: .unseen(UInt32(firstUnseen + 1)), text: "First unseen")))
+        }
+        send(.condition(StatusResponse(.ok, code: .uidValidity(status.uidValidity), text: "UIDs valid")))
+        send(.condition(StatusResponse(.ok, code: .uidNext(status.uidNext), text: "Predicted next UID")))
+        send(.condition(StatusResponse(.ok, code: .highestModSeq(status.highestModseq), text: "Highest")))
+        send(
+            .tagged(
+                tag: tag,
+                StatusResponse(
+                    .ok, code: readOnly ? .readOnly : .readWrite,
+                    text: readOnly ? "EXAMINE completed" : "SELECT completed")))
+    }
+
+    /// CLOSE (RFC 3501 §6.4.2): silently expunges `\Deleted` messages of a read-write folder.
+    mutating func close(tag: String) async throws {
+        guard let store = state.store, let folder = state.selected else { return }
+        if !folder.readOnly {
+            let deleted = try await store.search(in: folder.name, .flagged(.deleted))
+            let visible = deleted.filter { folder.tracker.sequenceNumber(of: $0) != nil }
+            if !visible.isEmpty { _ = try await store.expunge(in: folder.name, uids: visible) }
+        }
+        stopFeed()
+        state.unselect()
+        send(.tagged(tag: tag, StatusResponse(.ok, text: "CLOSE completed")))
+    }
+
+    /// UNSELECT (RFC 3691): like CLOSE without expunging.
+    mutating func unselect(tag: String) {
+        stopFeed()
+        state.unselect()
+        send(.tagged(tag: tag, StatusResponse(.ok, text: "UNSELECT completed")))
+    }
+}

@@ -1,0 +1,143 @@
+import Logging
+import MailvoxCore
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOSSL
+
+/// Writes a session's responses to the channel; each write is awaited, so a slow client
+/// slows the session down instead of filling memory.
+struct ChannelSink: ResponseSink {
+    let channel: Channel
+
+    func write(_ bytes: ByteBuffer) async throws {
+        try await channel.writeAndFlush(bytes).get()
+    }
+}
+
+/// One client connection: reads bytes into the parser, hands events to the session, performs
+/// the session's actions (TLS, close), and wakes an IDLE session when its folder changes.
+struct IMAPConnection {
+    enum Event {
+        case bytes(ByteBuffer)
+        case changes
+        case closed
+    }
+
+    let connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+    let configuration: IMAPServerConfiguration
+    let implicitTLS: Bool
+    let sslContext: NIOSSLContext?
+    let authenticator: any Authenticator
+    let timeout: NIOLockedValueBox<TimeAmount>
+    let bytesRead: NIOLockedValueBox<Int>
+    let logger: Logger
+
+    func run() async {
+        let channel = connection.channel
+        let address = channel.remoteAddress?.ipAddress ?? "unknown"
+        var session = IMAPSession(
+            configuration: SessionConfiguration(
+                allowPlaintextAuth: configuration.allowPlaintextAuth,
+                startTLSAvailable: !implicitTLS && sslContext != nil, isTLS: implicitTLS,
+                maxCommandsBeforeLogin: configuration.maxCommandsBeforeLogin,
+                maxMessageBytes: configuration.maxMessageBytes, clientAddress: ClientAddress(address)),
+            authenticator: authenticator, sink: ChannelSink(channel: channel), logger: logger)
+        var parser = CommandParser(limits: configuration.parserLimits)
+        let (events, eventSink) = AsyncStream<Event>.makeStream()
+        let (acks, ackSink) = AsyncStream<Void>.makeStream()
+        do {
+            try await connection.executeThenClose { inbound, _ in
+                // Reads one chunk at a time: the next is read only once the session took this
+                // one, so a flooding client fills the socket, not memory.
+                let reader = Task {
+                    var ackIterator = acks.makeAsyncIterator()
+                    do {
+                        for try await buffer in inbound {
+                            eventSink.yield(.bytes(buffer))
+                            if await ackIterator.next() == nil { break }
+                        }
+                    } catch {}
+                    eventSink.yield(.closed)
+                }
+                defer {
+                    reader.cancel()
+                    ackSink.finish()
+                    eventSink.finish()
+                }
+                try await session.greet()
+                var received = 0
+                var watchedInbox: ChangeInbox?
+                loop: for await event in events {
+                    switch event {
+                    case .closed:
+                        break loop
+                    case .changes:
+                        try await session.changesArrived()
+                    case .bytes(let buffer):
+                        received += buffer.readableBytes
+                        parser.append(buffer)
+                        while let parsed = parser.next() {
+                            let action = try await session.handle(parsed)
+                            parser.mode = session.parserMode
+                            switch action {
+                            case .proceed:
+                                break
+                            case .close:
+                                break loop
+                            case .startTLS:
+                                guard try await startTLS(&session, channel: channel, parser: parser, received: received)
+                                else { break loop }
+                                parser = CommandParser(limits: configuration.parserLimits)
+                            }
+                        }
+                        if parser.isClosed { break loop }
+                        ackSink.yield()
+                    }
+                    if session.state.store != nil {
+                        let after = configuration.idleTimeoutAfterLogin.timeAmount
+                        timeout.withLockedValue { $0 = after }
+                    }
+                    if session.inbox !== watchedInbox {
+                        watchedInbox = session.inbox
+                        watchedInbox?.setOnChange { eventSink.yield(.changes) }
+                    }
+                }
+                session.close()
+            }
+        } catch {
+            logger.debug("IMAP connection ended: \(error)", metadata: ["client": "\(address)"])
+            session.close()
+        }
+    }
+
+    /// STARTTLS: the OK goes out and TLS is put first in the pipeline in the same event-loop
+    /// turn, so no byte the client sends after reading the OK is taken as plaintext. A client
+    /// that pipelined anything after STARTTLS (RFC 2595 §3.1 forbids it; CVE-2011-0411) is
+    /// disconnected rather than having those bytes run as commands under TLS.
+    private func startTLS(
+        _ session: inout IMAPSession, channel: Channel, parser: CommandParser, received: Int
+    ) async throws -> Bool {
+        guard let sslContext else { return false }
+        let reply = session.takeOutput()
+        let counter = bytesRead
+        // All on the event loop: the write's completion runs the callback inline, before the
+        // loop can read the client's first TLS bytes.
+        let plaintextRead = try await channel.eventLoop.flatSubmit {
+            channel.writeAndFlush(reply).flatMapThrowing {
+                try channel.pipeline.syncOperations.addHandler(
+                    NIOSSLServerHandler(context: sslContext), position: .first)
+                return counter.withLockedValue { $0 }
+            }
+        }.get()
+        guard parser.bufferedByteCount == 0, plaintextRead == received else {
+            logger.notice(
+                "IMAP client sent data after STARTTLS; disconnected",
+                metadata: [
+                    "buffered": "\(parser.bufferedByteCount)", "read": "\(plaintextRead)", "received": "\(received)",
+                ])
+            return false
+        }
+        session.didStartTLS()
+        return true
+    }
+}

@@ -1,0 +1,134 @@
+import Logging
+import MailvoxCore
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import NIOSSL
+
+/// The IMAP service: a STARTTLS listener and an implicit-TLS listener on SwiftNIO, each
+/// connection an `IMAPSession` logging in through the `Authenticator` and then seeing only
+/// its own mailbox's `MailStore`. `MailvoxServer` runs it as a service until shutdown.
+public struct IMAPServer: Sendable {
+    public let configuration: IMAPServerConfiguration
+    let authenticator: any Authenticator
+    let logger: Logger
+
+    /// Where the listeners are bound (a port 0 in the configuration becomes the real port).
+    public struct BoundAddresses: Sendable {
+        public var startTLS: SocketAddress?
+        public var implicitTLS: SocketAddress?
+    }
+
+    public enum StartError: Error, CustomStringConvertible {
+        case certificate(String, underlying: String)
+
+        public var description: String {
+            switch self {
+            case .certificate(let path, let underlying): "cannot load TLS certificate or key \(path): \(underlying)"
+            }
+        }
+    }
+
+    public init(configuration: IMAPServerConfiguration, authenticator: any Authenticator, logger: Logger) {
+        self.configuration = configuration
+        self.authenticator = authenticator
+        self.logger = logger
+    }
+
+    /// The TLS context of `[tls]`'s PEM files.
+    func makeSSLContext() throws -> NIOSSLContext {
+        let chain: [NIOSSLCertificate]
+        let key: NIOSSLPrivateKey
+        do {
+            chain = try NIOSSLCertificate.fromPEMFile(configuration.certificateFile)
+        } catch {
+            throw StartError.certificate(configuration.certificateFile, underlying: "\(error)")
+        }
+        do {
+            key = try NIOSSLPrivateKey(file: configuration.privateKeyFile, format: .pem)
+        } catch {
+            throw StartError.certificate(configuration.privateKeyFile, underlying: "\(error)")
+        }
+        var tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        tls.minimumTLSVersion = .tlsv12
+        return try NIOSSLContext(configuration: tls)
+    }
+
+    /// Binds the listeners, reports where, and serves until the task is cancelled.
+    public func run(onBound: @Sendable (BoundAddresses) -> Void = { _ in }) async throws {
+        let sslContext = try makeSSLContext()
+        var listeners: [(NIOAsyncChannel<IMAPChannel, Never>, Bool)] = []
+        var bound = BoundAddresses()
+        if let listen = configuration.listen {
+            let listener = try await bind(listen, implicitTLS: false, sslContext: sslContext)
+            bound.startTLS = listener.channel.localAddress
+            listeners.append((listener, false))
+        }
+        if let listen = configuration.listenTLS {
+            let listener = try await bind(listen, implicitTLS: true, sslContext: sslContext)
+            bound.implicitTLS = listener.channel.localAddress
+            listeners.append((listener, true))
+        }
+        logger.info(
+            "IMAP listening",
+            metadata: [
+                "starttls": "\(bound.startTLS.map { "\($0)" } ?? "off")",
+                "tls": "\(bound.implicitTLS.map { "\($0)" } ?? "off")",
+            ])
+        onBound(bound)
+        try await withThrowingDiscardingTaskGroup { group in
+            for (listener, implicitTLS) in listeners {
+                group.addTask {
+                    try await listener.executeThenClose { inbound in
+                        try await withThrowingDiscardingTaskGroup { connections in
+                            for try await accepted in inbound {
+                                connections.addTask {
+                                    await IMAPConnection(
+                                        connection: accepted.channel, configuration: configuration,
+                                        implicitTLS: implicitTLS, sslContext: sslContext, authenticator: authenticator,
+                                        timeout: accepted.timeout, bytesRead: accepted.bytesRead, logger: logger
+                                    ).run()
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A freshly accepted connection and the values its handlers share with the session.
+    struct IMAPChannel: Sendable {
+        let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+        let timeout: NIOLockedValueBox<TimeAmount>
+        let bytesRead: NIOLockedValueBox<Int>
+    }
+
+    private func bind(
+        _ address: HostPort, implicitTLS: Bool, sslContext: NIOSSLContext
+    ) async throws
+        -> NIOAsyncChannel<IMAPChannel, Never>
+    {
+        let before = configuration.idleTimeoutBeforeLogin.timeAmount
+        return try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 1)
+            .bind(host: address.host, port: address.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let timeout = NIOLockedValueBox(before)
+                    let bytesRead = NIOLockedValueBox(0)
+                    if implicitTLS {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
+                    }
+                    try channel.pipeline.syncOperations.addHandler(
+                        IdleTimeoutHandler(timeout: timeout, bytesRead: bytesRead))
+                    let wrapped = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
+                        wrappingChannelSynchronously: channel,
+                        configuration: .init(backPressureStrategy: .init(lowWatermark: 1, highWatermark: 2)))
+                    return IMAPChannel(channel: wrapped, timeout: timeout, bytesRead: bytesRead)
+                }
+            }
+    }
+}

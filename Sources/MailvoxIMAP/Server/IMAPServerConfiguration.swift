@@ -1,0 +1,56 @@
+import MailvoxCore
+import NIOCore
+
+/// What the IMAP listeners need from `[imap]`, `[tls]` and `[auth]` (DESIGN.md §3).
+public struct IMAPServerConfiguration: Sendable {
+    /// STARTTLS listener; nil disables it. Port 0 binds a free port (tests).
+    public var listen: HostPort?
+    /// Implicit-TLS listener; nil disables it.
+    public var listenTLS: HostPort?
+    /// PEM files of the certificate chain and its key.
+    public var certificateFile: String
+    public var privateKeyFile: String
+    public var allowPlaintextAuth: Bool
+    public var maxMessageBytes: Int
+    /// A connection that sends nothing for this long is closed: short before login, RFC 3501
+    /// §5.4's 30 minutes after.
+    public var idleTimeoutBeforeLogin: Duration
+    public var idleTimeoutAfterLogin: Duration
+    public var maxCommandsBeforeLogin: Int
+    public var parserLimits: ParserLimits
+
+    public init(
+        listen: HostPort?, listenTLS: HostPort?, certificateFile: String, privateKeyFile: String,
+        allowPlaintextAuth: Bool = false, maxMessageBytes: Int = 52_428_800,
+        idleTimeoutBeforeLogin: Duration = .seconds(60), idleTimeoutAfterLogin: Duration = .seconds(30 * 60),
+        maxCommandsBeforeLogin: Int = 25
+    ) {
+        self.listen = listen
+        self.listenTLS = listenTLS
+        self.certificateFile = certificateFile
+        self.privateKeyFile = privateKeyFile
+        self.allowPlaintextAuth = allowPlaintextAuth
+        self.maxMessageBytes = maxMessageBytes
+        self.idleTimeoutBeforeLogin = idleTimeoutBeforeLogin
+        self.idleTimeoutAfterLogin = idleTimeoutAfterLogin
+        self.maxCommandsBeforeLogin = maxCommandsBeforeLogin
+        self.parserLimits = ParserLimits(maxLiteralSize: maxMessageBytes)
+    }
+
+    /// The listeners and limits of a loaded configuration (paths already absolute).
+    public init(_ configuration: Configuration) {
+        self.init(
+            listen: configuration.imap.listen, listenTLS: configuration.imap.listenTLS,
+            certificateFile: configuration.tls.certificateFile, privateKeyFile: configuration.tls.privateKeyFile,
+            allowPlaintextAuth: configuration.imap.allowPlaintextAuth,
+            maxMessageBytes: configuration.imap.maxMessageBytes)
+    }
+}
+
+extension Duration {
+    /// The same span as NIO's `TimeAmount`.
+    var timeAmount: TimeAmount {
+        let (seconds, attoseconds) = components
+        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

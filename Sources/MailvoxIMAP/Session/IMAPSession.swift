@@ -1,0 +1,340 @@
+import Logging
+import MailvoxCore
+import NIOCore
+
+/// Where a session's responses go: the connection's channel, or a test's buffer.
+public protocol ResponseSink: Sendable {
+    func write(_ bytes: ByteBuffer) async throws
+}
+
+/// What a session's settings are, per connection.
+public struct SessionConfiguration: Sendable {
+    /// LOGIN and AUTHENTICATE allowed before TLS (`[imap] allow_plaintext_auth`).
+    public var allowPlaintextAuth: Bool
+    /// Whether STARTTLS can be offered on this connection (a certificate is configured).
+    public var startTLSAvailable: Bool
+    /// Whether the connection is already encrypted (implicit TLS, or after STARTTLS).
+    public var isTLS: Bool
+    /// Commands (of any kind, errors included) accepted before login; then `BYE [LIMIT]`.
+    public var maxCommandsBeforeLogin: Int
+    /// APPEND limit (`[imap] max_message_bytes`).
+    public var maxMessageBytes: Int
+    public var clientAddress: ClientAddress
+
+    public init(
+        allowPlaintextAuth: Bool = false, startTLSAvailable: Bool = true, isTLS: Bool = false,
+        maxCommandsBeforeLogin: Int = 25, maxMessageBytes: Int = 52_428_800,
+        clientAddress: ClientAddress = ClientAddress("127.0.0.1")
+    ) {
+        self.allowPlaintextAuth = allowPlaintextAuth
+        self.startTLSAvailable = startTLSAvailable
+        self.isTLS = isTLS
+        self.maxCommandsBeforeLogin = maxCommandsBeforeLogin
+        self.maxMessageBytes = maxMessageBytes
+        self.clientAddress = clientAddress
+    }
+
+    /// Whether a password may be sent now.
+    public var loginAllowed: Bool { isTLS || allowPlaintextAuth }
+}
+
+/// What the connection must do after the session handled an event.
+public enum SessionAction: Sendable, Equatable {
+    case proceed
+    /// STARTTLS was accepted and its OK written: put TLS in front of everything now, and
+    /// discard any plaintext the client sent after the command.
+    case startTLS
+    /// `BYE` was sent: close the connection.
+    case close
+}
+
+/// One client's IMAP session: the state machine (`SessionState`) driven by parser events,
+/// each command's work done against the async `MailStore`, responses written to a sink.
+/// Owned by one task; the NIO handler only feeds it events and performs its actions.
+public struct IMAPSession {
+    public internal(set) var state: SessionState = .notAuthenticated
+    public var configuration: SessionConfiguration
+    let authenticator: any Authenticator
+    let sink: any ResponseSink
+    let logger: Logger
+
+    var output = ByteBuffer()
+    /// RFC 7162 §3.1: CONDSTORE is on once ENABLEd or any command used it.
+    public internal(set) var condStore = false
+    var commandsBeforeLogin = 0
+    /// IDLE or AUTHENTICATE waiting for continuation lines.
+    var pending: Pending?
+    /// The selected folder's change feed.
+    public internal(set) var inbox: ChangeInbox?
+    var feedTask: Task<Void, Never>?
+
+    enum Pending {
+        case idle(tag: String)
+        case authenticate(tag: String)
+    }
+
+    /// Octets buffered before they are written out.
+    static let flushThreshold = 64 * 1024
+
+    public init(
+        configuration: SessionConfiguration, authenticator: any Authenticator, sink: any ResponseSink,
+        logger: Logger = Logger(label: "mailvox.imap")
+    ) {
+        self.configuration = configuration
+        self.authenticator = authenticator
+        self.sink = sink
+        self.logger = logger
+    }
+
+    /// How the parser must read the next line.
+    public var parserMode: CommandParser.Mode {
+        switch pending {
+        case .idle: .idle
+        case .authenticate: .authentication
+        case nil: .command
+        }
+    }
+
+    public var isIdling: Bool {
+        if case .idle = pending { return true }
+        return false
+    }
+
+    // MARK: Events
+
+    /// The greeting sent when the connection opens.
+    public mutating func greet() async throws {
+        send(.untagged(.condition(StatusResponse(.ok, code: .capability(capabilities), text: "Mailvox ready"))))
+        try await flush()
+    }
+
+    /// Handles one parser event and writes what it produces.
+    public mutating func handle(_ event: ParserEvent) async throws -> SessionAction {
+        let action: SessionAction
+        switch event {
+        case .continuationRequest:
+            send(.continuation(.text("Ready for literal data")))
+            action = .proceed
+        case .error(let error):
+            if case .authenticate(let tag) = pending {
+                // RFC 3501 §6.2.2: an undecodable response rejects the AUTHENTICATE itself.
+                pending = nil
+                bad(tag, "Invalid SASL response")
+                action = .proceed
+            } else {
+                action = countBeforeLogin() ?? handleParseError(error)
+            }
+        case .idleDone:
+            action = await finishIdle()
+        case .authenticationResponse(let response):
+            action = await continueAuthentication(response)
+        case .command(let tagged):
+            if let refused = countBeforeLogin() {
+                action = refused
+            } else {
+                action = await execute(tagged)
+            }
+        }
+        // STARTTLS's OK is written by the connection, together with putting TLS in place.
+        if action != .startTLS { try await flush() }
+        return action
+    }
+
+    /// What is buffered and not yet written, handed to the connection (STARTTLS).
+    public mutating func takeOutput() -> ByteBuffer {
+        defer { output = ByteBuffer() }
+        return output
+    }
+
+    /// Changes arrived on the feed: pushed at once during IDLE, else kept for the next command.
+    public mutating func changesArrived() async throws {
+        guard isIdling else { return }
+        sendUpdates(allowExpunge: true)
+        try await flush()
+    }
+
+    /// The connection is going away: stop the change feed.
+    public mutating func close() {
+        stopFeed()
+        state.logout()
+    }
+
+    private mutating func countBeforeLogin() -> SessionAction? {
+        guard case .notAuthenticated = state, pending == nil else { return nil }
+        commandsBeforeLogin += 1
+        guard commandsBeforeLogin > configuration.maxCommandsBeforeLogin else { return nil }
+        send(.untagged(.condition(StatusResponse(.bye, code: .limit, text: "Too many commands before login"))))
+        state.logout()
+        return .close
+    }
+
+    private mutating func handleParseError(_ error: ParseError) -> SessionAction {
+        send(error.response)
+        if error.disposition == .bye {
+            state.logout()
+            return .close
+        }
+        return .proceed
+    }
+
+    private mutating func execute(_ tagged: TaggedCommand) async -> SessionAction {
+        let tag = tagged.tag
+        let command = tagged.command
+        guard state.allows(command) else {
+            let text: String
+            switch state {
+            case .notAuthenticated: text = "Log in first"
+            case .authenticated: text = command.isSelectedStateCommand ? "No folder selected" : "Already logged in"
+            case .selected: text = "Already logged in"
+            case .logout: text = "Logging out"
+            }
+            send(.tagged(tag: tag, StatusResponse(.bad, text: text)))
+            return .proceed
+        }
+        do {
+            switch command {
+            case .capability: capabilityCommand(tag: tag)
+            case .noop: noop(tag: tag, name: "NOOP")
+            case .check: noop(tag: tag, name: "CHECK")
+            case .logout: return logout(tag: tag)
+            case .id(let parameters): id(parameters, tag: tag)
+            case .starttls: return startTLS(tag: tag)
+            case .login(let username, let password):
+                await login(username: username, password: password, tag: tag)
+            case .authenticate(let mechanism, let initial):
+                await authenticate(mechanism: mechanism, initialResponse: initial, tag: tag)
+            case .enable(let capabilities): enable(capabilities, tag: tag)
+            case .select(let name, let parameters): try await select(name, parameters, readOnly: false, tag: tag)
+            case .examine(let name, let parameters): try await select(name, parameters, readOnly: true, tag: tag)
+            case .create(let name): try await create(name, tag: tag)
+            case .delete(let name): try await delete(name, tag: tag)
+            case .rename(let from, let to): try await rename(from, to: to, tag: tag)
+            case .subscribe(let name): try await subscribe(name, true, tag: tag)
+            case .unsubscribe(let name): try await subscribe(name, false, tag: tag)
+            case .list(let command): try await list(command, tag: tag)
+            case .lsub(let reference, let pattern): try await lsub(reference: reference, pattern: pattern, tag: tag)
+            case .namespace: namespace(tag: tag)
+            case .status(let name, let attributes): try await status(name, attributes, tag: tag)
+            case .append(let command): try await append(command, tag: tag)
+            case .idle: idle(tag: tag)
+            case .close: try await close(tag: tag)
+            case .unselect: unselect(tag: tag)
+            case .expunge: try await expunge(nil, tag: tag)
+            case .uidExpunge(let set): try await expunge(set, tag: tag)
+            case .search(let command): try await search(command, tag: tag)
+            case .fetch(let command): try await fetch(command, tag: tag)
+            case .store(let command): try await store(command, tag: tag)
+            case .copy(let command): try await copy(command, removingSource: false, tag: tag)
+            case .move(let command): try await copy(command, removingSource: true, tag: tag)
+            }
+        } catch let error as MailStoreError {
+            respond(to: error, tag: tag, command: command)
+        } catch is MessageTracker.InvalidSequenceNumber {
+            send(.tagged(tag: tag, StatusResponse(.bad, text: "Invalid message sequence number")))
+        } catch {
+            logger.error("IMAP command failed: \(error)")
+            send(.tagged(tag: tag, StatusResponse(.no, code: .serverBug, text: "Internal error")))
+        }
+        return .proceed
+    }
+
+    // MARK: Output
+
+    mutating func send(_ response: Response) {
+        ResponseEncoder.encode(response, into: &output)
+    }
+
+    mutating func send(_ untagged: UntaggedResponse) {
+        send(.untagged(untagged))
+    }
+
+    /// Tagged OK after the untagged updates the command's kind allows.
+    mutating func ok(_ tag: String, code: ResponseCode? = nil, _ text: String, allowExpunge: Bool = true) {
+        sendUpdates(allowExpunge: allowExpunge)
+        send(.tagged(tag: tag, StatusResponse(.ok, code: code, text: text)))
+    }
+
+    mutating func no(_ tag: String, code: ResponseCode? = nil, _ text: String) {
+        send(.tagged(tag: tag, StatusResponse(.no, code: code, text: text)))
+    }
+
+    mutating func bad(_ tag: String, code: ResponseCode? = nil, _ text: String) {
+        send(.tagged(tag: tag, StatusResponse(.bad, code: code, text: text)))
+    }
+
+    /// Drains the change feed into the tracker and sends what RFC 3501 §7.4.1 allows now.
+    mutating func sendUpdates(allowExpunge: Bool) {
+        guard let inbox else { return }
+        let changes = inbox.drain()
+        let condStore = self.condStore
+        var responses: [UntaggedResponse] = []
+        state.updateSelected { folder in
+            for change in changes { folder.tracker.receive(change) }
+            responses = folder.tracker.takeUpdates(allowExpunge: allowExpunge, condStore: condStore)
+        }
+        for response in responses { send(response) }
+    }
+
+    mutating func flushIfLarge() async throws {
+        if output.readableBytes >= Self.flushThreshold { try await flush() }
+    }
+
+    mutating func flush() async throws {
+        guard output.readableBytes > 0 else { return }
+        let bytes = output
+        output = ByteBuffer()
+        try await sink.write(bytes)
+    }
+
+    // MARK: Change feed
+
+    mutating func startFeed(_ stream: AsyncStream<FolderChange>) -> ChangeInbox {
+        stopFeed()
+        let inbox = ChangeInbox()
+        self.inbox = inbox
+        feedTask = Task {
+            for await change in stream { inbox.push(change) }
+            inbox.close()
+        }
+        return inbox
+    }
+
+    mutating func stopFeed() {
+        feedTask?.cancel()
+        feedTask = nil
+        inbox?.close()
+        inbox = nil
+    }
+
+    // MARK: Errors
+
+    /// Maps a store refusal to its response code (RFC 5530, RFC 3501 TRYCREATE).
+    mutating func respond(to error: MailStoreError, tag: String, command: Command) {
+        switch error {
+        case .noSuchFolder:
+            switch command {
+            case .copy, .move, .append: no(tag, code: .tryCreate, "No such folder")
+            default: no(tag, code: .nonExistent, "No such folder")
+            }
+        case .folderExists: no(tag, code: .alreadyExists, "Folder already exists")
+        case .invalidFolderName(_, let reason): no(tag, code: .cannot, "Invalid folder name: \(reason)")
+        case .protectedFolder: no(tag, code: .cannot, "This folder cannot be deleted or renamed")
+        case .noSuchMessage: no(tag, code: .expungeIssued, "Message was expunged")
+        case .messageTooLarge(_, let limit): no(tag, code: .tooBig, "Message larger than \(limit) octets")
+        case .overQuota: no(tag, code: .overQuota, "Mailbox is over its quota")
+        case .malformedMessage(let reason): no(tag, code: .parse, "Message refused: \(reason)")
+        case .storage(let reason):
+            logger.error("IMAP storage failure: \(reason)")
+            no(tag, code: .serverBug, "Internal storage error")
+        }
+    }
+}
+
+extension Command {
+    var isSelectedStateCommand: Bool {
+        switch self {
+        case .check, .close, .unselect, .expunge, .uidExpunge, .search, .fetch, .store, .copy, .move: true
+        default: false
+        }
+    }
+}

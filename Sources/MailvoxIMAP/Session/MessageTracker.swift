@@ -1,0 +1,169 @@
+import MailvoxCore
+
+/// One session's message sequence numbers for the selected folder (RFC 3501 §2.3.1.2) and the
+/// changes from the store's feed it has not yet told the client about.
+///
+/// Sequence numbers change only when the client is told: a new message becomes visible with
+/// `EXISTS`, an expunged one disappears with `EXPUNGE`, and only where §7.4.1 allows it (never
+/// while answering FETCH, STORE or SEARCH). Until then an expunged message keeps its number.
+public struct MessageTracker: Sendable, Equatable {
+    /// Visible messages, ascending by UID: their UIDs and the modseq the client last learned.
+    public private(set) var uids: [UInt32]
+    private var modseqs: [UInt64]
+    private var pendingAdded: [UInt32: UInt64] = [:]
+    private var pendingExpunged: Set<UInt32> = []
+    private var pendingFlags: [UInt32: (flags: MessageFlags, modseq: UInt64)] = [:]
+
+    public init(_ messages: [MessageSummary]) {
+        let sorted = messages.sorted { $0.uid < $1.uid }
+        uids = sorted.map(\.uid)
+        modseqs = sorted.map(\.modseq)
+    }
+
+    public static func == (lhs: MessageTracker, rhs: MessageTracker) -> Bool {
+        lhs.uids == rhs.uids && lhs.modseqs == rhs.modseqs && lhs.pendingAdded == rhs.pendingAdded
+            && lhs.pendingExpunged == rhs.pendingExpunged
+    }
+
+    public var count: Int { uids.count }
+
+    /// Whether anything is waiting to be told.
+    public var hasPendingUpdates: Bool {
+        !pendingAdded.isEmpty || !pendingExpunged.isEmpty || !pendingFlags.isEmpty
+    }
+
+    /// The sequence number of `uid`, if visible.
+    public func sequenceNumber(of uid: UInt32) -> UInt32? {
+        var low = 0
+        var high = uids.count
+        while low < high {
+            let mid = (low + high) / 2
+            if uids[mid] < uid { low = mid + 1 } else { high = mid }
+        }
+        return low < uids.count && uids[low] == uid ? UInt32(low + 1) : nil
+    }
+
+    public func uid(at sequenceNumber: UInt32) -> UInt32? {
+        guard sequenceNumber >= 1, Int(sequenceNumber) <= uids.count else { return nil }
+        return uids[Int(sequenceNumber) - 1]
+    }
+
+    public func modseq(of uid: UInt32) -> UInt64? {
+        sequenceNumber(of: uid).map { modseqs[Int($0) - 1] }
+    }
+
+    /// Whether `uid` is known to be expunged but not yet reported.
+    public func isExpungePending(_ uid: UInt32) -> Bool { pendingExpunged.contains(uid) }
+
+    /// A sequence number outside 1…count (other than `*`) in a message set.
+    public struct InvalidSequenceNumber: Error, Equatable {}
+
+    /// The visible messages `set` names, ascending, as (sequence number, UID).
+    public func resolve(_ set: SequenceSet, byUID: Bool) throws(InvalidSequenceNumber) -> [(seq: UInt32, uid: UInt32)] {
+        if byUID {
+            guard let last = uids.last else { return [] }
+            let ranges = set.ranges.map { $0.resolved(last: last) }
+            var result: [(UInt32, UInt32)] = []
+            for (index, uid) in uids.enumerated() where ranges.contains(where: { $0.contains(uid) }) {
+                result.append((UInt32(index + 1), uid))
+            }
+            return result
+        }
+        let count = UInt32(uids.count)
+        var wanted = Set<UInt32>()
+        for range in set.ranges {
+            let resolved = range.resolved(last: count)
+            // RFC 3501 §9: a number beyond the mailbox is an error, except through `*`.
+            guard resolved.lowerBound >= 1, resolved.upperBound <= count else { throw InvalidSequenceNumber() }
+            if resolved.count > uids.count { return uids.enumerated().map { (UInt32($0.offset + 1), $0.element) } }
+            wanted.formUnion(resolved)
+        }
+        return wanted.sorted().map { ($0, uids[Int($0) - 1]) }
+    }
+
+    // MARK: Changes
+
+    /// Takes in one change from the store's feed; what the session already knows is ignored.
+    public mutating func receive(_ change: FolderChange) {
+        switch change {
+        case .added(let uid, let modseq):
+            guard sequenceNumber(of: uid) == nil, uid > (uids.last ?? 0) else { return }
+            pendingAdded[uid] = modseq
+        case .flags(let uid, let flags, let modseq):
+            if let seq = sequenceNumber(of: uid) {
+                guard modseq > modseqs[Int(seq) - 1], !pendingExpunged.contains(uid) else { return }
+            } else if pendingAdded[uid] == nil {
+                return
+            }
+            if let pending = pendingFlags[uid], pending.modseq >= modseq { return }
+            pendingFlags[uid] = (flags, modseq)
+        case .expunged(let removed, _):
+            for uid in removed {
+                if pendingAdded.removeValue(forKey: uid) != nil {
+                    pendingFlags[uid] = nil
+                } else if sequenceNumber(of: uid) != nil {
+                    pendingExpunged.insert(uid)
+                    pendingFlags[uid] = nil
+                }
+            }
+        }
+    }
+
+    /// The untagged responses that bring the client up to date: EXPUNGE (only when
+    /// `allowExpunge`), EXISTS, then FETCH FLAGS (with UID, and MODSEQ under CONDSTORE).
+    public mutating func takeUpdates(allowExpunge: Bool, condStore: Bool) -> [UntaggedResponse] {
+        var responses: [UntaggedResponse] = []
+        if allowExpunge && !pendingExpunged.isEmpty {
+            // Highest first, so every number sent is right at the moment it is sent.
+            for uid in pendingExpunged.sorted(by: >) {
+                if let seq = sequenceNumber(of: uid) {
+                    uids.remove(at: Int(seq) - 1)
+                    modseqs.remove(at: Int(seq) - 1)
+                    responses.append(.expunge(seq))
+                }
+            }
+            pendingExpunged = []
+        }
+        if !pendingAdded.isEmpty {
+            for (uid, modseq) in pendingAdded.sorted(by: { $0.key < $1.key }) where uid > (uids.last ?? 0) {
+                uids.append(uid)
+                modseqs.append(modseq)
+            }
+            pendingAdded = [:]
+            responses.append(.exists(uids.count))
+        }
+        for (uid, update) in pendingFlags.sorted(by: { $0.key < $1.key }) {
+            guard let seq = sequenceNumber(of: uid) else { continue }
+            guard !pendingExpunged.contains(uid) else { continue }
+            modseqs[Int(seq) - 1] = max(modseqs[Int(seq) - 1], update.modseq)
+            var items: [FetchItem] = [.uid(uid), .flags(Flag.list(update.flags))]
+            if condStore { items.append(.modSeq(update.modseq)) }
+            responses.append(.fetch(sequenceNumber: seq, items))
+        }
+        pendingFlags = [:]
+        return responses
+    }
+
+    /// Records flags this session changed itself (STORE, FETCH setting \Seen), so the feed's
+    /// echo of that change is not sent again.
+    public mutating func noteModseq(_ modseq: UInt64, of uid: UInt32) {
+        guard let seq = sequenceNumber(of: uid) else { return }
+        modseqs[Int(seq) - 1] = max(modseqs[Int(seq) - 1], modseq)
+        if let pending = pendingFlags[uid], pending.modseq <= modseq { pendingFlags[uid] = nil }
+    }
+
+    /// Removes messages this session expunged or moved itself; returns the EXPUNGE responses
+    /// in the order to send them.
+    public mutating func remove(_ removed: [UInt32]) -> [UntaggedResponse] {
+        var responses: [UntaggedResponse] = []
+        for uid in removed.sorted(by: >) {
+            pendingExpunged.remove(uid)
+            pendingFlags[uid] = nil
+            guard let seq = sequenceNumber(of: uid) else { continue }
+            uids.remove(at: Int(seq) - 1)
+            modseqs.remove(at: Int(seq) - 1)
+            responses.append(.expunge(seq))
+        }
+        return responses
+    }
+}

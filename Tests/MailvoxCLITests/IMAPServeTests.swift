@@ -1,0 +1,170 @@
+import Foundation
+import Testing
+
+/// `mailvox serve`'s IMAP listeners over the real sealed store, with voicemails made by the
+/// real pipeline, driven by Python's imaplib and mbsync.
+@Suite(.serialized) struct IMAPServeTests {
+    static let clients = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("MailvoxIMAPTests/Clients")
+
+    /// A free loopback port (bound, read and released; a tiny race other tests accept too).
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func tool(
+        _ executable: String, _ arguments: [String], in directory: String, environment: [String: String]? = nil
+    )
+        throws -> (status: Int32, output: String)
+    {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        if let environment { process.environment = environment }
+        let log = directory + "/tool-\(UUID().uuidString).log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        return (process.terminationStatus, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+    }
+
+    static var python: String {
+        FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") ? "/usr/bin/python3" : "python3"
+    }
+
+    @Test func realClientsReadVoicemailsThroughServe() throws {
+        var cli = try CLI()
+        let startTLS = Self.freePort()
+        let implicitTLS = Self.freePort()
+        cli.environment["MAILVOX_IMAP_LISTEN"] = "127.0.0.1:\(startTLS)"
+        cli.environment["MAILVOX_IMAP_LISTEN_TLS"] = "127.0.0.1:\(implicitTLS)"
+        #expect(try cli.run(["init", "--data-dir", "var"]).status == 0)
+        #expect(
+            try cli.run(["mailbox", "add", "1000", "--name", "Front Desk", "--password-stdin"], stdin: "long-enough-1")
+                .status == 0)
+        let speech = try tool(
+            "/usr/bin/espeak-ng", ["Hello, this is Ada. Please call me back.", "-w", "hello.wav"], in: cli.directory)
+        #expect(speech.status == 0, "\(speech.output)")
+        for number in ["+4930123456", "+4930999999"] {
+            #expect(try cli.run(["deposit", "--mailbox", "1000", "--caller-number", number, "hello.wav"]).status == 0)
+        }
+        let log = cli.directory + "/serve.log"
+        let server = try cli.start(["serve"], log: log)
+        defer {
+            server.terminate()
+            server.waitUntilExit()
+        }
+        #expect(
+            CLI.wait(for: "IMAP listening", in: log),
+            "IMAP never started: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        let certificate = cli.directory + "/var/tls/cert.pem"
+        let python = Self.python
+
+        // Wait until both voicemails are delivered, as an IMAP client sees it.
+        var delivered = false
+        for _ in 0..<100 {
+            let status = try tool(
+                "/usr/bin/curl",
+                [
+                    "-sS", "--cacert", certificate, "-u", "1000:long-enough-1",
+                    "imaps://127.0.0.1:\(implicitTLS)/INBOX",
+                    "-X", "STATUS INBOX (MESSAGES)",
+                ], in: cli.directory)
+            if status.output.contains("MESSAGES 2") {
+                delivered = true
+                break
+            }
+            usleep(300_000)
+        }
+        #expect(delivered, "the pipeline never delivered both voicemails")
+
+        // IDLE push of a real delivery: idle first, then deposit a third voicemail.
+        let idleLog = cli.directory + "/idle.log"
+        FileManager.default.createFile(atPath: idleLog, contents: nil)
+        let idle = Process()
+        idle.executableURL = URL(fileURLWithPath: python)
+        idle.arguments = [
+            Self.clients.appendingPathComponent("idle_wait.py").path, "127.0.0.1", "\(implicitTLS)", certificate,
+            "1000", "long-enough-1", "60",
+        ]
+        idle.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: idleLog))
+        idle.standardError = idle.standardOutput
+        try idle.run()
+        #expect(CLI.wait(for: "READY", in: idleLog), "IDLE never started")
+        #expect(
+            try cli.run(["deposit", "--mailbox", "1000", "--caller-number", "+4930555555", "hello.wav"]).status == 0)
+        idle.waitUntilExit()
+        let idleOutput = (try? String(contentsOfFile: idleLog, encoding: .utf8)) ?? ""
+        #expect(idle.terminationStatus == 0 && idleOutput.contains("PASS"), "\(idleOutput)")
+
+        let session = try tool(
+            python,
+            [
+                Self.clients.appendingPathComponent("voicemail_session.py").path, "127.0.0.1", "\(startTLS)",
+                "\(implicitTLS)", certificate, "1000", "long-enough-1", "3",
+            ], in: cli.directory)
+        #expect(session.status == 0 && session.output.contains("PASS"), "\(session.output)")
+
+        // mbsync: a full sync of what is left into a Maildir; the second run transfers nothing.
+        let home = cli.directory + "/home"
+        try FileManager.default.createDirectory(atPath: home + "/Mail", withIntermediateDirectories: true)
+        try """
+        IMAPAccount mailvox
+        Host localhost
+        Port \(implicitTLS)
+        User 1000
+        Pass long-enough-1
+        SSLType IMAPS
+        CertificateFile \(certificate)
+
+        IMAPStore remote
+        Account mailvox
+
+        MaildirStore local
+        Path \(home)/Mail/
+        Inbox \(home)/Mail/INBOX
+        SubFolders Verbatim
+
+        Channel voicemail
+        Far :remote:
+        Near :local:
+        Patterns *
+        Create Near
+        Expunge Both
+        SyncState *
+        Sync All
+
+        """.write(toFile: home + "/mbsyncrc", atomically: true, encoding: .utf8)
+        let environment = ["HOME": home, "PATH": "/usr/bin:/bin"]
+        let first = try tool("/usr/bin/mbsync", ["-c", home + "/mbsyncrc", "-a"], in: home, environment: environment)
+        #expect(first.status == 0, "\(first.output)")
+        let inbox = try ["cur", "new"].flatMap {
+            try FileManager.default.contentsOfDirectory(atPath: home + "/Mail/INBOX/" + $0)
+        }
+        #expect(inbox.count == 2)
+        let second = try tool("/usr/bin/mbsync", ["-c", home + "/mbsyncrc", "-a"], in: home, environment: environment)
+        #expect(second.status == 0, "\(second.output)")
+        let after = try ["cur", "new"].flatMap {
+            try FileManager.default.contentsOfDirectory(atPath: home + "/Mail/INBOX/" + $0)
+        }
+        #expect(Set(after) == Set(inbox), "the second run changed nothing")
+    }
+}

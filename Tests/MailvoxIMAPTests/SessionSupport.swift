@@ -1,0 +1,138 @@
+import Foundation
+import MailvoxCore
+import MailvoxStoreTesting
+import NIOCore
+import Testing
+
+@testable import MailvoxIMAP
+
+/// Collects what a session writes.
+actor CollectingSink: ResponseSink {
+    var bytes: [UInt8] = []
+
+    func write(_ buffer: ByteBuffer) async throws {
+        bytes += buffer.readableBytesView
+    }
+
+    func take() -> String {
+        defer { bytes = [] }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// A session on the in-memory store, driven by wire text as a client would send it.
+struct SessionHarness {
+    var session: IMAPSession
+    var parser = CommandParser()
+    let sink: CollectingSink
+    var closed = false
+    var startedTLS = false
+
+    init(
+        authenticator: InMemoryAuthenticator,
+        configuration: SessionConfiguration = SessionConfiguration(
+            allowPlaintextAuth: true)
+    ) {
+        let sink = CollectingSink()
+        self.sink = sink
+        session = IMAPSession(configuration: configuration, authenticator: authenticator, sink: sink)
+    }
+
+    mutating func greet() async throws -> String {
+        try await session.greet()
+        return await sink.take()
+    }
+
+    /// Sends `text` (CRLF added to each line) and returns everything the server wrote.
+    @discardableResult
+    mutating func send(_ text: String) async throws -> String {
+        let wire = text.hasSuffix("\r\n") ? text : text + "\r\n"
+        parser.append(Array(wire.utf8))
+        while let event = parser.next() {
+            let action = try await session.handle(event)
+            parser.mode = session.parserMode
+            if action == .close {
+                closed = true
+                break
+            }
+            if action == .startTLS {
+                startedTLS = true
+                try await sink.write(session.takeOutput())
+            }
+        }
+        return await sink.take()
+    }
+
+    /// Waits for the feed to bring something, then lets an IDLE session push it.
+    mutating func pushChanges() async throws -> String {
+        if let inbox = session.inbox { await inbox.waitForChange() }
+        try await session.changesArrived()
+        return await sink.take()
+    }
+
+    /// Waits until the selected folder's feed holds at least one change.
+    func waitForFeed() async {
+        if let inbox = session.inbox { await inbox.waitForChange() }
+    }
+}
+
+enum Fixture {
+    static let mailbox = MailboxID("1000")!
+
+    static func message(
+        subject: String = "Voicemail from +4930123456", body: String = "Hello there",
+        from: String =
+            "\"Caller\" <+4930123456@localhost>", date: String = "Mon, 7 Feb 1994 21:52:25 -0800"
+    ) -> [UInt8] {
+        let text = """
+            From: \(from)
+            To: "Owner" <owner@example.com>
+            Subject: \(subject)
+            Date: \(date)
+            Message-ID: <\(subject.replacingOccurrences(of: " ", with: "."))@localhost>
+            MIME-Version: 1.0
+            Content-Type: multipart/mixed; boundary="b1"
+
+            --b1
+            Content-Type: text/plain; charset=utf-8
+
+            \(body)
+            --b1
+            Content-Type: audio/mpeg
+            Content-Transfer-Encoding: base64
+            Content-Disposition: attachment; filename="voicemail.mp3"
+
+            SUQzBAAAAAAAI1RTU0UAAAAPAAADTGF2ZjU4LjI5LjEwMAAAAAAAAAAAAAAA
+            --b1--
+
+            """
+        return Array(text.replacingOccurrences(of: "\n", with: "\r\n").utf8)
+    }
+
+    /// An authenticator with mailbox 1000 (password "secret") and its store, holding `count` messages.
+    static func setUp(messages count: Int = 3) async throws -> (InMemoryAuthenticator, InMemoryMailStore) {
+        let authenticator = InMemoryAuthenticator(baseDelay: .milliseconds(1))
+        let store = await authenticator.add(mailbox, password: "secret")
+        for index in 0..<count {
+            try await store.deliver(
+                message(subject: "Message \(index + 1)", body: "Body number \(index + 1)"),
+                internalDate: Date(timeIntervalSince1970: 1_700_000_000 + Double(index) * 86_400))
+        }
+        return (authenticator, store)
+    }
+
+    /// A harness logged in as 1000 with INBOX selected.
+    static func selected(messages count: Int = 3) async throws -> (SessionHarness, InMemoryMailStore) {
+        let (authenticator, store) = try await setUp(messages: count)
+        var harness = SessionHarness(authenticator: authenticator)
+        _ = try await harness.greet()
+        try await harness.send("a LOGIN 1000 secret")
+        try await harness.send("b SELECT INBOX")
+        return (harness, store)
+    }
+}
+
+extension String {
+    /// The lines of a response, CRLF removed.
+    var lines: [String] { components(separatedBy: "\r\n").filter { !$0.isEmpty } }
+}
