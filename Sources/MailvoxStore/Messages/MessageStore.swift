@@ -17,6 +17,10 @@ public final class MessageStore: Sendable {
     private let masterKey: MasterKey
     private let keys = Mutex<[String: OwnerKey]>([:])
     private let feed = ChangeFeed()
+    /// Opened structures by message row id (never reused): a client's FETCH of ENVELOPE or
+    /// BODYSTRUCTURE over a folder it synced before costs no HPKE open and no JSON decode.
+    /// Held in this process's memory only, like the opened owner keys above.
+    let structures = StructureCache(capacity: 8192)
 
     public init(database: DatabasePool, spoolDir: String, masterKey: MasterKey) {
         self.database = database

@@ -3,6 +3,7 @@ import GRDB
 import MailvoxCore
 import MailvoxCrypto
 import MailvoxMIME
+import Synchronization
 
 extension MessageStore {
     /// SELECT: the folder's counters and every summary, from one read transaction.
@@ -38,8 +39,20 @@ extension MessageStore {
     /// ENVELOPE, BODYSTRUCTURE and layout from the sealed metadata; parsed from the message
     /// itself only for a file indexed without them.
     public func structure(mailbox: MailboxID, folder name: String, uid: UInt32) throws -> ParsedMessage {
-        let meta = try metadata(mailbox: mailbox, folder: name, uid: uid)
-        if let structure = meta.structure { return structure }
+        let (rowID, sealed) = try database.read { db in
+            let folder = try Self.folder(db, mailbox: mailbox, name: name)
+            guard let row = try Self.messageRow(db, folderID: folder.id, uid: uid) else {
+                throw StoreError.noSuchMessage(uid: uid)
+            }
+            return (row["id"] as Int64, row["meta"] as Data)
+        }
+        if let cached = structures[rowID] { return cached }
+        let meta = try MessageMetadata.decode(
+            try SealedFileReader(sealed: sealed, key: try ownerKey(mailbox)).readAll())
+        if let structure = meta.structure {
+            structures[rowID] = structure
+            return structure
+        }
         let bytes = try read(mailbox: mailbox, folder: name, uid: uid)
         do {
             return try MessageParser.parse([UInt8](bytes), limits: MessageLimits(maxBytes: max(bytes.count, 1)))
@@ -99,6 +112,38 @@ extension MessageStore {
                     JOIN folder ON folder.id = message.folder_id WHERE folder.mailbox_id = ?
                     """, arguments: [mailbox.rawValue])!
             return QuotaUsage(messages: row["messages"], bytes: row["bytes"], limitBytes: nil)
+        }
+    }
+}
+
+/// A bounded map from message row id to its parsed structure; the oldest entries go first.
+final class StructureCache: Sendable {
+    private struct State {
+        var entries: [Int64: ParsedMessage] = [:]
+        var order: [Int64] = []
+        var head = 0
+    }
+
+    private let state = Mutex(State())
+    let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    subscript(id: Int64) -> ParsedMessage? {
+        get { state.withLock { $0.entries[id] } }
+        set {
+            guard let newValue else { return }
+            state.withLock { state in
+                if state.entries.updateValue(newValue, forKey: id) != nil { return }
+                if state.order.count < capacity {
+                    state.order.append(id)
+                } else {
+                    // A ring over the insertion order: overwrite the oldest slot.
+                    state.entries[state.order[state.head]] = nil
+                    state.order[state.head] = id
+                    state.head = (state.head + 1) % capacity
+                }
+            }
         }
     }
 }
