@@ -80,7 +80,8 @@ func mailvox(connections: Int) -> Run {
             for _ in stride(from: index, to: count, by: connections) {
                 let begin = now()
                 do {
-                    let outcome = try sender.send(from: "voicemail@localhost", to: ["desk@example.com"], message: message)
+                    let outcome = try sender.send(
+                        from: "voicemail@localhost", to: ["desk@example.com"], message: message)
                     if outcome != [.accepted] { failures.add(1, ordering: .relaxed) }
                 } catch {
                     failures.add(1, ordering: .relaxed)
@@ -149,7 +150,9 @@ for connections in [1, 8] {
                 + format(run.percentile(0.5), 2).padding(toLength: 8, withPad: " ", startingAt: 0)
                 + format(run.percentile(0.99), 2))
     }
-    print("  ratio mailvox/smtplib over \(connections) connection\(connections == 1 ? "" : "s"): \(format(ours.rate / peer.rate, 2))x")
+    print(
+        "  ratio mailvox/smtplib over \(connections) connection\(connections == 1 ? "" : "s"): \(format(ours.rate / peer.rate, 2))x"
+    )
 }
 
 // Latency from `mailvox deposit` to the relay's acceptance, through a running `mailvox serve`
@@ -236,7 +239,8 @@ func depositToRelayLatency() throws {
     var started: [String: Double] = [:]
     for _ in 0..<deposits {
         let time = Date().timeIntervalSince1970
-        let id = try run(["deposit", "--mailbox", "1000", "--caller-number", "+4930123456", "hello.wav"])
+        let id =
+            try run(["deposit", "--mailbox", "1000", "--caller-number", "+4930123456", "hello.wav"])
             .split(separator: "\n").last.map(String.init) ?? ""
         started[id] = time
         usleep(300_000)

@@ -92,7 +92,8 @@ final class IMAPClient: Sendable {
             }
             .connect(host: "127.0.0.1", port: port).get()
         let handler = try await channel.eventLoop.submit {
-            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: ClientHandler.self), eventLoop: channel.eventLoop)
+            NIOLoopBound(
+                try channel.pipeline.syncOperations.handler(type: ClientHandler.self), eventLoop: channel.eventLoop)
         }.get()
         let client = IMAPClient(channel: channel, handler: handler)
         _ = try await client.nextLine(prefix: "* OK")  // greeting
@@ -112,7 +113,12 @@ final class IMAPClient: Sendable {
     /// Sends `command` with a fresh tag; returns the tagged completion line.
     @discardableResult
     func run(_ command: String) async throws -> String {
-        let tag = "t" + String(counter.withLockedValue { $0 += 1; return $0 })
+        let tag =
+            "t"
+            + String(
+                counter.withLockedValue {
+                    $0 += 1; return $0
+                })
         let handler = self.handler
         let channel = self.channel
         let line = try await channel.eventLoop.flatSubmit {

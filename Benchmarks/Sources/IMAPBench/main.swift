@@ -43,7 +43,7 @@ if CommandLine.arguments.count == 5, CommandLine.arguments[1] == "serve-mailvox"
         privateKeyFile: CommandLine.arguments[4])
     configuration.maxCommandsBeforeLogin = 1000
     var logger = Logger(label: "imapbench")
-    logger.logLevel = .error
+    logger.logLevel = environment["IMAPBENCH_DEBUG"] == nil ? .error : .debug
     let server = IMAPServer(configuration: configuration, authenticator: authenticator, logger: logger)
     try await server.run { bound in
         try? "\(bound.implicitTLS!.port!)".write(toFile: dir + "/port", atomically: true, encoding: .utf8)
@@ -68,7 +68,9 @@ func voicemail(_ index: Int) -> Data {
         state = state &* 1_103_515_245 &+ 12345
         bytes[position] = UInt8(truncatingIfNeeded: state >> 16)
     }
-    let audio = Data(bytes).base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed])
+    let audio = Data(bytes).base64EncodedString(options: [
+        .lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed,
+    ])
     let text = """
         From: "Caller \(index)" <+49301234\(String(format: "%04d", index))@localhost>\r
         To: "Bench" <bench@example.com>\r
@@ -111,7 +113,9 @@ func freePort() -> Int {
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+    _ = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+    }
     _ = withUnsafeMutablePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
     }
@@ -328,6 +332,8 @@ func idleConnections(port: Int, count: Int) async throws -> [IMAPClient] {
                         try await client.idle()
                         return client
                     } catch {
+                        // The first failure's reason is printed: a count alone explains nothing.
+                        if idleFailures.withLockedValue({ $0 }) == 0 { say("  first IDLE failure: \(error)") }
                         return nil
                     }
                 }
@@ -402,8 +408,6 @@ guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/sbin/dov
 }
 let (dovecotProcess, dovecotPort) = try await startDovecot(bench, maxConnections: idleCount + connectionCount)
 let dovecot = try await measure("Dovecot", process: dovecotProcess, port: dovecotPort)
-kill(dovecotProcess.processIdentifier, SIGTERM)
-dovecotProcess.waitUntilExit()
 
 let mailvoxRate = Double(mailvox.load.operations) / mailvox.load.elapsed
 let dovecotRate = Double(dovecot.load.operations) / dovecot.load.elapsed
@@ -414,5 +418,12 @@ say(
         + "p50 latency \(String(format: "%.2f", mailvox.load.percentile(mailvox.load.latencies, 0.5) / dovecot.load.percentile(dovecot.load.latencies, 0.5))), "
         + "login+select+fetch \(String(format: "%.2f", mailvox.load.percentile(mailvox.load.loginSelectFetch, 0.5) / dovecot.load.percentile(dovecot.load.loginSelectFetch, 0.5))), "
         + "memory per IDLE connection \(String(format: "%.3f", mailvoxPerIdle / dovecotPerIdle)) (goal ≤ 0.1)")
+
+// Only now stop Dovecot: with a thousand connections just closed its master can take long
+// to finish, so the figures are printed first and a master still alive after 5 s is killed.
+kill(dovecotProcess.processIdentifier, SIGTERM)
+for _ in 0..<50 where dovecotProcess.isRunning { usleep(100_000) }
+if dovecotProcess.isRunning { kill(dovecotProcess.processIdentifier, SIGKILL) }
+dovecotProcess.waitUntilExit()
 
 if environment["IMAPBENCH_KEEP"] == nil { try? FileManager.default.removeItem(atPath: root) }

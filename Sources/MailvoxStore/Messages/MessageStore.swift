@@ -49,9 +49,12 @@ public final class MessageStore: Sendable {
     }
 
     static func folder(_ db: GRDB.Database, mailbox: MailboxID, name: String) throws -> FolderRow {
+        // Cached statements: these two lookups run once per message of a FETCH, and preparing
+        // SQL each time (with GRDB's authorizer) cost more than the lookup itself.
         guard
             let row = try Row.fetchOne(
-                db, sql: "SELECT * FROM folder WHERE mailbox_id = ? AND name = ?", arguments: [mailbox.rawValue, name])
+                db.cachedStatement(sql: "SELECT * FROM folder WHERE mailbox_id = ? AND name = ?"),
+                arguments: [mailbox.rawValue, name])
         else { throw StoreError.noSuchFolder(name) }
         return FolderRow(row)
     }
@@ -505,7 +508,8 @@ public final class MessageStore: Sendable {
     /// The row of `uid` in `folderID`, or nil.
     static func messageRow(_ db: GRDB.Database, folderID: Int64, uid: UInt32) throws -> Row? {
         try Row.fetchOne(
-            db, sql: "SELECT * FROM message WHERE folder_id = ? AND uid = ?", arguments: [folderID, Int64(uid)])
+            db.cachedStatement(sql: "SELECT * FROM message WHERE folder_id = ? AND uid = ?"),
+            arguments: [folderID, Int64(uid)])
     }
 
     static func summary(_ row: Row) -> MessageSummary {
