@@ -57,6 +57,19 @@ import Testing
         #expect(snapshot.status.messages == 1 && snapshot.status.unseen == 0)
     }
 
+    @Test func structuresComeInBatchesWithoutTheExpunged() async throws {
+        for _ in 0..<3 {
+            _ = try await store.append(to: "INBOX", message: Self.voicemail, flags: MessageFlags(), internalDate: nil)
+        }
+        _ = try await store.expunge(in: "INBOX", uids: [2])
+        // First call opens the sealed metadata, the second is served from the cache: both agree.
+        for _ in 0..<2 {
+            let structures = try await store.structures(in: "INBOX", uids: [1, 2, 3, 9])
+            #expect(structures.keys.sorted() == [1, 3])
+            #expect(structures[3] == (try MessageParser.parse(Self.voicemail)))
+        }
+    }
+
     @Test func deliveredVoicemailCarriesItsParsedStructureSealed() async throws {
         let uid = try fixture.store.deliver(mailbox: fixture.mailbox, depositID: "d-1", message: Data(Self.voicemail))
         let meta = try fixture.store.metadata(mailbox: fixture.mailbox, folder: "INBOX", uid: uid)

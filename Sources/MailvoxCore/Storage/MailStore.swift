@@ -34,6 +34,9 @@ public protocol MailStore: Sendable {
     func summaries(in folder: String, uids: [UInt32]) async throws(MailStoreError) -> [MessageSummary]
     /// ENVELOPE, BODYSTRUCTURE and the part layout, without reading the message body.
     func structure(in folder: String, uid: UInt32) async throws(MailStoreError) -> ParsedMessage
+    /// The structures of several messages in one call (a FETCH of ENVELOPE or BODYSTRUCTURE
+    /// over a folder); UIDs that are gone are left out.
+    func structures(in folder: String, uids: [UInt32]) async throws(MailStoreError) -> [UInt32: ParsedMessage]
     /// The message's bytes, or the `range` of them; only what the range touches is decrypted.
     func content(in folder: String, uid: UInt32, range: Range<Int>?) async throws(MailStoreError) -> [UInt8]
     /// APPEND: stores a message a client uploads.
@@ -55,6 +58,21 @@ public protocol MailStore: Sendable {
     func search(in folder: String, _ criterion: SearchCriterion) async throws(MailStoreError) -> [UInt32]
     /// Storage used by the whole mailbox.
     func quota() async throws(MailStoreError) -> QuotaUsage
+}
+
+extension MailStore {
+    /// One `structure` call per UID: right for a store whose lookups cost nothing.
+    public func structures(in folder: String, uids: [UInt32]) async throws(MailStoreError) -> [UInt32: ParsedMessage] {
+        var result: [UInt32: ParsedMessage] = [:]
+        for uid in uids {
+            do {
+                result[uid] = try await structure(in: folder, uid: uid)
+            } catch .noSuchMessage {
+                continue
+            }
+        }
+        return result
+    }
 }
 
 /// A folder as SELECT sees it: counters and the summaries they count, consistent.

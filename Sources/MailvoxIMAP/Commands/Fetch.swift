@@ -42,12 +42,17 @@ extension IMAPSession {
                     }
                 }
             }
+            // One store call for the batch's structures, not one per message.
+            let structures =
+                Self.needsStructure(attributes)
+                ? try await store.structures(in: folder.name, uids: batch.map(\.uid).filter { summaries[$0] != nil })
+                : [:]
             for (seq, uid) in batch {
                 guard let summary = summaries[uid] else { continue }
                 do {
                     try await writeFetch(
                         seq: seq, summary: summary, attributes: attributes, addFlags: seenNow.contains(uid),
-                        store: store, folder: folder.name)
+                        store: store, folder: folder.name, structure: structures[uid])
                 } catch MailStoreError.noSuchMessage {
                     // Expunged by another session meanwhile: nothing to say about it now.
                     continue
@@ -58,13 +63,9 @@ extension IMAPSession {
         ok(tag, "FETCH completed", allowExpunge: command.byUID)
     }
 
-    /// One message's FETCH response. Everything is read before anything is written, so a
-    /// message that vanishes midway leaves no half response.
-    private mutating func writeFetch(
-        seq: UInt32, summary: MessageSummary, attributes: [FetchAttribute], addFlags: Bool, store: any MailStore,
-        folder: String
-    ) async throws {
-        let needsStructure = attributes.contains { attribute in
+    /// Whether any attribute needs the message's parsed structure.
+    static func needsStructure(_ attributes: [FetchAttribute]) -> Bool {
+        attributes.contains { attribute in
             switch attribute {
             case .envelope, .bodyStructure: true
             case .section(let section, _): !(section.part.isEmpty && section.text == .whole)
@@ -72,7 +73,18 @@ extension IMAPSession {
             default: false
             }
         }
-        let parsed = needsStructure ? try await store.structure(in: folder, uid: summary.uid) : nil
+    }
+
+    /// One message's FETCH response. Everything is read before anything is written, so a
+    /// message that vanishes midway leaves no half response.
+    private mutating func writeFetch(
+        seq: UInt32, summary: MessageSummary, attributes: [FetchAttribute], addFlags: Bool, store: any MailStore,
+        folder: String, structure: ParsedMessage?
+    ) async throws {
+        var parsed = structure
+        if parsed == nil && Self.needsStructure(attributes) {
+            parsed = try await store.structure(in: folder, uid: summary.uid)
+        }
         var whole: [UInt8]?
         enum Value {
             case item(FetchItem)

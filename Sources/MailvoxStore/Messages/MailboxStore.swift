@@ -61,6 +61,10 @@ public struct MailboxStore: MailStore {
         try await run { store, mailbox in try store.structure(mailbox: mailbox, folder: folder, uid: uid) }
     }
 
+    public func structures(in folder: String, uids: [UInt32]) async throws(MailStoreError) -> [UInt32: ParsedMessage] {
+        try await run { store, mailbox in try store.structures(mailbox: mailbox, folder: folder, uids: uids) }
+    }
+
     public func content(in folder: String, uid: UInt32, range: Range<Int>?) async throws(MailStoreError) -> [UInt8] {
         try await run { store, mailbox in
             let data: Data

@@ -61,6 +61,33 @@ extension MessageStore {
         }
     }
 
+    /// The structures of `uids` (those that exist) from one read: cached ones as they are, the
+    /// others opened from their sealed metadata.
+    public func structures(mailbox: MailboxID, folder name: String, uids: [UInt32]) throws -> [UInt32: ParsedMessage] {
+        guard let low = uids.min(), let high = uids.max() else { return [:] }
+        let wanted = Set(uids)
+        let rows = try database.read { db in
+            let folder = try Self.folder(db, mailbox: mailbox, name: name)
+            return try Row.fetchAll(
+                db.cachedStatement(
+                    sql: "SELECT id, uid, meta FROM message WHERE folder_id = ? AND uid BETWEEN ? AND ?"),
+                arguments: [folder.id, Int64(low), Int64(high)])
+        }
+        var result: [UInt32: ParsedMessage] = [:]
+        for row in rows {
+            let uid = UInt32(truncatingIfNeeded: row["uid"] as Int64)
+            guard wanted.contains(uid) else { continue }
+            let rowID: Int64 = row["id"]
+            if let cached = structures[rowID] {
+                result[uid] = cached
+            } else {
+                // Rare path (first sight, or a file without parsed metadata): the one-by-one call.
+                result[uid] = try structure(mailbox: mailbox, folder: name, uid: uid)
+            }
+        }
+        return result
+    }
+
     /// UIDs in `folder` matching `criterion`. Clear columns answer most keys; header keys open
     /// the sealed metadata, body keys decrypt the message — each only for messages still in
     /// question, and only once.
