@@ -196,17 +196,7 @@ public actor InMemoryMailStore: MailStore {
                 failed.append(uid)
                 continue
             }
-            var updated = summary.flags
-            switch operation {
-            case .add:
-                updated.system.formUnion(flags.system)
-                updated.keywords.formUnion(flags.keywords)
-            case .remove:
-                updated.system.subtract(flags.system)
-                updated.keywords.subtract(flags.keywords)
-            case .replace:
-                updated = flags
-            }
+            let updated = summary.flags.applying(operation, flags)
             guard updated != summary.flags else { continue }
             stored.highestModseq += 1
             summary.flags = updated

@@ -40,6 +40,25 @@ public struct MessageFlags: Hashable, Sendable {
     }
 }
 
+extension MessageFlags {
+    /// These flags after a STORE of `flags` with `operation` (RFC 3501 §6.4.6): every store
+    /// applies a STORE through this one function.
+    public func applying(_ operation: FlagOperation, _ flags: MessageFlags) -> MessageFlags {
+        var updated = self
+        switch operation {
+        case .add:
+            updated.system.formUnion(flags.system)
+            updated.keywords.formUnion(flags.keywords)
+        case .remove:
+            updated.system.subtract(flags.system)
+            updated.keywords.subtract(flags.keywords)
+        case .replace:
+            updated = flags
+        }
+        return updated
+    }
+}
+
 /// How a STORE changes flags (RFC 3501 §6.4.6).
 public enum FlagOperation: Sendable, Equatable {
     case add, remove, replace

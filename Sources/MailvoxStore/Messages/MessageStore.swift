@@ -273,17 +273,7 @@ public final class MessageStore: Sendable {
                     failed.append(uid)
                     continue
                 }
-                var updated = summary.flags
-                switch operation {
-                case .add:
-                    updated.system.formUnion(flags.system)
-                    updated.keywords.formUnion(flags.keywords)
-                case .remove:
-                    updated.system.subtract(flags.system)
-                    updated.keywords.subtract(flags.keywords)
-                case .replace:
-                    updated = flags
-                }
+                let updated = summary.flags.applying(operation, flags)
                 guard updated != summary.flags else { continue }
                 modseq += 1
                 let oldPath = try path(mailbox: mailbox, folderID: folder.id, row: row)
