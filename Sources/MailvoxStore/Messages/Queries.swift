@@ -46,9 +46,17 @@ extension MessageStore {
             }
             return (row["id"] as Int64, row["meta"] as Data)
         }
+        return try openStructure(rowID: rowID, sealedMeta: sealed, mailbox: mailbox, folder: name, uid: uid)
+    }
+
+    /// The structure of the message in row `rowID`: from the cache, else from its sealed
+    /// metadata (then cached), else — for a file indexed without one — parsed from the message.
+    private func openStructure(
+        rowID: Int64, sealedMeta: Data, mailbox: MailboxID, folder name: String, uid: UInt32
+    ) throws -> ParsedMessage {
         if let cached = structures[rowID] { return cached }
         let meta = try MessageMetadata.decode(
-            try SealedFileReader(sealed: sealed, key: try ownerKey(mailbox)).readAll())
+            try SealedFileReader(sealed: sealedMeta, key: try ownerKey(mailbox)).readAll())
         if let structure = meta.structure {
             structures[rowID] = structure
             return structure
@@ -77,13 +85,9 @@ extension MessageStore {
         for row in rows {
             let uid = UInt32(truncatingIfNeeded: row["uid"] as Int64)
             guard wanted.contains(uid) else { continue }
-            let rowID: Int64 = row["id"]
-            if let cached = structures[rowID] {
-                result[uid] = cached
-            } else {
-                // Rare path (first sight, or a file without parsed metadata): the one-by-one call.
-                result[uid] = try structure(mailbox: mailbox, folder: name, uid: uid)
-            }
+            // The row already holds the sealed metadata: a first sight costs no second query.
+            result[uid] = try openStructure(
+                rowID: row["id"], sealedMeta: row["meta"], mailbox: mailbox, folder: name, uid: uid)
         }
         return result
     }

@@ -9,21 +9,11 @@ import re
 import ssl
 import sys
 
+from checks import check, ok
+
 host, starttls_port, tls_port, cafile, user, password = sys.argv[1:7]
 context = ssl.create_default_context(cafile=cafile)
 context.check_hostname = False
-
-
-def check(condition, what):
-    if not condition:
-        print("FAIL:", what)
-        sys.exit(1)
-
-
-def ok(result, what):
-    typ, data = result
-    check(typ == "OK", f"{what}: {typ} {data!r}")
-    return data
 
 
 # STARTTLS: no password before TLS.
