@@ -12,11 +12,19 @@ final class ClientHandler: ChannelInboundHandler {
     private var literalRemaining = 0
     private var expected: (tag: String, promise: EventLoopPromise<String>)?
     private var untagged: (prefix: String, promise: EventLoopPromise<String>)?
-    private var closed = false
+    /// Untagged lines that arrived before anyone asked for them (a greeting can beat the
+    /// caller's `expectLine`); the last few are kept so the race loses nothing.
+    private var unclaimed: [String] = []
+    /// Called with every untagged line as it arrives (the EXISTS latency probe).
+    var watcher: ((String) -> Void)?
 
     func expect(tag: String, promise: EventLoopPromise<String>) { expected = (tag, promise) }
     /// The next line starting with `prefix` (the greeting, IDLE's continuation).
     func expectLine(prefix: String, promise: EventLoopPromise<String>) {
+        if let index = unclaimed.firstIndex(where: { $0.hasPrefix(prefix) }) {
+            promise.succeed(unclaimed.remove(at: index))
+            return
+        }
         untagged = (prefix, promise)
         process()
     }
@@ -28,7 +36,6 @@ final class ClientHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        closed = true
         expected?.promise.fail(ChannelError.eof)
         untagged?.promise.fail(ChannelError.eof)
         expected = nil
@@ -58,12 +65,16 @@ final class ClientHandler: ChannelInboundHandler {
                 let digits = line[line.index(after: open)..<line.index(line.endIndex, offsetBy: -3)]
                 literalRemaining = Int(digits.filter(\.isNumber)) ?? 0
             }
+            watcher?(line)
             if let untagged, line.hasPrefix(untagged.prefix) {
                 self.untagged = nil
                 untagged.promise.succeed(line)
             } else if let expected, line.hasPrefix(expected.tag + " ") {
                 self.expected = nil
                 expected.promise.succeed(line)
+            } else if line.hasPrefix("* ") || line.hasPrefix("+") {
+                unclaimed.append(line)
+                if unclaimed.count > 8 { unclaimed.removeFirst() }
             }
         }
         buffer.discardReadBytes()
@@ -140,6 +151,17 @@ final class IMAPClient: Sendable {
             handler.value.expectLine(prefix: "+", promise: promise)
             channel.writeAndFlush(ByteBuffer(string: "i IDLE\r\n"), promise: nil)
             return promise.futureResult
+        }.get()
+    }
+
+    /// Calls `record` with the count and arrival time of every `* n EXISTS` from now on.
+    func watchExists(_ record: @escaping @Sendable (Int, Double) -> Void) async throws {
+        let handler = self.handler
+        try await channel.eventLoop.submit {
+            handler.value.watcher = { line in
+                let parts = line.split(separator: " ")
+                if parts.count >= 3, parts[2].hasPrefix("EXISTS"), let count = Int(parts[1]) { record(count, now()) }
+            }
         }.get()
     }
 

@@ -5,8 +5,13 @@
 // servers' memory (PSS from /proc/PID/smaps_rollup, summed over their processes) and the PSS
 // of K idle IDLE connections, with Mailvox/Dovecot ratios.
 //
+// With the IDLE connections open it delivers D more messages, one at a time, and reports how
+// long each takes from the delivery's commit to `* n EXISTS` on every IDLE connection, p50/p99.
+//
 // `IMAPBench serve-mailvox DIR CERT KEY` is the Mailvox server half, run as a child process
-// so its memory is measured alone.
+// so its memory is measured alone. It delivers a message whenever a line arrives on its stdin
+// and answers with the monotonic time of the commit: the change feed that wakes IDLE sessions
+// is the server process's own, so the delivery has to happen in there.
 import Foundation
 import Logging
 import MailvoxCore
@@ -26,6 +31,7 @@ let messageCount = Int(environment["IMAPBENCH_MESSAGES"] ?? "") ?? 200
 let connectionCount = Int(environment["IMAPBENCH_CONNECTIONS"] ?? "") ?? 8
 let seconds = Double(environment["IMAPBENCH_SECONDS"] ?? "") ?? 10
 let idleCount = Int(environment["IMAPBENCH_IDLE"] ?? "") ?? 1000
+let deliveryCount = Int(environment["IMAPBENCH_DELIVERIES"] ?? "") ?? 20
 let password = "bench-password-1"
 
 // MARK: Mailvox server (child)
@@ -42,9 +48,25 @@ if CommandLine.arguments.count == 5, CommandLine.arguments[1] == "serve-mailvox"
         listen: nil, listenTLS: HostPort(host: "127.0.0.1", port: 0), certificateFile: CommandLine.arguments[3],
         privateKeyFile: CommandLine.arguments[4])
     configuration.maxCommandsBeforeLogin = 1000
+    // Its stdout answers deliveries; logs go to stderr.
+    LoggingSystem.bootstrap(StreamLogHandler.standardError)
     var logger = Logger(label: "imapbench")
     logger.logLevel = environment["IMAPBENCH_DEBUG"] == nil ? .error : .debug
     let server = IMAPServer(configuration: configuration, authenticator: authenticator, logger: logger)
+    let deliverer = Thread {
+        var index = 0
+        while readLine() != nil {
+            do {
+                _ = try store.deliver(
+                    mailbox: MailboxID("bench")!, depositID: "late-\(index)", message: voicemail(messageCount + index))
+                say("delivered \(DispatchTime.now().uptimeNanoseconds)")
+            } catch {
+                say("failed \(error)")
+            }
+            index += 1
+        }
+    }
+    deliverer.start()
     try await server.run { bound in
         try? "\(bound.implicitTLS!.port!)".write(toFile: dir + "/port", atomically: true, encoding: .utf8)
     }
@@ -161,6 +183,8 @@ func startMailvox(_ bench: Bench) async throws -> (Process, Int) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
     process.arguments = ["serve-mailvox", dir, bench.certificate, bench.key]
+    process.standardInput = Pipe()
+    process.standardOutput = Pipe()
     try process.run()
     for _ in 0..<200 {
         if let text = try? String(contentsOfFile: dir + "/port", encoding: .utf8), let port = Int(text) {
@@ -350,6 +374,73 @@ func idleConnections(port: Int, count: Int) async throws -> [IMAPClient] {
     return clients
 }
 
+/// Delivers `deliveryCount` messages one at a time, numbered from `first`, into a server whose
+/// `clients` IDLE in INBOX; returns, for every delivery and connection, the seconds from the
+/// delivery's commit (the monotonic time `deliver` returns) to the first `* n EXISTS` on that
+/// connection that counts it, and how many never arrived within 5 s.
+func pushLatencies(
+    clients: [IMAPClient], first: Int, deliver: (Int) async throws -> Double
+) async throws -> (latencies: [Double], missed: Int) {
+    // Per connection, every EXISTS it saw: (count, arrival).
+    let seen = NIOLockedValueBox([[(Int, Double)]](repeating: [], count: clients.count))
+    for (position, client) in clients.enumerated() {
+        try await client.watchExists { count, time in seen.withLockedValue { $0[position].append((count, time)) } }
+    }
+    func arrivals(counting expected: Int) -> [Double] {
+        seen.withLockedValue { all in all.compactMap { events in events.first { $0.0 >= expected }?.1 } }
+    }
+    var latencies: [Double] = []
+    var missed = 0
+    for index in first..<(first + deliveryCount) {
+        let expected = messageCount + index + 1
+        let committed = try await deliver(index)
+        let deadline = now() + 5
+        while now() < deadline, arrivals(counting: expected).count < clients.count {
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        let times = arrivals(counting: expected)
+        latencies += times.map { $0 - committed }
+        missed += clients.count - times.count
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    return (latencies, missed)
+}
+
+/// The Mailvox child's delivery door: a line on its stdin, the commit time on its stdout.
+func deliverToMailvox(_ process: Process) throws -> Double {
+    let input = (process.standardInput as! Pipe).fileHandleForWriting
+    let output = (process.standardOutput as! Pipe).fileHandleForReading
+    input.write(Data("deliver\n".utf8))
+    var line: [UInt8] = []
+    while true {
+        let byte = output.readData(ofLength: 1)
+        guard let first = byte.first else { throw BenchError.setup("Mailvox child closed its stdout") }
+        if first == UInt8(ascii: "\n") { break }
+        line.append(first)
+    }
+    let text = String(decoding: line, as: UTF8.self)
+    guard text.hasPrefix("delivered "), let nanoseconds = UInt64(text.dropFirst(10)) else {
+        throw BenchError.setup("Mailvox child: \(text)")
+    }
+    return Double(nanoseconds) / 1e9
+}
+
+/// Dovecot's delivery, as an MTA's Maildir delivery does it: write and sync in tmp/, then
+/// rename into new/; Dovecot's IDLE learns of it through inotify.
+func deliverToDovecot(_ bench: Bench, _ index: Int) throws -> Double {
+    let maildir = bench.root + "/dovecot/home/bench/Maildir"
+    let name = "\(1_765_000_000 + index).late\(index).bench"
+    let temporary = maildir + "/tmp/" + name
+    let file = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+    guard file >= 0 else { throw BenchError.setup("cannot create \(temporary)") }
+    let message = voicemail(messageCount + index)
+    _ = message.withUnsafeBytes { write(file, $0.baseAddress, $0.count) }
+    fsync(file)
+    close(file)
+    guard rename(temporary, maildir + "/new/" + name) == 0 else { throw BenchError.setup("rename failed") }
+    return now()
+}
+
 // MARK: Run
 
 var limit = rlimit(rlim_cur: 65_536, rlim_max: 65_536)
@@ -372,9 +463,13 @@ struct Figures {
     var pssIdle: Int
     var pssBase: Int
     var idleClients: Int
+    var push: [Double]
+    var pushAlone: [Double]
 }
 
-func measure(_ name: String, process: Process, port: Int) async throws -> Figures {
+func measure(
+    _ name: String, process: Process, port: Int, deliver: (Int) async throws -> Double
+) async throws -> Figures {
     try await Task.sleep(for: .milliseconds(300))
     let base = pss(of: process.processIdentifier)
     say("\(name): load")
@@ -384,7 +479,12 @@ func measure(_ name: String, process: Process, port: Int) async throws -> Figure
     let clients = try await idleConnections(port: port, count: idleCount)
     try await Task.sleep(for: .seconds(1))
     let idle = pss(of: process.processIdentifier)
-    for client in clients { await client.close() }
+    say("\(name): deliveries to \(clients.count) IDLE connections, then to one")
+    let (push, missed) = try await pushLatencies(clients: clients, first: 0, deliver: deliver)
+    for client in clients.dropFirst() { await client.close() }
+    let (pushAlone, missedAlone) = try await pushLatencies(
+        clients: Array(clients.prefix(1)), first: deliveryCount, deliver: deliver)
+    for client in clients.prefix(1) { await client.close() }
     say(
         "\(name.padding(toLength: 8, withPad: " ", startingAt: 0)) ops/s \(String(format: "%8.1f", Double(result.operations) / result.elapsed))"
             + "  p50 \(String(format: "%6.2f", result.percentile(result.latencies, 0.5) * 1000)) ms"
@@ -393,12 +493,23 @@ func measure(_ name: String, process: Process, port: Int) async throws -> Figure
             + "  PSS idle-server \(base / 1024) MiB, after load \(afterLoad / 1024) MiB, with \(clients.count) IDLE \(idle / 1024) MiB"
             + " (\(String(format: "%.1f", Double(idle - base) / Double(max(clients.count, 1)))) KiB per connection; "
             + "\(idleFailures.withLockedValue { $0 }) IDLE connections failed)")
+    say(
+        "\(name.padding(toLength: 8, withPad: " ", startingAt: 0)) delivery → EXISTS on every IDLE connection: "
+            + "p50 \(String(format: "%.1f", result.percentile(push, 0.5) * 1000)) ms  "
+            + "p99 \(String(format: "%.1f", result.percentile(push, 0.99) * 1000)) ms  "
+            + "(\(deliveryCount) deliveries × \(clients.count) connections; \(missed) not seen within 5 s); "
+            + "to one IDLE connection alone: p50 \(String(format: "%.1f", result.percentile(pushAlone, 0.5) * 1000)) ms  "
+            + "p99 \(String(format: "%.1f", result.percentile(pushAlone, 0.99) * 1000)) ms (\(missedAlone) not seen)")
     idleFailures.withLockedValue { $0 = 0 }
-    return Figures(load: result, pssAfterLoad: afterLoad, pssIdle: idle, pssBase: base, idleClients: clients.count)
+    return Figures(
+        load: result, pssAfterLoad: afterLoad, pssIdle: idle, pssBase: base, idleClients: clients.count, push: push,
+        pushAlone: pushAlone)
 }
 
 let (mailvoxProcess, mailvoxPort) = try await startMailvox(bench)
-let mailvox = try await measure("Mailvox", process: mailvoxProcess, port: mailvoxPort)
+let mailvox = try await measure("Mailvox", process: mailvoxProcess, port: mailvoxPort) { _ in
+    try deliverToMailvox(mailvoxProcess)
+}
 mailvoxProcess.terminate()
 mailvoxProcess.waitUntilExit()
 
@@ -407,7 +518,9 @@ guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/sbin/dov
     exit(0)
 }
 let (dovecotProcess, dovecotPort) = try await startDovecot(bench, maxConnections: idleCount + connectionCount)
-let dovecot = try await measure("Dovecot", process: dovecotProcess, port: dovecotPort)
+let dovecot = try await measure("Dovecot", process: dovecotProcess, port: dovecotPort) { index in
+    try deliverToDovecot(bench, index)
+}
 
 let mailvoxRate = Double(mailvox.load.operations) / mailvox.load.elapsed
 let dovecotRate = Double(dovecot.load.operations) / dovecot.load.elapsed
@@ -417,7 +530,10 @@ say(
     "ratio Mailvox/Dovecot: throughput \(String(format: "%.2f", mailvoxRate / dovecotRate)) (goal ≥ 1), "
         + "p50 latency \(String(format: "%.2f", mailvox.load.percentile(mailvox.load.latencies, 0.5) / dovecot.load.percentile(dovecot.load.latencies, 0.5))), "
         + "login+select+fetch \(String(format: "%.2f", mailvox.load.percentile(mailvox.load.loginSelectFetch, 0.5) / dovecot.load.percentile(dovecot.load.loginSelectFetch, 0.5))), "
-        + "memory per IDLE connection \(String(format: "%.3f", mailvoxPerIdle / dovecotPerIdle)) (goal ≤ 0.1)")
+        + "memory per IDLE connection \(String(format: "%.3f", mailvoxPerIdle / dovecotPerIdle)) (goal ≤ 0.1), "
+        + "delivery → EXISTS p99 to all IDLE \(String(format: "%.2f", mailvox.load.percentile(mailvox.push, 0.99) / dovecot.load.percentile(dovecot.push, 0.99))), "
+        + "to one \(String(format: "%.2f", mailvox.load.percentile(mailvox.pushAlone, 0.99) / dovecot.load.percentile(dovecot.pushAlone, 0.99)))"
+)
 
 // Only now stop Dovecot: with a thousand connections just closed its master can take long
 // to finish, so the figures are printed first and a master still alive after 5 s is killed.

@@ -56,7 +56,9 @@ struct IMAPConnection {
                             eventSink.yield(.bytes(buffer))
                             if await ackIterator.next() == nil { break }
                         }
-                    } catch {}
+                    } catch {
+                        logger.debug("IMAP read ended: \(error)", metadata: ["client": "\(address)"])
+                    }
                     eventSink.yield(.closed)
                 }
                 defer {
