@@ -199,7 +199,8 @@ import Testing
     @Test func encodedResponseStringsParseBackAsCommandStrings() {
         // The response string writer and the command parser agree on quoting and literals.
         for text in [
-            "plain", "with space", "quote\"back\\slash", "ümlaut", "cr\rlf\n", "nul\u{0}",
+            "plain", "with space", "quote\"back\\slash", "\"", "\\\\\"\"x", "end\\", "", "ümlaut", "cr\rlf\n",
+            "nul\u{0}",
             String(repeating: "x", count: 2000),
         ] {
             var buffer = ByteBuffer(string: "a LOGIN ")

@@ -76,21 +76,48 @@ extension ByteBuffer {
 
     /// A string: quoted when it is short 7-bit text without CR, LF or NUL, otherwise a literal.
     mutating func writeIMAPString(_ bytes: some Collection<UInt8>) {
-        let quotable = bytes.count <= 1024 && bytes.allSatisfy { $0 != 0 && $0 < 0x80 && $0 != 0x0D && $0 != 0x0A }
-        if quotable {
-            writeInteger(UInt8(ascii: "\""))
-            for byte in bytes {
-                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { writeInteger(UInt8(ascii: "\\")) }
-                writeInteger(byte)
-            }
-            writeInteger(UInt8(ascii: "\""))
-        } else {
-            writeString("{\(bytes.count)}\r\n")
-            writeBytes(bytes)
+        if bytes.withContiguousStorageIfAvailable({ writeIMAPString(contiguous: $0) }) == nil {
+            Array(bytes).withUnsafeBufferPointer { writeIMAPString(contiguous: $0) }
         }
     }
 
-    mutating func writeIMAPString(_ text: String) { writeIMAPString(Array(text.utf8)) }
+    mutating func writeIMAPString(_ text: String) {
+        var text = text
+        text.withUTF8 { writeIMAPString(contiguous: $0) }
+    }
+
+    /// A quoted string when it may be one, else a literal. Written in runs between escapes,
+    /// not octet by octet: a FETCH of ENVELOPEs is mostly this.
+    private mutating func writeIMAPString(contiguous bytes: UnsafeBufferPointer<UInt8>) {
+        var quotable = bytes.count <= 1024
+        var escapes = 0
+        if quotable {
+            for byte in bytes {
+                if byte == 0 || byte >= 0x80 || byte == 0x0D || byte == 0x0A {
+                    quotable = false
+                    break
+                }
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { escapes += 1 }
+            }
+        }
+        guard quotable else {
+            writeString("{\(bytes.count)}\r\n")
+            writeBytes(bytes)
+            return
+        }
+        reserveCapacity(minimumWritableBytes: bytes.count + escapes + 2)
+        writeInteger(UInt8(ascii: "\""))
+        var start = 0
+        if escapes > 0 {
+            for index in bytes.indices where bytes[index] == UInt8(ascii: "\"") || bytes[index] == UInt8(ascii: "\\") {
+                writeBytes(UnsafeBufferPointer(rebasing: bytes[start..<index]))
+                writeInteger(UInt8(ascii: "\\"))
+                start = index
+            }
+        }
+        writeBytes(UnsafeBufferPointer(rebasing: bytes[start...]))
+        writeInteger(UInt8(ascii: "\""))
+    }
 
     mutating func writeNString(_ text: String?) {
         if let text { writeIMAPString(text) } else { writeString("NIL") }

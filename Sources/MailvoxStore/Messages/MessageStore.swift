@@ -20,7 +20,7 @@ public final class MessageStore: Sendable {
     /// Opened structures by message row id (never reused): a client's FETCH of ENVELOPE or
     /// BODYSTRUCTURE over a folder it synced before costs no HPKE open and no JSON decode.
     /// Held in this process's memory only, like the opened owner keys above.
-    let structures = StructureCache(capacity: 8192)
+    let structures = BoundedCache<Int64, ParsedMessage>(capacity: 8192)
 
     public init(database: DatabasePool, spoolDir: String, masterKey: MasterKey) {
         self.database = database
@@ -191,14 +191,16 @@ public final class MessageStore: Sendable {
 
     public func messages(mailbox: MailboxID, folder name: String) throws -> [MessageSummary] {
         try database.read { db in
-            let folder = try Self.folder(db, mailbox: mailbox, name: name)
-            return try Row.fetchAll(
-                db,
-                sql:
-                    "SELECT uid, modseq, flags, keywords, size, internal_date FROM message WHERE folder_id = ? ORDER BY uid",
-                arguments: [folder.id]
-            ).map(Self.summary)
+            try Self.summaries(db, folderID: try Self.folder(db, mailbox: mailbox, name: name).id)
         }
+    }
+
+    /// Every message of the folder, ascending by UID.
+    static func summaries(_ db: GRDB.Database, folderID: Int64) throws -> [MessageSummary] {
+        try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT \(summaryColumns) FROM message WHERE folder_id = ? ORDER BY uid"),
+            arguments: [folderID]
+        ).map { summary(columns: $0) }
     }
 
     /// The decrypted message, or `length` bytes of it from `offset`; only the chunks needed are read.
@@ -502,6 +504,19 @@ public final class MessageStore: Sendable {
             arguments: [folderID, Int64(uid)])
     }
 
+    /// The columns `summary(columns:)` reads, in its order.
+    static let summaryColumns = "uid, modseq, flags, keywords, size, internal_date"
+
+    /// A summary from a row selecting exactly `summaryColumns`: by position, because looking
+    /// columns up by name costs a lowercased copy of each name per row (SELECT and FETCH run
+    /// this for every message of a folder).
+    static func summary(columns row: Row) -> MessageSummary {
+        MessageSummary(
+            uid: UInt32(truncatingIfNeeded: row[0] as Int64), modseq: UInt64(row[1] as Int64),
+            flags: MessageFlags(system: SystemFlags(rawValue: row[2]), keywords: keywords(row[3])),
+            size: row[4], internalDate: Date(timeIntervalSince1970: TimeInterval(row[5] as Int64)))
+    }
+
     static func summary(_ row: Row) -> MessageSummary {
         MessageSummary(
             uid: UInt32(truncatingIfNeeded: row["uid"] as Int64), modseq: UInt64(row["modseq"] as Int64),
@@ -511,5 +526,7 @@ public final class MessageStore: Sendable {
 
     static func keywordText(_ keywords: Set<String>) -> String { keywords.sorted().joined(separator: " ") }
 
-    static func keywords(_ text: String) -> Set<String> { Set(text.split(separator: " ").map(String.init)) }
+    static func keywords(_ text: String) -> Set<String> {
+        text.isEmpty ? [] : Set(text.split(separator: " ").map(String.init))
+    }
 }

@@ -10,12 +10,7 @@ extension MessageStore {
     public func snapshot(mailbox: MailboxID, folder name: String) throws -> FolderSnapshot {
         try database.read { db in
             let status = try Self.status(db, mailbox: mailbox, name: name)
-            let messages = try Row.fetchAll(
-                db,
-                sql:
-                    "SELECT uid, modseq, flags, keywords, size, internal_date FROM message WHERE folder_id = ? ORDER BY uid",
-                arguments: [try Self.folder(db, mailbox: mailbox, name: name).id]
-            ).map(Self.summary)
+            let messages = try Self.summaries(db, folderID: try Self.folder(db, mailbox: mailbox, name: name).id)
             return FolderSnapshot(status: status, messages: messages)
         }
     }
@@ -27,12 +22,12 @@ extension MessageStore {
         return try database.read { db in
             let folder = try Self.folder(db, mailbox: mailbox, name: name)
             return try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT uid, modseq, flags, keywords, size, internal_date FROM message
-                    WHERE folder_id = ? AND uid BETWEEN ? AND ? ORDER BY uid
-                    """, arguments: [folder.id, Int64(low), Int64(high)]
-            ).map(Self.summary).filter { wanted.contains($0.uid) }
+                db.cachedStatement(
+                    sql: """
+                        SELECT \(Self.summaryColumns) FROM message
+                        WHERE folder_id = ? AND uid BETWEEN ? AND ? ORDER BY uid
+                        """), arguments: [folder.id, Int64(low), Int64(high)]
+            ).map { Self.summary(columns: $0) }.filter { wanted.contains($0.uid) }
         }
     }
 
@@ -143,38 +138,6 @@ extension MessageStore {
                     JOIN folder ON folder.id = message.folder_id WHERE folder.mailbox_id = ?
                     """, arguments: [mailbox.rawValue])!
             return QuotaUsage(messages: row["messages"], bytes: row["bytes"], limitBytes: nil)
-        }
-    }
-}
-
-/// A bounded map from message row id to its parsed structure; the oldest entries go first.
-final class StructureCache: Sendable {
-    private struct State {
-        var entries: [Int64: ParsedMessage] = [:]
-        var order: [Int64] = []
-        var head = 0
-    }
-
-    private let state = Mutex(State())
-    let capacity: Int
-
-    init(capacity: Int) { self.capacity = capacity }
-
-    subscript(id: Int64) -> ParsedMessage? {
-        get { state.withLock { $0.entries[id] } }
-        set {
-            guard let newValue else { return }
-            state.withLock { state in
-                if state.entries.updateValue(newValue, forKey: id) != nil { return }
-                if state.order.count < capacity {
-                    state.order.append(id)
-                } else {
-                    // A ring over the insertion order: overwrite the oldest slot.
-                    state.entries[state.order[state.head]] = nil
-                    state.order[state.head] = id
-                    state.head = (state.head + 1) % capacity
-                }
-            }
         }
     }
 }
