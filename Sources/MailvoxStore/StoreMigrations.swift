@@ -2,7 +2,8 @@ import GRDB
 import MailvoxDatabase
 
 /// The store's tables, oldest first: the directory (node key, mailboxes, folders, API
-/// tokens), then messages with their tombstones and expunge log.
+/// tokens), then messages with their tombstones and expunge log, then each folder's first
+/// recent UID.
 public enum StoreMigrations {
     public static let set = MigrationSet(
         module: "store",
@@ -95,6 +96,19 @@ public enum StoreMigrations {
                                 modseq INTEGER NOT NULL,
                                 PRIMARY KEY (folder_id, uid)
                             );
+                            """)
+                }
+            ),
+            (
+                "3-recent",
+                { db in
+                    // RFC 3501 §2.3.2 \Recent: every UID from `first_recent_uid` up has not been
+                    // claimed by a session yet. A new folder starts at 1; a folder that exists at
+                    // upgrade starts at its UIDNEXT, so mail clients already saw is not recent again.
+                    try db.execute(
+                        sql: """
+                            ALTER TABLE folder ADD COLUMN first_recent_uid INTEGER NOT NULL DEFAULT 1;
+                            UPDATE folder SET first_recent_uid = uid_next;
                             """)
                 }
             ),

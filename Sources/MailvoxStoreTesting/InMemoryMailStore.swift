@@ -26,6 +26,8 @@ public actor InMemoryMailStore: MailStore {
         var uidValidity: UInt32
         var uidNext: UInt32 = 1
         var highestModseq: UInt64 = 1
+        /// RFC 3501 §2.3.2: UIDs from here up are recent and claimed by no session yet.
+        var firstRecentUID: UInt32 = 1
         /// Ascending by UID.
         var messages: [StoredMessage] = []
 
@@ -34,7 +36,8 @@ public actor InMemoryMailStore: MailStore {
                 name: name, specialUse: specialUse, uidValidity: uidValidity, uidNext: uidNext,
                 highestModseq: highestModseq, messages: messages.count,
                 unseen: messages.count { !$0.summary.flags.system.contains(.seen) },
-                size: messages.reduce(0) { $0 + $1.summary.size })
+                size: messages.reduce(0) { $0 + $1.summary.size }, firstRecentUID: firstRecentUID,
+                recent: messages.count { $0.summary.uid >= firstRecentUID })
         }
 
         func index(of uid: UInt32) -> Int? {
@@ -138,6 +141,12 @@ public actor InMemoryMailStore: MailStore {
     public func snapshot(of folder: String) throws(MailStoreError) -> FolderSnapshot {
         let stored = try existing(folder)
         return FolderSnapshot(status: stored.status, messages: stored.messages.map(\.summary))
+    }
+
+    public func claimRecent(in folder: String) throws(MailStoreError) -> Range<UInt32> {
+        let stored = try existing(folder)
+        folderTable[folder]!.firstRecentUID = stored.uidNext
+        return min(stored.firstRecentUID, stored.uidNext)..<stored.uidNext
     }
 
     public func changes(of folder: String) throws(MailStoreError) -> AsyncStream<FolderChange> {

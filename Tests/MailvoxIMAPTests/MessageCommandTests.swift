@@ -196,7 +196,8 @@ import Testing
         #expect(try await harness.send("c IDLE").lines == ["+ idling"])
         #expect(harness.session.parserMode == .idle)
         try await store.deliver(Fixture.message(subject: "While idling"))
-        #expect(try await harness.pushChanges().lines == ["* 3 EXISTS"])
+        // RFC 3501 §7.3.2: the count of recent messages changed with it.
+        #expect(try await harness.pushChanges().lines == ["* 3 EXISTS", "* 1 RECENT"])
         _ = try await store.storeFlags(
             in: "INBOX", uids: [1], operation: .add, flags: MessageFlags(system: .seen), unchangedSince: nil)
         #expect(try await harness.pushChanges().lines == ["* 1 FETCH (UID 1 FLAGS (\\Seen))"])

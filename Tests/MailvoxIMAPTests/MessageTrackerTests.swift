@@ -25,6 +25,40 @@ import Testing
         #expect(try tracker.resolve(SequenceSet([SequenceRange(.number(100), .last)])!, byUID: true).map(\.uid) == [9])
     }
 
+    /// RFC 3501 §2.3.2: recent is what the session claimed and can still see; RECENT is sent
+    /// when that count changes, after EXISTS.
+    @Test func recentIsTheVisiblePartOfWhatWasClaimed() {
+        var tracker = MessageTracker(summaries([1, 2, 4]), recent: 2..<5)
+        #expect(tracker.recentCount == 2)
+        #expect(!tracker.isRecent(1) && tracker.isRecent(2) && !tracker.isRecent(3) && tracker.isRecent(4))
+        #expect(tracker.recentCriterion == .uids([2...4]))
+        // A new message the claim already covered needs no second claim.
+        tracker.receive(.added(uid: 5, modseq: 5))
+        #expect(tracker.needsRecentClaim)
+        tracker.holdRecent(5..<6)
+        #expect(!tracker.needsRecentClaim)
+        #expect(tracker.recentCriterion == .uids([2...5]))
+        #expect(tracker.takeUpdates(allowExpunge: true, condStore: false) == [.exists(4), .recent(3)])
+        // Another session claimed UID 6 first: this one holds nothing new, so only EXISTS.
+        tracker.receive(.added(uid: 6, modseq: 6))
+        tracker.holdRecent(7..<7)
+        #expect(!tracker.needsRecentClaim)
+        #expect(tracker.takeUpdates(allowExpunge: true, condStore: false) == [.exists(5)])
+        #expect(!tracker.isRecent(6))
+        // An expunged message leaves the recent set once its EXPUNGE is sent.
+        tracker.receive(.expunged(uids: [4], modseq: 7))
+        #expect(tracker.takeUpdates(allowExpunge: false, condStore: false) == [])
+        #expect(tracker.takeUpdates(allowExpunge: true, condStore: false) == [.expunge(3), .recent(2)])
+        #expect(!tracker.isRecent(4) && tracker.recentCount == 2)
+        // Flag changes of recent messages carry \Recent.
+        tracker.receive(.flags(uid: 5, flags: MessageFlags(system: .seen), modseq: 8))
+        #expect(
+            tracker.takeUpdates(allowExpunge: true, condStore: false) == [
+                .fetch(sequenceNumber: 3, [.uid(5), .flags([.seen, .recent])])
+            ])
+        #expect(MessageTracker(summaries([1])).recentCriterion == .not(.all))
+    }
+
     @Test func expungeWaitsUntilAllowed() {
         var tracker = MessageTracker(summaries([1, 2, 3]))
         tracker.receive(.expunged(uids: [2], modseq: 10))

@@ -9,7 +9,8 @@ import Testing
 /// curl and mbsync, over STARTTLS and implicit TLS with the dev certificate.
 @Suite(.serialized) struct ServerIntegrationTests {
     @Test func imaplibSession() async throws {
-        let (authenticator, _) = try await Fixture.setUp()
+        // Recent messages: the script's first SELECT holds them as \Recent.
+        let (authenticator, _) = try await Fixture.setUp(recent: true)
         let server = try await RunningServer.start(authenticator: authenticator)
         let result = try await Programs.python(
             "imaplib_session.py",

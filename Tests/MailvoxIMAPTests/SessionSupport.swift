@@ -110,7 +110,11 @@ enum Fixture {
     }
 
     /// An authenticator with mailbox 1000 (password "secret") and its store, holding `count` messages.
-    static func setUp(messages count: Int = 3) async throws -> (InMemoryAuthenticator, InMemoryMailStore) {
+    /// Unless `recent`, an earlier session has already claimed them, so they are not `\Recent`
+    /// to the sessions of the test (only the tests of `\Recent` itself want them to be).
+    static func setUp(
+        messages count: Int = 3, recent: Bool = false
+    ) async throws -> (InMemoryAuthenticator, InMemoryMailStore) {
         let authenticator = InMemoryAuthenticator(baseDelay: .milliseconds(1))
         let store = await authenticator.add(mailbox, password: "secret")
         for index in 0..<count {
@@ -118,12 +122,15 @@ enum Fixture {
                 message(subject: "Message \(index + 1)", body: "Body number \(index + 1)"),
                 internalDate: Date(timeIntervalSince1970: 1_700_000_000 + Double(index) * 86_400))
         }
+        if !recent { _ = try await store.claimRecent(in: "INBOX") }
         return (authenticator, store)
     }
 
     /// A harness logged in as 1000 with INBOX selected.
-    static func selected(messages count: Int = 3) async throws -> (SessionHarness, InMemoryMailStore) {
-        let (authenticator, store) = try await setUp(messages: count)
+    static func selected(
+        messages count: Int = 3, recent: Bool = false
+    ) async throws -> (SessionHarness, InMemoryMailStore) {
+        let (authenticator, store) = try await setUp(messages: count, recent: recent)
         var harness = SessionHarness(authenticator: authenticator)
         _ = try await harness.greet()
         try await harness.send("a LOGIN 1000 secret")

@@ -43,7 +43,10 @@ struct DirectoryFixture {
 @Suite struct DatabaseTests {
     @Test func migratesAnEmptyDatabaseWithDurableSettings() throws {
         let fixture = try DirectoryFixture()
-        #expect(try MailvoxDatabase.appliedMigrations(fixture.database) == ["store.1-directory", "store.2-messages"])
+        #expect(
+            try MailvoxDatabase.appliedMigrations(fixture.database) == [
+                "store.1-directory", "store.2-messages", "store.3-recent",
+            ])
         #expect(try fixture.scalar("PRAGMA journal_mode") == "wal")
         // The writer's setting is the one that counts (GRDB's WAL set-up lowers it to NORMAL).
         let writerSynchronous = try fixture.database.writeWithoutTransaction { db in
@@ -60,7 +63,8 @@ struct DirectoryFixture {
         let fixture = try DirectoryFixture()
         try fixture.add("1000")
         let again = try MailvoxDatabase.open(path: fixture.path, migrations: [StoreMigrations.set])
-        #expect(try MailvoxDatabase.appliedMigrations(again) == ["store.1-directory", "store.2-messages"])
+        #expect(
+            try MailvoxDatabase.appliedMigrations(again) == ["store.1-directory", "store.2-messages", "store.3-recent"])
         #expect(try Directory(database: again).mailboxes().map(\.id.rawValue) == ["1000"])
     }
 
@@ -82,7 +86,7 @@ struct DirectoryFixture {
             path: folder + "/db.sqlite", migrations: [StoreMigrations.set, later], create: true)
         #expect(
             try MailvoxDatabase.appliedMigrations(pool) == [
-                "store.1-directory", "store.2-messages", "later.1-uses-mailbox",
+                "store.1-directory", "store.2-messages", "store.3-recent", "later.1-uses-mailbox",
             ])
     }
 }

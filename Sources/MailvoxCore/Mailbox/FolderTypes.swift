@@ -11,10 +11,14 @@ public struct FolderStatus: Sendable, Equatable {
     public var unseen: Int
     /// Sum of RFC822.SIZE over the folder (STATUS=SIZE).
     public var size: Int
+    /// Every UID from this one up is recent and not yet claimed by a session (RFC 3501 §2.3.2).
+    public var firstRecentUID: UInt32
+    /// Messages with a UID of at least `firstRecentUID`: STATUS RECENT, EXAMINE's RECENT.
+    public var recent: Int
 
     public init(
         name: String, specialUse: String?, uidValidity: UInt32, uidNext: UInt32, highestModseq: UInt64, messages: Int,
-        unseen: Int, size: Int
+        unseen: Int, size: Int, firstRecentUID: UInt32, recent: Int
     ) {
         self.name = name
         self.specialUse = specialUse
@@ -24,6 +28,8 @@ public struct FolderStatus: Sendable, Equatable {
         self.messages = messages
         self.unseen = unseen
         self.size = size
+        self.firstRecentUID = firstRecentUID
+        self.recent = recent
     }
 }
 

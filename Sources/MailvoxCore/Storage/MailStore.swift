@@ -25,6 +25,11 @@ public protocol MailStore: Sendable {
     func status(of folder: String) async throws(MailStoreError) -> FolderStatus
     /// SELECT: counters and every message's summary, read in one transaction.
     func snapshot(of folder: String) async throws(MailStoreError) -> FolderSnapshot
+    /// Claims the folder's recent messages for the calling session (RFC 3501 §2.3.2): returns
+    /// the UIDs no session has claimed yet — the folder's first recent UID up to UIDNEXT — and
+    /// moves the first recent UID to UIDNEXT in the same write, so no two sessions ever hold
+    /// the same message as recent. Some UIDs of the range may have been expunged already.
+    func claimRecent(in folder: String) async throws(MailStoreError) -> Range<UInt32>
     /// Committed changes to `folder` from now on, until the stream is dropped.
     func changes(of folder: String) async throws(MailStoreError) -> AsyncStream<FolderChange>
 

@@ -15,6 +15,7 @@ extension IMAPSession {
         let bytes = Array(command.message.readableBytesView)
         let appended = try await store.append(
             to: command.mailbox.name, message: bytes, flags: MessageFlags(command.flags), internalDate: date)
-        ok(tag, code: .appendUID(uidValidity: appended.uidValidity, uid: appended.summary.uid), "APPEND completed")
+        await ok(
+            tag, code: .appendUID(uidValidity: appended.uidValidity, uid: appended.summary.uid), "APPEND completed")
     }
 }

@@ -17,8 +17,8 @@ extension IMAPSession {
     }
 
     /// CAPABILITY (RFC 3501 §6.1.1).
-    mutating func capabilityCommand(tag: String) {
+    mutating func capabilityCommand(tag: String) async {
         send(.capability(capabilities))
-        ok(tag, "CAPABILITY completed")
+        await ok(tag, "CAPABILITY completed")
     }
 }

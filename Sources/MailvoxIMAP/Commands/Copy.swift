@@ -14,7 +14,7 @@ extension IMAPSession {
         guard !targets.isEmpty else {
             // Still check the target, so a client learns of [TRYCREATE].
             _ = try await store.status(of: command.mailbox.name)
-            ok(tag, "\(name) completed, nothing to do")
+            await ok(tag, "\(name) completed, nothing to do")
             return
         }
         let copied = try await store.copy(
@@ -31,9 +31,9 @@ extension IMAPSession {
             var responses: [UntaggedResponse] = []
             state.updateSelected { responses = $0.tracker.remove(copied.pairs.map(\.source)) }
             for response in responses { send(response) }
-            ok(tag, "MOVE completed")
+            await ok(tag, "MOVE completed")
         } else {
-            ok(tag, code: code, "COPY completed")
+            await ok(tag, code: code, "COPY completed")
         }
     }
 }

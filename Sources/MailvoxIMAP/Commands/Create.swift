@@ -19,6 +19,6 @@ extension IMAPSession {
             }
         }
         try await store.createFolder(folder)
-        ok(tag, "CREATE completed")
+        await ok(tag, "CREATE completed")
     }
 }

@@ -13,6 +13,6 @@ extension IMAPSession {
             stopFeed()
             state.unselect()
         }
-        ok(tag, "DELETE completed")
+        await ok(tag, "DELETE completed")
     }
 }

@@ -1,13 +1,13 @@
 extension IMAPSession {
     /// ENABLE (RFC 5161): only CONDSTORE is an extension that needs enabling here; others are
     /// ignored, as the RFC requires.
-    mutating func enable(_ capabilities: [String], tag: String) {
+    mutating func enable(_ capabilities: [String], tag: String) async {
         var enabled: [String] = []
         for capability in capabilities where capability.uppercased() == "CONDSTORE" && !enabled.contains("CONDSTORE") {
             condStore = true
             enabled.append("CONDSTORE")
         }
         send(.enabled(enabled))
-        ok(tag, "ENABLE completed")
+        await ok(tag, "ENABLE completed")
     }
 }

@@ -19,6 +19,6 @@ extension IMAPSession {
         var responses: [UntaggedResponse] = []
         state.updateSelected { responses = $0.tracker.remove(removed) }
         for response in responses { send(response) }
-        ok(tag, "EXPUNGE completed")
+        await ok(tag, "EXPUNGE completed")
     }
 }

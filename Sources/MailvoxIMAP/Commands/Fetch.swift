@@ -51,8 +51,8 @@ extension IMAPSession {
                 guard let summary = summaries[uid] else { continue }
                 do {
                     try await writeFetch(
-                        seq: seq, summary: summary, attributes: attributes, addFlags: seenNow.contains(uid),
-                        store: store, folder: folder.name, structure: structures[uid])
+                        seq: seq, summary: summary, recent: folder.tracker.isRecent(uid), attributes: attributes,
+                        addFlags: seenNow.contains(uid), store: store, folder: folder.name, structure: structures[uid])
                 } catch MailStoreError.noSuchMessage {
                     // Expunged by another session meanwhile: nothing to say about it now.
                     continue
@@ -60,7 +60,7 @@ extension IMAPSession {
             }
         }
         // RFC 3501 §7.4.1: no EXPUNGE while answering FETCH; UID FETCH names no numbers.
-        ok(tag, "FETCH completed", allowExpunge: command.byUID)
+        await ok(tag, "FETCH completed", allowExpunge: command.byUID)
     }
 
     /// Whether any attribute needs the message's parsed structure.
@@ -78,7 +78,8 @@ extension IMAPSession {
     /// One message's FETCH response. Everything is read before anything is written, so a
     /// message that vanishes midway leaves no half response.
     private mutating func writeFetch(
-        seq: UInt32, summary: MessageSummary, attributes: [FetchAttribute], addFlags: Bool, store: any MailStore,
+        seq: UInt32, summary: MessageSummary, recent: Bool, attributes: [FetchAttribute], addFlags: Bool,
+        store: any MailStore,
         folder: String, structure: ParsedMessage?
     ) async throws {
         var parsed = structure
@@ -100,7 +101,7 @@ extension IMAPSession {
         for attribute in attributes {
             switch attribute {
             case .uid: values.append(.item(.uid(summary.uid)))
-            case .flags: values.append(.item(.flags(Flag.list(summary.flags))))
+            case .flags: values.append(.item(.flags(Flag.list(summary.flags, recent: recent))))
             case .internalDate:
                 values.append(
                     .item(
@@ -136,7 +137,9 @@ extension IMAPSession {
                 }
             }
         }
-        if addFlags && !attributes.contains(.flags) { values.append(.item(.flags(Flag.list(summary.flags)))) }
+        if addFlags && !attributes.contains(.flags) {
+            values.append(.item(.flags(Flag.list(summary.flags, recent: recent))))
+        }
         if addFlags && condStore && !attributes.contains(.modSeq) { values.append(.item(.modSeq(summary.modseq))) }
         whole = nil
         var writer = FetchResponseWriter(sequenceNumber: seq, into: &output)

@@ -1,8 +1,8 @@
 extension IMAPSession {
     /// IDLE (RFC 2177): `+ idling`, then every change as it arrives, expunges included, until DONE.
-    mutating func idle(tag: String) {
+    mutating func idle(tag: String) async {
         pending = .idle(tag: tag)
-        sendUpdates(allowExpunge: true)
+        await sendUpdates(allowExpunge: true)
         send(.continuation(.text("idling")))
     }
 
@@ -12,7 +12,7 @@ extension IMAPSession {
             return .proceed
         }
         pending = nil
-        ok(tag, "IDLE terminated")
+        await ok(tag, "IDLE terminated")
         return .proceed
     }
 }

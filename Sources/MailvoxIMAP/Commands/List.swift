@@ -8,7 +8,7 @@ extension IMAPSession {
         // RFC 3501 §6.3.8: an empty pattern asks for the delimiter and root.
         if command.patterns == [""] && !command.isExtended {
             send(.list(MailboxListItem(attributes: [.noSelect], name: MailboxName(""))))
-            ok(tag, "LIST completed")
+            await ok(tag, "LIST completed")
             return
         }
         let folders = try await store.folders()
@@ -46,7 +46,7 @@ extension IMAPSession {
             }
             try await flushIfLarge()
         }
-        ok(tag, "LIST completed")
+        await ok(tag, "LIST completed")
     }
 
     /// LSUB (RFC 3501 §6.3.9): subscribed folders matching the pattern.
@@ -60,7 +60,7 @@ extension IMAPSession {
             }
             send(.lsub(MailboxListItem(attributes: attributes, name: MailboxName(folder.name))))
         }
-        ok(tag, "LSUB completed")
+        await ok(tag, "LSUB completed")
     }
 
     /// The reference and pattern joined as RFC 3501 §6.3.8 describes for a hierarchical store.

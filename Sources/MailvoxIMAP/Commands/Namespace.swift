@@ -1,7 +1,7 @@
 extension IMAPSession {
     /// NAMESPACE (RFC 2342): one personal namespace, no prefix, `/` as delimiter.
-    mutating func namespace(tag: String) {
+    mutating func namespace(tag: String) async {
         send(.namespace(NamespaceResponse(personal: [.init(prefix: "", delimiter: "/")])))
-        ok(tag, "NAMESPACE completed")
+        await ok(tag, "NAMESPACE completed")
     }
 }

@@ -12,6 +12,6 @@ extension IMAPSession {
             return
         }
         try await store.renameFolder(from.name, to: to.name)
-        ok(tag, "RENAME completed")
+        await ok(tag, "RENAME completed")
     }
 }

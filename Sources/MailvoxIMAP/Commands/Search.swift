@@ -31,16 +31,18 @@ extension IMAPSession {
             send(.search(numbers, modSeq: highestModseq))
         }
         // RFC 3501 §7.4.1: no EXPUNGE while answering SEARCH; UID SEARCH names no numbers.
-        ok(tag, "SEARCH completed", allowExpunge: command.byUID)
+        await ok(tag, "SEARCH completed", allowExpunge: command.byUID)
     }
 
-    /// The store's criterion for a key: sequence numbers become UIDs through the tracker, and
-    /// `\Recent` (not kept) matches nothing, so NEW and RECENT are empty and OLD is everything.
+    /// The store's criterion for a key. Session state becomes UIDs through the tracker:
+    /// sequence numbers, and `\Recent` (RECENT; NEW is recent and unseen, OLD not recent).
     static func criterion(_ key: SearchKey, tracker: MessageTracker) -> SearchCriterion {
         let none = SearchCriterion.not(.all)
         switch key {
-        case .all, .old: return .all
-        case .new, .recent: return none
+        case .all: return .all
+        case .recent: return tracker.recentCriterion
+        case .new: return .and([tracker.recentCriterion, .unflagged(.seen)])
+        case .old: return .not(tracker.recentCriterion)
         case .answered: return .flagged(.answered)
         case .deleted: return .flagged(.deleted)
         case .draft: return .flagged(.draft)

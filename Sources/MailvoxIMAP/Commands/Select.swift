@@ -20,9 +20,16 @@ extension IMAPSession {
         } catch {
             throw error
         }
-        _ = startFeed(stream)
         let status = snapshot.status
-        let tracker = MessageTracker(snapshot.messages)
+        // RFC 3501 §2.3.2: SELECT claims the folder's recent messages for this session; EXAMINE
+        // only shows those still unclaimed. Claimed after the snapshot, so a message arriving
+        // in between is claimed too and reported recent with its EXISTS.
+        let recent =
+            readOnly
+            ? min(status.firstRecentUID, status.uidNext)..<status.uidNext
+            : try await store.claimRecent(in: name.name)
+        _ = startFeed(stream)
+        let tracker = MessageTracker(snapshot.messages, recent: recent)
         state.select(
             SelectedFolder(name: name.name, readOnly: readOnly, uidValidity: status.uidValidity, tracker: tracker))
         send(.flags(Self.systemFlags))
@@ -32,7 +39,7 @@ extension IMAPSession {
                     .ok, code: .permanentFlags(readOnly ? [] : Self.systemFlags, allowsNewKeywords: !readOnly),
                     text: readOnly ? "No permanent flags permitted" : "Flags permitted")))
         send(.exists(tracker.count))
-        send(.recent(0))
+        send(.recent(tracker.recentCount))
         if let firstUnseen = snapshot.messages.firstIndex(where: { !$0.flags.system.contains(.seen) }) {
             send(.condition(StatusResponse(.ok, code: .unseen(UInt32(firstUnseen + 1)), text: "First unseen")))
         }

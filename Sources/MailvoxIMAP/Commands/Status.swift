@@ -1,21 +1,21 @@
 import MailvoxCore
 
 extension IMAPSession {
-    /// STATUS (RFC 3501 §6.3.10, RFC 7162 HIGHESTMODSEQ, RFC 8438 SIZE). `\Recent` is not kept,
-    /// so RECENT is 0.
+    /// STATUS (RFC 3501 §6.3.10, RFC 7162 HIGHESTMODSEQ, RFC 8438 SIZE). RECENT counts the
+    /// messages no session has claimed as recent yet; STATUS claims nothing.
     mutating func status(_ name: MailboxName, _ attributes: [StatusAttribute], tag: String) async throws {
         guard let store = state.store else { return }
         let status = try await store.status(of: name.name)
         if attributes.contains(.highestModSeq) { condStore = true }
         send(.status(name, Self.statusValues(status, attributes)))
-        ok(tag, "STATUS completed")
+        await ok(tag, "STATUS completed")
     }
 
     static func statusValues(_ status: FolderStatus, _ attributes: [StatusAttribute]) -> [StatusValue] {
         attributes.map { attribute in
             switch attribute {
             case .messages: StatusValue(attribute, UInt64(status.messages))
-            case .recent: StatusValue(attribute, 0)
+            case .recent: StatusValue(attribute, UInt64(status.recent))
             case .uidNext: StatusValue(attribute, UInt64(status.uidNext))
             case .uidValidity: StatusValue(attribute, UInt64(status.uidValidity))
             case .unseen: StatusValue(attribute, UInt64(status.unseen))

@@ -32,7 +32,7 @@ extension IMAPSession {
             guard let summary = current[uid] else { continue }
             var items: [FetchItem] = []
             if command.byUID { items.append(.uid(uid)) }
-            if !command.silent { items.append(.flags(Flag.list(summary.flags))) }
+            if !command.silent { items.append(.flags(Flag.list(summary.flags, recent: folder.tracker.isRecent(uid)))) }
             // RFC 7162 §3.1.3: under CONDSTORE even .SILENT reports the new MODSEQ.
             if condStore { items.append(.modSeq(summary.modseq)) }
             if !command.silent || (condStore && update.changed.contains(where: { $0.uid == uid })) {
@@ -45,6 +45,7 @@ extension IMAPSession {
             if let set = SequenceSet(numbers: numbers) { code = .modified(set) }
         }
         // RFC 3501 §7.4.1: no EXPUNGE while answering STORE; UID STORE names no numbers.
-        ok(tag, code: code, code == nil ? "STORE completed" : "Conditional STORE failed", allowExpunge: command.byUID)
+        await ok(
+            tag, code: code, code == nil ? "STORE completed" : "Conditional STORE failed", allowExpunge: command.byUID)
     }
 }

@@ -3,6 +3,6 @@ extension IMAPSession {
     mutating func subscribe(_ name: MailboxName, _ subscribed: Bool, tag: String) async throws {
         guard let store = state.store else { return }
         try await store.setSubscribed(name.name, subscribed)
-        ok(tag, subscribed ? "SUBSCRIBE completed" : "UNSUBSCRIBE completed")
+        await ok(tag, subscribed ? "SUBSCRIBE completed" : "UNSUBSCRIBE completed")
     }
 }

@@ -149,7 +149,7 @@ public struct IMAPSession {
     /// Changes arrived on the feed: pushed at once during IDLE, else kept for the next command.
     public mutating func changesArrived() async throws {
         guard isIdling else { return }
-        sendUpdates(allowExpunge: true)
+        await sendUpdates(allowExpunge: true)
         try await flush()
     }
 
@@ -193,17 +193,17 @@ public struct IMAPSession {
         }
         do {
             switch command {
-            case .capability: capabilityCommand(tag: tag)
-            case .noop: noop(tag: tag, name: "NOOP")
-            case .check: noop(tag: tag, name: "CHECK")
+            case .capability: await capabilityCommand(tag: tag)
+            case .noop: await noop(tag: tag, name: "NOOP")
+            case .check: await noop(tag: tag, name: "CHECK")
             case .logout: return logout(tag: tag)
-            case .id(let parameters): id(parameters, tag: tag)
+            case .id(let parameters): await id(parameters, tag: tag)
             case .starttls: return startTLS(tag: tag)
             case .login(let username, let password):
                 await login(username: username, password: password, tag: tag)
             case .authenticate(let mechanism, let initial):
                 await authenticate(mechanism: mechanism, initialResponse: initial, tag: tag)
-            case .enable(let capabilities): enable(capabilities, tag: tag)
+            case .enable(let capabilities): await enable(capabilities, tag: tag)
             case .select(let name, let parameters): try await select(name, parameters, readOnly: false, tag: tag)
             case .examine(let name, let parameters): try await select(name, parameters, readOnly: true, tag: tag)
             case .create(let name): try await create(name, tag: tag)
@@ -213,10 +213,10 @@ public struct IMAPSession {
             case .unsubscribe(let name): try await subscribe(name, false, tag: tag)
             case .list(let command): try await list(command, tag: tag)
             case .lsub(let reference, let pattern): try await lsub(reference: reference, pattern: pattern, tag: tag)
-            case .namespace: namespace(tag: tag)
+            case .namespace: await namespace(tag: tag)
             case .status(let name, let attributes): try await status(name, attributes, tag: tag)
             case .append(let command): try await append(command, tag: tag)
-            case .idle: idle(tag: tag)
+            case .idle: await idle(tag: tag)
             case .close: try await close(tag: tag)
             case .unselect: unselect(tag: tag)
             case .expunge: try await expunge(nil, tag: tag)
@@ -249,8 +249,8 @@ public struct IMAPSession {
     }
 
     /// Tagged OK after the untagged updates the command's kind allows.
-    mutating func ok(_ tag: String, code: ResponseCode? = nil, _ text: String, allowExpunge: Bool = true) {
-        sendUpdates(allowExpunge: allowExpunge)
+    mutating func ok(_ tag: String, code: ResponseCode? = nil, _ text: String, allowExpunge: Bool = true) async {
+        await sendUpdates(allowExpunge: allowExpunge)
         send(.tagged(tag: tag, StatusResponse(.ok, code: code, text: text)))
     }
 
@@ -262,17 +262,42 @@ public struct IMAPSession {
         send(.tagged(tag: tag, StatusResponse(.bad, code: code, text: text)))
     }
 
-    /// Drains the change feed into the tracker and sends what RFC 3501 §7.4.1 allows now.
-    mutating func sendUpdates(allowExpunge: Bool) {
+    /// Drains the change feed into the tracker and sends what RFC 3501 §7.4.1 allows now. New
+    /// messages are claimed as recent before they are announced, so the first session to
+    /// report them holds them as `\Recent`.
+    mutating func sendUpdates(allowExpunge: Bool) async {
         guard let inbox else { return }
         let changes = inbox.drain()
+        if !changes.isEmpty {
+            state.updateSelected { folder in
+                for change in changes { folder.tracker.receive(change) }
+            }
+        }
+        if let folder = state.selected, let store = state.store, folder.tracker.needsRecentClaim {
+            do {
+                let recent = try await Self.recentUIDs(of: folder, in: store)
+                state.updateSelected { $0.tracker.holdRecent(recent) }
+            } catch {
+                // The messages are still announced, just not as recent; the next update retries.
+                logger.error("IMAP claiming recent messages failed: \(error)")
+            }
+        }
         let condStore = self.condStore
         var responses: [UntaggedResponse] = []
         state.updateSelected { folder in
-            for change in changes { folder.tracker.receive(change) }
             responses = folder.tracker.takeUpdates(allowExpunge: allowExpunge, condStore: condStore)
         }
         for response in responses { send(response) }
+    }
+
+    /// The recent UIDs a session may hold now (RFC 3501 §2.3.2): a read-write session claims
+    /// them; a read-only one (EXAMINE) only looks at those no session has claimed, as Dovecot does.
+    static func recentUIDs(
+        of folder: SelectedFolder, in store: any MailStore
+    ) async throws(MailStoreError) -> Range<UInt32> {
+        guard folder.readOnly else { return try await store.claimRecent(in: folder.name) }
+        let status = try await store.status(of: folder.name)
+        return min(status.firstRecentUID, status.uidNext)..<status.uidNext
     }
 
     mutating func flushIfLarge() async throws {

@@ -6,6 +6,10 @@ import MailvoxCore
 /// Sequence numbers change only when the client is told: a new message becomes visible with
 /// `EXISTS`, an expunged one disappears with `EXPUNGE`, and only where §7.4.1 allows it (never
 /// while answering FETCH, STORE or SEARCH). Until then an expunged message keeps its number.
+///
+/// It also holds the session's `\Recent` messages (RFC 3501 §2.3.2): the UID ranges the
+/// session claimed from the store. A message counts as recent while it is visible and inside
+/// one of them, so an expunged message leaves the recent set when its EXPUNGE is sent.
 public struct MessageTracker: Sendable, Equatable {
     /// Visible messages, ascending by UID: their UIDs and the modseq the client last learned.
     public private(set) var uids: [UInt32]
@@ -13,16 +17,73 @@ public struct MessageTracker: Sendable, Equatable {
     private var pendingAdded: [UInt32: UInt64] = [:]
     private var pendingExpunged: Set<UInt32> = []
     private var pendingFlags: [UInt32: (flags: MessageFlags, modseq: UInt64)] = [:]
+    /// Claimed recent UIDs: ascending, disjoint, adjacent claims merged.
+    private var recentRanges: [Range<UInt32>] = []
+    /// Every UID below this was looked at by a claim (this session's or, through it, another's):
+    /// a new message below it needs no claim.
+    private var claimedThrough: UInt32 = 0
+    /// The RECENT count the client was last told.
+    private var reportedRecent = 0
 
-    public init(_ messages: [MessageSummary]) {
+    /// `recent`: the UIDs SELECT claimed (or EXAMINE found unclaimed); their visible count is
+    /// what SELECT reports as RECENT.
+    public init(_ messages: [MessageSummary], recent: Range<UInt32> = 0..<0) {
         let sorted = messages.sorted { $0.uid < $1.uid }
         uids = sorted.map(\.uid)
         modseqs = sorted.map(\.modseq)
+        holdRecent(recent)
+        reportedRecent = recentCount
     }
 
     public static func == (lhs: MessageTracker, rhs: MessageTracker) -> Bool {
         lhs.uids == rhs.uids && lhs.modseqs == rhs.modseqs && lhs.pendingAdded == rhs.pendingAdded
-            && lhs.pendingExpunged == rhs.pendingExpunged
+            && lhs.pendingExpunged == rhs.pendingExpunged && lhs.recentRanges == rhs.recentRanges
+    }
+
+    // MARK: Recent
+
+    /// Takes in UIDs claimed from the store as this session's recent messages.
+    public mutating func holdRecent(_ claimed: Range<UInt32>) {
+        claimedThrough = max(claimedThrough, claimed.upperBound)
+        guard !claimed.isEmpty else { return }
+        if let last = recentRanges.last, last.upperBound >= claimed.lowerBound {
+            recentRanges[recentRanges.count - 1] =
+                min(last.lowerBound, claimed.lowerBound)..<max(last.upperBound, claimed.upperBound)
+        } else {
+            recentRanges.append(claimed)
+            recentRanges.sort { $0.lowerBound < $1.lowerBound }
+        }
+    }
+
+    /// Whether a new message waits to be announced that no claim has looked at yet: the
+    /// session must claim before it sends EXISTS, so the message can be recent here.
+    public var needsRecentClaim: Bool { pendingAdded.keys.contains { $0 >= claimedThrough } }
+
+    /// Whether the session holds `uid` as recent (FETCH FLAGS shows `\Recent`).
+    public func isRecent(_ uid: UInt32) -> Bool {
+        sequenceNumber(of: uid) != nil && recentRanges.contains { $0.contains(uid) }
+    }
+
+    /// Visible messages the session holds as recent: the number RECENT reports.
+    public var recentCount: Int {
+        recentRanges.reduce(0) { $0 + firstIndex(atLeast: $1.upperBound) - firstIndex(atLeast: $1.lowerBound) }
+    }
+
+    /// The recent UIDs as SEARCH's criterion (RECENT, NEW, OLD): session state the store cannot know.
+    public var recentCriterion: SearchCriterion {
+        let ranges = recentRanges.map { $0.lowerBound...($0.upperBound - 1) }
+        return ranges.isEmpty ? .not(.all) : .uids(ranges)
+    }
+
+    /// The index of the first visible UID at least `uid`.
+    private func firstIndex(atLeast uid: UInt32) -> Int {
+        var low = 0
+        var high = uids.count
+        while low < high {
+            let mid = (low + high) / 2
+            if uids[mid] < uid { low = mid + 1 } else { high = mid }
+        }
+        return low
     }
 
     public var count: Int { uids.count }
@@ -34,13 +95,8 @@ public struct MessageTracker: Sendable, Equatable {
 
     /// The sequence number of `uid`, if visible.
     public func sequenceNumber(of uid: UInt32) -> UInt32? {
-        var low = 0
-        var high = uids.count
-        while low < high {
-            let mid = (low + high) / 2
-            if uids[mid] < uid { low = mid + 1 } else { high = mid }
-        }
-        return low < uids.count && uids[low] == uid ? UInt32(low + 1) : nil
+        let index = firstIndex(atLeast: uid)
+        return index < uids.count && uids[index] == uid ? UInt32(index + 1) : nil
     }
 
     public func uid(at sequenceNumber: UInt32) -> UInt32? {
@@ -110,7 +166,8 @@ public struct MessageTracker: Sendable, Equatable {
     }
 
     /// The untagged responses that bring the client up to date: EXPUNGE (only when
-    /// `allowExpunge`), EXISTS, then FETCH FLAGS (with UID, and MODSEQ under CONDSTORE).
+    /// `allowExpunge`), EXISTS, RECENT when its count changed (RFC 3501 §7.3.2), then FETCH
+    /// FLAGS (with UID, and MODSEQ under CONDSTORE).
     public mutating func takeUpdates(allowExpunge: Bool, condStore: Bool) -> [UntaggedResponse] {
         var responses: [UntaggedResponse] = []
         if allowExpunge && !pendingExpunged.isEmpty {
@@ -132,11 +189,16 @@ public struct MessageTracker: Sendable, Equatable {
             pendingAdded = [:]
             responses.append(.exists(uids.count))
         }
+        let recent = recentCount
+        if recent != reportedRecent {
+            reportedRecent = recent
+            responses.append(.recent(recent))
+        }
         for (uid, update) in pendingFlags.sorted(by: { $0.key < $1.key }) {
             guard let seq = sequenceNumber(of: uid) else { continue }
             guard !pendingExpunged.contains(uid) else { continue }
             modseqs[Int(seq) - 1] = max(modseqs[Int(seq) - 1], update.modseq)
-            var items: [FetchItem] = [.uid(uid), .flags(Flag.list(update.flags))]
+            var items: [FetchItem] = [.uid(uid), .flags(Flag.list(update.flags, recent: isRecent(uid)))]
             if condStore { items.append(.modSeq(update.modseq)) }
             responses.append(.fetch(sequenceNumber: seq, items))
         }

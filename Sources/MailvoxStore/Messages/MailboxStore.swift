@@ -49,6 +49,10 @@ public struct MailboxStore: MailStore {
         try await run { store, mailbox in try store.snapshot(mailbox: mailbox, folder: folder) }
     }
 
+    public func claimRecent(in folder: String) async throws(MailStoreError) -> Range<UInt32> {
+        try await run { store, mailbox in try store.claimRecent(mailbox: mailbox, folder: folder) }
+    }
+
     public func changes(of folder: String) async throws(MailStoreError) -> AsyncStream<FolderChange> {
         try await run { store, mailbox in try store.changes(mailbox: mailbox, folder: folder) }
     }

@@ -37,6 +37,7 @@ public final class MessageStore: Sendable {
         var uidValidity: UInt32
         var uidNext: UInt32
         var highestModseq: UInt64
+        var firstRecentUID: UInt32
 
         init(_ row: Row) {
             id = row["id"]
@@ -45,6 +46,7 @@ public final class MessageStore: Sendable {
             uidValidity = UInt32(truncatingIfNeeded: row["uid_validity"] as Int64)
             uidNext = UInt32(truncatingIfNeeded: row["uid_next"] as Int64)
             highestModseq = UInt64(row["highest_modseq"] as Int64)
+            firstRecentUID = UInt32(truncatingIfNeeded: row["first_recent_uid"] as Int64)
         }
     }
 
@@ -69,13 +71,29 @@ public final class MessageStore: Sendable {
             db,
             sql: """
                 SELECT COUNT(*) AS messages, COALESCE(SUM(size), 0) AS size,
-                    COALESCE(SUM(CASE WHEN flags & ? = 0 THEN 1 ELSE 0 END), 0) AS unseen
+                    COALESCE(SUM(CASE WHEN flags & ? = 0 THEN 1 ELSE 0 END), 0) AS unseen,
+                    COALESCE(SUM(CASE WHEN uid >= ? THEN 1 ELSE 0 END), 0) AS recent
                 FROM message WHERE folder_id = ?
-                """, arguments: [SystemFlags.seen.rawValue, folder.id])!
+                """, arguments: [SystemFlags.seen.rawValue, Int64(folder.firstRecentUID), folder.id])!
         return FolderStatus(
             name: folder.name, specialUse: folder.specialUse, uidValidity: folder.uidValidity,
             uidNext: folder.uidNext, highestModseq: folder.highestModseq, messages: row["messages"],
-            unseen: row["unseen"], size: row["size"])
+            unseen: row["unseen"], size: row["size"], firstRecentUID: folder.firstRecentUID, recent: row["recent"])
+    }
+
+    /// Hands the folder's unclaimed recent UIDs to one session and marks them claimed: the
+    /// read and the update are one write transaction, so two sessions never share one.
+    public func claimRecent(mailbox: MailboxID, folder name: String) throws -> Range<UInt32> {
+        try database.write { db in
+            let folder = try Self.folder(db, mailbox: mailbox, name: name)
+            let claimed = min(folder.firstRecentUID, folder.uidNext)..<folder.uidNext
+            if !claimed.isEmpty {
+                try db.execute(
+                    sql: "UPDATE folder SET first_recent_uid = ? WHERE id = ?",
+                    arguments: [Int64(folder.uidNext), folder.id])
+            }
+            return claimed
+        }
     }
 
     /// Message counts per folder, in folder order, for `mailbox show` and `mailbox remove`.

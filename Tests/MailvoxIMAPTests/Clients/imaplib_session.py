@@ -51,6 +51,12 @@ check(b"\\Trash" in listing and b"\\Archive" in listing, f"special use: {listing
 
 count = int(ok(imap.select("INBOX"), "SELECT")[0])
 check(count == 3, f"3 messages, got {count}")
+# RFC 3501 §2.3.2: the first SELECT holds the new messages as \Recent.
+recent = imap.response("RECENT")[1]
+check(recent == [b"3"], f"3 RECENT, got {recent!r}")
+check(ok(imap.search(None, "RECENT"), "SEARCH RECENT")[0] == b"1 2 3", "SEARCH RECENT")
+flags = ok(imap.fetch("1", "(FLAGS)"), "FLAGS of a recent message")[0]
+check(b"\\Recent" in flags, f"FETCH FLAGS shows \\Recent: {flags!r}")
 data = ok(imap.fetch("1:*", "(UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODY BODYSTRUCTURE)"), "FETCH all items")
 check(len([d for d in data if isinstance(d, bytes) and b"ENVELOPE" in d]) == 3, f"3 envelopes: {data!r}")
 data = ok(imap.fetch("2", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)] BODY.PEEK[1] BODY.PEEK[TEXT]<0.10> RFC822.HEADER)"),
@@ -77,6 +83,8 @@ check(typ == "OK" and b"COPYUID" in data[0], f"COPY: {data!r}")
 typ, data = imap.uid("MOVE", "2", "Trash")
 check(typ == "OK", f"UID MOVE: {data!r}")
 check(int(ok(imap.select("INBOX"), "SELECT")[0]) == 2, "MOVE removed the message")
+recent = imap.response("RECENT")[1]
+check(recent == [b"0"], f"a second SELECT finds nothing recent: {recent!r}")
 
 ok(imap.store("1", "+FLAGS.SILENT", "(\\Deleted)"), "STORE \\Deleted")
 typ, data = imap.expunge()
