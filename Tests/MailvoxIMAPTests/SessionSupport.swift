@@ -31,11 +31,14 @@ struct SessionHarness {
     init(
         authenticator: InMemoryAuthenticator,
         configuration: SessionConfiguration = SessionConfiguration(
-            allowPlaintextAuth: true)
+            allowPlaintextAuth: true),
+        encodedStructures: EncodedStructures = EncodedStructures()
     ) {
         let sink = CollectingSink()
         self.sink = sink
-        session = IMAPSession(configuration: configuration, authenticator: authenticator, sink: sink)
+        session = IMAPSession(
+            configuration: configuration, authenticator: authenticator, sink: sink,
+            encodedStructures: encodedStructures)
     }
 
     mutating func greet() async throws -> String {

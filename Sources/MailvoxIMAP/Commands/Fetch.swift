@@ -42,17 +42,18 @@ extension IMAPSession {
                     }
                 }
             }
-            // One store call for the batch's structures, not one per message.
-            let structures =
-                Self.needsStructure(attributes)
-                ? try await store.structures(in: folder.name, uids: batch.map(\.uid).filter { summaries[$0] != nil })
-                : [:]
+            // One store call for the batch's structures, not one per message, and none for a
+            // message whose wanted items are all encoded already.
+            let wanted = batch.map(\.uid).filter { uid in
+                summaries[uid] != nil && needsStructure(attributes, folder: folder, uid: uid, mailbox: store.mailbox)
+            }
+            let structures = wanted.isEmpty ? [:] : try await store.structures(in: folder.name, uids: wanted)
             for (seq, uid) in batch {
                 guard let summary = summaries[uid] else { continue }
                 do {
                     try await writeFetch(
                         seq: seq, summary: summary, recent: folder.tracker.isRecent(uid), attributes: attributes,
-                        addFlags: seenNow.contains(uid), store: store, folder: folder.name, structure: structures[uid])
+                        addFlags: seenNow.contains(uid), store: store, folder: folder, structure: structures[uid])
                 } catch MailStoreError.noSuchMessage {
                     // Expunged by another session meanwhile: nothing to say about it now.
                     continue
@@ -63,11 +64,18 @@ extension IMAPSession {
         await ok(tag, "FETCH completed", allowExpunge: command.byUID)
     }
 
-    /// Whether any attribute needs the message's parsed structure.
-    static func needsStructure(_ attributes: [FetchAttribute]) -> Bool {
+    /// Whether answering `attributes` for `uid` needs the message's parsed structure: for a
+    /// section of it, or for an ENVELOPE, BODY or BODYSTRUCTURE not encoded yet.
+    func needsStructure(
+        _ attributes: [FetchAttribute], folder: SelectedFolder, uid: UInt32, mailbox: MailboxID
+    )
+        -> Bool
+    {
         attributes.contains { attribute in
             switch attribute {
-            case .envelope, .bodyStructure: true
+            case .envelope, .bodyStructure:
+                !encodedStructures.contains(
+                    attribute.encodedItem!, of: (mailbox, folder.name, folder.uidValidity, uid))
             case .section(let section, _): !(section.part.isEmpty && section.text == .whole)
             case .rfc822Header, .rfc822Text: true
             default: false
@@ -79,16 +87,17 @@ extension IMAPSession {
     /// message that vanishes midway leaves no half response.
     private mutating func writeFetch(
         seq: UInt32, summary: MessageSummary, recent: Bool, attributes: [FetchAttribute], addFlags: Bool,
-        store: any MailStore,
-        folder: String, structure: ParsedMessage?
+        store: any MailStore, folder selected: SelectedFolder, structure: ParsedMessage?
     ) async throws {
+        let folder = selected.name
         var parsed = structure
-        if parsed == nil && Self.needsStructure(attributes) {
+        if parsed == nil && needsStructure(attributes, folder: selected, uid: summary.uid, mailbox: store.mailbox) {
             parsed = try await store.structure(in: folder, uid: summary.uid)
         }
         var whole: [UInt8]?
         enum Value {
             case item(FetchItem)
+            case encoded(ByteBuffer)
             case literal(FetchLiteralName, [UInt8]?)
         }
         var values: [Value] = []
@@ -109,9 +118,18 @@ extension IMAPSession {
                             InternalDate(secondsSince1970: Int64(summary.internalDate.timeIntervalSince1970)))))
             case .rfc822Size: values.append(.item(.rfc822Size(summary.size)))
             case .modSeq: values.append(.item(.modSeq(summary.modseq)))
-            case .envelope: values.append(.item(.envelope(parsed!.envelope)))
-            case .bodyStructure(let extensions):
-                values.append(.item(extensions ? .bodyStructure(parsed!.body) : .body(parsed!.body)))
+            case .envelope, .bodyStructure:
+                // From the cache, or encoded from the structure read above (which a miss needs).
+                let key = (store.mailbox, folder, selected.uidValidity, summary.uid)
+                let item = attribute.encodedItem!
+                if let bytes = encodedStructures.encoded(item, of: key, structure: parsed) {
+                    values.append(.encoded(bytes))
+                } else {
+                    // Forgotten since `needsStructure` found it: read the structure after all.
+                    let structure = try await store.structure(in: folder, uid: summary.uid)
+                    parsed = structure
+                    values.append(.encoded(encodedStructures.encoded(item, of: key, structure: structure)!))
+                }
             case .rfc822: values.append(.literal(.rfc822, try await content()))
             case .rfc822Header:
                 values.append(
@@ -146,6 +164,7 @@ extension IMAPSession {
         for value in values {
             switch value {
             case .item(let item): writer.write(item, into: &output)
+            case .encoded(let bytes): writer.write(encoded: bytes, into: &output)
             case .literal(let name, let bytes):
                 guard let bytes else {
                     writer.write(.literal(name, nil), into: &output)

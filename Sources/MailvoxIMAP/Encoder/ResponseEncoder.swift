@@ -46,6 +46,13 @@ public struct FetchResponseWriter: Sendable {
         buffer.writeFetchItem(item)
     }
 
+    /// Writes an item encoded before (`EncodedStructures`).
+    public mutating func write(encoded item: ByteBuffer, into buffer: inout ByteBuffer) {
+        separate(&buffer)
+        var item = item
+        buffer.writeBuffer(&item)
+    }
+
     /// Writes `BODY[section]<origin> {n}\r\n`; the next `byteCount` octets on the wire are the caller's.
     public mutating func writeLiteralHeader(_ name: FetchLiteralName, byteCount: Int, into buffer: inout ByteBuffer) {
         separate(&buffer)

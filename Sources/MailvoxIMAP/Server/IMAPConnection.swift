@@ -31,6 +31,7 @@ struct IMAPConnection {
     let timeout: NIOLockedValueBox<TimeAmount>
     let bytesRead: NIOLockedValueBox<Int>
     let logger: Logger
+    let encodedStructures: EncodedStructures
 
     func run() async {
         let channel = connection.channel
@@ -41,7 +42,8 @@ struct IMAPConnection {
                 startTLSAvailable: !implicitTLS && sslContext != nil, isTLS: implicitTLS,
                 maxCommandsBeforeLogin: configuration.maxCommandsBeforeLogin,
                 maxMessageBytes: configuration.maxMessageBytes, clientAddress: ClientAddress(address)),
-            authenticator: authenticator, sink: ChannelSink(channel: channel), logger: logger)
+            authenticator: authenticator, sink: ChannelSink(channel: channel), logger: logger,
+            encodedStructures: encodedStructures)
         var parser = CommandParser(limits: configuration.parserLimits)
         let (events, eventSink) = AsyncStream<Event>.makeStream()
         let (acks, ackSink) = AsyncStream<Void>.makeStream()

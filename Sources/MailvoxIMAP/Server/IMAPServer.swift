@@ -12,6 +12,8 @@ public struct IMAPServer: Sendable {
     public let configuration: IMAPServerConfiguration
     let authenticator: any Authenticator
     let logger: Logger
+    /// Every session's ENVELOPEs and BODYSTRUCTUREs, encoded once.
+    let encodedStructures = EncodedStructures()
 
     /// Where the listeners are bound (a port 0 in the configuration becomes the real port).
     public struct BoundAddresses: Sendable {
@@ -87,7 +89,8 @@ public struct IMAPServer: Sendable {
                                     await IMAPConnection(
                                         connection: accepted.channel, configuration: configuration,
                                         implicitTLS: implicitTLS, sslContext: sslContext, authenticator: authenticator,
-                                        timeout: accepted.timeout, bytesRead: accepted.bytesRead, logger: logger
+                                        timeout: accepted.timeout, bytesRead: accepted.bytesRead, logger: logger,
+                                        encodedStructures: encodedStructures
                                     ).run()
                                 }
                             }

@@ -57,6 +57,8 @@ public struct IMAPSession {
     let authenticator: any Authenticator
     let sink: any ResponseSink
     let logger: Logger
+    /// The server's encoded ENVELOPEs and BODYSTRUCTUREs, shared by its sessions.
+    let encodedStructures: EncodedStructures
 
     var output = ByteBuffer()
     /// RFC 7162 §3.1: CONDSTORE is on once ENABLEd or any command used it.
@@ -78,12 +80,13 @@ public struct IMAPSession {
 
     public init(
         configuration: SessionConfiguration, authenticator: any Authenticator, sink: any ResponseSink,
-        logger: Logger = Logger(label: "mailvox.imap")
+        logger: Logger = Logger(label: "mailvox.imap"), encodedStructures: EncodedStructures = EncodedStructures()
     ) {
         self.configuration = configuration
         self.authenticator = authenticator
         self.sink = sink
         self.logger = logger
+        self.encodedStructures = encodedStructures
     }
 
     /// How the parser must read the next line.

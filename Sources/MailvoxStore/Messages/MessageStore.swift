@@ -83,8 +83,11 @@ public final class MessageStore: Sendable {
 
     /// Hands the folder's unclaimed recent UIDs to one session and marks them claimed: the
     /// read and the update are one write transaction, so two sessions never share one.
+    /// Most SELECTs find nothing to claim: a read answers them without queueing for the writer.
     public func claimRecent(mailbox: MailboxID, folder name: String) throws -> Range<UInt32> {
-        try database.write { db in
+        let seen = try database.read { db in try Self.folder(db, mailbox: mailbox, name: name) }
+        if seen.firstRecentUID >= seen.uidNext { return seen.uidNext..<seen.uidNext }
+        return try database.write { db in
             let folder = try Self.folder(db, mailbox: mailbox, name: name)
             let claimed = min(folder.firstRecentUID, folder.uidNext)..<folder.uidNext
             if !claimed.isEmpty {
