@@ -12,7 +12,7 @@ import Testing
     ) async throws
         -> SessionHarness
     {
-        var harness = SessionHarness(authenticator: authenticator, encodedStructures: cache)
+        var harness = SessionHarness(authenticator: authenticator, caches: SessionCaches(structures: cache))
         _ = try await harness.greet()
         try await harness.send("a LOGIN 1000 secret")
         return harness

@@ -183,4 +183,33 @@ import Testing
         #expect(try await store.summaries(in: "INBOX", uids: [1, 3]).map(\.flags) == [MessageFlags(), MessageFlags()])
         #expect(try await harness.send("g SEARCH RECENT").lines.first == "* SEARCH 3")
     }
+
+    /// Sessions of one server share how far recent messages were claimed: a delivery that woke
+    /// them all is claimed once, by the first, and the others do not ask the store again.
+    @Test func sessionsOfOneServerShareTheirClaims() async throws {
+        let (authenticator, store) = try await Fixture.setUp(messages: 1)
+        let caches = SessionCaches()
+        var sessions: [SessionHarness] = []
+        for _ in 0..<3 {
+            var harness = SessionHarness(authenticator: authenticator, caches: caches)
+            _ = try await harness.greet()
+            try await harness.send("a LOGIN 1000 secret")
+            try await harness.send("b SELECT INBOX")
+            sessions.append(harness)
+        }
+        try await store.deliver(Fixture.message(subject: "Second"))
+        for index in sessions.indices { await sessions[index].waitForFeed() }
+        #expect(try await sessions[1].send("c NOOP").lines == ["* 2 EXISTS", "* 1 RECENT", "c OK NOOP completed"])
+        #expect(try await sessions[0].send("c NOOP").lines == ["* 2 EXISTS", "c OK NOOP completed"])
+        #expect(try await sessions[2].send("c NOOP").lines == ["* 2 EXISTS", "c OK NOOP completed"])
+
+        // The shared mark is trusted: past it, a session leaves the store alone, so a message
+        // a mark (wrongly) covers stays unclaimed there.
+        let uidValidity = try await store.status(of: "INBOX").uidValidity
+        caches.recentClaims.noteClaim(below: 100, mailbox: Fixture.mailbox, folder: "INBOX", uidValidity: uidValidity)
+        try await store.deliver(Fixture.message(subject: "Third"))
+        await sessions[0].waitForFeed()
+        #expect(try await sessions[0].send("d NOOP").lines == ["* 3 EXISTS", "d OK NOOP completed"])
+        #expect(try await store.status(of: "INBOX").recent == 1)
+    }
 }

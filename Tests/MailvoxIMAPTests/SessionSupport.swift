@@ -32,13 +32,13 @@ struct SessionHarness {
         authenticator: InMemoryAuthenticator,
         configuration: SessionConfiguration = SessionConfiguration(
             allowPlaintextAuth: true),
-        encodedStructures: EncodedStructures = EncodedStructures()
+        caches: SessionCaches = SessionCaches()
     ) {
         let sink = CollectingSink()
         self.sink = sink
         session = IMAPSession(
             configuration: configuration, authenticator: authenticator, sink: sink,
-            encodedStructures: encodedStructures)
+            caches: caches)
     }
 
     mutating func greet() async throws -> String {

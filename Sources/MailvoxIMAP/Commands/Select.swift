@@ -27,7 +27,7 @@ extension IMAPSession {
         let recent =
             readOnly
             ? min(status.firstRecentUID, status.uidNext)..<status.uidNext
-            : try await store.claimRecent(in: name.name)
+            : try await claimRecent(in: name.name, uidValidity: status.uidValidity, store: store)
         _ = startFeed(stream)
         let tracker = MessageTracker(snapshot.messages, recent: recent)
         state.select(

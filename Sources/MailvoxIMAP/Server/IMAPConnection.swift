@@ -31,7 +31,7 @@ struct IMAPConnection {
     let timeout: NIOLockedValueBox<TimeAmount>
     let bytesRead: NIOLockedValueBox<Int>
     let logger: Logger
-    let encodedStructures: EncodedStructures
+    let caches: SessionCaches
 
     func run() async {
         let channel = connection.channel
@@ -43,7 +43,7 @@ struct IMAPConnection {
                 maxCommandsBeforeLogin: configuration.maxCommandsBeforeLogin,
                 maxMessageBytes: configuration.maxMessageBytes, clientAddress: ClientAddress(address)),
             authenticator: authenticator, sink: ChannelSink(channel: channel), logger: logger,
-            encodedStructures: encodedStructures)
+            caches: caches)
         var parser = CommandParser(limits: configuration.parserLimits)
         let (events, eventSink) = AsyncStream<Event>.makeStream()
         let (acks, ackSink) = AsyncStream<Void>.makeStream()

@@ -12,8 +12,8 @@ public struct IMAPServer: Sendable {
     public let configuration: IMAPServerConfiguration
     let authenticator: any Authenticator
     let logger: Logger
-    /// Every session's ENVELOPEs and BODYSTRUCTUREs, encoded once.
-    let encodedStructures = EncodedStructures()
+    /// What every session of this server shares (encoded structures, recent claims).
+    let caches = SessionCaches()
 
     /// Where the listeners are bound (a port 0 in the configuration becomes the real port).
     public struct BoundAddresses: Sendable {
@@ -90,7 +90,7 @@ public struct IMAPServer: Sendable {
                                         connection: accepted.channel, configuration: configuration,
                                         implicitTLS: implicitTLS, sslContext: sslContext, authenticator: authenticator,
                                         timeout: accepted.timeout, bytesRead: accepted.bytesRead, logger: logger,
-                                        encodedStructures: encodedStructures
+                                        caches: caches
                                     ).run()
                                 }
                             }

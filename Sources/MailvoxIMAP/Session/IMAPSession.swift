@@ -57,8 +57,9 @@ public struct IMAPSession {
     let authenticator: any Authenticator
     let sink: any ResponseSink
     let logger: Logger
-    /// The server's encoded ENVELOPEs and BODYSTRUCTUREs, shared by its sessions.
-    let encodedStructures: EncodedStructures
+    /// What the server's sessions share.
+    let caches: SessionCaches
+    var encodedStructures: EncodedStructures { caches.structures }
 
     var output = ByteBuffer()
     /// RFC 7162 §3.1: CONDSTORE is on once ENABLEd or any command used it.
@@ -80,13 +81,13 @@ public struct IMAPSession {
 
     public init(
         configuration: SessionConfiguration, authenticator: any Authenticator, sink: any ResponseSink,
-        logger: Logger = Logger(label: "mailvox.imap"), encodedStructures: EncodedStructures = EncodedStructures()
+        logger: Logger = Logger(label: "mailvox.imap"), caches: SessionCaches = SessionCaches()
     ) {
         self.configuration = configuration
         self.authenticator = authenticator
         self.sink = sink
         self.logger = logger
-        self.encodedStructures = encodedStructures
+        self.caches = caches
     }
 
     /// How the parser must read the next line.
@@ -276,9 +277,9 @@ public struct IMAPSession {
                 for change in changes { folder.tracker.receive(change) }
             }
         }
-        if let folder = state.selected, let store = state.store, folder.tracker.needsRecentClaim {
+        if let folder = state.selected, let store = state.store, let newest = folder.tracker.newestAwaitingClaim {
             do {
-                let recent = try await Self.recentUIDs(of: folder, in: store)
+                let recent = try await recentUIDs(of: folder, in: store, newest: newest)
                 state.updateSelected { $0.tracker.holdRecent(recent) }
             } catch {
                 // The messages are still announced, just not as recent; the next update retries.
@@ -295,12 +296,28 @@ public struct IMAPSession {
 
     /// The recent UIDs a session may hold now (RFC 3501 §2.3.2): a read-write session claims
     /// them; a read-only one (EXAMINE) only looks at those no session has claimed, as Dovecot does.
-    static func recentUIDs(
-        of folder: SelectedFolder, in store: any MailStore
+    /// A claim for new messages up to `newest` goes to the store only when no other session of
+    /// this server has claimed past them, or is about to (`RecentClaims`).
+    func recentUIDs(
+        of folder: SelectedFolder, in store: any MailStore, newest: UInt32
     ) async throws(MailStoreError) -> Range<UInt32> {
-        guard folder.readOnly else { return try await store.claimRecent(in: folder.name) }
+        guard folder.readOnly else {
+            return try await claimRecent(in: folder.name, uidValidity: folder.uidValidity, store: store, newest: newest)
+        }
         let status = try await store.status(of: folder.name)
         return min(status.firstRecentUID, status.uidNext)..<status.uidNext
+    }
+
+    /// Claims from the store through the server's `RecentClaims`, so other sessions learn how
+    /// far it got.
+    func claimRecent(
+        in folder: String, uidValidity: UInt32, store: any MailStore, newest: UInt32? = nil
+    ) async throws(MailStoreError) -> Range<UInt32> {
+        try await caches.recentClaims.claim(
+            newest: newest, mailbox: store.mailbox, folder: folder, uidValidity: uidValidity
+        ) { () async throws(MailStoreError) -> Range<UInt32> in
+            try await store.claimRecent(in: folder)
+        }
     }
 
     mutating func flushIfLarge() async throws {
