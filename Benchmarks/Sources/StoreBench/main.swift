@@ -134,6 +134,8 @@ if let mode = ProcessInfo.processInfo.environment["STOREBENCH_PROFILE"] {
         default: _ = try SealedFile.seal(Data(count: 16), owner: "mailbox:1000", recipient: key)
         }
     }
+    // exit() skips the top-level defer that removes the data dir.
+    try? FileManager.default.removeItem(atPath: root)
     exit(0)
 }
 
