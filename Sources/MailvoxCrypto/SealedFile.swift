@@ -73,9 +73,11 @@ public enum SealedFile {
         let publicKey = try Curve25519.KeyAgreement.PublicKey(rawRepresentation: recipient)
         var sender = try HPKE.Sender(recipientKey: publicKey, ciphersuite: ciphersuite, info: info(owner))
         let messageKey = SymmetricKey(size: .bits256)
-        var nonceBase = [UInt8](repeating: 0, count: 12)
+        // Two 64-bit draws, not one per byte: each draw is a getrandom(2) call.
         var generator = SystemRandomNumberGenerator()
-        for index in nonceBase.indices { nonceBase[index] = generator.next() }
+        let nonceBase = withUnsafeBytes(of: (generator.next() as UInt64, generator.next() as UInt64)) {
+            Array($0.prefix(12))
+        }
 
         var header = Data(magic)
         header.append(version)

@@ -122,4 +122,13 @@ import Testing
         #expect(first.count == second.count)
         #expect(first.suffix(2048) != second.suffix(2048))
     }
+
+    /// The nonce base (header bytes 71..<83 for `mailbox:1000`) is random in every one of its
+    /// 12 bytes, not only in the ones a cheaper draw happens to fill.
+    @Test func everyNonceBaseByteIsRandom() throws {
+        let nonceBases = try (0..<16).map { _ in try seal(Data("x".utf8)).subdata(in: 71..<83) }
+        for position in 0..<12 {
+            #expect(Set(nonceBases.map { $0[$0.startIndex + position] }).count > 1, "byte \(position)")
+        }
+    }
 }

@@ -81,6 +81,42 @@ struct StoreFixture {
         #expect(fixture.files().filter { $0.contains("/spool/") }.count == 1)
     }
 
+    /// The retried deposit's answer comes from the row the first delivery made, even after its
+    /// flags moved the file to cur/: no second file appears in new/.
+    @Test func aRetriedDepositAfterAFlagChangeStoresNothing() throws {
+        let fixture = try StoreFixture()
+        let message = StoreFixture.message()
+        let first = try fixture.store.deliver(mailbox: fixture.mailbox, depositID: "same", message: message)
+        try fixture.store.storeFlags(
+            mailbox: fixture.mailbox, folder: "INBOX", uids: [first], operation: .add,
+            flags: MessageFlags(system: .seen))
+        let again = try fixture.store.deliver(mailbox: fixture.mailbox, depositID: "same", message: message)
+        #expect(again == first)
+        let spoolFiles = fixture.files().filter { $0.contains("/spool/") }
+        #expect(spoolFiles.count == 1)
+        #expect(spoolFiles.first?.hasSuffix("/cur/same:2,S") == true, "\(spoolFiles)")
+        #expect(throws: StoreError.noSuchFolder("Nowhere")) {
+            try fixture.store.deliver(mailbox: fixture.mailbox, folder: "Nowhere", depositID: "same", message: message)
+        }
+    }
+
+    /// Delivery no longer checks a folder's directories each time: one that went missing after
+    /// the folder's first delivery is made again when the rename needs it.
+    @Test func aMissingNewDirectoryIsMadeAgain() throws {
+        let fixture = try StoreFixture()
+        let seen = try fixture.store.deliver(
+            mailbox: fixture.mailbox, depositID: "seen", message: StoreFixture.message(),
+            flags: MessageFlags(system: .seen))
+        let inCur = try #require(fixture.files().first { $0.contains("/spool/") })
+        let folder = ((inCur as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
+        try FileManager.default.removeItem(atPath: folder + "/new")
+        let message = StoreFixture.message()
+        let uid = try fixture.store.deliver(mailbox: fixture.mailbox, depositID: "fresh", message: message)
+        #expect(uid == seen + 1)
+        #expect(try fixture.store.read(mailbox: fixture.mailbox, folder: "INBOX", uid: uid) == message)
+        #expect(FileManager.default.fileExists(atPath: folder + "/new/fresh"))
+    }
+
     @Test func filesLiveInNewUnderTheFolderIDAndHoldNoPlaintext() throws {
         let fixture = try StoreFixture()
         try fixture.store.deliver(

@@ -42,9 +42,14 @@ struct Spool: Sendable {
     )
         throws
     {
-        try ensureFolder(mailbox: mailbox, folderID: folderID)
         let temporary = folderDirectory(mailbox: mailbox, folderID: folderID) + "/tmp/" + fileName
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        var fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        // The folder's directories are made on its first delivery, not checked (six mkdir calls)
+        // on every one.
+        if fd < 0 && errno == ENOENT {
+            try ensureFolder(mailbox: mailbox, folderID: folderID)
+            fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        }
         guard fd >= 0 else { throw StoreError.io(path: temporary, reason: errnoText()) }
         do {
             try body(fd)
@@ -55,7 +60,13 @@ struct Spool: Sendable {
             unlink(temporary)
             throw error
         }
-        guard Glibc.rename(temporary, destination) == 0 else {
+        var renamed = Glibc.rename(temporary, destination) == 0
+        // A folder whose tmp/ exists but whose new/ or cur/ went missing gets them back here.
+        if !renamed && errno == ENOENT {
+            try? ensureFolder(mailbox: mailbox, folderID: folderID)
+            renamed = Glibc.rename(temporary, destination) == 0
+        }
+        guard renamed else {
             let reason = errnoText()
             unlink(temporary)
             throw StoreError.io(path: destination, reason: reason)
