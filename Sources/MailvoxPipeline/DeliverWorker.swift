@@ -48,8 +48,8 @@ public struct DeliverWorker: Sendable {
             return false
         }
         do {
+            // `deliver` completes the job in the transaction that records the delivery.
             let uid = try deliver(job)
-            try queue.complete(job)
             try? FileManager.default.removeItem(
                 atPath: Intake.sealedPath(queueDir: config.queueDir, depositID: job.depositID))
             logger.info(
@@ -81,6 +81,7 @@ public struct DeliverWorker: Sendable {
         guard FileManager.default.fileExists(atPath: sealedPath) else {
             // Stored before a crash that came before the sealed deposit's removal.
             if let record = try queue.deposit(id: job.depositID), record.status == .delivered, let uid = record.uid {
+                try queue.complete(job)
                 return uid
             }
             throw PipelineError.corruptDeposit("\(sealedPath) is missing")
@@ -147,14 +148,11 @@ public struct DeliverWorker: Sendable {
             try writeAlertCopy(
                 message: message, mailbox: mailbox, context: context, attachAudio: mailbox.attachAudio)
         }
-        // One notify job per recipient (DESIGN.md §7); NotifyWorker runs them.
-        for address in mailbox.emails {
-            try queue.enqueue(kind: .notify, depositID: job.depositID, channel: "email", recipient: address.rawValue)
-        }
-        for number in smsNumbers {
-            try queue.enqueue(kind: .notify, depositID: job.depositID, channel: "sms", recipient: number.rawValue)
-        }
-        try queue.setDeposit(job.depositID, status: .delivered, uid: uid)
+        // One notify job per recipient (DESIGN.md §7), which NotifyWorker runs; recorded with the
+        // delivered deposit and the finished job in one transaction.
+        try queue.completeDelivery(
+            job, uid: uid,
+            notify: mailbox.emails.map { ("email", $0.rawValue) } + smsNumbers.map { ("sms", $0.rawValue) })
         clock.lap(.finish)
         return uid
     }

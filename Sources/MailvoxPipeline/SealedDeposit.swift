@@ -42,9 +42,10 @@ enum DepositPayload {
         guard data.count >= 4 + length else { throw PipelineError.corruptDeposit("details cut short") }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .secondsSince1970
-        let json = data.subdata(in: data.startIndex + 4..<data.startIndex + 4 + length)
-        let details = try decoder.decode(DepositDetails.self, from: json)
-        return (details, data.subdata(in: data.startIndex + 4 + length..<data.endIndex))
+        // Slices, not copies: the audio is most of the payload and is only written out again.
+        let details = try decoder.decode(
+            DepositDetails.self, from: data[data.startIndex + 4..<data.startIndex + 4 + length])
+        return (details, data[(data.startIndex + 4 + length)...])
     }
 }
 

@@ -193,6 +193,31 @@ public final class JobQueue: Sendable {
         }
     }
 
+    /// The end of a delivery in one transaction: the alert jobs enqueued (`INSERT OR IGNORE`, as
+    /// `enqueue`), the deposit marked delivered with its UID, the job done. One commit instead
+    /// of one per step: each commit is a WAL fsync, and a crash between them used to leave a
+    /// delivered deposit whose job ran again.
+    public func completeDelivery(
+        _ job: Job, uid: UInt32, notify: [(channel: String, recipient: String)], now: Date = Date()
+    ) throws {
+        try database.write { db in
+            let time = now.timeIntervalSince1970
+            for alert in notify {
+                try Self.insertJob(
+                    db, kind: .notify, depositID: job.depositID, channel: alert.channel, recipient: alert.recipient,
+                    now: time)
+            }
+            try db.execute(
+                sql:
+                    "UPDATE deposit SET status = ?, uid = ?, error_code = NULL, error_message = NULL, updated_at = ? WHERE id = ?",
+                arguments: [DepositRecord.Status.delivered.rawValue, Int64(uid), time, job.depositID])
+            try db.execute(
+                sql:
+                    "UPDATE job SET state = 'done', lease_owner = NULL, lease_expires = NULL, updated_at = ? WHERE id = ?",
+                arguments: [time, job.id])
+        }
+    }
+
     public func complete(_ job: Job) throws {
         try database.write { db in
             try db.execute(

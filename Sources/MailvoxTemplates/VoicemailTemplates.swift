@@ -59,14 +59,25 @@ public struct VoicemailTemplates: Sendable {
 
     /// Renders `kind` for the mailbox's language; HTML escapes the values it inserts, the others do not.
     public func render(_ kind: Kind, _ context: TemplateContext) -> String {
-        templates[resolvedName(kind, language: context.language)]!.template.render(context.variables)
+        render(kind, language: context.language, variables: context.variables)
+    }
+
+    private func render(_ kind: Kind, language: String?, variables: [String: Any]) -> String {
+        templates[resolvedName(kind, language: language)]!.template.render(variables)
     }
 
     /// Subject, text and HTML at once; the subject on one line (line breaks become spaces).
     public func renderVoicemail(_ context: TemplateContext) -> (subject: String, text: String, html: String) {
-        let subject = render(.subject, context).split(whereSeparator: \.isNewline).joined(separator: " ")
+        // The variables once for all three: they format the date four ways.
+        let variables = context.variables
+        let language = context.language
+        let subject = render(.subject, language: language, variables: variables)
+            .split(whereSeparator: \.isNewline).joined(separator: " ")
             .trimmingCharacters(in: .whitespaces)
-        return (subject, render(.text, context), render(.html, context))
+        return (
+            subject, render(.text, language: language, variables: variables),
+            render(.html, language: language, variables: variables)
+        )
     }
 
     private func resolvedName(_ kind: Kind, language: String?) -> String {

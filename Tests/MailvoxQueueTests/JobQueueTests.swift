@@ -107,6 +107,23 @@ struct QueueFixture {
         #expect(try fixture.queue.lease(owner: "w", kinds: [.deliver], leaseSeconds: 60)?.attempts == 1)
     }
 
+    @Test func completingADeliveryRecordsAlertsDepositAndJobAtOnce() throws {
+        let fixture = try QueueFixture()
+        _ = try fixture.accept("d1")
+        let job = try #require(try fixture.queue.lease(owner: "w", kinds: [.deliver], leaseSeconds: 60))
+        let alerts = [(channel: "email", recipient: "desk@example.com"), (channel: "sms", recipient: "+4930123456")]
+        try fixture.queue.completeDelivery(job, uid: 7, notify: alerts)
+        // Run again after a crash before the sealed deposit's removal: no second alert.
+        try fixture.queue.completeDelivery(job, uid: 7, notify: alerts)
+        let record = try #require(try fixture.queue.deposit(id: "d1"))
+        #expect(record.status == .delivered)
+        #expect(record.uid == 7)
+        let jobs = try fixture.queue.jobs()
+        // The deliver job is done (no longer queued or leased); one queued job per recipient.
+        #expect(jobs.map(\.kind) == [.notify, .notify])
+        #expect(jobs.map(\.channel) == ["email", "sms"])
+    }
+
     @Test func orphanedLeasesAreReleasedAtStartWithTheirAttemptCounted() throws {
         let fixture = try QueueFixture()
         _ = try fixture.accept("d1")
