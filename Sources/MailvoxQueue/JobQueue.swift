@@ -211,20 +211,18 @@ public final class JobQueue: Sendable {
                 sql:
                     "UPDATE deposit SET status = ?, uid = ?, error_code = NULL, error_message = NULL, updated_at = ? WHERE id = ?",
                 arguments: [DepositRecord.Status.delivered.rawValue, Int64(uid), time, job.depositID])
-            try db.execute(
-                sql:
-                    "UPDATE job SET state = 'done', lease_owner = NULL, lease_expires = NULL, updated_at = ? WHERE id = ?",
-                arguments: [time, job.id])
+            try Self.markDone(db, job, now: time)
         }
     }
 
     public func complete(_ job: Job) throws {
-        try database.write { db in
-            try db.execute(
-                sql:
-                    "UPDATE job SET state = 'done', lease_owner = NULL, lease_expires = NULL, updated_at = ? WHERE id = ?",
-                arguments: [Date().timeIntervalSince1970, job.id])
-        }
+        try database.write { db in try Self.markDone(db, job, now: Date().timeIntervalSince1970) }
+    }
+
+    private static func markDone(_ db: GRDB.Database, _ job: Job, now: Double) throws {
+        try db.execute(
+            sql: "UPDATE job SET state = 'done', lease_owner = NULL, lease_expires = NULL, updated_at = ? WHERE id = ?",
+            arguments: [now, job.id])
     }
 
     /// Records a failure: retried after the backoff, or dead when `permanent` or out of attempts.
