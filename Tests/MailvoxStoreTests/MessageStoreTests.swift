@@ -117,6 +117,19 @@ struct StoreFixture {
         #expect(FileManager.default.fileExists(atPath: folder + "/new/fresh"))
     }
 
+    @Test func aMissingCurDirectoryIsMadeAgainWhenAFlagMovesAMessageThere() throws {
+        let fixture = try StoreFixture()
+        let uid = try fixture.store.deliver(
+            mailbox: fixture.mailbox, depositID: "fresh", message: StoreFixture.message())
+        let inNew = try #require(fixture.files().first { $0.contains("/spool/") })
+        let folder = ((inNew as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
+        try FileManager.default.removeItem(atPath: folder + "/cur")
+        try fixture.store.storeFlags(
+            mailbox: fixture.mailbox, folder: "INBOX", uids: [uid], operation: .add, flags: MessageFlags(system: .seen))
+        #expect(FileManager.default.fileExists(atPath: folder + "/cur/fresh:2,S"))
+        #expect(!FileManager.default.fileExists(atPath: inNew))
+    }
+
     @Test func filesLiveInNewUnderTheFolderIDAndHoldNoPlaintext() throws {
         let fixture = try StoreFixture()
         try fixture.store.deliver(

@@ -83,7 +83,13 @@ struct Spool: Sendable {
 
     func rename(from source: String, to destination: String) throws {
         guard source != destination else { return }
-        guard Glibc.rename(source, destination) == 0 else { throw StoreError.io(path: source, reason: errnoText()) }
+        var renamed = Glibc.rename(source, destination) == 0
+        // A folder whose `cur/` went missing gets it back, as delivery remakes a missing `new/`.
+        if !renamed && errno == ENOENT && access(source, F_OK) == 0 {
+            mkdir((destination as NSString).deletingLastPathComponent, 0o700)
+            renamed = Glibc.rename(source, destination) == 0
+        }
+        guard renamed else { throw StoreError.io(path: source, reason: errnoText()) }
         DurableFile.syncDirectory(of: destination)
         if (source as NSString).deletingLastPathComponent != (destination as NSString).deletingLastPathComponent {
             DurableFile.syncDirectory(of: source)
