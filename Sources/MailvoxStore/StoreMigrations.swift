@@ -3,7 +3,7 @@ import MailvoxDatabase
 
 /// The store's tables, oldest first: the directory (node key, mailboxes, folders, API
 /// tokens), then messages with their tombstones and expunge log, then each folder's first
-/// recent UID.
+/// recent UID, then the highest UIDVALIDITY ever given.
 public enum StoreMigrations {
     public static let set = MigrationSet(
         module: "store",
@@ -109,6 +109,23 @@ public enum StoreMigrations {
                         sql: """
                             ALTER TABLE folder ADD COLUMN first_recent_uid INTEGER NOT NULL DEFAULT 1;
                             UPDATE folder SET first_recent_uid = uid_next;
+                            """)
+                }
+            ),
+            (
+                "4-uid-validity",
+                { db in
+                    // The highest UIDVALIDITY ever given: a deleted folder's value must not come
+                    // back for a new folder (RFC 3501 §2.3.1.1), and MAX over the folders that
+                    // still exist forgets it.
+                    try db.execute(
+                        sql: """
+                            CREATE TABLE uid_validity_issued (
+                                id INTEGER PRIMARY KEY CHECK (id = 1),
+                                highest INTEGER NOT NULL
+                            );
+                            INSERT INTO uid_validity_issued (id, highest)
+                                SELECT 1, COALESCE(MAX(uid_validity), 0) FROM folder;
                             """)
                 }
             ),

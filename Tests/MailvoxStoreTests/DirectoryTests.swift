@@ -45,7 +45,7 @@ struct DirectoryFixture {
         let fixture = try DirectoryFixture()
         #expect(
             try MailvoxDatabase.appliedMigrations(fixture.database) == [
-                "store.1-directory", "store.2-messages", "store.3-recent",
+                "store.1-directory", "store.2-messages", "store.3-recent", "store.4-uid-validity",
             ])
         #expect(try fixture.scalar("PRAGMA journal_mode") == "wal")
         // The writer's setting is the one that counts (GRDB's WAL set-up lowers it to NORMAL).
@@ -64,7 +64,9 @@ struct DirectoryFixture {
         try fixture.add("1000")
         let again = try MailvoxDatabase.open(path: fixture.path, migrations: [StoreMigrations.set])
         #expect(
-            try MailvoxDatabase.appliedMigrations(again) == ["store.1-directory", "store.2-messages", "store.3-recent"])
+            try MailvoxDatabase.appliedMigrations(again) == [
+                "store.1-directory", "store.2-messages", "store.3-recent", "store.4-uid-validity",
+            ])
         #expect(try Directory(database: again).mailboxes().map(\.id.rawValue) == ["1000"])
     }
 
@@ -86,7 +88,8 @@ struct DirectoryFixture {
             path: folder + "/db.sqlite", migrations: [StoreMigrations.set, later], create: true)
         #expect(
             try MailvoxDatabase.appliedMigrations(pool) == [
-                "store.1-directory", "store.2-messages", "store.3-recent", "later.1-uses-mailbox",
+                "store.1-directory", "store.2-messages", "store.3-recent", "store.4-uid-validity",
+                "later.1-uses-mailbox",
             ])
     }
 }

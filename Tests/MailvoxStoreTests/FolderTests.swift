@@ -1,5 +1,6 @@
 import Foundation
 import MailvoxCore
+import MailvoxDatabase
 import MailvoxStore
 import Testing
 
@@ -23,6 +24,28 @@ import Testing
     func badNamesAreRefused(_ name: String) throws {
         let fixture = try StoreFixture()
         #expect(throws: StoreError.self) { try fixture.store.createFolder(mailbox: fixture.mailbox, name: name) }
+    }
+
+    /// RFC 3501 §2.3.1.1: a folder made again under an old name must not get the UIDVALIDITY of
+    /// the one deleted, or a client would take the new folder's UID 1 for the old one's. The
+    /// folder deleted here held the highest value ever given, so "one past the highest
+    /// existing" alone would give it out again.
+    @Test func aFolderMadeAgainGetsANewUIDValidity() throws {
+        let fixture = try StoreFixture()
+        var seen: Set<UInt32> = []
+        for _ in 0..<3 {
+            try fixture.store.createFolder(mailbox: fixture.mailbox, name: "Work")
+            let validity = try fixture.store.status(mailbox: fixture.mailbox, folder: "Work").uidValidity
+            #expect(seen.insert(validity).inserted, "UIDVALIDITY \(validity) given twice")
+            #expect(validity > seen.subtracting([validity]).max() ?? 0)
+            try fixture.store.deleteFolder(mailbox: fixture.mailbox, name: "Work")
+        }
+        // The mark survives a restart: it is in the database, not in memory.
+        let database = try MailvoxDatabase.open(path: fixture.directoryFixture.path, migrations: [StoreMigrations.set])
+        let reopened = MessageStore(
+            database: database, spoolDir: fixture.root + "/spool", masterKey: fixture.directoryFixture.master)
+        try reopened.createFolder(mailbox: fixture.mailbox, name: "Work")
+        #expect(!seen.contains(try reopened.status(mailbox: fixture.mailbox, folder: "Work").uidValidity))
     }
 
     @Test func renameKeepsUIDValidityMessagesAndChildren() throws {

@@ -305,16 +305,28 @@ public final class Directory: Sendable {
         try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM mailbox WHERE id = ?", arguments: [id.rawValue]) != 0
     }
 
-    /// Inserts a folder with a UIDVALIDITY no folder has had: the clock's seconds, or one past the
-    /// highest ever given, whichever is larger (RFC 3501 §2.3.1.1 wants it never reused).
+    /// Inserts a folder with a UIDVALIDITY no folder has had.
     static func insertFolder(_ db: GRDB.Database, mailbox: MailboxID, name: String, specialUse: String?) throws {
-        let highest = try Int64.fetchOne(db, sql: "SELECT MAX(uid_validity) FROM folder") ?? 0
-        let uidValidity = max(Int64(Date().timeIntervalSince1970), highest + 1)
+        let uidValidity = try nextUIDValidity(db)
         try db.execute(
             sql: """
                 INSERT INTO folder (mailbox_id, name, special_use, uid_validity, created_at)
                 VALUES (?, ?, ?, ?, ?)
                 """, arguments: [mailbox.rawValue, name, specialUse, uidValidity, Date()])
+    }
+
+    /// A UIDVALIDITY never given before, recorded as given: the clock's seconds, or one past the
+    /// highest ever given — deleted folders' included — whichever is larger (RFC 3501 §2.3.1.1).
+    static func nextUIDValidity(_ db: GRDB.Database) throws -> Int64 {
+        let issued = try Int64.fetchOne(db, sql: "SELECT highest FROM uid_validity_issued WHERE id = 1") ?? 0
+        let existing = try Int64.fetchOne(db, sql: "SELECT MAX(uid_validity) FROM folder") ?? 0
+        let next = max(Int64(Date().timeIntervalSince1970), max(issued, existing) + 1)
+        try db.execute(
+            sql: """
+                INSERT INTO uid_validity_issued (id, highest) VALUES (1, ?)
+                ON CONFLICT (id) DO UPDATE SET highest = excluded.highest
+                """, arguments: [next])
+        return next
     }
 
     private static func mailbox(_ row: Row) throws -> Mailbox {

@@ -137,8 +137,7 @@ extension MessageStore {
         let folders = try folderLocations()
         try database.write { db in
             for folder in folders {
-                let highest = try Int64.fetchOne(db, sql: "SELECT MAX(uid_validity) FROM folder") ?? 0
-                let validity = max(Int64(Date().timeIntervalSince1970), highest + 1)
+                let validity = try Directory.nextUIDValidity(db)
                 try db.execute(sql: "DELETE FROM message WHERE folder_id = ?", arguments: [folder.id])
                 try db.execute(sql: "DELETE FROM expunged WHERE folder_id = ?", arguments: [folder.id])
                 try db.execute(
