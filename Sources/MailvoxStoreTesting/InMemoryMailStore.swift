@@ -115,7 +115,13 @@ public actor InMemoryMailStore: MailStore {
 
     public func renameFolder(_ name: String, to newName: String) throws(MailStoreError) {
         let folder = try existing(name)
-        if name == "INBOX" || folder.specialUse != nil || name == "Greetings" { throw .protectedFolder(name) }
+        if name == "INBOX" {
+            // RFC 3501 §6.3.5: INBOX's messages move to a new folder; INBOX stays, empty.
+            try createFolder(newName)
+            _ = try copy(from: "INBOX", uids: folder.messages.map(\.summary.uid), to: newName, removingSource: true)
+            return
+        }
+        if folder.specialUse != nil || name == "Greetings" { throw .protectedFolder(name) }
         try Self.check(newName)
         if folderTable[newName] != nil || newName.uppercased() == "INBOX" { throw .folderExists(newName) }
         if newName.hasPrefix(name + "/") { throw .invalidFolderName(newName, reason: "inside the folder renamed") }

@@ -49,7 +49,7 @@ import Testing
             try await harness.send("e DELETE Trash").lines == ["e NO [CANNOT] This folder cannot be deleted or renamed"]
         )
         #expect(try await harness.send("f DELETE Nope").lines == ["f NO [NONEXISTENT] No such folder"])
-        #expect(try await harness.send("g RENAME INBOX Old").lines == ["g NO [CANNOT] INBOX cannot be renamed"])
+        #expect(try await harness.send("g RENAME Saved INBOX").lines == ["g NO [ALREADYEXISTS] INBOX already exists"])
         #expect(try await harness.send("h CREATE \"a/../b\"").lines.first?.hasPrefix("h NO [CANNOT]") == true)
         #expect(try await harness.send("i CREATE Entw&APw-rfe").lines == ["i OK CREATE completed"])
         let validity = try await store.status(of: "Entwürfe").uidValidity
@@ -60,6 +60,23 @@ import Testing
             try await harness.send("l NAMESPACE").lines == [
                 "* NAMESPACE ((\"\" \"/\")) NIL NIL", "l OK NAMESPACE completed",
             ])
+    }
+
+    /// RFC 3501 §6.3.5: renaming INBOX moves its messages into a new folder and leaves INBOX
+    /// there, empty; a session that has INBOX selected is told they left.
+    @Test func renamingInboxMovesItsMessagesAndKeepsIt() async throws {
+        var (harness, store) = try await Fixture.selected(messages: 3)
+        let renamed = try await harness.send("r RENAME INBOX \"Old mail\"").lines
+        await harness.waitForFeed()
+        let told = renamed + (try await harness.send("n NOOP").lines)
+        #expect(told.filter { $0.hasSuffix(" EXPUNGE") } == ["* 3 EXPUNGE", "* 2 EXPUNGE", "* 1 EXPUNGE"], "\(told)")
+        #expect(told.contains("r OK RENAME completed") && told.last == "n OK NOOP completed")
+        #expect(try await store.status(of: "INBOX").messages == 0)
+        let moved = try await store.snapshot(of: "Old mail")
+        #expect(moved.messages.count == 3)
+        let status = try await harness.send("s STATUS INBOX (MESSAGES)").lines
+        #expect(status.first == "* STATUS INBOX (MESSAGES 0)")
+        #expect(try await harness.send("t SELECT \"Old mail\"").lines.contains("* 3 EXISTS"))
     }
 
     @Test func statusReportsEveryAttribute() async throws {
