@@ -281,6 +281,8 @@ struct LoadResult {
     var operations = 0
     var elapsed = 0.0
     var latencies: [Double] = []
+    /// The same latencies by command of the loop, in `loopCommands` order.
+    var byCommand = [[Double]](repeating: [], count: loopCommands.count)
     var loginSelectFetch: [Double] = []
 
     func percentile(_ values: [Double], _ p: Double) -> Double {
@@ -292,13 +294,16 @@ struct LoadResult {
 
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
+/// The load loop's commands, by the names the figures use.
+let loopCommands = ["SELECT", "FETCH 1:* (FLAGS ENVELOPE BODYSTRUCTURE)", "FETCH BODY.PEEK[]", "STORE"]
+
 func load(port: Int) async throws -> LoadResult {
     let deadline = now() + seconds
     let start = now()
-    let results = try await withThrowingTaskGroup(of: ([Double], Double).self) { group in
+    let results = try await withThrowingTaskGroup(of: ([[Double]], Double).self) { group in
         for connection in 0..<connectionCount {
             group.addTask {
-                var latencies: [Double] = []
+                var latencies = [[Double]](repeating: [], count: loopCommands.count)
                 let began = now()
                 let client = try await IMAPClient.connect(port: port, sslContext: clientContext)
                 try await client.run("LOGIN bench \(password)")
@@ -308,14 +313,14 @@ func load(port: Int) async throws -> LoadResult {
                 var generator = SystemRandomNumberGenerator()
                 var round = 0
                 while now() < deadline {
-                    for command in [
+                    for (kind, command) in [
                         "SELECT INBOX", "FETCH 1:* (FLAGS ENVELOPE BODYSTRUCTURE)",
                         "FETCH \(Int.random(in: 1...messageCount, using: &generator)) BODY.PEEK[]",
                         "STORE \(Int.random(in: 1...messageCount, using: &generator)) \(round % 2 == 0 ? "+" : "-")FLAGS (\\Flagged)",
-                    ] {
+                    ].enumerated() {
                         let t0 = now()
                         try await client.run(command)
-                        latencies.append(now() - t0)
+                        latencies[kind].append(now() - t0)
                     }
                     round += connection + 1
                 }
@@ -324,14 +329,17 @@ func load(port: Int) async throws -> LoadResult {
                 return (latencies, first)
             }
         }
-        var all: [([Double], Double)] = []
+        var all: [([[Double]], Double)] = []
         for try await result in group { all.append(result) }
         return all
     }
     var result = LoadResult()
     result.elapsed = now() - start
     for (latencies, first) in results {
-        result.latencies += latencies
+        for (kind, values) in latencies.enumerated() {
+            result.byCommand[kind] += values
+            result.latencies += values
+        }
         result.loginSelectFetch.append(first)
     }
     result.operations = result.latencies.count
@@ -500,6 +508,11 @@ func measure(
             + "(\(deliveryCount) deliveries × \(clients.count) connections; \(missed) not seen within 5 s); "
             + "to one IDLE connection alone: p50 \(String(format: "%.1f", result.percentile(pushAlone, 0.5) * 1000)) ms  "
             + "p99 \(String(format: "%.1f", result.percentile(pushAlone, 0.99) * 1000)) ms (\(missedAlone) not seen)")
+    say(
+        "\(name.padding(toLength: 8, withPad: " ", startingAt: 0)) p50 by command: "
+            + zip(loopCommands, result.byCommand).map { command, values in
+                "\(command) \(String(format: "%.2f", result.percentile(values, 0.5) * 1000)) ms"
+            }.joined(separator: ", "))
     idleFailures.withLockedValue { $0 = 0 }
     return Figures(
         load: result, pssAfterLoad: afterLoad, pssIdle: idle, pssBase: base, idleClients: clients.count, push: push,
@@ -534,6 +547,14 @@ say(
         + "delivery → EXISTS p99 to all IDLE \(String(format: "%.2f", mailvox.load.percentile(mailvox.push, 0.99) / dovecot.load.percentile(dovecot.push, 0.99))), "
         + "to one \(String(format: "%.2f", mailvox.load.percentile(mailvox.pushAlone, 0.99) / dovecot.load.percentile(dovecot.pushAlone, 0.99)))"
 )
+
+say(
+    "ratio Mailvox/Dovecot, p50 by command: "
+        + loopCommands.indices.map { kind in
+            let ours = mailvox.load.percentile(mailvox.load.byCommand[kind], 0.5)
+            let theirs = dovecot.load.percentile(dovecot.load.byCommand[kind], 0.5)
+            return "\(loopCommands[kind]) \(String(format: "%.2f", ours / theirs))"
+        }.joined(separator: ", "))
 
 // Only now stop Dovecot: with a thousand connections just closed its master can take long
 // to finish, so the figures are printed first and a master still alive after 5 s is killed.
