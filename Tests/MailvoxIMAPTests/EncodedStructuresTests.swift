@@ -7,17 +7,6 @@ import Testing
 /// Sessions of one server share encoded ENVELOPEs and BODYSTRUCTUREs; a cached answer must
 /// be the one a fresh encoding gives, and never another message's.
 @Suite struct EncodedStructuresTests {
-    static func loggedIn(
-        _ authenticator: InMemoryAuthenticator, sharing cache: EncodedStructures
-    ) async throws
-        -> SessionHarness
-    {
-        var harness = SessionHarness(authenticator: authenticator, caches: SessionCaches(structures: cache))
-        _ = try await harness.greet()
-        try await harness.send("a LOGIN 1000 secret")
-        return harness
-    }
-
     static func append(_ harness: inout SessionHarness, to folder: String, subject: String) async throws {
         let message = Fixture.message(subject: subject)
         try await harness.send(
@@ -27,20 +16,20 @@ import Testing
     @Test func aCachedAnswerIsTheFreshOne() async throws {
         let (authenticator, _) = try await Fixture.setUp()
         let cache = EncodedStructures()
-        var first = try await Self.loggedIn(authenticator, sharing: cache)
+        var first = try await Fixture.loggedIn(authenticator, caches: SessionCaches(structures: cache))
         try await first.send("s SELECT INBOX")
         let fresh = try await first.send("f FETCH 1:3 (ENVELOPE BODY BODYSTRUCTURE)")
         let uidValidity = try #require(first.session.state.selected?.uidValidity)
         for item in [EncodedStructures.Item.envelope, .body, .bodyStructure] {
             #expect(cache.contains(item, of: (Fixture.mailbox, "INBOX", uidValidity, 3)))
         }
-        var second = try await Self.loggedIn(authenticator, sharing: cache)
+        var second = try await Fixture.loggedIn(authenticator, caches: SessionCaches(structures: cache))
         try await second.send("s SELECT INBOX")
         let cached = try await second.send("f FETCH 1:3 (ENVELOPE BODY BODYSTRUCTURE)")
         #expect(cached == fresh)
         #expect(cached.contains("\"Message 2\""))
         // A session with a cache of its own encodes the same text.
-        var alone = try await Self.loggedIn(authenticator, sharing: EncodedStructures())
+        var alone = try await Fixture.loggedIn(authenticator)
         try await alone.send("s SELECT INBOX")
         #expect(try await alone.send("f FETCH 1:3 (ENVELOPE BODY BODYSTRUCTURE)") == fresh)
     }
@@ -48,7 +37,7 @@ import Testing
     @Test func theSameUIDInAnotherFolderOrAnotherUIDValidityIsAnotherMessage() async throws {
         let (authenticator, _) = try await Fixture.setUp()
         let cache = EncodedStructures()
-        var harness = try await Self.loggedIn(authenticator, sharing: cache)
+        var harness = try await Fixture.loggedIn(authenticator, caches: SessionCaches(structures: cache))
         try await harness.send("s SELECT INBOX")
         #expect(try await harness.send("f FETCH 1 ENVELOPE").contains("\"Message 1\""))
 

@@ -8,16 +8,9 @@ import Testing
 /// `\Recent` (RFC 3501 §2.3.2) as Dovecot keeps it: the first session to SELECT a folder, or to
 /// be told of a new message, holds it as recent; EXAMINE and STATUS only look.
 @Suite struct RecentTests {
-    static func loggedIn(_ authenticator: InMemoryAuthenticator) async throws -> SessionHarness {
-        var harness = SessionHarness(authenticator: authenticator)
-        _ = try await harness.greet()
-        try await harness.send("a LOGIN 1000 secret")
-        return harness
-    }
-
     @Test func theFirstSelectHoldsTheRecentMessagesAndASecondSeesNone() async throws {
         let (authenticator, store) = try await Fixture.setUp(messages: 3, recent: true)
-        var first = try await Self.loggedIn(authenticator)
+        var first = try await Fixture.loggedIn(authenticator)
         let select = try await first.send("b SELECT INBOX").lines
         #expect(select.contains("* 3 EXISTS") && select.contains("* 3 RECENT"))
         #expect(
@@ -34,7 +27,7 @@ import Testing
         #expect(body.contains(" FLAGS (\\Seen \\Recent))"))
         #expect(try await store.status(of: "INBOX").recent == 0)
 
-        var second = try await Self.loggedIn(authenticator)
+        var second = try await Fixture.loggedIn(authenticator)
         let again = try await second.send("b SELECT INBOX").lines
         #expect(again.contains("* 3 EXISTS") && again.contains("* 0 RECENT"))
         #expect(try await second.send("c FETCH 1 (FLAGS)").lines == ["* 1 FETCH (FLAGS ())", "c OK FETCH completed"])
@@ -48,7 +41,7 @@ import Testing
 
     @Test func examineShowsTheUnclaimedWithoutClaimingThem() async throws {
         let (authenticator, store) = try await Fixture.setUp(messages: 3, recent: true)
-        var reader = try await Self.loggedIn(authenticator)
+        var reader = try await Fixture.loggedIn(authenticator)
         let examine = try await reader.send("b EXAMINE INBOX").lines
         #expect(examine.contains("* 3 RECENT"))
         #expect(
@@ -57,7 +50,7 @@ import Testing
             ])
         #expect(try await store.status(of: "INBOX").recent == 3)
 
-        var writer = try await Self.loggedIn(authenticator)
+        var writer = try await Fixture.loggedIn(authenticator)
         #expect(try await writer.send("b SELECT INBOX").lines.contains("* 3 RECENT"))
         #expect(try await store.status(of: "INBOX").recent == 0)
         // A new message: unclaimed until the selecting session is told of it.
@@ -74,7 +67,7 @@ import Testing
 
     @Test func statusCountsWhatNoSessionClaimed() async throws {
         let (authenticator, store) = try await Fixture.setUp(messages: 2, recent: true)
-        var watcher = try await Self.loggedIn(authenticator)
+        var watcher = try await Fixture.loggedIn(authenticator)
         func status() async throws -> [String] {
             try await watcher.send("s STATUS INBOX (MESSAGES RECENT)").lines
         }
@@ -83,10 +76,10 @@ import Testing
             try await watcher.send("t STATUS Saved (RECENT)").lines == [
                 "* STATUS Saved (RECENT 0)", "t OK STATUS completed",
             ])
-        var reader = try await Self.loggedIn(authenticator)
+        var reader = try await Fixture.loggedIn(authenticator)
         try await reader.send("b EXAMINE INBOX")
         #expect(try await status() == ["* STATUS INBOX (MESSAGES 2 RECENT 2)", "s OK STATUS completed"])
-        var selector = try await Self.loggedIn(authenticator)
+        var selector = try await Fixture.loggedIn(authenticator)
         try await selector.send("b SELECT INBOX")
         #expect(try await status() == ["* STATUS INBOX (MESSAGES 2 RECENT 0)", "s OK STATUS completed"])
         try await store.deliver(Fixture.message(subject: "New"))
@@ -119,7 +112,7 @@ import Testing
 
     @Test func aMessageArrivingWhileIdleIsRecentHereAndNowhereElse() async throws {
         let (authenticator, store) = try await Fixture.setUp(messages: 2)
-        var idler = try await Self.loggedIn(authenticator)
+        var idler = try await Fixture.loggedIn(authenticator)
         #expect(try await idler.send("b SELECT INBOX").lines.contains("* 0 RECENT"))
         #expect(try await idler.send("c IDLE").lines == ["+ idling"])
         try await store.deliver(Fixture.message(subject: "While idling"))
@@ -133,7 +126,7 @@ import Testing
                 "* 2 FETCH (FLAGS ())", "* 3 FETCH (FLAGS (\\Flagged \\Recent))", "d OK FETCH completed",
             ])
 
-        var later = try await Self.loggedIn(authenticator)
+        var later = try await Fixture.loggedIn(authenticator)
         #expect(try await later.send("b SELECT INBOX").lines.contains("* 0 RECENT"))
         #expect(try await store.status(of: "INBOX").recent == 0)
     }
@@ -191,9 +184,7 @@ import Testing
         let caches = SessionCaches()
         var sessions: [SessionHarness] = []
         for _ in 0..<3 {
-            var harness = SessionHarness(authenticator: authenticator, caches: caches)
-            _ = try await harness.greet()
-            try await harness.send("a LOGIN 1000 secret")
+            var harness = try await Fixture.loggedIn(authenticator, caches: caches)
             try await harness.send("b SELECT INBOX")
             sessions.append(harness)
         }

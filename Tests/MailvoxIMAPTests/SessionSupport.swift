@@ -129,6 +129,16 @@ enum Fixture {
         return (authenticator, store)
     }
 
+    /// A harness logged in as 1000, nothing selected, sharing `caches` with other sessions.
+    static func loggedIn(
+        _ authenticator: InMemoryAuthenticator, caches: SessionCaches = SessionCaches()
+    ) async throws -> SessionHarness {
+        var harness = SessionHarness(authenticator: authenticator, caches: caches)
+        _ = try await harness.greet()
+        try await harness.send("a LOGIN 1000 secret")
+        return harness
+    }
+
     /// A harness logged in as 1000 with INBOX selected.
     static func selected(
         messages count: Int = 3, recent: Bool = false
