@@ -111,33 +111,13 @@ import Testing
         // mbsync: a full sync of what is left into a Maildir; the second run transfers nothing.
         let home = cli.directory + "/home"
         try FileManager.default.createDirectory(atPath: home + "/Mail", withIntermediateDirectories: true)
-        try """
-        IMAPAccount mailvox
-        Host localhost
-        Port \(implicitTLS)
-        User 1000
-        Pass long-enough-1
-        SSLType IMAPS
-        CertificateFile \(certificate)
-
-        IMAPStore remote
-        Account mailvox
-
-        MaildirStore local
-        Path \(home)/Mail/
-        Inbox \(home)/Mail/INBOX
-        SubFolders Verbatim
-
-        Channel voicemail
-        Far :remote:
-        Near :local:
-        Patterns *
-        Create Near
-        Expunge Both
-        SyncState *
-        Sync All
-
-        """.write(toFile: home + "/mbsyncrc", atomically: true, encoding: .utf8)
+        try String(contentsOf: Self.clients.appendingPathComponent("mbsyncrc.template"), encoding: .utf8)
+            .replacingOccurrences(of: "@PORT@", with: "\(implicitTLS)").replacingOccurrences(of: "@USER@", with: "1000")
+            .replacingOccurrences(of: "@PASS@", with: "long-enough-1").replacingOccurrences(
+                of: "@CERT@", with: certificate
+            )
+            .replacingOccurrences(of: "@MAILDIR@", with: home + "/Mail")
+            .write(toFile: home + "/mbsyncrc", atomically: true, encoding: .utf8)
         let environment = ["HOME": home, "PATH": "/usr/bin:/bin"]
         let first = try tool("/usr/bin/mbsync", ["-c", home + "/mbsyncrc", "-a"], in: home, environment: environment)
         #expect(first.status == 0, "\(first.output)")

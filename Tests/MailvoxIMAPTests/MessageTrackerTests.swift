@@ -34,15 +34,15 @@ import Testing
         #expect(tracker.recentCriterion == .uids([2...4]))
         // A new message the claim already covered needs no second claim.
         tracker.receive(.added(uid: 5, modseq: 5))
-        #expect(tracker.needsRecentClaim)
+        #expect(tracker.newestAwaitingClaim != nil)
         tracker.holdRecent(5..<6)
-        #expect(!tracker.needsRecentClaim)
+        #expect(tracker.newestAwaitingClaim == nil)
         #expect(tracker.recentCriterion == .uids([2...5]))
         #expect(tracker.takeUpdates(allowExpunge: true, condStore: false) == [.exists(4), .recent(3)])
         // Another session claimed UID 6 first: this one holds nothing new, so only EXISTS.
         tracker.receive(.added(uid: 6, modseq: 6))
         tracker.holdRecent(7..<7)
-        #expect(!tracker.needsRecentClaim)
+        #expect(tracker.newestAwaitingClaim == nil)
         #expect(tracker.takeUpdates(allowExpunge: true, condStore: false) == [.exists(5)])
         #expect(!tracker.isRecent(6))
         // An expunged message leaves the recent set once its EXPUNGE is sent.

@@ -106,33 +106,15 @@ import Testing
         let maildir = home.appendingPathComponent("Mail")
         try FileManager.default.createDirectory(at: maildir, withIntermediateDirectories: true)
         let config = home.appendingPathComponent("mbsyncrc")
-        try """
-        IMAPAccount mailvox
-        Host localhost
-        Port \(server.tlsPort)
-        User 1000
-        Pass secret
-        SSLType IMAPS
-        CertificateFile \(server.certificate)
-
-        IMAPStore remote
-        Account mailvox
-
-        MaildirStore local
-        Path \(maildir.path)/
-        Inbox \(maildir.path)/INBOX
-        SubFolders Verbatim
-
-        Channel voicemail
-        Far :remote:
-        Near :local:
-        Patterns *
-        Create Near
-        Expunge Both
-        SyncState *
-        Sync All
-
-        """.write(to: config, atomically: true, encoding: .utf8)
+        try String(contentsOf: Programs.clients.appendingPathComponent("mbsyncrc.template"), encoding: .utf8)
+            .replacingOccurrences(of: "@PORT@", with: "\(server.tlsPort)").replacingOccurrences(
+                of: "@USER@", with: "1000"
+            )
+            .replacingOccurrences(of: "@PASS@", with: "secret").replacingOccurrences(
+                of: "@CERT@", with: server.certificate
+            )
+            .replacingOccurrences(of: "@MAILDIR@", with: maildir.path)
+            .write(to: config, atomically: true, encoding: .utf8)
         func sync() async throws -> ProcessResult {
             try await Programs.run(
                 "/usr/bin/mbsync", ["-c", config.path, "-a"], environment: ["HOME": home.path, "PATH": "/usr/bin:/bin"])

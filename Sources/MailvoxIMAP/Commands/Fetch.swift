@@ -44,8 +44,16 @@ extension IMAPSession {
             }
             // One store call for the batch's structures, not one per message, and none for a
             // message whose wanted items are all encoded already.
+            let needsSections = Self.needsSections(attributes)
             let wanted = batch.map(\.uid).filter { uid in
-                summaries[uid] != nil && needsStructure(attributes, folder: folder, uid: uid, mailbox: store.mailbox)
+                summaries[uid] != nil
+                    && (needsSections
+                        || attributes.contains { attribute in
+                            attribute.encodedItem.map {
+                                !encodedStructures.contains(
+                                    $0, of: (store.mailbox, folder.name, folder.uidValidity, uid))
+                            } ?? false
+                        })
             }
             let structures = wanted.isEmpty ? [:] : try await store.structures(in: folder.name, uids: wanted)
             for (seq, uid) in batch {
@@ -64,18 +72,11 @@ extension IMAPSession {
         await ok(tag, "FETCH completed", allowExpunge: command.byUID)
     }
 
-    /// Whether answering `attributes` for `uid` needs the message's parsed structure: for a
-    /// section of it, or for an ENVELOPE, BODY or BODYSTRUCTURE not encoded yet.
-    func needsStructure(
-        _ attributes: [FetchAttribute], folder: SelectedFolder, uid: UInt32, mailbox: MailboxID
-    )
-        -> Bool
-    {
+    /// Whether any attribute is a part or header section, which needs the message's parsed
+    /// layout (ENVELOPE, BODY and BODYSTRUCTURE may come encoded instead).
+    static func needsSections(_ attributes: [FetchAttribute]) -> Bool {
         attributes.contains { attribute in
             switch attribute {
-            case .envelope, .bodyStructure:
-                !encodedStructures.contains(
-                    attribute.encodedItem!, of: (mailbox, folder.name, folder.uidValidity, uid))
             case .section(let section, _): !(section.part.isEmpty && section.text == .whole)
             case .rfc822Header, .rfc822Text: true
             default: false
@@ -91,7 +92,7 @@ extension IMAPSession {
     ) async throws {
         let folder = selected.name
         var parsed = structure
-        if parsed == nil && needsStructure(attributes, folder: selected, uid: summary.uid, mailbox: store.mailbox) {
+        if parsed == nil && Self.needsSections(attributes) {
             parsed = try await store.structure(in: folder, uid: summary.uid)
         }
         var whole: [UInt8]?
@@ -119,13 +120,13 @@ extension IMAPSession {
             case .rfc822Size: values.append(.item(.rfc822Size(summary.size)))
             case .modSeq: values.append(.item(.modSeq(summary.modseq)))
             case .envelope, .bodyStructure:
-                // From the cache, or encoded from the structure read above (which a miss needs).
+                // From the cache, or encoded from the structure the batch read for a miss.
                 let key = (store.mailbox, folder, selected.uidValidity, summary.uid)
                 let item = attribute.encodedItem!
                 if let bytes = encodedStructures.encoded(item, of: key, structure: parsed) {
                     values.append(.encoded(bytes))
                 } else {
-                    // Forgotten since `needsStructure` found it: read the structure after all.
+                    // Not encoded yet (or forgotten since the batch looked): read the structure.
                     let structure = try await store.structure(in: folder, uid: summary.uid)
                     parsed = structure
                     values.append(.encoded(encodedStructures.encoded(item, of: key, structure: structure)!))

@@ -55,11 +55,8 @@ public struct MessageTracker: Sendable, Equatable {
         }
     }
 
-    /// Whether a new message waits to be announced that no claim has looked at yet: the
+    /// The highest new UID waiting to be announced that no claim has looked at yet, if any: the
     /// session must claim before it sends EXISTS, so the message can be recent here.
-    public var needsRecentClaim: Bool { newestAwaitingClaim != nil }
-
-    /// The highest new UID no claim has looked at yet, if any.
     public var newestAwaitingClaim: UInt32? { pendingAdded.keys.filter { $0 >= claimedThrough }.max() }
 
     /// Whether the session holds `uid` as recent (FETCH FLAGS shows `\Recent`).

@@ -318,9 +318,10 @@ public final class Directory: Sendable {
     /// A UIDVALIDITY never given before, recorded as given: the clock's seconds, or one past the
     /// highest ever given — deleted folders' included — whichever is larger (RFC 3501 §2.3.1.1).
     static func nextUIDValidity(_ db: GRDB.Database) throws -> Int64 {
+        // The migration seeded the row with the highest existing value; every value given since
+        // came through here.
         let issued = try Int64.fetchOne(db, sql: "SELECT highest FROM uid_validity_issued WHERE id = 1") ?? 0
-        let existing = try Int64.fetchOne(db, sql: "SELECT MAX(uid_validity) FROM folder") ?? 0
-        let next = max(Int64(Date().timeIntervalSince1970), max(issued, existing) + 1)
+        let next = max(Int64(Date().timeIntervalSince1970), issued + 1)
         try db.execute(
             sql: """
                 INSERT INTO uid_validity_issued (id, highest) VALUES (1, ?)
