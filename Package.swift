@@ -43,7 +43,7 @@ let package = Package(
         .systemLibrary(name: "CSndFile", path: "Sources/CSndFile"),
         .systemLibrary(name: "CSoxr", path: "Sources/CSoxr"),
         .systemLibrary(name: "CEbur128", path: "Sources/CEbur128"),
-        // libetpan's .pc carries linker specs SwiftPM rejects, so no pkgConfig here (NOTES.md).
+        // libetpan's .pc carries linker specs SwiftPM rejects, so no pkgConfig here (docs/PLATFORM.md).
         .systemLibrary(name: "CEtPan", path: "Sources/CEtPan"),
 
         // MARK: Foundation of value types

@@ -36,7 +36,7 @@ public struct AudioError: MailvoxFailure, Equatable, Sendable {
         self.file = file
     }
 
-    /// The stable code of DESIGN.md §3; nil for I/O failures, which are not the sender's fault.
+    /// The stable code of docs/DESIGN.md §3.3; nil for I/O failures, which are not the sender's fault.
     public var code: ErrorCode? {
         switch reason {
         case .empty: .audioEmpty

@@ -17,7 +17,7 @@ public struct AudioInfo: Sendable, Equatable {
     /// True when the header's length disagrees with the audio actually present.
     public var headerLengthIsWrong: Bool { declaredFrames != frames }
 
-    /// `key: value` lines for `mailvox audio probe` (DESIGN.md §3).
+    /// `key: value` lines for `mailvox audio probe` (docs/DESIGN.md §3.2).
     public var probeLines: [String] {
         [
             "container: \(container)",

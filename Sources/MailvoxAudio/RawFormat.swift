@@ -1,7 +1,7 @@
 import CSndFile
 
 /// A headerless recording whose format must be named, as Asterisk and other PBXs write them
-/// (DESIGN.md §3 `--format`): the bytes alone cannot tell µ-law from A-law or 8 from 16 kHz.
+/// (docs/DESIGN.md §3.2 `--format`): the bytes alone cannot tell µ-law from A-law or 8 from 16 kHz.
 public enum RawFormat: String, Sendable, CaseIterable {
     /// G.711 µ-law, 8 kHz mono (`.ulaw`, `.pcmu`, `.ul`).
     case ulaw

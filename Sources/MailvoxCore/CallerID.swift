@@ -1,6 +1,6 @@
 import Foundation
 
-/// A caller as the PBX reported them (DESIGN.md §3): a number of digits with an optional
+/// A caller as the PBX reported them (docs/DESIGN.md §3.6): a number of digits with an optional
 /// leading `+` and `*`/`#` (1–32 characters) kept as received, and an optional name.
 /// Empty, `anonymous`, `unknown`, `private` and `withheld` mean withheld (nil).
 public enum CallerID {

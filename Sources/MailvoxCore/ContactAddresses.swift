@@ -52,7 +52,7 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible, Codable
     }
 }
 
-/// A phone number that can receive SMS: E.164, a `+` and 8–15 digits (DESIGN.md §3).
+/// A phone number that can receive SMS: E.164, a `+` and 8–15 digits (docs/DESIGN.md §3.2).
 public struct PhoneNumber: Hashable, Sendable, CustomStringConvertible, Codable {
     public let rawValue: String
 

@@ -1,4 +1,4 @@
-/// The stable error codes of the public contract (DESIGN.md §3): HTTP bodies carry them, and
+/// The stable error codes of the public contract (docs/DESIGN.md §3.3): HTTP bodies carry them, and
 /// tools match on them, so a code never changes meaning once released.
 public enum ErrorCode: String, Sendable, CaseIterable, Codable {
     case unauthorized

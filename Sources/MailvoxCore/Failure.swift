@@ -1,6 +1,6 @@
 /// What an error means for whoever ran the command, and so which exit code it gets.
 ///
-/// DESIGN.md §3: 0 success; 1 runtime failure; 2 usage, config or input error.
+/// docs/DESIGN.md §3.3: 0 success; 1 runtime failure; 2 usage, config or input error.
 public enum FailureKind: Sendable {
     /// The request, an argument, the config or the input is wrong: fixing it is the user's move (exit 2).
     case input

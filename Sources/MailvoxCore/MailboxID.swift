@@ -1,6 +1,6 @@
 /// A mailbox's id: the name PBXs deposit to and the IMAP login, e.g. `1000` or `sales.emea`.
 ///
-/// DESIGN.md §3: `[0-9A-Za-z][0-9A-Za-z._-]{0,63}`. The id also names the mailbox's spool
+/// docs/DESIGN.md §3.2: `[0-9A-Za-z][0-9A-Za-z._-]{0,63}`. The id also names the mailbox's spool
 /// directory, so nothing outside that alphabet (no `/`, no leading `.`) can ever reach a path.
 public struct MailboxID: Hashable, Comparable, Sendable, CustomStringConvertible, Codable {
     public let rawValue: String

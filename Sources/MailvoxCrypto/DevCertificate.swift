@@ -5,7 +5,7 @@ import X509
 
 /// The self-signed certificate `mailvox init` makes so TLS works from the first start.
 ///
-/// Valid for `hostname`, `localhost` and 127.0.0.1 (DESIGN.md §3), with a P-256 key; clients
+/// Valid for `hostname`, `localhost` and 127.0.0.1 (docs/DESIGN.md §3.2), with a P-256 key; clients
 /// must be told to trust it (or production replaces it with a real one).
 public enum DevCertificate {
     public struct PEMFiles: Sendable {

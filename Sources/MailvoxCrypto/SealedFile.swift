@@ -55,7 +55,7 @@ public enum SealedFile {
     static let version: UInt8 = 1
     public static let defaultChunkSize = 65_536
     static let tagSize = 16
-    /// RFC 9180 base mode: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM (DESIGN.md §5).
+    /// RFC 9180 base mode: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM (docs/DESIGN.md §5.3).
     static let ciphersuite = HPKE.Ciphersuite(kem: .Curve25519_HKDF_SHA256, kdf: .HKDF_SHA256, aead: .AES_GCM_256)
 
     /// The 8-byte id of a public key, recorded in the header so a wrong key is named as such.

@@ -3,7 +3,7 @@ import MailvoxPipeline
 import MultipartKit
 import NIOCore
 
-/// The audio media types the front door accepts (DESIGN.md §3) and what each means for the decoder.
+/// The audio media types the front door accepts (docs/DESIGN.md §3.5) and what each means for the decoder.
 enum MediaTypes {
     struct AudioKind: Equatable {
         var fileExtension: String

@@ -27,7 +27,7 @@ struct AlertDetails: Codable, Sendable, Equatable {
 
 /// The notify jobs' own copy of a voicemail, `queue/notify/<deposit-id>.mvx`, sealed to the
 /// node key like a deposit, so alerts never open the owner's mailbox. Plaintext: a 4-byte
-/// big-endian length, the details as JSON, the alert mail (DESIGN.md §7) as CRLF bytes.
+/// big-endian length, the details as JSON, the alert mail (docs/DESIGN.md §7) as CRLF bytes.
 /// DeliverWorker writes it before enqueueing the notify jobs; the last of them removes it.
 enum AlertCopy {
     static func directory(queueDir: String) -> String { queueDir + "/notify" }

@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import MailvoxCore
 
-/// The drop folder front door (DESIGN.md §3): a PBX writes `NAME.json` or Asterisk's
+/// The drop folder front door (docs/DESIGN.md §3.7): a PBX writes `NAME.json` or Asterisk's
 /// `NAME.txt` (or nothing, inside a folder named after the mailbox), then `NAME.EXT`; once
 /// the audio has its final name and has not changed for 2 s it goes through the intake. Taken
 /// files are deleted (or kept in `processed/`); unusable ones go to `rejected/` with

@@ -53,7 +53,7 @@ public struct DepositReceipt: Sendable, Equatable {
     public var duplicate: Bool
 }
 
-/// The one code path every front door uses (DESIGN.md §1): validate, probe, seal the whole
+/// The one code path every front door uses (docs/DESIGN.md §1): validate, probe, seal the whole
 /// deposit to the node key into `queue/`, record it with its job, and only then answer.
 public struct Intake: Sendable {
     let config: Configuration
@@ -183,7 +183,7 @@ public struct Intake: Sendable {
 /// A headerless recording's format, for front doors that learn it from a media type.
 public typealias RawAudioFormat = RawFormat
 
-/// What `GET /api/v1/deposits/{id}` shows (DESIGN.md §3).
+/// What `GET /api/v1/deposits/{id}` shows (docs/DESIGN.md §3.5).
 public struct DepositStatus: Sendable, Equatable {
     public var depositID: String
     public var mailbox: String

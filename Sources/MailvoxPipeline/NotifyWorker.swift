@@ -12,7 +12,7 @@ import MailvoxStore
 ///
 /// Blocking and not thread-safe: each worker runs on a thread of its own and keeps its SMTP
 /// connection open across a burst. Deliver workers never wait for it, so a relay that is down
-/// delays alerts, never storage (DESIGN.md §1).
+/// delays alerts, never storage (docs/DESIGN.md §1).
 public final class NotifyWorker {
     let config: Configuration
     let directory: Directory
@@ -131,7 +131,7 @@ public final class NotifyWorker {
         }
     }
 
-    /// `delete_after_email` (DESIGN.md §5, §7): once every email recipient accepted the alert,
+    /// `delete_after_email` (docs/DESIGN.md §5.6, §7): once every email recipient accepted the alert,
     /// the stored message goes through the store's normal expunge path.
     func deleteAfterEmailIfDue(_ job: Job) throws {
         guard let id = MailboxID(job.mailbox), let mailbox = try directory.mailbox(id), mailbox.deleteAfterEmail

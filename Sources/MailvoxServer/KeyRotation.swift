@@ -2,7 +2,7 @@ import Foundation
 import MailvoxCore
 import MailvoxCrypto
 
-/// `mailvox keys rotate` (DESIGN.md §5): write `master.key.new`, re-wrap every key in one
+/// `mailvox keys rotate` (docs/DESIGN.md §5.2): write `master.key.new`, re-wrap every key in one
 /// transaction, then keep the old file as `master.key.ID.old` and move the new one into
 /// place. Each step is durable before the next, and `Context` accepts whichever file the
 /// database names, so a crash anywhere loses nothing.

@@ -4,7 +4,7 @@ import MailvoxQueue
 import Metrics
 import Prometheus
 
-/// The server's Prometheus registry (DESIGN.md §2: only MailvoxServer owns it); other modules
+/// The server's Prometheus registry (docs/DESIGN.md §2: only MailvoxServer owns it); other modules
 /// report through swift-metrics. Queue gauges are read fresh at each scrape.
 final class ServerMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()

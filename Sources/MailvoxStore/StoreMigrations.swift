@@ -61,7 +61,7 @@ public enum StoreMigrations {
             (
                 "2-messages",
                 { db in
-                    // Only what the server sorts and counts is in clear (DESIGN.md §5): UID, modseq,
+                    // Only what the server sorts and counts is in clear (docs/DESIGN.md §5.4): UID, modseq,
                     // flags, sizes, dates. Caller, subject, envelope and structure are sealed in `meta`.
                     try db.execute(
                         sql: """

@@ -56,7 +56,7 @@ public actor InMemoryMailStore: MailStore {
     var subscribers: [String: [UUID: AsyncStream<FolderChange>.Continuation]] = [:]
     var nextUIDValidity: UInt32
 
-    /// The standard folders of a new mailbox (DESIGN.md §3): INBOX, Saved (`\Archive`),
+    /// The standard folders of a new mailbox (docs/DESIGN.md §3.2): INBOX, Saved (`\Archive`),
     /// Trash (`\Trash`), Greetings.
     public init(mailbox: MailboxID, maxMessageBytes: Int = 52_428_800, uidValidity: UInt32 = 1_700_000_000) {
         self.mailbox = mailbox

@@ -38,7 +38,7 @@ public struct TemplateContext: Sendable {
         self.depositID = depositID
     }
 
-    /// The number as received, nil when it means "withheld" (DESIGN.md §3).
+    /// The number as received, nil when it means "withheld" (docs/DESIGN.md §3.6).
     var callerNumberShown: String? {
         guard let number = callerNumber?.trimmingCharacters(in: .whitespaces), !number.isEmpty,
             !["anonymous", "unknown", "private", "withheld"].contains(number.lowercased())

@@ -1,7 +1,7 @@
 import Foundation
 import MailvoxCore
 
-/// The folders templates are looked up in, most specific first (DESIGN.md §4): the
+/// The folders templates are looked up in, most specific first (docs/DESIGN.md §4): the
 /// `[templates] dir` of the config, the installed `<binary>/../share/mailvox/Templates`, then
 /// the `Templates/` of the source checkout this binary was built from.
 public struct TemplateSearchPath: Sendable, Equatable {

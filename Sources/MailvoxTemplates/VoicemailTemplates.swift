@@ -2,7 +2,7 @@ import Foundation
 import MailvoxCore
 import Mustache
 
-/// The templates of one server, found and parsed once at startup (DESIGN.md §4): subject,
+/// The templates of one server, found and parsed once at startup (docs/DESIGN.md §4): subject,
 /// plain text, HTML and SMS, each with its language variants.
 ///
 /// Every `*.mustache` file of the search path that names a known template is parsed up front,

@@ -3,7 +3,7 @@ import Foundation
 import MailvoxCore
 
 /// The `mailvox` command line: parses, runs, and turns every error into one stderr line and
-/// the exit code of DESIGN.md §3 (0 ok, 1 runtime failure, 2 usage/config/input error).
+/// the exit code of docs/DESIGN.md §3.3 (0 ok, 1 runtime failure, 2 usage/config/input error).
 @main
 enum Main {
     static func main() async {

@@ -137,7 +137,7 @@ import Testing
         #expect(queued.filter { $0.hasSuffix(".mvx") }.isEmpty)
     }
 
-    /// DESIGN.md §5: after deposits through all three doors — `mailvox deposit` (a file and
+    /// docs/DESIGN.md §5.4: after deposits through all three doors — `mailvox deposit` (a file and
     /// raw µ-law on standard input), HTTPS and the drop folder — plus one refused at the door
     /// (pure silence) and one dead-lettered (its sealed file lost), no caller number or name
     /// appears anywhere under the data dir, nor in the log.

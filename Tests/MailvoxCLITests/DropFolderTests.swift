@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// The drop folder of DESIGN.md §3 against a running `mailvox serve`.
+/// The drop folder of docs/DESIGN.md §3.7 against a running `mailvox serve`.
 @Suite struct DropFolderTests {
     @Test func sidecarsAndMailboxFoldersAreTakenAndBadFilesRejected() throws {
         var cli = try DepositCLITests().prepared()

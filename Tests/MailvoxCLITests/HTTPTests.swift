@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// The HTTP front door of DESIGN.md §3, driven with curl against `mailvox serve`.
+/// The HTTP front door of docs/DESIGN.md §3.5, driven with curl against `mailvox serve`.
 @Suite struct HTTPFrontDoorTests {
     static func freePort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

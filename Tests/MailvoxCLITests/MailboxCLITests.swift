@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// The CLI of DESIGN.md §3 driven through the built binary.
+/// The CLI of docs/DESIGN.md §3.2 driven through the built binary.
 @Suite struct InitCLITests {
     @Test func versionPrints() throws {
         let result = try CLI().run(["--version"])

@@ -7,7 +7,7 @@ import Testing
 @testable import MailvoxMIME
 
 /// Our ENVELOPE and BODYSTRUCTURE against Dovecot's, a reference nobody here wrote: Dovecot's
-/// `imap` runs pre-authenticated over stdin on a temporary Maildir holding the corpus (NOTES.md).
+/// `imap` runs pre-authenticated over stdin on a temporary Maildir holding the corpus (docs/PLATFORM.md).
 /// Ours are written by the IMAP server's own encoder; both sides are compared after literals
 /// become quoted strings (a server may choose either for the same string).
 @Suite struct DovecotDifferentialTests {

@@ -2,7 +2,7 @@ import Testing
 
 @testable import MailvoxNotify
 
-/// `[smtp] from` taken apart, and the alert's From display name (DESIGN.md §7).
+/// `[smtp] from` taken apart, and the alert's From display name (docs/DESIGN.md §7).
 @Suite struct SenderAddressTests {
     @Test func parsesTheFormsOfSMTPFrom() {
         #expect(

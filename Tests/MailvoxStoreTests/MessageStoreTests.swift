@@ -142,7 +142,7 @@ struct StoreFixture {
         #expect(bytes.prefix(4) == Data("MVX1".utf8))
     }
 
-    /// DESIGN.md §5's goal: grep for a caller's number or name over the data dir finds nothing.
+    /// docs/DESIGN.md §5.4's goal: grep for a caller's number or name over the data dir finds nothing.
     @Test func callerDataIsNowhereOnDiskInTheClear() throws {
         let fixture = try StoreFixture()
         for index in 0..<5 {

@@ -2,7 +2,7 @@
 // real intake (validate, probe, seal to the node key, queue) and the real deliver workers
 // (open, transcode, compose, seal to the owner, Maildir + index) of a data dir made by
 // `mailvox init`'s code; the same files are transcoded alone in the same run, which is the
-// floor (DESIGN goal: pipeline CPU ≤ 1.15 × pure transcode CPU).
+// floor (goal: pipeline CPU ≤ 1.15 × pure transcode CPU; docs/AUDIO.md).
 //
 // Prints: sustained deposits/s with the default worker count, p50/p99 latency from the
 // accepted deposit to the stored message (deposits arriving at 70 % of that rate), and

@@ -13,6 +13,6 @@ public struct FolderInfo: Sendable, Equatable {
         self.hasChildren = hasChildren
     }
 
-    /// The hierarchy delimiter of every Mailvox mailbox (DESIGN.md §6).
+    /// The hierarchy delimiter of every Mailvox mailbox (docs/DESIGN.md §6).
     public static let delimiter: Character = "/"
 }

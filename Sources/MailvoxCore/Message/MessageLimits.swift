@@ -1,4 +1,4 @@
-/// The bounds a message must stay within before any parser sees it (DESIGN.md §2: a C
+/// The bounds a message must stay within before any parser sees it (docs/DESIGN.md §2: a C
 /// library's recursion never sees hostile depth). Past one, parsing fails with
 /// `MessageParseError`, never a crash.
 public struct MessageLimits: Sendable, Hashable {

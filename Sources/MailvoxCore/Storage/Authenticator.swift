@@ -1,4 +1,4 @@
-/// How a protocol server logs a user in (DESIGN.md §2): mailbox id + password + client
+/// How a protocol server logs a user in (docs/DESIGN.md §2): mailbox id + password + client
 /// address → the mailbox's own `MailStore`, or a refusal with the delay to apply first.
 ///
 /// Failures are counted per (mailbox, address) and per address (`[auth]`); the delay doubles

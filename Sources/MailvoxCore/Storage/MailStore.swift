@@ -1,7 +1,7 @@
 import Foundation
 
 /// One authenticated mailbox's folders and messages: the IMAP layer's only view of storage
-/// (DESIGN.md §2, STYLE.md on go-imap's `Session`). Folder names are UTF-8 with `/` as the
+/// (docs/DESIGN.md §2; modelled on go-imap's `Session`). Folder names are UTF-8 with `/` as the
 /// hierarchy delimiter; messages are addressed by UID, never by sequence number, which is
 /// each session's own business.
 ///

@@ -1,5 +1,5 @@
 extension IMAPSession {
-    /// What this session can do now, in DESIGN.md §6's order: STARTTLS and LOGINDISABLED only
+    /// What this session can do now, in docs/DESIGN.md §6's order: STARTTLS and LOGINDISABLED only
     /// before TLS, AUTH=PLAIN only where a password may be sent and only before login.
     var capabilities: [String] {
         var result = ["IMAP4rev1"]

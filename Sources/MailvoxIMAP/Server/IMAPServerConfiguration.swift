@@ -1,7 +1,7 @@
 import MailvoxCore
 import NIOCore
 
-/// What the IMAP listeners need from `[imap]`, `[tls]` and `[auth]` (DESIGN.md §3).
+/// What the IMAP listeners need from `[imap]`, `[tls]` and `[auth]` (docs/DESIGN.md §3.4).
 public struct IMAPServerConfiguration: Sendable {
     /// STARTTLS listener; nil disables it. Port 0 binds a free port (tests).
     public var listen: HostPort?

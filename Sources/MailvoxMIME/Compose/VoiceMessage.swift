@@ -1,7 +1,7 @@
 import Foundation
 import MailvoxCore
 
-/// Everything the composer needs for one voice message (DESIGN.md §4): who called whom and
+/// Everything the composer needs for one voice message (docs/DESIGN.md §4): who called whom and
 /// when, the rendered templates, and the audio in each configured format.
 public struct VoiceMessage: Sendable {
     /// The deposit id; it becomes the Message-ID's left part.
@@ -30,7 +30,7 @@ public struct VoiceMessage: Sendable {
     public var audio: [Audio]
     /// A transcript of the recording; when present it is attached as a text part too.
     public var transcript: String?
-    /// Set for the alert copy (DESIGN.md §7): `From:` becomes this name and address (the
+    /// Set for the alert copy (docs/DESIGN.md §7): `From:` becomes this name and address (the
     /// relay's `[smtp] from`, the caller in the display name) instead of the caller-style From.
     public var alertSender: Sender?
 
@@ -80,7 +80,7 @@ public struct VoiceMessage: Sendable {
     }
 
     /// The caller number as the From local part and in file names: only `+`, digits, `*` and
-    /// `#` survive; nil when withheld (DESIGN.md §3).
+    /// `#` survive; nil when withheld (docs/DESIGN.md §3.6).
     public var callerLocalPart: String? {
         guard let number = callerNumber?.trimmingCharacters(in: .whitespaces), !number.isEmpty,
             !["anonymous", "unknown", "private", "withheld"].contains(number.lowercased())
@@ -90,7 +90,7 @@ public struct VoiceMessage: Sendable {
     }
 
     /// `voicemail-YYYYMMDD-HHMM-NUMBER.EXT` in the owner's zone; NUMBER is digits and `+` only,
-    /// `unknown` when withheld (DESIGN.md §4).
+    /// `unknown` when withheld (docs/DESIGN.md §4).
     public func attachmentName(for format: Configuration.AudioFormat) -> String {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
@@ -108,7 +108,7 @@ public struct VoiceMessage: Sendable {
 }
 
 extension Configuration.AudioFormat {
-    /// The attachment's Content-Type (DESIGN.md §4).
+    /// The attachment's Content-Type (docs/DESIGN.md §4).
     public var mediaType: String {
         switch self {
         case .mp3: "audio/mpeg"

@@ -1,7 +1,7 @@
 import Foundation
 import MailvoxCore
 
-/// Builds the voice message of DESIGN.md §4 as CRLF bytes: the stored copy and the alert's base.
+/// Builds the voice message of docs/DESIGN.md §4 as CRLF bytes: the stored copy and the alert's base.
 ///
 /// Written directly rather than through libetpan's `mailmime_write`, whose boundaries come
 /// from the unseeded `random()`: here boundaries derive from a seed, so the same input and
@@ -17,7 +17,7 @@ public enum VoiceMessageComposer {
         let caller = message.callerLocalPart
         var out = ""
 
-        // The top-level header (DESIGN.md §4).
+        // The top-level header (docs/DESIGN.md §4).
         let fromName = message.callerName.map(MIMEWriting.sanitized).flatMap { $0.isEmpty ? nil : $0 } ?? caller
         let fromAddress = "<\(caller ?? "unknown")@\(host)>"
         if let sender = message.alertSender {

@@ -4,7 +4,7 @@ import MailvoxCore
 
 /// A libetpan MIME tree and the buffer it points into, owned together and freed together.
 ///
-/// `mailmime_parse` results point into the input (NOTES.md), so the copy lives exactly as long
+/// `mailmime_parse` results point into the input (docs/PLATFORM.md), so the copy lives exactly as long
 /// as the tree. Nothing of this class leaves the module.
 final class EtPanMIME {
     let buffer: UnsafeMutableBufferPointer<UInt8>

@@ -1,7 +1,7 @@
 import Foundation
 import MailvoxCore
 
-/// The limits check that runs before libetpan sees a byte (DESIGN.md §2): a linear walk of the
+/// The limits check that runs before libetpan sees a byte (docs/DESIGN.md §2): a linear walk of the
 /// MIME structure as boundaries and Content-Type headers lay it out, counting header fields,
 /// header octets, nesting depth and parts.
 ///

@@ -4,7 +4,7 @@ import Foundation
 import MailvoxCore
 import NIOCore
 
-/// One SMS alert: who gets it, its text, and the facts the webhook JSON carries (DESIGN.md §3).
+/// One SMS alert: who gets it, its text, and the facts the webhook JSON carries (docs/DESIGN.md §3.8).
 public struct SMSAlert: Sendable, Equatable {
     /// E.164 number of the mailbox owner.
     public var to: String
@@ -117,7 +117,7 @@ public struct SMSGateway: Sendable {
         }
     }
 
-    /// The webhook JSON of DESIGN.md §3 (keys sorted, so the bytes are stable).
+    /// The webhook JSON of docs/DESIGN.md §3.8 (keys sorted, so the bytes are stable).
     static func webhookBody(_ alert: SMSAlert, text: String) throws(NotifyError) -> [UInt8] {
         struct Body: Encodable {
             let event = "voicemail.new"
@@ -170,7 +170,7 @@ public struct SMSGateway: Sendable {
         }
     }
 
-    /// `t=UNIXTIME,v1=HEX`, HEX = HMAC-SHA256(secret, "UNIXTIME.BODY") (DESIGN.md §3).
+    /// `t=UNIXTIME,v1=HEX`, HEX = HMAC-SHA256(secret, "UNIXTIME.BODY") (docs/DESIGN.md §3.8).
     public static func signature(secret: [UInt8], time: Int, body: [UInt8]) -> String {
         var signed = Array("\(time).".utf8)
         signed += body

@@ -124,7 +124,7 @@ public final class SMTPConnection {
     // MARK: - EHLO
 
     /// EHLO with our own name: libetpan's `mailesmtp_ehlo` can only send the machine's
-    /// hostname or IP, and DESIGN.md §3 makes `[server] hostname` the HELO name. The
+    /// hostname or IP, and docs/DESIGN.md §3.4 makes `[server] hostname` the HELO name. The
     /// capabilities are parsed here into the session's flags, which libetpan's MAIL, AUTH and
     /// STARTTLS then read.
     private func ehlo() throws(NotifyError) {

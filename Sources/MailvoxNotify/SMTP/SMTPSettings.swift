@@ -81,7 +81,7 @@ public struct SenderAddress: Sendable, Equatable {
         }
     }
 
-    /// The alert's From display name (DESIGN.md §7): `Jürgen Groß (+4930123456) via Voicemail`.
+    /// The alert's From display name (docs/DESIGN.md §7): `Jürgen Groß (+4930123456) via Voicemail`.
     public func displayName(callerName: String?, callerNumber: String?) -> String {
         let name = callerName?.trimmingCharacters(in: .whitespaces).nilIfEmpty
         let number = callerNumber?.trimmingCharacters(in: .whitespaces).nilIfEmpty

@@ -28,7 +28,7 @@ public struct SidecarError: Error, Equatable, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Readers of the two sidecar formats (DESIGN.md §3): pure functions over bytes, so the
+/// Readers of the two sidecar formats (docs/DESIGN.md §3.7): pure functions over bytes, so the
 /// fuzzer (`Fuzz/Sources/FuzzIntake`) compiles this folder alone.
 public enum SidecarReader {
     /// Sidecars are a few lines; anything bigger is not one.

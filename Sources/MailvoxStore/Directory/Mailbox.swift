@@ -94,7 +94,7 @@ public struct APIToken: Sendable, Equatable, Codable {
     }
 }
 
-/// The folders every new mailbox starts with (DESIGN.md §6) and their RFC 6154 special use.
+/// The folders every new mailbox starts with (docs/DESIGN.md §6) and their RFC 6154 special use.
 enum DefaultFolders {
     static let all: [(name: String, specialUse: String?)] = [
         ("INBOX", nil), ("Saved", "\\Archive"), ("Trash", "\\Trash"), ("Greetings", nil),

@@ -8,7 +8,7 @@ import Synchronization
 /// Sealed messages in Maildir folders with their SQLite index: delivery, reading, flags,
 /// expunge, copy and move, recovery, and the change feed.
 ///
-/// Invariants (DESIGN.md §5): UIDs and modseqs only grow and are never reused; a message is
+/// Invariants (docs/DESIGN.md §5.6): UIDs and modseqs only grow and are never reused; a message is
 /// either fully visible or not at all (file durable before its row commits); nothing is
 /// deleted except through `expunge`, whose tombstones make the unlink survive a crash.
 public final class MessageStore: Sendable {

@@ -1,7 +1,7 @@
 import Foundation
 import MailvoxCrypto
 
-/// The Maildir spool: `spool/<mailbox>/<folder-id>/{tmp,new,cur}/` (DESIGN.md §5).
+/// The Maildir spool: `spool/<mailbox>/<folder-id>/{tmp,new,cur}/` (docs/DESIGN.md §5.1).
 ///
 /// Every step that makes a file visible is durable before the next one: write to `tmp/`,
 /// fsync, rename, fsync the directory. Folder directories are named by id, so no folder

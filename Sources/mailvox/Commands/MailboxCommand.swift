@@ -16,7 +16,7 @@ struct MailboxCommand: AsyncParsableCommand {
         ])
 }
 
-/// The mailbox id argument, checked against DESIGN.md §3's alphabet.
+/// The mailbox id argument, checked against docs/DESIGN.md §3.2's alphabet.
 func parseMailboxID(_ text: String) throws -> MailboxID {
     guard let id = MailboxID(text) else {
         throw UsageFailure(
@@ -199,7 +199,7 @@ struct MailboxShow: AsyncParsableCommand {
     struct Details: Encodable {
         var mailbox: Mailbox
         var folders: [Folder]
-        /// The last alert result per recipient (DESIGN.md §3).
+        /// The last alert result per recipient (docs/DESIGN.md §3.2).
         var alerts: [AlertResult]
 
         func encode(to encoder: any Encoder) throws {
