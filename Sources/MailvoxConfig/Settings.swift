@@ -28,6 +28,7 @@ enum Settings {
         .path("crypto", "master_key_file", \.crypto.masterKeyFile),
 
         .int("auth", "max_failures", \.auth.maxFailures, 1...1000),
+        .int("auth", "max_failures_per_address", \.auth.maxFailuresPerAddress, 1...100_000),
         .int("auth", "lockout_seconds", \.auth.lockoutSeconds, 1...86_400),
 
         Setting(section: "audio", key: "formats") { config, raw, _ throws(ValueError) in

@@ -63,13 +63,22 @@ public struct Configuration: Sendable, Equatable {
     }
 
     public struct Auth: Sendable, Equatable {
+        /// Failures (finished or in flight) per (mailbox, client address) before it is locked.
         public var maxFailures = 5
+        /// Failures per client address across all mailboxes: much higher, because one address
+        /// can be a whole office or PBX behind NAT, and one wrong client must not lock out the rest.
+        public var maxFailuresPerAddress = 50
         public var lockoutSeconds = 300
 
-        public init(maxFailures: Int = 5, lockoutSeconds: Int = 300) {
+        public init(maxFailures: Int = 5, maxFailuresPerAddress: Int = 50, lockoutSeconds: Int = 300) {
             self.maxFailures = maxFailures
+            self.maxFailuresPerAddress = maxFailuresPerAddress
             self.lockoutSeconds = lockoutSeconds
         }
+
+        /// The per-address limit in force: never below `maxFailures`, so the per-address key
+        /// can never lock before the per-(mailbox, address) one would.
+        public var effectiveMaxFailuresPerAddress: Int { max(maxFailuresPerAddress, maxFailures) }
     }
 
     public struct Audio: Sendable, Equatable {

@@ -3,29 +3,44 @@ import MailvoxCore
 import MailvoxCrypto
 
 /// Logs IMAP users in against the mailbox directory: mailbox id and password, failures
-/// counted per (mailbox, address) and per address with `FailureCounter` (`[auth]`).
+/// counted per (mailbox, address) up to `[auth] max_failures` and per address alone up to
+/// the much higher `[auth] max_failures_per_address`, with `FailureCounter`.
 ///
+/// An attempt counts as a failure from the moment it starts and is refunded on success, so
+/// passwords sent in parallel on many connections get no more checks than sent one by one.
 /// An unknown mailbox costs the same scrypt work as a wrong password, so timing does not
 /// tell which ids exist; and while a key is locked no password is checked at all.
 public struct DirectoryAuthenticator: Authenticator {
     let directory: Directory
     let store: MessageStore
     let limits: MessageLimits
+    let auth: Configuration.Auth
     let failures: FailureCounter
 
     public init(directory: Directory, store: MessageStore, limits: MessageLimits, auth: Configuration.Auth) {
         self.directory = directory
         self.store = store
         self.limits = limits
+        self.auth = auth
         self.failures = FailureCounter(
             maxFailures: auth.maxFailures, lockoutSeconds: Double(auth.lockoutSeconds), baseDelay: .seconds(1))
     }
 
+    /// The counter keys of one attempt: (mailbox, address) with the tight limit, the address
+    /// alone with the loose one. Ids are case-insensitive in the directory; the keys agree.
+    func keys(mailbox: String, client: ClientAddress) -> [FailureCounter.Key] {
+        [
+            FailureCounter.Key("\(mailbox.lowercased())|\(client)", maxFailures: auth.maxFailures),
+            FailureCounter.Key("\(client)", maxFailures: auth.effectiveMaxFailuresPerAddress),
+        ]
+    }
+
     public func authenticate(mailbox: String, password: String, client: ClientAddress) async -> AuthenticationResult {
-        // Ids are case-insensitive in the directory; the counter keys must agree.
-        let keys = ["\(mailbox.lowercased())|\(client)", "\(client)"]
-        if failures.isLocked(keys) {
-            return .failure(delay: failures.failed(keys))
+        let keys = keys(mailbox: mailbox, client: client)
+        let attempt: FailureCounter.Attempt
+        switch failures.begin(keys) {
+        case .refused(let delay): return .failure(delay: delay)
+        case .admitted(let admitted): attempt = admitted
         }
         let directory = self.directory
         let id = MailboxID(mailbox)
@@ -42,8 +57,10 @@ public struct DirectoryAuthenticator: Authenticator {
                 return try directory.verifyPassword(record.id, password: password) ? record.id : nil
             }
         }()
-        guard let canonical else { return .failure(delay: failures.failed(keys)) }
-        failures.succeeded([keys[0]])
+        guard let canonical else { return .failure(delay: failures.failed(attempt)) }
+        // Only the (mailbox, address) failures are forgiven: knowing this mailbox's password
+        // says nothing about the other mailboxes tried from the same address.
+        failures.succeeded(attempt, forgetting: [keys[0].name])
         return .success(MailboxStore(mailbox: canonical, store: store, limits: limits))
     }
 
