@@ -32,7 +32,8 @@ public final class SMTPConnection {
         guard let session = mailsmtp_new(0, nil) else { throw .connection("out of memory") }
         self.session = session
         self.settings = settings
-        mailsmtp_set_timeout(session, time_t(settings.timeout))
+        // STARTTLS's handshake and stream take the session's timeout; our own streams get it too.
+        mailsmtp_set_timeout(session, time_t(max(1, settings.timeout)))
         try open()
     }
 
@@ -61,22 +62,25 @@ public final class SMTPConnection {
                     "smtp.security = \"none\" is allowed only to a loopback relay, not \(host) (use \"starttls\" or \"tls\")"
                 )
             }
-            try check(mailsmtp_socket_connect(session, host, port), "connect to \(host):\(port)")
-            connected = true
-            disableNagle()
+            try connectPlain()
             try ehlo()
         case .tls:
-            try check(
-                mailsmtp_ssl_connect_with_callback(session, host, port, setServerName, serverName),
-                "TLS connect to \(host):\(port)")
-            connected = true
-            disableNagle()
+            // Our own connect and stream, as for plain: the deadline on connect, handshake and
+            // every read is set here, not left to what a libetpan version's helper passes on.
+            let fd = try TCPConnector.connect(host: host, port: Int(port), timeout: timeout)
+            disableNagle(fd)
+            guard
+                let stream = mailstream_ssl_open_with_callback_timeout(
+                    fd, time_t(timeout), setServerName, serverName)
+            else {
+                close(fd)
+                throw .connection("\(host): TLS handshake failed or took longer than \(timeout) s")
+            }
+            try greet(stream)
             try verifyPeer()
             try ehlo()
         case .starttls:
-            try check(mailsmtp_socket_connect(session, host, port), "connect to \(host):\(port)")
-            connected = true
-            disableNagle()
+            try connectPlain()
             try ehlo()
             guard session.pointee.esmtp & Int32(MAILSMTP_ESMTP_STARTTLS) != 0 else {
                 throw .smtpReply(command: "EHLO", code: 530, text: "the relay does not offer STARTTLS")
@@ -89,13 +93,33 @@ public final class SMTPConnection {
         if !settings.username.isEmpty { try authenticate() }
     }
 
+    /// Seconds each connect, read and write may take (docs/ALERTS.md: 30 by default).
+    private var timeout: Int { max(1, settings.timeout) }
+
+    /// A plain TCP stream with the session's timeout on every read and write. Not libetpan's
+    /// `mailsmtp_socket_connect`: it opens its stream without a timeout, so reads waited
+    /// `mailstream_network_delay` (300 s) for a relay that accepts and never answers.
+    private func connectPlain() throws(NotifyError) {
+        let fd = try TCPConnector.connect(host: settings.host, port: settings.port, timeout: timeout)
+        disableNagle(fd)
+        guard let stream = mailstream_socket_open_timeout(fd, time_t(timeout)) else {
+            close(fd)
+            throw .connection("out of memory")
+        }
+        try greet(stream)
+    }
+
+    /// Hands `stream` to the session and reads the greeting (RFC 5321 §4.3.1: 220). The session
+    /// owns the stream from here on; libetpan closes it itself when the greeting fails.
+    private func greet(_ stream: UnsafeMutablePointer<mailstream>) throws(NotifyError) {
+        try check(mailsmtp_connect(session, stream), "greeting")
+        connected = true
+    }
+
     /// libetpan writes a command, or a message's last chunk and its terminating dot, as small
     /// separate writes; with Nagle's algorithm and the relay's delayed ACK each transaction then
     /// waits ~40 ms. Commands are whole lines, so sending at once is right.
-    private func disableNagle() {
-        guard let stream = session.pointee.stream, let low = mailstream_get_low(stream) else { return }
-        let fd = mailstream_low_get_fd(low)
-        guard fd >= 0 else { return }
+    private func disableNagle(_ fd: Int32) {
         var on: Int32 = 1
         _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
     }
@@ -300,7 +324,8 @@ public final class SMTPConnection {
     private func replyError(_ command: String, _ result: Int32) -> NotifyError {
         switch Int(result) {
         case Int(MAILSMTP_ERROR_STREAM):
-            return .connection("\(settings.host): connection lost or timed out during \(command)")
+            return .connection(
+                "\(settings.host): connection lost, or no answer within \(timeout) s, during \(command)")
         case Int(MAILSMTP_ERROR_CONNECTION_REFUSED):
             return .connection("\(settings.host):\(settings.port) refused the connection")
         case Int(MAILSMTP_ERROR_HOSTNAME):
