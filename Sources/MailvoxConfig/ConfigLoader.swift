@@ -81,20 +81,60 @@ public enum ConfigLoader {
         return config
     }
 
-    /// `MAILVOX_<SECTION>_<KEY>=value`. Variables of unknown sections are someone else's and
-    /// ignored; an unknown key in a known section is an error, as a typo would otherwise be silent.
+    /// Variables named `MAILVOX_…` that the programs read themselves: never config overrides.
+    /// Every other `MAILVOX_*` variable must name a key, so a typo is an error, not silence.
+    /// - `MAILVOX_CONFIG`: the config file's path (`configPath`).
+    /// - `MAILVOX_BIN`: the built binary the CLI tests and benchmarks run (Makefile, Tests/).
+    /// - `MAILVOX_UPDATE_GOLDEN`: rewrites the MIME tests' golden files (Tests/MailvoxMIMETests).
+    public static let processVariables: Set<String> = [configPathVariable, "MAILVOX_BIN", "MAILVOX_UPDATE_GOLDEN"]
+
+    /// The prefix of every override: `MAILVOX_<SECTION>_<KEY>`.
+    static let overridePrefix = "MAILVOX_"
+
+    /// What an override variable names, or why it names nothing.
+    enum OverrideTarget: Equatable {
+        case setting(section: String, key: String)
+        /// It starts with a known section but no key of it matches (the longest such section).
+        case unknownKey(section: String, key: String)
+        case unknownSection
+    }
+
+    /// Resolves `MAILVOX_<SECTION>_<KEY>` against the known keys. A section name may contain
+    /// `_`, so `MAILVOX_A_B_C` can be `a_b.c` or `a.b_c`: sections are tried longest first,
+    /// and the first whose rest is one of its keys wins.
+    static func overrideTarget(
+        _ name: String, sections: [String], isKey: (_ section: String, _ key: String) -> Bool
+    ) -> OverrideTarget {
+        let rest = name.dropFirst(overridePrefix.count)
+        let candidates = sections.filter { rest.hasPrefix($0.uppercased() + "_") }
+            .sorted { $0.count > $1.count }
+        for section in candidates {
+            let key = rest.dropFirst(section.count + 1).lowercased()
+            if isKey(section, key) { return .setting(section: section, key: key) }
+        }
+        guard let longest = candidates.first else { return .unknownSection }
+        return .unknownKey(section: longest, key: rest.dropFirst(longest.count + 1).lowercased())
+    }
+
+    /// `MAILVOX_<SECTION>_<KEY>=value`. Every `MAILVOX_*` variable except `processVariables`
+    /// must name a key: an unknown section or key is an error naming the variable, as a typo
+    /// (`MAILVOX_IMAPP_LISTEN`) would otherwise be silently ignored.
     private static func applyOverrides(
         _ config: inout Configuration, environment: [String: String], directory: String
     ) throws(ConfigError) {
         for (name, value) in environment.sorted(by: { $0.key < $1.key })
-        where name.hasPrefix("MAILVOX_") && name != configPathVariable {
-            let rest = name.dropFirst("MAILVOX_".count)
-            guard
-                let section = Settings.sections.first(where: { rest.hasPrefix($0.uppercased() + "_") })
-            else { continue }
-            let key = rest.dropFirst(section.count + 1).lowercased()
-            guard let setting = Settings.setting(section: section, key: key) else {
+        where name.hasPrefix(overridePrefix) && !processVariables.contains(name) {
+            let setting: Setting
+            switch overrideTarget(
+                name, sections: Settings.sections, isKey: { Settings.setting(section: $0, key: $1) != nil })
+            {
+            case .setting(let section, let key):
+                setting = Settings.setting(section: section, key: key)!
+            case .unknownKey(let section, let key):
                 throw ConfigError(source: name, key: section + "." + key, message: "unknown key")
+            case .unknownSection:
+                throw ConfigError(
+                    source: name, message: "unknown section (known: \(Settings.sections.joined(separator: ", ")))")
             }
             do {
                 try setting.apply(&config, .environment(value), directory)

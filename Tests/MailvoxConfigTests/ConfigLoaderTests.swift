@@ -1,7 +1,8 @@
 import Foundation
-import MailvoxConfig
 import MailvoxCore
 import Testing
+
+@testable import MailvoxConfig
 
 /// A throwaway directory holding a config file.
 struct ConfigFixture {
@@ -238,10 +239,47 @@ struct ConfigFixture {
         #expect(error.message == "expected an integer, found \"many\"")
     }
 
-    @Test func variablesOfOtherSectionsAndTheConfigPathAreNotOverrides() throws {
+    @Test func theProgramsOwnVariablesAreNotOverrides() throws {
         let config = try ConfigFixture().load(
-            "", environment: ["MAILVOX_CONFIG": "/x.toml", "MAILVOX_BIN": "/usr/bin/mailvox", "MAILVOXIMAP": "1"])
+            "",
+            environment: [
+                "MAILVOX_CONFIG": "/x.toml", "MAILVOX_BIN": "/usr/bin/mailvox", "MAILVOX_UPDATE_GOLDEN": "1",
+                "MAILVOXIMAP": "1",
+            ])
         #expect(config.imap.listen == HostPort(host: "127.0.0.1", port: 1143))
+        #expect(ConfigLoader.processVariables == ["MAILVOX_CONFIG", "MAILVOX_BIN", "MAILVOX_UPDATE_GOLDEN"])
+    }
+
+    /// A variable for a section that does not exist used to be ignored, so a typo left the
+    /// file's value in force without a word.
+    @Test(arguments: ["MAILVOX_STORAGE_BACKEND", "MAILVOX_IMAPP_LISTEN", "MAILVOX_LISTEN"])
+    func anUnknownSectionIsAnErrorNamingTheVariable(name: String) throws {
+        let error = try #require(try ConfigFixture().error("", environment: [name: "127.0.0.1:1"]))
+        #expect(error.source == name)
+        #expect(error.key == nil)
+        #expect(error.description.hasPrefix("\(name): unknown section (known: server, imap, http,"), "\(error)")
+    }
+
+    /// Section names with `_` make `MAILVOX_A_B_C` ambiguous (`a_b.c` or `a.b_c`): the longest
+    /// section whose rest is one of its keys wins, else a shorter one, else the longest is named.
+    @Test func sectionsWithUnderscoresResolveAgainstTheKnownKeys() {
+        func target(_ name: String, _ keys: [String: [String]]) -> ConfigLoader.OverrideTarget {
+            ConfigLoader.overrideTarget(name, sections: ["a", "a_b", "b"]) { keys[$0]?.contains($1) == true }
+        }
+        let both = ["a": ["b_c"], "a_b": ["c"]]
+        #expect(target("MAILVOX_A_B_C", both) == .setting(section: "a_b", key: "c"))
+        #expect(target("MAILVOX_A_B_C", ["a": ["b_c"], "a_b": ["d"]]) == .setting(section: "a", key: "b_c"))
+        #expect(target("MAILVOX_A_X", both) == .unknownKey(section: "a", key: "x"))
+        #expect(target("MAILVOX_A_B_Z", both) == .unknownKey(section: "a_b", key: "z"))
+        #expect(target("MAILVOX_AB_C", both) == .unknownSection)
+        #expect(target("MAILVOX_C_D", both) == .unknownSection)
+    }
+
+    @Test func realKeysWithUnderscoresResolve() throws {
+        let config = try ConfigFixture().load(
+            "", environment: ["MAILVOX_SMTP_CA_FILE": "/etc/ca.pem", "MAILVOX_QUEUE_IDEMPOTENCY_DAYS": "3"])
+        #expect(config.smtp.caFile == "/etc/ca.pem")
+        #expect(config.queue.idempotencyDays == 3)
     }
 }
 
