@@ -7,6 +7,7 @@ enum Settings {
         .path("server", "data_dir", \.server.dataDir),
         .string("server", "hostname", \.server.hostname, check: hostnameProblem),
         .int("server", "workers", \.server.workers, 0...256),
+        .int("server", "blocking_threads", \.server.blockingThreads, 0...1024),
         .string("server", "default_timezone", \.server.defaultTimezone) { name in
             TimeZone(identifier: name) == nil ? "\"\(name)\" is not a time zone name (e.g. \"Europe/Berlin\")" : nil
         },
@@ -21,6 +22,7 @@ enum Settings {
         .listener("http", "listen", \.http.listen),
         .bool("http", "tls", \.http.tls),
         .int("http", "max_body_bytes", \.http.maxBodyBytes, 1024...(1 << 31)),
+        .int("http", "header_timeout_seconds", \.http.headerTimeoutSeconds, 1...3600),
 
         .path("tls", "certificate_file", \.tls.certificateFile),
         .path("tls", "private_key_file", \.tls.privateKeyFile),

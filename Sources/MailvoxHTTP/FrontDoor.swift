@@ -12,7 +12,7 @@ import NIOSSL
 import ServiceLifecycle
 import Synchronization
 
-/// The HTTP front door (DESIGN.md §3): deposits, deposit status, health, readiness, metrics.
+/// The HTTP front door (docs/DESIGN.md §3.5): deposits, deposit status, health, readiness, metrics.
 ///
 /// Every deposit goes through `Intake`, the one path all doors share; a 202 is sent only once
 /// the deposit is durable. Access logs carry method, path and status — never the query string,
@@ -45,16 +45,27 @@ public struct FrontDoor: Sendable {
         let router = Router(context: FrontDoorContext.self)
         router.add(middleware: AccessLog(logger: logger))
         router.get("/healthz") { _, _ in Self.text("ok\n") }
+        // Every handler that reads SQLite or the disk does it on the blocking pool: an event
+        // loop or the cooperative pool that waits on I/O stalls every other client.
         router.get("/readyz") { _, _ in
-            intake.isReady() ? Self.text("ready\n") : Self.text("not ready\n", status: .serviceUnavailable)
+            let readiness = await Offload.run { self.readiness() }
+            return readiness.ready
+                ? Self.text("ready\n") : Self.text("not ready: \(readiness.reason)\n", status: .serviceUnavailable)
         }
-        router.get("/metrics") { _, _ in Self.text(metrics(), contentType: "text/plain; version=0.0.4") }
+        router.get("/metrics") { _, _ in
+            Self.text(await Offload.run { metrics() }, contentType: "text/plain; version=0.0.4")
+        }
         router.post("/api/v1/mailboxes/:id/voicemails") { request, context in
             try await handleDeposit(request, context)
         }
         router.get("/api/v1/deposits/:id") { request, context in
             try await handleStatus(request, context)
         }
+        // The idle timeout runs from connect (and from each response) until a request's head has
+        // arrived: a TLS handshake that never ends, or headers sent a byte at a time, cannot keep
+        // a connection open past it.
+        let http1 = HTTPServerBuilder.http1(
+            configuration: .init(idleTimeout: .seconds(Int64(config.http.headerTimeoutSeconds))))
         let server: HTTPServerBuilder
         if config.http.tls {
             let chain = try NIOSSLCertificate.fromPEMFile(config.tls.certificateFile).map {
@@ -63,9 +74,10 @@ public struct FrontDoor: Sendable {
             let key = try NIOSSLPrivateKey(file: config.tls.privateKeyFile, format: .pem)
             var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
             tls.minimumTLSVersion = .tlsv12
-            server = try .tls(.http1(), tlsConfiguration: tls)
+            tls.cipherSuites = TLSPolicy.tls12CipherString
+            server = try .tls(http1, tlsConfiguration: tls)
         } else {
-            server = .http1()
+            server = http1
         }
         return Application(
             router: router, server: server,
@@ -136,24 +148,27 @@ public struct FrontDoor: Sendable {
             urgent: urgent, idempotencyKey: request.headers.first { $0.name.canonicalName == "idempotency-key" }?.value)
         let intake = self.intake
         do {
-            let receipt = try await Offload.run { try intake.deposit(depositRequest) }
+            let receipt = try await Offload.bulk { try intake.deposit(depositRequest) }
             return Self.json(
                 ["deposit_id": receipt.depositID, "status": "queued"], status: receipt.duplicate ? .ok : .accepted)
-        } catch let error as PipelineError {
-            guard let code = error.code else {
-                logger.error("deposit failed: \(error)")
-                return Self.json(
-                    ["error": ["code": "internal", "message": "the deposit could not be stored"]],
-                    status: .internalServerError)
-            }
-            return Self.error(code, error.description)
+        } catch let error as PipelineError where error.code != nil {
+            return Self.error(error.code!, error.description)
+        } catch {
+            return await failure(error, doing: "the deposit could not be stored; nothing was queued")
         }
     }
 
     func handleStatus(_ request: Request, _ context: FrontDoorContext) async throws -> Response {
         if let refusal = try await authorize(request, context) { return refusal }
         let id = context.parameters.get("id") ?? ""
-        guard let status = try intake.status(of: id) else { return Self.error(.notFound, "no deposit \(id)") }
+        let intake = self.intake
+        let found: DepositStatus?
+        do {
+            found = try await Offload.run { try intake.status(of: id) }
+        } catch {
+            return await failure(error, doing: "the deposit's status could not be read")
+        }
+        guard let status = found else { return Self.error(.notFound, "no deposit \(id)") }
         var object: [String: Any] = [
             "deposit_id": status.depositID, "mailbox": status.mailbox, "status": status.status,
         ]
@@ -162,6 +177,28 @@ public struct FrontDoor: Sendable {
             object["error"] = ["code": code, "message": status.errorMessage ?? ""]
         }
         return Self.json(object)
+    }
+
+    /// The answer to a failure the client did not cause: always a JSON body with a stable code,
+    /// 507 `insufficient_storage` when the disk is full (the client may retry later, elsewhere),
+    /// else 500 `internal`. The cause goes to the log, not to the client.
+    func failure(_ error: any Error, doing what: String) async -> Response {
+        let queueDir = config.queueDir
+        let full = await Offload.run { DiskSpace.isFull(queueDir) } || DiskSpace.isDiskFullError(error)
+        logger.error("http: \(what)", metadata: ["error": "\(error)", "disk_full": "\(full)"])
+        if full { return Self.error(.insufficientStorage, "the server's storage is full; \(what)") }
+        return Self.json(["error": ["code": "internal", "message": what]], status: .internalServerError)
+    }
+
+    /// Ready when the database answers and the disk has room: a full disk takes the node out of
+    /// a load balancer's rotation before deposits start failing.
+    func readiness() -> (ready: Bool, reason: String) {
+        guard intake.isReady() else { return (false, "the database does not answer") }
+        let free = DiskSpace.freeBytes(config.queueDir)
+        if free < max(config.server.minFreeBytes, DiskSpace.fullBelow) {
+            return (false, "\(free / 1_048_576) MiB free on the queue's disk")
+        }
+        return (true, "")
     }
 
     /// `Authorization: Bearer TOKEN`; failures counted per client address and refused for a
@@ -174,9 +211,17 @@ public struct FrontDoor: Sendable {
         let header = request.headers[.authorization] ?? ""
         let token = header.hasPrefix("Bearer ") ? String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces) : ""
         let directory = self.directory
-        if !token.isEmpty, try await Offload.run({ try directory.authenticateToken(token) }) != nil {
-            limiter.succeeded([address])
-            return nil
+        if !token.isEmpty {
+            let known: Bool
+            do {
+                known = try await Offload.run { try directory.authenticateToken(token) } != nil
+            } catch {
+                return await failure(error, doing: "the token could not be checked")
+            }
+            if known {
+                limiter.succeeded([address])
+                return nil
+            }
         }
         limiter.failed([address])
         return Self.error(.unauthorized, "a valid Authorization: Bearer token is required")

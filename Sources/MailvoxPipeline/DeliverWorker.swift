@@ -8,10 +8,11 @@ import MailvoxNotify
 import MailvoxQueue
 import MailvoxStore
 import MailvoxTemplates
+import Synchronization
 
 /// Runs deliver jobs: open the sealed deposit, transcode, render, compose, seal and store,
 /// enqueue the alerts, record the outcome, delete the sealed deposit — in that order, each
-/// step safe to repeat, so a worker killed half-way is simply run again (DESIGN.md §2).
+/// step safe to repeat, so a worker killed half-way is simply run again (docs/DESIGN.md §2).
 public struct DeliverWorker: Sendable {
     let config: Configuration
     let directory: Directory
@@ -22,6 +23,9 @@ public struct DeliverWorker: Sendable {
     let owner: String
     let logger: Logger
     let timings: DeliveryTimings?
+    /// Jobs whose failure could not be written (a full disk fails the database too): released
+    /// as soon as the database takes writes again, not left leased until the lease runs out.
+    let unreleased = UnreleasedJobs()
     /// How long a job may run before another worker may take it over.
     public static let leaseSeconds = 300.0
 
@@ -41,9 +45,11 @@ public struct DeliverWorker: Sendable {
         self.logger = logger
     }
 
-    /// Leases and runs one due deliver job; false when none was due.
+    /// Leases and runs one due deliver job; false when none was due. Throws when the queue
+    /// cannot be read or written (the caller backs off).
     @discardableResult
     public func runOnce() throws -> Bool {
+        try unreleased.releaseAll(in: queue)
         guard let job = try queue.lease(owner: owner, kinds: [.deliver], leaseSeconds: Self.leaseSeconds) else {
             return false
         }
@@ -54,15 +60,30 @@ public struct DeliverWorker: Sendable {
                 atPath: Intake.sealedPath(queueDir: config.queueDir, depositID: job.depositID))
             logger.info(
                 "delivered", metadata: ["deposit": "\(job.depositID)", "mailbox": "\(job.mailbox)", "uid": "\(uid)"])
-        } catch let error as PipelineError {
-            // A recording that cannot be used will not become usable by waiting.
-            let permanent: Bool
-            if case .audio(let audio) = error { permanent = audio.kind == .input } else { permanent = false }
-            try record(job, error: error, code: error.code?.rawValue, permanent: permanent)
         } catch {
-            try record(job, error: error, code: nil, permanent: false)
+            // A full disk is not the job's fault: the job goes back untouched (no attempt
+            // counted, so a voicemail can never dead-letter for it) and the loop backs off.
+            let diskFull = DiskSpace.isDiskFullError(error) || DiskSpace.isFull(config.queueDir)
+            do {
+                if diskFull { try queue.release(job) } else { try record(job, error: error) }
+            } catch let recordError {
+                unreleased.add(job)
+                throw recordError
+            }
+            if diskFull {
+                throw PipelineError.io(path: config.queueDir, reason: "no space left; deposit \(job.depositID) waits")
+            }
         }
         return true
+    }
+
+    /// Records why `job` failed: dead at once when waiting cannot help (a recording that cannot
+    /// be used), else retried with backoff.
+    private func record(_ job: Job, error: any Error) throws {
+        let pipelineError = error as? PipelineError
+        var permanent = false
+        if case .audio(let audio) = pipelineError { permanent = audio.kind == .input }
+        try record(job, error: error, code: pipelineError?.code?.rawValue, permanent: permanent)
     }
 
     private func record(_ job: Job, error: any Error, code: String?, permanent: Bool) throws {
@@ -148,7 +169,7 @@ public struct DeliverWorker: Sendable {
             try writeAlertCopy(
                 message: message, mailbox: mailbox, context: context, attachAudio: mailbox.attachAudio)
         }
-        // One notify job per recipient (DESIGN.md §7), which NotifyWorker runs; recorded with the
+        // One notify job per recipient (docs/DESIGN.md §7), which NotifyWorker runs; recorded with the
         // delivered deposit and the finished job in one transaction.
         try queue.completeDelivery(
             job, uid: uid,
@@ -157,7 +178,7 @@ public struct DeliverWorker: Sendable {
         return uid
     }
 
-    /// The voice message rewritten for delivery (DESIGN.md §7): From is `[smtp] from` with the
+    /// The voice message rewritten for delivery (docs/DESIGN.md §7): From is `[smtp] from` with the
     /// caller in the display name, the audio attached unless the mailbox says not to; sealed
     /// with the webhook's facts and the rendered SMS text to the node key.
     func writeAlertCopy(message: VoiceMessage, mailbox: Mailbox, context: TemplateContext, attachAudio: Bool) throws {
@@ -177,5 +198,20 @@ public struct DeliverWorker: Sendable {
         try AlertCopy.write(
             details, mail: VoiceMessageComposer.compose(alert), queueDir: config.queueDir,
             nodePublicKey: try directory.nodePublicKey())
+    }
+}
+
+/// Jobs a worker leased but could not hand back; shared by its loop's steps.
+final class UnreleasedJobs: Sendable {
+    private let jobs = Mutex<[Job]>([])
+
+    func add(_ job: Job) { jobs.withLock { $0.append(job) } }
+
+    /// Hands every job back to the queue, stopping at the first that still cannot be written.
+    func releaseAll(in queue: JobQueue) throws {
+        while let job = jobs.withLock({ $0.first }) {
+            try queue.release(job)
+            jobs.withLock { _ = $0.removeFirst() }
+        }
     }
 }

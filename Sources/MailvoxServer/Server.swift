@@ -26,6 +26,9 @@ public struct Server: Sendable {
 
     public func run() async throws {
         let lock = try ServeLock.acquire(context.config.serveLockPath)
+        // Before anything offloads: every SQLite, file and scrypt call of the sessions and
+        // handlers shares this bounded pool.
+        Offload.configure(threads: context.config.server.blockingThreads)
         let report = try context.messageStore().recover()
         logger.info(
             "spool checked",
@@ -38,7 +41,7 @@ public struct Server: Sendable {
         if released > 0 {
             logger.notice("requeued \(released) jobs leased by a server that stopped without finishing them")
         }
-        // A missing or broken template is a start-up error naming the file (DESIGN.md §4).
+        // A missing or broken template is a start-up error naming the file (docs/DESIGN.md §4).
         let templates = try VoicemailTemplates(searchPath: .standard(for: context.config))
         let store = context.messageStore()
         let nodeKey = try context.directory.nodeKey(master: context.requireMasterKey())
@@ -46,13 +49,14 @@ public struct Server: Sendable {
             context.config.server.workers == 0
             ? ProcessInfo.processInfo.activeProcessorCount : context.config.server.workers
         var services: [any Service] = (0..<count).map { index in
-            WorkerService(
-                worker: DeliverWorker(
-                    config: context.config, directory: context.directory, store: store, queue: context.jobQueue(),
-                    templates: templates, nodeKey: nodeKey,
-                    owner: "\(context.config.server.hostname):\(getpid()):\(index)",
-                    logger: logger),
+            let worker = DeliverWorker(
+                config: context.config, directory: context.directory, store: store, queue: context.jobQueue(),
+                templates: templates, nodeKey: nodeKey, owner: "\(context.config.server.hostname):\(getpid()):\(index)",
                 logger: logger)
+            // Polls so that a `mailvox deposit` from another process is picked up within a second.
+            return BlockingLoopService(
+                name: "deliver-\(index)", priority: .background, interval: 0.25, logger: logger,
+                makeWorker: { worker })
         }
         // An alert configuration that cannot work is said once at start; storing goes on, and
         // each alert records the same reason when it dead-letters.
@@ -63,18 +67,20 @@ public struct Server: Sendable {
             logger.error("alerts cannot be sent: \(error)")
         }
         // Notify workers on threads of their own: an SMTP dialogue blocks, and a relay that is
-        // down must never hold up the deliver workers (DESIGN.md §1).
+        // down must never hold up the deliver workers (docs/DESIGN.md §1). Normal priority: an
+        // alert is mostly waiting on the network, and it should leave as soon as it can.
         for index in 0..<count {
             let config = context.config
             let directory = context.directory
             let queue = context.jobQueue()
             services.append(
-                NotifyService(
+                BlockingLoopService(
+                    name: "notify-\(index)", priority: .normal, interval: 0.25, logger: logger,
                     makeWorker: {
                         NotifyWorker(
                             config: config, directory: directory, store: store, queue: queue, nodeKey: nodeKey,
                             owner: "\(config.server.hostname):\(getpid()):notify-\(index)", logger: logger)
-                    }, logger: logger))
+                    }))
         }
         let metrics = ServerMetrics(intake: context.intake(), queue: context.jobQueue())
         let frontDoor = FrontDoor(
@@ -94,12 +100,12 @@ public struct Server: Sendable {
         }
         if let dropDir = context.config.intake.dropDir {
             try FileManager.default.createDirectory(atPath: dropDir, withIntermediateDirectories: true)
+            let folder = DropFolder(
+                directory: dropDir, keepProcessed: context.config.intake.keepProcessed, intake: context.intake(),
+                logger: logger)
             services.append(
-                DropFolderService(
-                    folder: DropFolder(
-                        directory: dropDir, keepProcessed: context.config.intake.keepProcessed,
-                        intake: context.intake(),
-                        logger: logger)))
+                BlockingLoopService(
+                    name: "drop-folder", priority: .background, interval: 1, logger: logger, makeWorker: { folder }))
         }
         services.append(
             MaintenanceService(
@@ -117,53 +123,82 @@ public struct Server: Sendable {
     }
 }
 
-/// One deliver worker: polls for due jobs (so a `mailvox deposit` from another process is
-/// picked up within a second) until graceful shutdown; a job in progress runs to its end.
-struct WorkerService: Service {
-    let worker: DeliverWorker
+/// A blocking loop on a thread of its own until graceful shutdown: deliver workers, notify
+/// workers and the drop folder each are one. `step` does one unit of work and says whether
+/// there was any; with none the loop waits `interval`. A step that throws waits twice as long
+/// each time, up to `maxBackoff` (a full disk or a locked database is not retried eight times a
+/// second), and the first step that does work resets it. A step in progress runs to its end.
+///
+/// On a thread of its own so that transcoding, fsync and SQLite never hold one of the
+/// cooperative pool's threads that IMAP sessions and HTTP handlers run on (issue #13's freeze);
+/// at `.background` priority so that, on a busy machine, answering a client comes first.
+struct BlockingLoopService: Service {
+    let name: String
+    let priority: DedicatedThread.Priority
+    let interval: Double
+    var maxBackoff = 30.0
     let logger: Logger
-
-    func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                if try worker.runOnce() { continue }
-            } catch {
-                logger.error("worker: \(error)")
-            }
-            try? await Task.sleep(for: .milliseconds(250))
-        }
-    }
-}
-
-/// One notify worker on a dedicated thread: polls for due notify jobs every 250 ms until
-/// graceful shutdown; an alert in progress runs to its end. Its SMTP connection stays open
-/// while jobs keep coming and is closed when the queue runs dry.
-struct NotifyService: Service {
-    let makeWorker: @Sendable () -> NotifyWorker
-    let logger: Logger
+    /// Makes the loop's worker on its thread (a notify worker holds a connection that must not
+    /// cross threads); the worker's `step` and `idle` run only there.
+    let makeWorker: @Sendable () -> any LoopWorker
 
     func run() async throws {
         let stop = StopSignal()
-        let logger = self.logger
-        let makeWorker = self.makeWorker
+        let (name, interval, maxBackoff, logger, makeWorker) = (name, interval, maxBackoff, logger, makeWorker)
         try await withTaskCancellationOrGracefulShutdownHandler {
-            try await onOwnThread {
+            try await DedicatedThread.run(name: name, priority: priority) {
                 let worker = makeWorker()
+                var wait = interval
                 while !stop.isSet {
                     do {
-                        if try worker.runOnce() { continue }
+                        // Only work done resets the back-off: with two workers taking turns
+                        // at one job that keeps failing, each also sees "nothing due".
+                        if try worker.step() {
+                            wait = interval
+                            continue
+                        }
                     } catch {
-                        logger.error("notify worker: \(error)")
+                        logger.error("\(name): \(error)", metadata: ["retry_in_s": "\(wait)"])
+                        worker.idle()
+                        stop.wait(seconds: wait)
+                        wait = min(wait * 2, maxBackoff)
+                        continue
                     }
-                    worker.closeIdleConnection()
-                    stop.wait(seconds: 0.25)
+                    worker.idle()
+                    stop.wait(seconds: interval)
                 }
-                worker.closeIdleConnection()
+                worker.idle()
             }
         } onCancelOrGracefulShutdown: {
             stop.set()
         }
     }
+}
+
+/// What `BlockingLoopService` runs: blocking, on one thread.
+protocol LoopWorker {
+    /// One unit of work; false when there was none.
+    func step() throws -> Bool
+    /// Called when the loop is about to wait (close what should not stay open while idle).
+    func idle()
+}
+
+extension DeliverWorker: LoopWorker {
+    func step() throws -> Bool { try runOnce() }
+    func idle() {}
+}
+
+extension NotifyWorker: LoopWorker {
+    func step() throws -> Bool { try runOnce() }
+    func idle() { closeIdleConnection() }
+}
+
+extension DropFolder: LoopWorker {
+    func step() throws -> Bool {
+        scan()
+        return false
+    }
+    func idle() {}
 }
 
 /// The IMAP listeners until graceful shutdown; open sessions are then cancelled (their
@@ -214,25 +249,15 @@ struct MaintenanceService: Service {
     func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                let purged = try queue.purge(finishedBefore: Date().addingTimeInterval(-retention))
+                let queue = self.queue
+                let cutoff = Date().addingTimeInterval(-retention)
+                let purged = try await Offload.run { try queue.purge(finishedBefore: cutoff) }
                 if purged > 0 { logger.info("forgot \(purged) finished deposits past the retention") }
             } catch {
                 logger.error("maintenance: \(error)")
             }
             // Cancelled by graceful shutdown, so stopping never waits out the hour.
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(3600)) }
-        }
-    }
-}
-
-/// Scans the drop folder once a second until graceful shutdown.
-struct DropFolderService: Service {
-    let folder: DropFolder
-
-    func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            folder.scan()
-            try? await Task.sleep(for: .seconds(1))
         }
     }
 }

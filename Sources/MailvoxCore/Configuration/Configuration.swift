@@ -28,6 +28,9 @@ public struct Configuration: Sendable, Equatable {
         public var hostname = "localhost"
         /// Deliver workers; 0 means one per core.
         public var workers = 0
+        /// Threads for blocking calls of sessions and handlers (SQLite, files, scrypt); 0 means
+        /// `Offload.defaultThreads` (four per core, at least eight).
+        public var blockingThreads = 0
         public var defaultTimezone = "UTC"
         public var minFreeBytes = 104_857_600
         public var logLevel = LogLevel.info
@@ -51,6 +54,9 @@ public struct Configuration: Sendable, Equatable {
         public var listen: HostPort? = HostPort(host: "127.0.0.1", port: 8080)
         public var tls = true
         public var maxBodyBytes = 52_428_800
+        /// From connect (or the last response) until a request's head has arrived, TLS
+        /// handshake included; past it the connection is closed.
+        public var headerTimeoutSeconds = 30
     }
 
     public struct TLS: Sendable, Equatable {
@@ -155,7 +161,7 @@ public struct Configuration: Sendable, Equatable {
 }
 
 extension Configuration {
-    /// The data dir's fixed layout (DESIGN.md §5).
+    /// The data dir's fixed layout (docs/DESIGN.md §5.1).
     public var databasePath: String { server.dataDir + "/mailvox.sqlite" }
     public var spoolDir: String { server.dataDir + "/spool" }
     public var queueDir: String { server.dataDir + "/queue" }

@@ -225,16 +225,19 @@ public final class Directory: Sendable {
 
     /// The name of the token `presented` is, or nil; records its use.
     public func authenticateToken(_ presented: String) throws -> String? {
-        try database.write { db in
-            let digest = Self.digest(presented)
-            guard
-                let name = try String.fetchOne(
-                    db, sql: "SELECT name FROM api_token WHERE token_sha256 = ?", arguments: [digest])
-            else { return nil }
+        let digest = Self.digest(presented)
+        guard
+            let name = try database.read({ db in
+                try String.fetchOne(db, sql: "SELECT name FROM api_token WHERE token_sha256 = ?", arguments: [digest])
+            })
+        else { return nil }
+        // When a token was last used is worth knowing, not worth refusing a PBX for: on a full
+        // disk the write fails and the token still works (a status read must keep answering).
+        try? database.write { db in
             try db.execute(
                 sql: "UPDATE api_token SET last_used_at = ? WHERE name = ?", arguments: [Self.truncated(Date()), name])
-            return name
         }
+        return name
     }
 
     // MARK: - Rules

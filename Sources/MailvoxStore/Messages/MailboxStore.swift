@@ -50,7 +50,13 @@ public struct MailboxStore: MailStore {
     }
 
     public func claimRecent(in folder: String) async throws(MailStoreError) -> Range<UInt32> {
-        try await run { store, mailbox in try store.claimRecent(mailbox: mailbox, folder: folder) }
+        do {
+            return try await run { store, mailbox in try store.claimRecent(mailbox: mailbox, folder: folder) }
+        } catch .storage(let reason) where DiskSpace.isDiskFullError(reason) {
+            // Claiming is the one write a SELECT makes. On a full disk the folder still opens:
+            // its new messages stay unclaimed (not \Recent here) for a later session to claim.
+            return 0..<0
+        }
     }
 
     public func changes(of folder: String) async throws(MailStoreError) -> AsyncStream<FolderChange> {

@@ -1,0 +1,42 @@
+import Foundation
+
+/// A long-running blocking loop (a deliver or notify worker, an SMTP dialogue) on a thread of
+/// its own, awaited like an async call, so it never holds one of the cooperative pool's few
+/// threads.
+public enum DedicatedThread {
+    /// How a thread's work ranks against the process's other threads.
+    public enum Priority: Sendable {
+        /// As every other thread.
+        case normal
+        /// Background work that must yield the CPU to answering clients: Linux per-thread nice 10.
+        case background
+    }
+
+    /// Runs `body` on a new thread named `name` and returns its result.
+    public static func run<T: Sendable>(
+        name: String, priority: Priority = .normal, _ body: @escaping @Sendable () throws -> T
+    ) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                apply(priority)
+                do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
+            }
+            thread.name = name
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+    }
+
+    /// On Linux a thread is a task with its own nice value: CFS then gives a nice-10 thread
+    /// about a tenth of the CPU a nice-0 thread gets while both want it, and all of it when
+    /// nothing else runs — transcoding keeps its throughput on an idle machine and stops
+    /// delaying IMAP and HTTP answers on a busy one.
+    static func apply(_ priority: Priority) {
+        guard priority == .background else { return }
+        #if os(Linux)
+        // `who` 0 is the calling thread: Linux keeps nice per thread, not per process
+        // (setpriority(2), BUGS), which is exactly what is wanted here.
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+        #endif
+    }
+}
