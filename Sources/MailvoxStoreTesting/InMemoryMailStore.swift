@@ -98,11 +98,17 @@ public actor InMemoryMailStore: MailStore {
         }
     }
 
+    /// Creates `name` and its missing parents, as `MessageStore` does: all or nothing.
     public func createFolder(_ name: String) throws(MailStoreError) {
         try Self.check(name)
         if folderTable[name] != nil || name.uppercased() == "INBOX" { throw .folderExists(name) }
-        folderTable[name] = Folder(name: name, specialUse: nil, subscribed: false, uidValidity: nextUIDValidity)
-        nextUIDValidity += 1
+        let levels = name.split(separator: "/")
+        for depth in 1...levels.count {
+            let path = levels.prefix(depth).joined(separator: "/")
+            guard folderTable[path] == nil, path.uppercased() != "INBOX" else { continue }
+            folderTable[path] = Folder(name: path, specialUse: nil, subscribed: false, uidValidity: nextUIDValidity)
+            nextUIDValidity += 1
+        }
     }
 
     public func deleteFolder(_ name: String) throws(MailStoreError) {
@@ -125,13 +131,24 @@ public actor InMemoryMailStore: MailStore {
         try Self.check(newName)
         if folderTable[newName] != nil || newName.uppercased() == "INBOX" { throw .folderExists(newName) }
         if newName.hasPrefix(name + "/") { throw .invalidFolderName(newName, reason: "inside the folder renamed") }
-        for key in folderTable.keys where key == name || key.hasPrefix(name + "/") {
+        let moving = folderTable.keys.filter { $0 == name || $0.hasPrefix(name + "/") }
+        // Children moved deeper must obey the rules too; checked before anything moves.
+        for key in moving { try Self.check(newName + key.dropFirst(name.count)) }
+        for key in moving {
             var moved = folderTable.removeValue(forKey: key)!
             let renamed = newName + key.dropFirst(name.count)
             moved.name = renamed
             folderTable[renamed] = moved
             for continuation in subscribers[key]?.values ?? [:].values { continuation.finish() }
             subscribers[key] = nil
+        }
+        // Missing parents of the new name are made, as MessageStore does.
+        let levels = newName.split(separator: "/")
+        for depth in stride(from: levels.count - 1, through: 1, by: -1) {
+            let parent = levels.prefix(depth).joined(separator: "/")
+            guard folderTable[parent] == nil, parent.uppercased() != "INBOX" else { continue }
+            folderTable[parent] = Folder(name: parent, specialUse: nil, subscribed: false, uidValidity: nextUIDValidity)
+            nextUIDValidity += 1
         }
     }
 
@@ -321,15 +338,8 @@ public actor InMemoryMailStore: MailStore {
         for continuation in subscribers[folder]?.values ?? [:].values { continuation.yield(change) }
     }
 
+    /// The store's own rules (`FolderNameRules`), so tests on this store see its refusals.
     static func check(_ name: String) throws(MailStoreError) {
-        if name.isEmpty { throw .invalidFolderName(name, reason: "empty") }
-        if name.utf8.count > 255 { throw .invalidFolderName(name, reason: "longer than 255 octets") }
-        if name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
-            throw .invalidFolderName(name, reason: "control characters")
-        }
-        let levels = name.split(separator: "/", omittingEmptySubsequences: false)
-        if levels.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) {
-            throw .invalidFolderName(name, reason: "empty, . or .. level")
-        }
+        if let problem = FolderNameRules.problem(name) { throw .invalidFolderName(name, reason: problem) }
     }
 }

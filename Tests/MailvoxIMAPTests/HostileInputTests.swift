@@ -95,6 +95,71 @@ import Testing
         }
     }
 
+    /// Before login a literal is held to 8 KiB, whatever `max_message_bytes` is: a `{n}` over it
+    /// is refused without `+` and the next line is a new command; a `{n+}` over it is BYE.
+    @Test func literalsBeforeLoginAreSmall() {
+        let limit = ParserLimits.literalLimitBeforeLogin
+        #expect(limit == 8192)
+        let refused = events("a LOGIN {\(limit + 1)}\r\nb NOOP\r\n", loggedIn: false)
+        #expect(
+            refused == [
+                .error(
+                    ParseError(
+                        tag: "a", disposition: .no, code: .tooBig,
+                        text: "Literal too large before login (limit 8192 octets)")),
+                .command(TaggedCommand(tag: "b", command: .noop)),
+            ])
+        let huge = events("a LOGIN {52428800}\r\n", loggedIn: false)
+        #expect(error(of: huge)?.disposition == .no)
+        #expect(!huge.contains(.continuationRequest))
+        // Up to the limit it is a literal like any other.
+        #expect(events("a LOGIN {\(limit)}\r\n", loggedIn: false) == [.continuationRequest])
+        let password = String(repeating: "p", count: 5000)
+        #expect(
+            events("a LOGIN bob {5000+}\r\n\(password)\r\n", loggedIn: false) == [
+                .command(TaggedCommand(tag: "a", command: .login(username: "bob", password: password)))
+            ])
+        // After login the configured limit applies again (APPEND's message is a literal).
+        #expect(events("a APPEND INBOX {52428800}\r\n", loggedIn: true) == [.continuationRequest])
+    }
+
+    @Test func nonSynchronisingLiteralBeforeLoginIsByeAndNothingIsBuffered() {
+        var parser = CommandParser()
+        parser.append(Array("a LOGIN bob {1000000+}\r\n".utf8))
+        let result = parser.next()
+        guard case .error(let failure) = result else {
+            Issue.record("expected an error, got \(String(describing: result))")
+            return
+        }
+        #expect(failure.disposition == .bye)
+        #expect(failure.code == .tooBig)
+        #expect(failure.response == .untagged(.condition(StatusResponse(.bye, code: .tooBig, text: failure.text))))
+        #expect(parser.isClosed)
+        parser.append([UInt8](repeating: UInt8(ascii: "x"), count: 100_000))
+        #expect(parser.bufferedByteCount == 0)
+    }
+
+    /// Many literals each under the pre-login limit cannot add up to a big command either.
+    @Test func commandsBeforeLoginAreSmallToo() {
+        var text = "a LOGIN"
+        for _ in 0..<64 { text += " {8000+}\r\n" + String(repeating: "z", count: 8000) }
+        let result = events(text + "\r\n", loggedIn: false)
+        #expect(error(of: result)?.code == .tooBig)
+        #expect(error(of: result)?.disposition == .bye)
+        #expect(ParserLimits().maxCommandSizeBeforeLogin < 300_000)
+    }
+
+    /// The parser of a session that logs in switches to the configured limit for the next command.
+    @Test func loggingInRaisesTheLimitForTheNextCommand() async throws {
+        let (authenticator, _) = try await Fixture.setUp()
+        var harness = SessionHarness(authenticator: authenticator)
+        _ = try await harness.greet()
+        let before = try await harness.send("a LOGIN {9000}")
+        #expect(before.lines == ["a NO [TOOBIG] Literal too large before login (limit 8192 octets)"])
+        try await harness.send("b LOGIN 1000 secret")
+        #expect(try await harness.send("c APPEND INBOX {9000}").lines == ["+ Ready for literal data"])
+    }
+
     @Test func truncatedInputYieldsNothingUntilComplete() {
         let input = Array("a1 LOGIN {3+}\r\nbob {6+}\r\nsecret\r\n".utf8)
         for cut in 0..<(input.count - 1) {

@@ -118,4 +118,72 @@ import Testing
         #expect(sync.lines == ["+ Ready for literal data"])
         #expect(try await harness.send(message + "\r\n").lines == ["e OK [APPENDUID \(validity) 2] APPEND completed"])
     }
+
+    /// `.`, `..` and empty levels are refused by CREATE and RENAME with a reason, and a refused
+    /// CREATE leaves no parent behind (it used to make `a` before `a/..` was refused).
+    @Test func dotAndEmptyLevelsAreRefusedAndLeaveNothing() async throws {
+        var (harness, store) = try await Fixture.selected()
+        try await store.createFolder("Work")
+        let before = try await store.folders().map(\.name)
+        let refusals: [(String, String)] = [
+            ("\"a/../b\"", "'.' and '..' cannot be a level of a folder name"),
+            ("..", "'.' and '..' cannot be a level of a folder name"),
+            (".", "'.' and '..' cannot be a level of a folder name"),
+            ("x/.", "'.' and '..' cannot be a level of a folder name"),
+            ("a//b", "empty level (a leading, trailing or doubled '/')"),
+            ("/a", "empty level (a leading, trailing or doubled '/')"),
+            ("a//", "empty level (a leading, trailing or doubled '/')"),
+        ]
+        for (index, (name, reason)) in refusals.enumerated() {
+            #expect(
+                try await harness.send("c\(index) CREATE \(name)").lines == [
+                    "c\(index) NO [CANNOT] Invalid folder name: \(reason)"
+                ])
+            #expect(
+                try await harness.send("r\(index) RENAME Work \(name)").lines == [
+                    "r\(index) NO [CANNOT] Invalid folder name: \(reason)"
+                ])
+        }
+        #expect(try await store.folders().map(\.name) == before, "nothing made, nothing renamed")
+        // One trailing delimiter is RFC 3501 §6.3.3's "children will follow", not an empty level.
+        #expect(try await harness.send("d CREATE Projects/").lines == ["d OK CREATE completed"])
+        #expect(try await store.folders().map(\.name).contains("Projects"))
+        // Dots inside a level are ordinary characters.
+        #expect(try await harness.send("e CREATE a.b/...c").lines == ["e OK CREATE completed"])
+    }
+
+    /// A name deeper than `FolderNameRules.maxDepth` is refused, all or nothing: neither the
+    /// 300-level name (also too long) nor the 17-level one leaves a parent behind.
+    @Test func tooDeepCreateIsRefusedAndLeavesNoParents() async throws {
+        var (harness, store) = try await Fixture.selected()
+        let before = try await store.folders().map(\.name)
+        let levels300 = Array(repeating: "a", count: 300).joined(separator: "/")
+        let levels128 = Array(repeating: "b", count: 128).joined(separator: "/")
+        let levels17 = Array(repeating: "c", count: FolderNameRules.maxDepth + 1).joined(separator: "/")
+        #expect(
+            try await harness.send("c CREATE \(levels300)").lines == [
+                "c NO [CANNOT] Invalid folder name: must be 1–255 bytes"
+            ])
+        #expect(
+            try await harness.send("d CREATE \(levels128)").lines == [
+                "d NO [CANNOT] Invalid folder name: more than 16 levels deep"
+            ])
+        #expect(
+            try await harness.send("e CREATE \(levels17)").lines == [
+                "e NO [CANNOT] Invalid folder name: more than 16 levels deep"
+            ])
+        #expect(try await store.folders().map(\.name) == before)
+        // The store refuses it too, whoever calls it.
+        await #expect(throws: MailStoreError.self) { try await store.createFolder(levels17) }
+        #expect(try await store.folders().map(\.name) == before)
+        let levels16 = Array(repeating: "d", count: FolderNameRules.maxDepth).joined(separator: "/")
+        #expect(try await harness.send("f CREATE \(levels16)").lines == ["f OK CREATE completed"])
+        #expect(try await store.folders().count == before.count + 16)
+        // Renaming a parent must not push a child past the limit either.
+        #expect(
+            try await harness.send("g RENAME d x/d").lines == [
+                "g NO [CANNOT] Invalid folder name: more than 16 levels deep"
+            ])
+        #expect(try await store.folders().count == before.count + 16)
+    }
 }

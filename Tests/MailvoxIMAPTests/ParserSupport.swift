@@ -5,8 +5,12 @@ import Testing
 @testable import MailvoxIMAP
 
 /// Feeds `input` in chunks of `chunk` octets (nil: all at once), draining events after each.
-func events(_ input: [UInt8], chunk: Int? = nil, limits: ParserLimits = ParserLimits()) -> [ParserEvent] {
+/// `loggedIn` picks the literal limits: grammar tests parse as a logged-in client would.
+func events(
+    _ input: [UInt8], chunk: Int? = nil, limits: ParserLimits = ParserLimits(), loggedIn: Bool = true
+) -> [ParserEvent] {
     var parser = CommandParser(limits: limits)
+    parser.loggedIn = loggedIn
     var result: [ParserEvent] = []
     var index = 0
     let size = chunk ?? max(input.count, 1)
@@ -19,8 +23,10 @@ func events(_ input: [UInt8], chunk: Int? = nil, limits: ParserLimits = ParserLi
     return result
 }
 
-func events(_ text: String, chunk: Int? = nil, limits: ParserLimits = ParserLimits()) -> [ParserEvent] {
-    events(Array(text.utf8), chunk: chunk, limits: limits)
+func events(
+    _ text: String, chunk: Int? = nil, limits: ParserLimits = ParserLimits(), loggedIn: Bool = true
+) -> [ParserEvent] {
+    events(Array(text.utf8), chunk: chunk, limits: limits, loggedIn: loggedIn)
 }
 
 /// The single command `text` parses to; records an issue otherwise.

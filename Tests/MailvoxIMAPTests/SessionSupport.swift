@@ -54,6 +54,7 @@ struct SessionHarness {
         while let event = parser.next() {
             let action = try await session.handle(event)
             parser.mode = session.parserMode
+            parser.loggedIn = session.isLoggedIn
             if action == .close {
                 closed = true
                 break

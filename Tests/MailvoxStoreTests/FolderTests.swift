@@ -93,6 +93,50 @@ import Testing
         }
     }
 
+    /// A `.` or `..` level was taken as is, and the Maildir++ export made the folder `.` the
+    /// directory `..`, outside the export. The store refuses them for every caller, and for
+    /// a rename too.
+    @Test(arguments: [".", "..", "a/.", "a/..", "../a", "a/./b", "a/../b"])
+    func dotLevelsAreRefused(_ name: String) throws {
+        let fixture = try StoreFixture()
+        let before = try fixture.store.folders(mailbox: fixture.mailbox).map(\.name)
+        let reason = "'.' and '..' cannot be a level of a folder name"
+        #expect(throws: StoreError.invalidFolderName(name, reason: reason)) {
+            try fixture.store.createFolder(mailbox: fixture.mailbox, name: name)
+        }
+        try fixture.store.createFolder(mailbox: fixture.mailbox, name: "Work")
+        #expect(throws: StoreError.invalidFolderName(name, reason: reason)) {
+            try fixture.store.renameFolder(mailbox: fixture.mailbox, from: "Work", to: name)
+        }
+        #expect(try fixture.store.folders(mailbox: fixture.mailbox).map(\.name) == (before + ["Work"]).sorted())
+    }
+
+    /// At most `FolderNameRules.maxDepth` levels, and a refused CREATE or RENAME changes nothing:
+    /// no parent is left behind.
+    @Test func depthIsCappedAllOrNothing() throws {
+        let fixture = try StoreFixture()
+        let before = try fixture.store.folders(mailbox: fixture.mailbox).map(\.name)
+        func levels(_ count: Int, _ name: String = "a") -> String {
+            Array(repeating: name, count: count).joined(separator: "/")
+        }
+        #expect(FolderNameRules.maxDepth == 16)
+        for count in [17, 128] {
+            #expect(throws: StoreError.invalidFolderName(levels(count), reason: "more than 16 levels deep")) {
+                try fixture.store.createFolder(mailbox: fixture.mailbox, name: levels(count))
+            }
+        }
+        #expect(throws: StoreError.self) { try fixture.store.createFolder(mailbox: fixture.mailbox, name: levels(300)) }
+        #expect(try fixture.store.folders(mailbox: fixture.mailbox).map(\.name) == before)
+        try fixture.store.createFolder(mailbox: fixture.mailbox, name: levels(16, "d"))
+        let made = try fixture.store.folders(mailbox: fixture.mailbox).map(\.name)
+        #expect(made.count == before.count + 16)
+        // Moving the tree one level down would make its deepest child 17 levels deep.
+        #expect(throws: StoreError.invalidFolderName("x/" + levels(16, "d"), reason: "more than 16 levels deep")) {
+            try fixture.store.renameFolder(mailbox: fixture.mailbox, from: "d", to: "x/d")
+        }
+        #expect(try fixture.store.folders(mailbox: fixture.mailbox).map(\.name) == made)
+    }
+
     @Test func subscriptionsStick() throws {
         let fixture = try StoreFixture()
         try fixture.store.setSubscribed(mailbox: fixture.mailbox, folder: "Greetings", false)

@@ -1,6 +1,20 @@
 import MailvoxCore
 
 extension IMAPSession {
+    /// Whether handling `event` may ask the `Authenticator` (and so wait its delay): LOGIN,
+    /// AUTHENTICATE, or the SASL response of one in progress.
+    public func checksCredentials(_ event: ParserEvent) -> Bool {
+        switch event {
+        case .command(let tagged):
+            switch tagged.command {
+            case .login, .authenticate: return true
+            default: return false
+            }
+        case .authenticationResponse: return true
+        case .continuationRequest, .idleDone, .error: return false
+        }
+    }
+
     /// LOGIN (RFC 3501 §6.2.3): mailbox id and password, only where a password may travel.
     mutating func login(username: String, password: String, tag: String) async {
         guard configuration.loginAllowed else {

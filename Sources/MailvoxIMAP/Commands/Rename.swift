@@ -8,6 +8,10 @@ extension IMAPSession {
             no(tag, code: .alreadyExists, "INBOX already exists")
             return
         }
+        if let problem = to.problemAsNewFolder {
+            no(tag, code: .cannot, "Invalid folder name: \(problem)")
+            return
+        }
         try await store.renameFolder(from.name, to: to.name)
         await ok(tag, "RENAME completed")
     }

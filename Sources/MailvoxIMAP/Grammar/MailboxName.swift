@@ -1,3 +1,5 @@
+import MailvoxCore
+
 /// A mailbox name, held in UTF-8 as the index stores it and written in modified UTF-7 on the
 /// wire (RFC 3501 §5.1.3). `INBOX` is case-insensitive and always normalised to upper case.
 public struct MailboxName: Sendable, Hashable, CustomStringConvertible {
@@ -11,6 +13,11 @@ public struct MailboxName: Sendable, Hashable, CustomStringConvertible {
     public static let inbox = MailboxName("INBOX")
 
     public var isInbox: Bool { name == "INBOX" }
+
+    /// Why this name cannot be given to a new folder (CREATE, RENAME's target), or nil:
+    /// `FolderNameRules`, the store's own rules, checked before the store is asked so the
+    /// answer is the same whichever `MailStore` is behind the session.
+    public var problemAsNewFolder: String? { FolderNameRules.problem(name) }
 
     /// The modified UTF-7 wire form, e.g. `Entw&APw-rfe` for "Entwürfe".
     public var wireName: String { ModifiedUTF7.encode(name) }

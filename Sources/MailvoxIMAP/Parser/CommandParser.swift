@@ -18,6 +18,11 @@ public struct CommandParser: Sendable {
     }
 
     public var mode: Mode = .command
+    /// Whether the client has logged in. Until it has, literals are held to
+    /// `limits.maxLiteralSizeBeforeLogin` and commands to `maxCommandSizeBeforeLogin`: the
+    /// session sets it after each event, as it sets `mode`, so the next command is framed
+    /// under the limit of the state it will run in.
+    public var loggedIn = false
     public let limits: ParserLimits
 
     private var buffer: ByteBuffer
@@ -83,18 +88,24 @@ public struct CommandParser: Sendable {
             if let announcement = literalAnnouncement(view, base: base, end: contentEnd) {
                 let (size, synchronising) = announcement
                 let dataEnd = lfOffset + 1 &+ size
-                guard size <= limits.maxLiteralSize, dataEnd <= limits.maxCommandSize, dataEnd > lfOffset else {
+                let literalLimit = loggedIn ? limits.maxLiteralSize : limits.maxLiteralSizeBeforeLogin
+                let commandLimit = loggedIn ? limits.maxCommandSize : limits.maxCommandSizeBeforeLogin
+                let when = loggedIn ? "" : " before login"
+                guard size <= literalLimit, dataEnd <= commandLimit, dataEnd > lfOffset else {
                     if synchronising {
                         // RFC 7888 §4 / RFC 3501 §7.5: refusing the continuation aborts the command;
-                        // the client sends neither the data nor the rest of the line.
+                        // the client sends neither the data nor the rest of the line, so the
+                        // whole frame so far is dropped and the next line is a new command.
                         let tag = frameTag()
                         consume(lfOffset + 1)
                         return .error(
                             ParseError(
                                 tag: tag, disposition: .no, code: .tooBig,
-                                text: "Literal too large (limit \(limits.maxLiteralSize) octets)"))
+                                text: "Literal too large\(when) (limit \(literalLimit) octets)"))
                     }
-                    return fail(.bye, .tooBig, "Non-synchronising literal too large")
+                    // RFC 7888 §4: the data of a `{n+}` is already on its way and cannot be
+                    // skipped safely, so the server may (and here does) close the connection.
+                    return fail(.bye, .tooBig, "Non-synchronising literal too large\(when)")
                 }
                 literalEnd = dataEnd
                 scanned = lfOffset + 1

@@ -10,15 +10,29 @@ public struct ParserLimits: Sendable, Equatable {
     public var maxCommandSize: Int
     /// Depth of nested search keys (parentheses, NOT, OR). Past it: tagged `BAD [LIMIT]`.
     public var maxNestingDepth: Int
+    /// Octets of one literal before login, when the parser's `loggedIn` is false. Answered as
+    /// for `maxLiteralSize`, so an anonymous client cannot make the server hold
+    /// `max_message_bytes` per connection.
+    public var maxLiteralSizeBeforeLogin: Int
+    /// Octets of one whole command before login, lines and literals together.
+    public var maxCommandSizeBeforeLogin: Int
+
+    /// The pre-login literal limit: a LOGIN's mailbox id and password, or anything else a
+    /// client may say before it has logged in, fit in far less. 8 KiB leaves room for long
+    /// passphrases and costs 40 connections at most a few hundred KiB.
+    public static let literalLimitBeforeLogin = 8 * 1024
 
     public init(
         maxLineLength: Int = 65_536, maxLiteralSize: Int = 50 << 20, maxCommandSize: Int? = nil,
-        maxNestingDepth: Int = 32
+        maxNestingDepth: Int = 32, maxLiteralSizeBeforeLogin: Int = ParserLimits.literalLimitBeforeLogin
     ) {
         self.maxLineLength = maxLineLength
         self.maxLiteralSize = maxLiteralSize
         self.maxCommandSize = maxCommandSize ?? (maxLiteralSize + 4 * maxLineLength)
         self.maxNestingDepth = maxNestingDepth
+        self.maxLiteralSizeBeforeLogin = min(maxLiteralSizeBeforeLogin, maxLiteralSize)
+        self.maxCommandSizeBeforeLogin = min(
+            self.maxLiteralSizeBeforeLogin + 4 * maxLineLength, self.maxCommandSize)
     }
 }
 

@@ -28,7 +28,7 @@ struct IMAPConnection {
     let implicitTLS: Bool
     let sslContext: NIOSSLContext?
     let authenticator: any Authenticator
-    let timeout: NIOLockedValueBox<TimeAmount>
+    let clock: ConnectionClock
     let bytesRead: NIOLockedValueBox<Int>
     let logger: Logger
     let caches: SessionCaches
@@ -81,8 +81,17 @@ struct IMAPConnection {
                         received += buffer.readableBytes
                         parser.append(buffer)
                         while let parsed = parser.next() {
-                            let action = try await session.handle(parsed)
+                            // The pre-login deadline waits for a login being checked, so a
+                            // refused login is answered after its delay (ConnectionClock).
+                            let checking = session.checksCredentials(parsed)
+                            if checking { clock.beginCheck() }
+                            var action = try await session.handle(parsed)
+                            if checking, clock.endCheck(loggedIn: session.isLoggedIn) {
+                                try await session.autologout(ConnectionClock.loginDeadlineReason)
+                                action = .close
+                            }
                             parser.mode = session.parserMode
+                            parser.loggedIn = session.isLoggedIn
                             switch action {
                             case .proceed:
                                 break
@@ -97,10 +106,7 @@ struct IMAPConnection {
                         if parser.isClosed { break loop }
                         ackSink.yield()
                     }
-                    if session.state.store != nil {
-                        let after = configuration.idleTimeoutAfterLogin.timeAmount
-                        timeout.withLockedValue { $0 = after }
-                    }
+                    if session.isLoggedIn { clock.didLogIn() }
                     if session.inbox !== watchedInbox {
                         watchedInbox = session.inbox
                         watchedInbox?.setOnChange { eventSink.yield(.changes) }

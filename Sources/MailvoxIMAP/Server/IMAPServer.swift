@@ -53,7 +53,11 @@ public struct IMAPServer: Sendable {
         }
         var tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        // TLSPolicy: TLS 1.2 or newer, and for 1.2 only ECDHE with AEAD ciphers (no CBC, no
+        // static RSA key exchange). TLS 1.3's suites are all AEAD and BoringSSL does not let
+        // them be configured, so the cipher string only narrows TLS 1.2.
         tls.minimumTLSVersion = .tlsv12
+        tls.cipherSuites = TLSPolicy.tls12CipherString
         return try NIOSSLContext(configuration: tls)
     }
 
@@ -89,7 +93,7 @@ public struct IMAPServer: Sendable {
                                     await IMAPConnection(
                                         connection: accepted.channel, configuration: configuration,
                                         implicitTLS: implicitTLS, sslContext: sslContext, authenticator: authenticator,
-                                        timeout: accepted.timeout, bytesRead: accepted.bytesRead, logger: logger,
+                                        clock: accepted.clock, bytesRead: accepted.bytesRead, logger: logger,
                                         caches: caches
                                     ).run()
                                 }
@@ -104,7 +108,7 @@ public struct IMAPServer: Sendable {
     /// A freshly accepted connection and the values its handlers share with the session.
     struct IMAPChannel: Sendable {
         let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
-        let timeout: NIOLockedValueBox<TimeAmount>
+        let clock: ConnectionClock
         let bytesRead: NIOLockedValueBox<Int>
     }
 
@@ -114,23 +118,24 @@ public struct IMAPServer: Sendable {
         -> NIOAsyncChannel<IMAPChannel, Never>
     {
         let before = configuration.idleTimeoutBeforeLogin.timeAmount
+        let after = configuration.idleTimeoutAfterLogin.timeAmount
         return try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 1)
             .bind(host: address.host, port: address.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let timeout = NIOLockedValueBox(before)
+                    let clock = ConnectionClock(beforeLogin: before, afterLogin: after)
                     let bytesRead = NIOLockedValueBox(0)
                     if implicitTLS {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
                     }
                     try channel.pipeline.syncOperations.addHandler(
-                        IdleTimeoutHandler(timeout: timeout, bytesRead: bytesRead))
+                        IdleTimeoutHandler(clock: clock, bytesRead: bytesRead))
                     let wrapped = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
                         wrappingChannelSynchronously: channel,
                         configuration: .init(backPressureStrategy: .init(lowWatermark: 1, highWatermark: 2)))
-                    return IMAPChannel(channel: wrapped, timeout: timeout, bytesRead: bytesRead)
+                    return IMAPChannel(channel: wrapped, clock: clock, bytesRead: bytesRead)
                 }
             }
     }

@@ -99,6 +99,9 @@ public struct IMAPSession {
         }
     }
 
+    /// Whether a mailbox is logged in (authenticated or selected state).
+    public var isLoggedIn: Bool { state.store != nil }
+
     public var isIdling: Bool {
         if case .idle = pending { return true }
         return false
@@ -154,6 +157,14 @@ public struct IMAPSession {
     public mutating func changesArrived() async throws {
         guard isIdling else { return }
         await sendUpdates(allowExpunge: true)
+        try await flush()
+    }
+
+    /// The server ends the session on its own (RFC 3501 §7.1.5): `* BYE` with `reason`, then
+    /// the connection closes.
+    public mutating func autologout(_ reason: String) async throws {
+        send(.untagged(.condition(StatusResponse(.bye, text: reason))))
+        state.logout()
         try await flush()
     }
 

@@ -22,6 +22,8 @@ extension MessageStore {
     }
 
     /// Creates `name` and any missing parents (RFC 3501 §6.3.3); each gets a fresh UIDVALIDITY.
+    /// All or nothing: the name is checked before anything is written, and the parents and the
+    /// folder are made in one transaction, so a refusal leaves no parent behind.
     public func createFolder(mailbox: MailboxID, name: String) throws {
         let name = try Self.validateFolderName(name)
         try database.write { db in
@@ -85,9 +87,14 @@ extension MessageStore {
                 arguments: [mailbox.rawValue, old, old + "/", old + "/"])
             for row in rows {
                 let name: String = row["name"]
+                // A child moved under a deeper or longer name must obey the rules too; a
+                // refusal rolls the whole rename back.
+                let renamed = new + name.dropFirst(old.count)
+                if let problem = FolderNameRules.problem(renamed) {
+                    throw StoreError.invalidFolderName(renamed, reason: problem)
+                }
                 try db.execute(
-                    sql: "UPDATE folder SET name = ? WHERE id = ?",
-                    arguments: [new + name.dropFirst(old.count), row["id"] as Int64])
+                    sql: "UPDATE folder SET name = ? WHERE id = ?", arguments: [renamed, row["id"] as Int64])
             }
             let parts = new.split(separator: "/")
             for depth in stride(from: parts.count - 1, through: 1, by: -1) {
@@ -106,21 +113,14 @@ extension MessageStore {
         }
     }
 
-    /// Folder names are UTF-8 paths with `/` between levels; INBOX is spelled INBOX whatever
-    /// the client typed (RFC 3501 §5.1: it is case-insensitive).
+    /// Folder names are UTF-8 paths with `/` between levels, as `FolderNameRules` says (no
+    /// empty, `.` or `..` level, at most `FolderNameRules.maxDepth` deep); INBOX is spelled
+    /// INBOX whatever the client typed (RFC 3501 §5.1: it is case-insensitive). Every way in —
+    /// IMAP, the web, the CLI — comes through here.
     static func validateFolderName(_ raw: String) throws -> String {
         var name = raw
         if name.uppercased() == "INBOX" || name.uppercased().hasPrefix("INBOX/") { name = "INBOX" + name.dropFirst(5) }
-        guard !name.isEmpty, name.utf8.count <= 255 else {
-            throw StoreError.invalidFolderName(raw, reason: "must be 1–255 bytes")
-        }
-        guard !name.hasPrefix("/"), !name.hasSuffix("/"), !name.contains("//") else {
-            throw StoreError.invalidFolderName(raw, reason: "empty level between '/' separators")
-        }
-        guard
-            !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0 == "*" || $0 == "%" }
-            )
-        else { throw StoreError.invalidFolderName(raw, reason: "control characters, '*' and '%' are not allowed") }
+        if let problem = FolderNameRules.problem(name) { throw StoreError.invalidFolderName(raw, reason: problem) }
         return name
     }
 
