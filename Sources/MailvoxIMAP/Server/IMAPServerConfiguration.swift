@@ -12,9 +12,11 @@ public struct IMAPServerConfiguration: Sendable {
     public var privateKeyFile: String
     public var allowPlaintextAuth: Bool
     public var maxMessageBytes: Int
-    /// A connection that sends nothing for this long is closed: short before login, RFC 3501
-    /// §5.4's 30 minutes after.
+    /// Before login: a deadline counted from connect, which the client's bytes do not move
+    /// (a login being checked is waited for; `ConnectionClock`). Closed with `* BYE`.
     public var idleTimeoutBeforeLogin: Duration
+    /// After login: a connection that sends nothing for this long is closed with `* BYE`
+    /// (RFC 3501 §5.4's 30 minutes).
     public var idleTimeoutAfterLogin: Duration
     public var maxCommandsBeforeLogin: Int
     public var parserLimits: ParserLimits
