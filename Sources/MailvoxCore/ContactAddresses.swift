@@ -3,7 +3,7 @@
 /// Deliberately strict: dot-atom local parts and a dotted or bracketed domain, ASCII only,
 /// at most 254 octets. Quoted local parts are legal but so rare for alert targets that a
 /// typo is the likelier reading.
-public struct EmailAddress: Hashable, Sendable, CustomStringConvertible, Codable {
+public struct EmailAddress: ValidatedString {
     public let rawValue: String
 
     public init?(_ text: String) {
@@ -16,20 +16,7 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible, Codable
         self.rawValue = text
     }
 
-    public var description: String { rawValue }
-
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        guard let value = EmailAddress(text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad email"))
-        }
-        self = value
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
+    public static let kindName = "email"
 
     private static func isDotAtom(_ text: Substring, extra: String) -> Bool {
         guard !text.isEmpty, text.first != ".", text.last != ".", !text.contains("..") else { return false }
@@ -53,7 +40,7 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible, Codable
 }
 
 /// A phone number that can receive SMS: E.164, a `+` and 8–15 digits (docs/DESIGN.md §3.2).
-public struct PhoneNumber: Hashable, Sendable, CustomStringConvertible, Codable {
+public struct PhoneNumber: ValidatedString {
     public let rawValue: String
 
     public init?(_ text: String) {
@@ -65,18 +52,6 @@ public struct PhoneNumber: Hashable, Sendable, CustomStringConvertible, Codable 
         self.rawValue = text
     }
 
-    public var description: String { rawValue }
+    public static let kindName = "number"
 
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        guard let value = PhoneNumber(text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad number"))
-        }
-        self = value
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
 }

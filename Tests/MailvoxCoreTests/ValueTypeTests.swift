@@ -1,3 +1,4 @@
+import Foundation
 import MailvoxCore
 import Testing
 
@@ -67,5 +68,29 @@ import Testing
         #expect(ErrorCode.mailboxNotFound.rawValue == "mailbox_not_found")
         #expect(ErrorCode.audioTooLong.httpStatus == 422)
         #expect(ErrorCode.insufficientStorage.httpStatus == 507)
+    }
+
+    /// Validated strings encode as plain JSON strings and decode through their own check, so a
+    /// bad value in a stored or received document is refused where it is read.
+    @Test func validatedStringsRoundTripAndRefuseBadValuesWhenDecoded() throws {
+        struct Record: Codable, Equatable {
+            var mailbox: MailboxID
+            var email: EmailAddress
+            var number: PhoneNumber
+        }
+        let record = Record(
+            mailbox: MailboxID("sales.emea")!, email: EmailAddress("grace@example.com")!,
+            number: PhoneNumber("+4930123456")!)
+        let json = try JSONEncoder().encode(record)
+        #expect(String(decoding: json, as: UTF8.self).contains("\"mailbox\":\"sales.emea\""))
+        #expect(try JSONDecoder().decode(Record.self, from: json) == record)
+        for bad in [
+            #"{"mailbox":"../etc","email":"grace@example.com","number":"+4930123456"}"#,
+            #"{"mailbox":"1000","email":"not an address","number":"+4930123456"}"#,
+            #"{"mailbox":"1000","email":"grace@example.com","number":"030 123"}"#,
+        ] {
+            #expect(throws: DecodingError.self) { try JSONDecoder().decode(Record.self, from: Data(bad.utf8)) }
+        }
+        #expect(MailboxID("1000")!.description == "1000")
     }
 }
