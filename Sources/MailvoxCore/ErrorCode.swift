@@ -15,6 +15,8 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
     case audioTooShort = "audio_too_short"
     case audioTooLong = "audio_too_long"
     case insufficientStorage = "insufficient_storage"
+    /// An idempotency key used again with a different recording (the same one is a duplicate).
+    case idempotencyMismatch = "idempotency_mismatch"
 
     /// The HTTP status that carries this code.
     public var httpStatus: Int {
@@ -25,7 +27,7 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
         case .payloadTooLarge: 413
         case .unsupportedMediaType: 415
         case .audioEmpty, .audioTruncated, .audioNotAudio, .audioUnsupportedCodec, .audioSilence, .audioTooShort,
-            .audioTooLong:
+            .audioTooLong, .idempotencyMismatch:
             422
         case .insufficientStorage: 507
         }

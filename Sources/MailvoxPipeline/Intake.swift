@@ -80,21 +80,8 @@ public struct Intake: Sendable {
         case .success(let name): callerName = name
         case .failure(let error): throw PipelineError.badRequest(error.description)
         }
-        let digest = request.idempotencyKey.map { Hashing.sha256(Data($0.utf8)) }
-        if let digest, let existing = try queue.existingDeposit(mailbox: id, idempotencyDigest: digest) {
-            return DepositReceipt(depositID: existing, duplicate: true)
-        }
-        try ensureQueueDirectory()
-        let free = Self.freeBytes(config.queueDir)
-        if free < config.server.minFreeBytes {
-            throw PipelineError.insufficientStorage(free: free, minimum: config.server.minFreeBytes)
-        }
-
         let audio: Data
         let fileExtension: String
-        let probePath: String
-        var scratchFile: String?
-        defer { if let scratchFile { unlink(scratchFile) } }
         switch request.audio {
         case .file(let path):
             // Refuse an oversized file before reading it, not after.
@@ -107,21 +94,45 @@ public struct Intake: Sendable {
             }
             audio = data
             fileExtension = (path as NSString).pathExtension.lowercased()
-            probePath = path
         case .bytes(let data, let ext):
             audio = data
             fileExtension = ext.lowercased()
+        }
+        guard audio.count <= config.http.maxBodyBytes else {
+            throw PipelineError.payloadTooLarge(size: audio.count, limit: config.http.maxBodyBytes)
+        }
+
+        // A repeated key is answered before any work: the first deposit's id for the same
+        // recording, a refusal for another one (the new recording would otherwise be lost
+        // behind a success answer).
+        let digest = request.idempotencyKey.map { Hashing.sha256(Data($0.utf8)) }
+        let bodyDigest = Self.bodyDigest(mailbox: id, audio: audio)
+        if let digest,
+            let existing = try queue.existingDeposit(mailbox: id, idempotencyDigest: digest, bodyDigest: bodyDigest)
+        {
+            return try Self.receipt(existing, mailbox: id)
+        }
+        try ensureQueueDirectory()
+        let free = Self.freeBytes(config.queueDir)
+        if free < config.server.minFreeBytes {
+            throw PipelineError.insufficientStorage(free: free, minimum: config.server.minFreeBytes)
+        }
+
+        let probePath: String
+        var scratchFile: String?
+        defer { if let scratchFile { unlink(scratchFile) } }
+        switch request.audio {
+        case .file(let path):
+            probePath = path
+        case .bytes:
             let scratch = try Scratch(queueDir: config.queueDir)
             let path = scratch.path("intake-\(UUID().uuidString).\(fileExtension.isEmpty ? "bin" : fileExtension)")
-            guard FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600])
+            guard FileManager.default.createFile(atPath: path, contents: audio, attributes: [.posixPermissions: 0o600])
             else {
                 throw PipelineError.io(path: path, reason: "cannot write scratch file")
             }
             scratchFile = path
             probePath = path
-        }
-        guard audio.count <= config.http.maxBodyBytes else {
-            throw PipelineError.payloadTooLarge(size: audio.count, limit: config.http.maxBodyBytes)
         }
         let format = request.format ?? RawFormat(fileExtension: fileExtension)
         let info: AudioInfo
@@ -155,13 +166,27 @@ public struct Intake: Sendable {
             contents: SealedFile.seal(
                 try DepositPayload.encode(details, audio: audio), owner: KeyOwner.node.description,
                 recipient: try directory.nodePublicKey()))
-        switch try queue.accept(depositID: depositID, mailbox: id, idempotencyDigest: digest) {
-        case .accepted(let accepted):
-            return DepositReceipt(depositID: accepted, duplicate: false)
-        case .duplicate(let first):
+        let acceptance = try queue.accept(
+            depositID: depositID, mailbox: id, idempotencyDigest: digest, bodyDigest: bodyDigest)
+        if acceptance != .accepted(depositID: depositID) {
             // Another door won the race for this key: ours was never recorded.
             unlink(sealedPath)
-            return DepositReceipt(depositID: first, duplicate: true)
+        }
+        return try Self.receipt(acceptance, mailbox: id)
+    }
+
+    /// SHA-256 naming a deposit's body for `queue.3-body-digest`: the mailbox and the audio
+    /// bytes (hashed first, so a large upload is not copied to be hashed with the id).
+    static func bodyDigest(mailbox: MailboxID, audio: Data) -> Data {
+        Hashing.sha256(Data("mailvox-deposit-body\u{0}\(mailbox.rawValue)\u{0}".utf8) + Hashing.sha256(audio))
+    }
+
+    /// The front door's answer to the queue's: a receipt, or `idempotency_mismatch`.
+    private static func receipt(_ acceptance: JobQueue.Acceptance, mailbox: MailboxID) throws -> DepositReceipt {
+        switch acceptance {
+        case .accepted(let id): return DepositReceipt(depositID: id, duplicate: false)
+        case .duplicate(let first): return DepositReceipt(depositID: first, duplicate: true)
+        case .mismatch(let first): throw PipelineError.idempotencyMismatch(mailbox: mailbox.rawValue, depositID: first)
         }
     }
 

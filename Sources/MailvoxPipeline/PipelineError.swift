@@ -10,6 +10,8 @@ public enum PipelineError: MailvoxFailure {
     case insufficientStorage(free: Int, minimum: Int)
     case corruptDeposit(String)
     case io(path: String, reason: String)
+    /// The idempotency key was used before for this mailbox with a different recording.
+    case idempotencyMismatch(mailbox: String, depositID: String)
 
     public var code: ErrorCode? {
         switch self {
@@ -18,13 +20,14 @@ public enum PipelineError: MailvoxFailure {
         case .audio(let error): error.code
         case .payloadTooLarge: .payloadTooLarge
         case .insufficientStorage: .insufficientStorage
+        case .idempotencyMismatch: .idempotencyMismatch
         case .corruptDeposit, .io: nil
         }
     }
 
     public var kind: FailureKind {
         switch self {
-        case .mailboxNotFound, .badRequest, .payloadTooLarge: .input
+        case .mailboxNotFound, .badRequest, .payloadTooLarge, .idempotencyMismatch: .input
         case .audio(let error): error.kind
         case .insufficientStorage, .corruptDeposit, .io: .runtime
         }
@@ -40,6 +43,8 @@ public enum PipelineError: MailvoxFailure {
             "only \(free / 1_048_576) MiB free, below server.min_free_bytes (\(minimum / 1_048_576) MiB); nothing was queued"
         case .corruptDeposit(let reason): "sealed deposit is corrupt: \(reason)"
         case .io(let path, let reason): "\(path): \(reason)"
+        case .idempotencyMismatch(let mailbox, let first):
+            "idempotency_mismatch: the idempotency key was already used in mailbox \(mailbox) for a different recording (deposit \(first)); nothing was queued, use a new key"
         }
     }
 }

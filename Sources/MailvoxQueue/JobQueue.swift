@@ -112,40 +112,62 @@ public final class JobQueue: Sendable {
 
     public enum Acceptance: Sendable, Equatable {
         case accepted(depositID: String)
-        /// The idempotency key was seen for this mailbox: the first deposit's id.
+        /// The idempotency key was seen for this mailbox with the same body (or with a deposit
+        /// recorded before bodies had digests): the first deposit's id.
         case duplicate(depositID: String)
+        /// The idempotency key was seen for this mailbox with a different body: nothing was
+        /// written; the first deposit's id, for the error.
+        case mismatch(depositID: String)
     }
 
-    /// The first deposit whose idempotency key had SHA-256 `digest` for `mailbox`, if any.
+    /// What a repeat of idempotency key `digest` for `mailbox` would be answered, if the key was
+    /// seen: `.duplicate` when `bodyDigest` matches the first deposit's, `.mismatch` otherwise.
     /// The queue sees only digests: keys may carry whatever a PBX puts in them.
-    public func existingDeposit(mailbox: MailboxID, idempotencyDigest digest: Data) throws -> String? {
-        try database.read { db in
-            try String.fetchOne(
-                db, sql: "SELECT id FROM deposit WHERE mailbox_id = ? AND idempotency_sha256 = ?",
-                arguments: [mailbox.rawValue, digest])
-        }
+    public func existingDeposit(
+        mailbox: MailboxID, idempotencyDigest digest: Data, bodyDigest: Data?
+    ) throws -> Acceptance? {
+        try database.read { db in try Self.existing(db, mailbox: mailbox, digest: digest, bodyDigest: bodyDigest) }
     }
 
     /// Records a deposit and its deliver job in one transaction (the sealed file is already
-    /// durable). With a key already used for the mailbox, nothing is written.
-    public func accept(depositID: String, mailbox: MailboxID, idempotencyDigest digest: Data?) throws -> Acceptance {
+    /// durable). With a key already used for the mailbox, nothing is written: the answer is
+    /// `.duplicate` for the same body and `.mismatch` for another (`bodyDigest`: SHA-256 of the
+    /// mailbox and the audio bytes, see `Intake`).
+    public func accept(
+        depositID: String, mailbox: MailboxID, idempotencyDigest digest: Data?, bodyDigest: Data? = nil
+    ) throws -> Acceptance {
         try database.write { db in
             if let digest,
-                let existing = try String.fetchOne(
-                    db, sql: "SELECT id FROM deposit WHERE mailbox_id = ? AND idempotency_sha256 = ?",
-                    arguments: [mailbox.rawValue, digest])
+                let existing = try Self.existing(db, mailbox: mailbox, digest: digest, bodyDigest: bodyDigest)
             {
-                return .duplicate(depositID: existing)
+                return existing
             }
             let now = Date().timeIntervalSince1970
             try db.execute(
                 sql: """
-                    INSERT INTO deposit (id, mailbox_id, idempotency_sha256, status, created_at, updated_at)
-                    VALUES (?, ?, ?, 'queued', ?, ?)
-                    """, arguments: [depositID, mailbox.rawValue, digest, now, now])
+                    INSERT INTO deposit (id, mailbox_id, idempotency_sha256, body_sha256, status, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, 'queued', ?, ?)
+                    """, arguments: [depositID, mailbox.rawValue, digest, bodyDigest, now, now])
             try Self.insertJob(db, kind: .deliver, depositID: depositID, channel: "", recipient: "", now: now)
             return .accepted(depositID: depositID)
         }
+    }
+
+    /// The answer to a repeated key, or nil for a new one. A first deposit without a body digest
+    /// (recorded before `queue.3-body-digest`), or a repeat that gives none, cannot be compared
+    /// and stays a duplicate, as before.
+    private static func existing(
+        _ db: GRDB.Database, mailbox: MailboxID, digest: Data, bodyDigest: Data?
+    ) throws -> Acceptance? {
+        guard
+            let row = try Row.fetchOne(
+                db, sql: "SELECT id, body_sha256 FROM deposit WHERE mailbox_id = ? AND idempotency_sha256 = ?",
+                arguments: [mailbox.rawValue, digest])
+        else { return nil }
+        let id: String = row["id"]
+        let firstBody: Data? = row["body_sha256"]
+        if let firstBody, let bodyDigest, firstBody != bodyDigest { return .mismatch(depositID: id) }
+        return .duplicate(depositID: id)
     }
 
     /// Adds a job unless the same (kind, deposit, channel, recipient) exists: enqueueing twice

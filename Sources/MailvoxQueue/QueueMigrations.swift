@@ -1,8 +1,9 @@
 import GRDB
 import MailvoxDatabase
 
-/// The queue's tables: jobs and deposit records, then the last alert result per recipient. Rows hold ids and states only; what a
-/// deposit says (audio, caller) is in its sealed file under `queue/`.
+/// The queue's tables: jobs and deposit records, then the last alert result per recipient, then
+/// the digest of each deposit's body. Rows hold ids, states and digests only; what a deposit says
+/// (audio, caller) is in its sealed file under `queue/`.
 public enum QueueMigrations {
     public static let set = MigrationSet(
         module: "queue",
@@ -65,6 +66,16 @@ public enum QueueMigrations {
                                 PRIMARY KEY (mailbox_id, channel, recipient)
                             );
                             """)
+                }
+            ),
+            (
+                "3-body-digest",
+                { db in
+                    // SHA-256 of the deposit's mailbox and audio bytes, beside its idempotency key's
+                    // digest: a key used again with a different recording is refused instead of
+                    // answered as the first deposit (which dropped the new one). Deposits recorded
+                    // before this migration have none and keep answering repeats as duplicates.
+                    try db.execute(sql: "ALTER TABLE deposit ADD COLUMN body_sha256 BLOB")
                 }
             ),
         ])

@@ -110,6 +110,21 @@ import Testing
         #expect(other.lastLine != first.lastLine)
     }
 
+    /// The same key with a different recording is refused (exit 2, naming the code) instead of
+    /// answered with the first deposit's id while the new recording is dropped.
+    @Test func theSameIdempotencyKeyWithAnotherRecordingIsRefused() throws {
+        let cli = try prepared()
+        try shell("espeak-ng 'This is Bob with a different message.' -w other.wav", in: cli.directory)
+        let first = try cli.run(["deposit", "--mailbox", "1000", "--idempotency-key", "call-43", "hello.wav"])
+        #expect(first.status == 0)
+        let refused = try cli.run(["deposit", "--mailbox", "1000", "--idempotency-key", "call-43", "other.wav"])
+        #expect(refused.status == 2, "\(refused.stderr)")
+        #expect(refused.stderr.contains("idempotency_mismatch"), "\(refused.stderr)")
+        #expect(refused.stderr.contains(first.lastLine), "names the first deposit: \(refused.stderr)")
+        let jobs = try cli.run(["queue", "list", "--json"])
+        #expect(jobs.stdout.components(separatedBy: "\"kind\" : \"deliver\"").count == 2)
+    }
+
     @Test(
         arguments: [
             (["--mailbox", "9999", "hello.wav"], 2, "unknown mailbox 9999"),

@@ -112,6 +112,41 @@ import Testing
         #expect(!log.contains("4930123456") && !log.contains("caller_name"), "access logs drop the query")
     }
 
+    /// An `Idempotency-Key` used again with a different recording used to be answered 200 with
+    /// the first deposit's id, and the new recording was lost. The same body stays a duplicate.
+    @Test func aReusedIdempotencyKeyWithAnotherRecordingIs422() throws {
+        let server = try start()
+        defer { stop(server) }
+        try DepositCLITests().shell(
+            "espeak-ng 'This is Bob with a different message.' -w other.wav", in: server.cli.directory)
+        let auth = ["-H", "Authorization: Bearer \(server.token)"]
+        let url = "\(server.base)/api/v1/mailboxes/1000/voicemails"
+        func post(_ file: String) throws -> (body: String, status: Int) {
+            try server.curl(
+                auth + [
+                    "-H", "Content-Type: audio/wav", "-H", "Idempotency-Key: call-99", "--data-binary", "@\(file)", url,
+                ]
+            )
+        }
+        let first = try post("hello.wav")
+        #expect(first.status == 202, "\(first.body)")
+        let depositID = try #require(server.json(first.body)["deposit_id"] as? String)
+
+        let same = try post("hello.wav")
+        #expect(same.status == 200, "\(same.body)")
+        #expect(server.json(same.body)["deposit_id"] as? String == depositID)
+
+        let other = try post("other.wav")
+        #expect(other.status == 422, "\(other.body)")
+        #expect(server.errorCode(other.body) == "idempotency_mismatch", "\(other.body)")
+        #expect(server.json(other.body)["deposit_id"] == nil)
+
+        // Nothing was queued for the refused body: one deliver job in all.
+        let jobs = try server.cli.run(["queue", "list", "--json"])
+        #expect(jobs.stdout.components(separatedBy: "\"deposit_id\" : \"").count <= 2, "\(jobs.stdout)")
+        #expect(!jobs.stdout.contains("idempotency"), "\(jobs.stdout)")
+    }
+
     @Test func badRequestsGetTheirStableCodes() throws {
         let server = try start()
         defer { stop(server) }

@@ -23,8 +23,10 @@ struct QueueFixture {
             database: database, policy: RetryPolicy(maxAttempts: maxAttempts, initialSeconds: 5, maxSeconds: 60))
     }
 
-    func accept(_ id: String, key: String? = nil) throws -> JobQueue.Acceptance {
-        try queue.accept(depositID: id, mailbox: mailbox, idempotencyDigest: key.map { Hashing.sha256(Data($0.utf8)) })
+    func accept(_ id: String, key: String? = nil, body: String? = nil) throws -> JobQueue.Acceptance {
+        try queue.accept(
+            depositID: id, mailbox: mailbox, idempotencyDigest: key.map { Hashing.sha256(Data($0.utf8)) },
+            bodyDigest: body.map { Hashing.sha256(Data($0.utf8)) })
     }
 }
 
@@ -47,6 +49,50 @@ struct QueueFixture {
             try Data.fetchOne(db, sql: "SELECT idempotency_sha256 FROM deposit")
         }
         #expect(stored == Hashing.sha256(Data("call-42".utf8)))
+    }
+
+    /// A key used again with a different body used to be answered as the first deposit, and
+    /// the new recording was dropped; it is refused now, with nothing written.
+    @Test func aRepeatedKeyWithAnotherBodyIsAMismatchAndWritesNothing() throws {
+        let fixture = try QueueFixture()
+        #expect(try fixture.accept("d1", key: "call-42", body: "first recording") == .accepted(depositID: "d1"))
+        #expect(try fixture.accept("d2", key: "call-42", body: "first recording") == .duplicate(depositID: "d1"))
+        #expect(try fixture.accept("d3", key: "call-42", body: "another recording") == .mismatch(depositID: "d1"))
+        #expect(try fixture.queue.jobs().count == 1)
+        #expect(try fixture.queue.deposit(id: "d3") == nil)
+        let key = Hashing.sha256(Data("call-42".utf8))
+        #expect(
+            try fixture.queue.existingDeposit(
+                mailbox: fixture.mailbox, idempotencyDigest: key,
+                bodyDigest: Hashing.sha256(Data("first recording".utf8)))
+                == .duplicate(depositID: "d1"))
+        #expect(
+            try fixture.queue.existingDeposit(
+                mailbox: fixture.mailbox, idempotencyDigest: key, bodyDigest: Hashing.sha256(Data("other".utf8)))
+                == .mismatch(depositID: "d1"))
+        #expect(
+            try fixture.queue.existingDeposit(
+                mailbox: fixture.mailbox, idempotencyDigest: Hashing.sha256(Data("new".utf8)), bodyDigest: nil) == nil)
+        let stored = try fixture.database.read { db in
+            try Data.fetchOne(db, sql: "SELECT body_sha256 FROM deposit WHERE id = 'd1'")
+        }
+        #expect(stored == Hashing.sha256(Data("first recording".utf8)))
+    }
+
+    /// Deposits recorded before `queue.3-body-digest` have no body digest: a repeat of their
+    /// key cannot be compared and stays the duplicate answer it always was.
+    @Test func aFirstDepositWithoutABodyDigestStaysADuplicate() throws {
+        let fixture = try QueueFixture()
+        #expect(try fixture.accept("d1", key: "call-7") == .accepted(depositID: "d1"))
+        #expect(try fixture.accept("d2", key: "call-7", body: "anything") == .duplicate(depositID: "d1"))
+    }
+
+    @Test func theBodyDigestMigrationIsRecorded() throws {
+        let fixture = try QueueFixture()
+        let applied = try fixture.database.read { db in
+            try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
+        }
+        #expect(applied.contains("queue.3-body-digest"), "\(applied)")
     }
 
     @Test func aLeaseIsExclusiveUntilItExpires() throws {
