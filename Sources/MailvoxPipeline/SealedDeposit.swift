@@ -48,24 +48,3 @@ enum DepositPayload {
         return (details, data[(data.startIndex + 4 + length)...])
     }
 }
-
-/// Scratch space for decoded audio while a job runs: RAM-backed `/dev/shm` when the machine
-/// has it, so a recording in the clear never reaches a disk; else `queue/work/` (mode 700),
-/// emptied at every start.
-struct Scratch: Sendable {
-    let directory: String
-
-    init(queueDir: String) throws {
-        let shared = "/dev/shm/mailvox-\(getuid())"
-        if access("/dev/shm", W_OK) == 0, mkdir(shared, 0o700) == 0 || errno == EEXIST {
-            directory = shared
-        } else {
-            directory = queueDir + "/work"
-            if mkdir(directory, 0o700) != 0 && errno != EEXIST {
-                throw PipelineError.io(path: directory, reason: String(cString: strerror(errno)))
-            }
-        }
-    }
-
-    func path(_ name: String) -> String { directory + "/" + name }
-}

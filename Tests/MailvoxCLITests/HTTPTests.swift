@@ -147,6 +147,40 @@ import Testing
         #expect(!jobs.stdout.contains("idempotency"), "\(jobs.stdout)")
     }
 
+    /// Scratch used to be `/dev/shm/mailvox-<uid>/`, shared by every instance of the user, and a
+    /// plaintext recording left there by a kill during intake survived restarts. Now: one base
+    /// per data dir, mode 700, a folder per process, and folders of dead processes removed.
+    @Test func scratchIsPerInstanceAndAKilledIntakesLeftoverIsRemoved() throws {
+        guard access("/dev/shm", W_OK) == 0 else { return }
+        let server = try start()
+        defer { stop(server) }
+        // The first 16 hex digits of SHA-256 over the data dir's real path.
+        let hash = try shellOutput(
+            "printf '%s' \"$(realpath var)\" | sha256sum | cut -c1-16", in: server.cli.directory)
+        #expect(hash.count == 16)
+        let base = "/dev/shm/mailvox-\(getuid())-\(hash)"
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        // What a `mailvox deposit` killed during intake leaves: its folder, nobody holding it.
+        #expect(mkdir(base, 0o700) == 0 || errno == EEXIST)
+        let dead = base + "/999999-killed"
+        #expect(mkdir(dead, 0o700) == 0)
+        #expect(FileManager.default.createFile(atPath: dead + "/intake-x.wav", contents: Data("RIFF".utf8)))
+
+        let auth = ["-H", "Authorization: Bearer \(server.token)"]
+        let upload = try server.curl(
+            auth + [
+                "-H", "Content-Type: audio/wav", "--data-binary", "@hello.wav",
+                "\(server.base)/api/v1/mailboxes/1000/voicemails",
+            ])
+        #expect(upload.status == 202, "\(upload.body)")
+        #expect(!FileManager.default.fileExists(atPath: dead), "a dead process's plaintext survived")
+        var info = stat()
+        #expect(lstat(base, &info) == 0 && info.st_mode & 0o777 == 0o700)
+        let folders = (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []
+        #expect(folders == folders.filter { $0.hasPrefix("\(server.process.processIdentifier)-") }, "\(folders)")
+        #expect(!folders.isEmpty)
+    }
+
     @Test func badRequestsGetTheirStableCodes() throws {
         let server = try start()
         defer { stop(server) }
@@ -196,4 +230,18 @@ import Testing
         #expect(result.status == 413)
         #expect(server.errorCode(result.body) == "payload_too_large")
     }
+}
+
+/// Runs `command` with /bin/sh in `directory`; its standard output without the final newline.
+func shellOutput(_ command: String, in directory: String) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/sh")
+    process.arguments = ["-c", command]
+    process.currentDirectoryURL = URL(fileURLWithPath: directory)
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return output.trimmingCharacters(in: .whitespacesAndNewlines)
 }
