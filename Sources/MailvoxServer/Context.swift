@@ -62,8 +62,12 @@ public struct Context: Sendable {
         return key
     }
 
-    /// The message store over this data dir's spool (needs the master key to open messages).
-    public func messageStore() -> MessageStore {
+    /// A new message store over this data dir's spool (needs the master key to open messages).
+    ///
+    /// Each call makes another store with a change feed of its own: IDLE sessions hear only
+    /// the deliveries of the store they were opened on. So a process makes one and passes it
+    /// around — `serve` hands the same store to its workers, the IMAP sessions and the web.
+    public func makeMessageStore() -> MessageStore {
         MessageStore(database: database, spoolDir: config.spoolDir, masterKey: requireMasterKey())
     }
 

@@ -29,7 +29,9 @@ public struct Server: Sendable {
         // Before anything offloads: every SQLite, file and scrypt call of the sessions and
         // handlers shares this bounded pool.
         Offload.configure(threads: context.config.server.blockingThreads)
-        let report = try context.messageStore().recover()
+        // The one store of this process: its change feed is what IDLE sessions hear.
+        let store = context.makeMessageStore()
+        let report = try store.recover()
         logger.info(
             "spool checked",
             metadata: [
@@ -43,7 +45,6 @@ public struct Server: Sendable {
         }
         // A missing or broken template is a start-up error naming the file (docs/DESIGN.md §4).
         let templates = try VoicemailTemplates(searchPath: .standard(for: context.config))
-        let store = context.messageStore()
         let nodeKey = try context.directory.nodeKey(master: context.requireMasterKey())
         let count =
             context.config.server.workers == 0

@@ -66,7 +66,7 @@ var quiet = Logger(label: "bench")
 quiet.logLevel = .warning
 let workers = (0..<workerCount).map { index in
     DeliverWorker(
-        config: context.config, directory: context.directory, store: context.messageStore(),
+        config: context.config, directory: context.directory, store: context.makeMessageStore(),
         queue: context.jobQueue(), templates: templates, nodeKey: nodeKey, owner: "bench:\(index)",
         logger: quiet, timings: timings)
 }

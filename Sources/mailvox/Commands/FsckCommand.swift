@@ -18,7 +18,7 @@ struct FsckCommand: AsyncParsableCommand {
 
     func run() async throws {
         let context = try Context.open(configPath: options.path, needs: .masterKey)
-        let store = context.messageStore()
+        let store = context.makeMessageStore()
         if rebuild {
             try ServeLock.requireNotServing(context.config.serveLockPath, action: "rebuild the index")
             let report = try store.rebuild()

@@ -217,7 +217,7 @@ struct MailboxShow: AsyncParsableCommand {
         let context = try Context.open(configPath: options.path, needs: .masterKey)
         let mailbox = try context.directory.requireMailbox(id)
         let counts = Dictionary(
-            uniqueKeysWithValues: try context.messageStore().messageCounts(mailbox: id).map { ($0.folder, $0.messages) }
+            uniqueKeysWithValues: try context.makeMessageStore().messageCounts(mailbox: id).map { ($0.folder, $0.messages) }
         )
         let folders = try context.directory.folders(of: id).map {
             Folder(name: $0.name, specialUse: $0.specialUse, messages: counts[$0.name] ?? 0)
@@ -294,7 +294,7 @@ struct MailboxRemove: AsyncParsableCommand {
         let id = try parseMailboxID(id)
         let context = try Context.open(configPath: options.path, needs: .masterKey)
         let mailbox = try context.directory.requireMailbox(id)
-        let store = context.messageStore()
+        let store = context.makeMessageStore()
         let messages = try store.messageCounts(mailbox: id).reduce(0) { $0 + $1.messages }
         guard yes else {
             throw UsageFailure(
