@@ -356,9 +356,11 @@ struct ConfigFixture {
         }
         // Every key the loader knows appears in the example: an unknown one would fail the load above.
         let keys = [
-            "server.data_dir", "server.hostname", "server.workers", "server.default_timezone", "server.min_free_bytes",
+            "server.data_dir", "server.hostname", "server.workers", "server.blocking_threads",
+            "server.default_timezone", "server.min_free_bytes",
             "server.log_level", "imap.listen", "imap.listen_tls", "imap.allow_plaintext_auth", "imap.max_message_bytes",
-            "http.listen", "http.tls", "http.max_body_bytes", "tls.certificate_file", "tls.private_key_file",
+            "http.listen", "http.tls", "http.max_body_bytes", "http.header_timeout_seconds", "tls.certificate_file",
+            "tls.private_key_file",
             "crypto.master_key_file", "auth.max_failures", "auth.max_failures_per_address",
             "auth.lockout_seconds", "audio.formats",
             "audio.mp3_bitrate_kbps", "audio.opus_bitrate_kbps", "audio.loudness_target_lufs", "audio.trim_silence",
