@@ -26,8 +26,8 @@ struct AlertDetails: Codable, Sendable, Equatable {
 }
 
 /// The notify jobs' own copy of a voicemail, `queue/notify/<deposit-id>.mvx`, sealed to the
-/// node key like a deposit, so alerts never open the owner's mailbox. Plaintext: a 4-byte
-/// big-endian length, the details as JSON, the alert mail (docs/DESIGN.md §7) as CRLF bytes.
+/// node key like a deposit, so alerts never open the owner's mailbox. Plaintext: the details
+/// and the alert mail (docs/DESIGN.md §7) as CRLF bytes, framed as `FramedPayload`.
 /// DeliverWorker writes it before enqueueing the notify jobs; the last of them removes it.
 enum AlertCopy {
     static func directory(queueDir: String) -> String { queueDir + "/notify" }
@@ -43,14 +43,7 @@ enum AlertCopy {
         if mkdir(folder, 0o700) != 0 && errno != EEXIST {
             throw PipelineError.io(path: folder, reason: String(cString: strerror(errno)))
         }
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .secondsSince1970
-        let json = try encoder.encode(details)
-        var plaintext = Data()
-        var length = UInt32(json.count).bigEndian
-        withUnsafeBytes(of: &length) { plaintext.append(contentsOf: $0) }
-        plaintext.append(json)
-        plaintext.append(contentsOf: mail)
+        let plaintext = try FramedPayload.encode(details, payload: mail)
         try DurableFile.replace(
             path(queueDir: queueDir, depositID: details.depositID),
             contents: SealedFile.seal(plaintext, owner: KeyOwner.node.description, recipient: nodePublicKey))
@@ -59,13 +52,7 @@ enum AlertCopy {
     static func read(queueDir: String, depositID: String, nodeKey: OwnerKey) throws -> (AlertDetails, [UInt8]) {
         let file = path(queueDir: queueDir, depositID: depositID)
         let data = try SealedFileReader(path: file, key: nodeKey).readAll()
-        guard data.count >= 4 else { throw PipelineError.corruptDeposit("\(file): shorter than its length field") }
-        let length = data.prefix(4).reduce(0) { $0 << 8 | Int($1) }
-        guard data.count >= 4 + length else { throw PipelineError.corruptDeposit("\(file): details cut short") }
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .secondsSince1970
-        let details = try decoder.decode(
-            AlertDetails.self, from: data.subdata(in: data.startIndex + 4..<data.startIndex + 4 + length))
-        return (details, Array(data[(data.startIndex + 4 + length)...]))
+        let (details, mail) = try FramedPayload.decode(AlertDetails.self, from: data, what: file)
+        return (details, Array(mail))
     }
 }

@@ -22,29 +22,13 @@ struct DepositDetails: Codable, Sendable, Equatable {
     }
 }
 
-/// The plaintext of a sealed deposit: a 4-byte big-endian length, the details as JSON, the audio.
+/// The plaintext of a sealed deposit: the details and the audio, framed as `FramedPayload`.
 enum DepositPayload {
     static func encode(_ details: DepositDetails, audio: Data) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .secondsSince1970
-        let json = try encoder.encode(details)
-        var data = Data()
-        var length = UInt32(json.count).bigEndian
-        withUnsafeBytes(of: &length) { data.append(contentsOf: $0) }
-        data.append(json)
-        data.append(audio)
-        return data
+        try FramedPayload.encode(details, payload: audio)
     }
 
     static func decode(_ data: Data) throws -> (DepositDetails, Data) {
-        guard data.count >= 4 else { throw PipelineError.corruptDeposit("shorter than its length field") }
-        let length = data.prefix(4).reduce(0) { $0 << 8 | Int($1) }
-        guard data.count >= 4 + length else { throw PipelineError.corruptDeposit("details cut short") }
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .secondsSince1970
-        // Slices, not copies: the audio is most of the payload and is only written out again.
-        let details = try decoder.decode(
-            DepositDetails.self, from: data[data.startIndex + 4..<data.startIndex + 4 + length])
-        return (details, data[(data.startIndex + 4 + length)...])
+        try FramedPayload.decode(DepositDetails.self, from: data, what: "sealed deposit")
     }
 }

@@ -44,7 +44,7 @@ import Testing
         #expect(output["INBOX"] == [["FS", "first", hex(first)]])
         #expect(output["Clients.Acme"] == [["", "second", hex(second)]])
         #expect(output["Saved"] == [])
-        #expect(throws: StoreError.self) { try fixture.store.export(mailbox: fixture.mailbox, to: target) }
+        #expect(throws: MailStoreError.self) { try fixture.store.export(mailbox: fixture.mailbox, to: target) }
     }
 
     /// Python's `mailbox.Maildir` view of `path`: folder name → subjects.
@@ -140,7 +140,7 @@ import Testing
         try Self.insertFolder(fixture, Array(repeating: "a", count: 300).joined(separator: "/"))
         let outside = fixture.root + "/out"
         let target = outside + "/export"
-        #expect(throws: StoreError.self) { try fixture.store.export(mailbox: fixture.mailbox, to: target) }
+        #expect(throws: MailStoreError.self) { try fixture.store.export(mailbox: fixture.mailbox, to: target) }
         #expect(!FileManager.default.fileExists(atPath: target))
         #expect(Self.tree(outside) == [])
     }

@@ -12,10 +12,10 @@ import Testing
         #expect(folders.map(\.name) == ["Clients", "Clients/Acme", "Greetings", "INBOX", "Saved", "Trash"])
         #expect(folders.first { $0.name == "Clients" }?.hasChildren == true)
         #expect(folders.first { $0.name == "Trash" }?.specialUse == "\\Trash")
-        #expect(throws: StoreError.folderExists("Clients/Acme")) {
+        #expect(throws: MailStoreError.folderExists("Clients/Acme")) {
             try fixture.store.createFolder(mailbox: fixture.mailbox, name: "Clients/Acme")
         }
-        #expect(throws: StoreError.folderExists("INBOX")) {
+        #expect(throws: MailStoreError.folderExists("INBOX")) {
             try fixture.store.createFolder(mailbox: fixture.mailbox, name: "inbox")
         }
     }
@@ -23,7 +23,7 @@ import Testing
     @Test(arguments: ["", "/a", "a/", "a//b", "a*b", "a%b", "tab\there", String(repeating: "x", count: 256)])
     func badNamesAreRefused(_ name: String) throws {
         let fixture = try StoreFixture()
-        #expect(throws: StoreError.self) { try fixture.store.createFolder(mailbox: fixture.mailbox, name: name) }
+        #expect(throws: MailStoreError.self) { try fixture.store.createFolder(mailbox: fixture.mailbox, name: name) }
     }
 
     /// RFC 3501 §2.3.1.1: a folder made again under an old name must not get the UIDVALIDITY of
@@ -62,7 +62,7 @@ import Testing
         #expect(names.contains("Archive/Work/Old"))
         #expect(names.contains("work/other"), "a folder differing only in case is not a child")
         #expect(!names.contains("Work"))
-        #expect(throws: StoreError.protectedFolder("Trash")) {
+        #expect(throws: MailStoreError.protectedFolder("Trash")) {
             try fixture.store.renameFolder(mailbox: fixture.mailbox, from: "Trash", to: "Bin")
         }
     }
@@ -79,16 +79,16 @@ import Testing
         let fixture = try StoreFixture()
         try fixture.store.createFolder(mailbox: fixture.mailbox, name: "Tmp/Child")
         try fixture.store.deliver(mailbox: fixture.mailbox, folder: "Tmp/Child", message: StoreFixture.message())
-        #expect(throws: StoreError.self) { try fixture.store.deleteFolder(mailbox: fixture.mailbox, name: "Tmp") }
+        #expect(throws: MailStoreError.self) { try fixture.store.deleteFolder(mailbox: fixture.mailbox, name: "Tmp") }
         try fixture.store.deleteFolder(mailbox: fixture.mailbox, name: "Tmp/Child")
         try fixture.store.deleteFolder(mailbox: fixture.mailbox, name: "Tmp")
         #expect(fixture.files().filter { $0.contains("/spool/") }.isEmpty)
         for name in ["INBOX", "Saved", "Trash", "Greetings"] {
-            #expect(throws: StoreError.protectedFolder(name)) {
+            #expect(throws: MailStoreError.protectedFolder(name)) {
                 try fixture.store.deleteFolder(mailbox: fixture.mailbox, name: name)
             }
         }
-        #expect(throws: StoreError.noSuchFolder("Nope")) {
+        #expect(throws: MailStoreError.noSuchFolder("Nope")) {
             try fixture.store.deleteFolder(mailbox: fixture.mailbox, name: "Nope")
         }
     }
@@ -101,11 +101,11 @@ import Testing
         let fixture = try StoreFixture()
         let before = try fixture.store.folders(mailbox: fixture.mailbox).map(\.name)
         let reason = "'.' and '..' cannot be a level of a folder name"
-        #expect(throws: StoreError.invalidFolderName(name, reason: reason)) {
+        #expect(throws: MailStoreError.invalidFolderName(name, reason: reason)) {
             try fixture.store.createFolder(mailbox: fixture.mailbox, name: name)
         }
         try fixture.store.createFolder(mailbox: fixture.mailbox, name: "Work")
-        #expect(throws: StoreError.invalidFolderName(name, reason: reason)) {
+        #expect(throws: MailStoreError.invalidFolderName(name, reason: reason)) {
             try fixture.store.renameFolder(mailbox: fixture.mailbox, from: "Work", to: name)
         }
         #expect(try fixture.store.folders(mailbox: fixture.mailbox).map(\.name) == (before + ["Work"]).sorted())
@@ -121,17 +121,19 @@ import Testing
         }
         #expect(FolderNameRules.maxDepth == 16)
         for count in [17, 128] {
-            #expect(throws: StoreError.invalidFolderName(levels(count), reason: "more than 16 levels deep")) {
+            #expect(throws: MailStoreError.invalidFolderName(levels(count), reason: "more than 16 levels deep")) {
                 try fixture.store.createFolder(mailbox: fixture.mailbox, name: levels(count))
             }
         }
-        #expect(throws: StoreError.self) { try fixture.store.createFolder(mailbox: fixture.mailbox, name: levels(300)) }
+        #expect(throws: MailStoreError.self) {
+            try fixture.store.createFolder(mailbox: fixture.mailbox, name: levels(300))
+        }
         #expect(try fixture.store.folders(mailbox: fixture.mailbox).map(\.name) == before)
         try fixture.store.createFolder(mailbox: fixture.mailbox, name: levels(16, "d"))
         let made = try fixture.store.folders(mailbox: fixture.mailbox).map(\.name)
         #expect(made.count == before.count + 16)
         // Moving the tree one level down would make its deepest child 17 levels deep.
-        #expect(throws: StoreError.invalidFolderName("x/" + levels(16, "d"), reason: "more than 16 levels deep")) {
+        #expect(throws: MailStoreError.invalidFolderName("x/" + levels(16, "d"), reason: "more than 16 levels deep")) {
             try fixture.store.renameFolder(mailbox: fixture.mailbox, from: "d", to: "x/d")
         }
         #expect(try fixture.store.folders(mailbox: fixture.mailbox).map(\.name) == made)

@@ -95,7 +95,7 @@ struct StoreFixture {
         let spoolFiles = fixture.files().filter { $0.contains("/spool/") }
         #expect(spoolFiles.count == 1)
         #expect(spoolFiles.first?.hasSuffix("/cur/same:2,S") == true, "\(spoolFiles)")
-        #expect(throws: StoreError.noSuchFolder("Nowhere")) {
+        #expect(throws: MailStoreError.noSuchFolder("Nowhere")) {
             try fixture.store.deliver(mailbox: fixture.mailbox, folder: "Nowhere", depositID: "same", message: message)
         }
     }
@@ -211,7 +211,7 @@ struct StoreFixture {
         #expect(removed == [2, 3])
         #expect(try fixture.store.messages(mailbox: fixture.mailbox, folder: "INBOX").map(\.uid) == [1])
         #expect(fixture.files().filter { $0.contains("/spool/") }.count == 1)
-        #expect(throws: StoreError.noSuchMessage(uid: 2)) {
+        #expect(throws: MailStoreError.noSuchMessage(uid: 2)) {
             try fixture.store.read(mailbox: fixture.mailbox, folder: "INBOX", uid: 2)
         }
         #expect(try fixture.store.deliver(mailbox: fixture.mailbox, message: StoreFixture.message()) == 4)
@@ -254,7 +254,7 @@ struct StoreFixture {
         #expect(try fixture.store.messages(mailbox: fixture.mailbox, folder: "INBOX").map(\.uid) == [1])
         #expect(try fixture.store.read(mailbox: fixture.mailbox, folder: "Saved", uid: 4) == messages[2])
         #expect(try fixture.store.read(mailbox: fixture.mailbox, folder: "Saved", uid: 3) == messages[1])
-        #expect(throws: StoreError.noSuchFolder("Nowhere")) {
+        #expect(throws: MailStoreError.noSuchFolder("Nowhere")) {
             try fixture.store.copy(mailbox: fixture.mailbox, from: "INBOX", uids: [1], to: "Nowhere")
         }
     }

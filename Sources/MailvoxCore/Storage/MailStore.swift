@@ -151,7 +151,7 @@ public struct QuotaUsage: Sendable, Equatable {
 }
 
 /// Why a `MailStore` refused a request; each case maps to one IMAP response code.
-public enum MailStoreError: Error, Sendable, Equatable, CustomStringConvertible {
+public enum MailStoreError: Error, Sendable, Equatable {
     /// `[NONEXISTENT]`, or `[TRYCREATE]` for a COPY/MOVE/APPEND target.
     case noSuchFolder(String)
     /// `[ALREADYEXISTS]`
@@ -183,5 +183,24 @@ public enum MailStoreError: Error, Sendable, Equatable, CustomStringConvertible 
         case .malformedMessage(let reason): "message refused: \(reason)"
         case .storage(let reason): "storage failed: \(reason)"
         }
+    }
+}
+
+/// The store's one error type: what the IMAP layer maps to response codes is also what the CLI
+/// prints (a `MailvoxFailure`), so no layer translates one enum into another.
+extension MailStoreError: MailvoxFailure {
+    public var kind: FailureKind {
+        switch self {
+        case .storage: .runtime
+        default: .input
+        }
+    }
+
+    /// A file or directory call of the store failed; `path` and `reason` are for the log.
+    public static func io(path: String, reason: String) -> MailStoreError { .storage("\(path): \(reason)") }
+
+    /// A file the index points at cannot be read or opened (`fsck` reports these).
+    public static func unreadable(path: String, reason: String) -> MailStoreError {
+        .storage("\(path): \(reason)")
     }
 }

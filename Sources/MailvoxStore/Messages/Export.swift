@@ -24,7 +24,7 @@ extension MessageStore {
         if FileManager.default.fileExists(atPath: target.path, isDirectory: &isDirectory) {
             let entries = (try? FileManager.default.contentsOfDirectory(atPath: target.path)) ?? []
             guard isDirectory.boolValue, entries.isEmpty else {
-                throw StoreError.io(
+                throw MailStoreError.io(
                     path: directory, reason: "exists and is not an empty directory; refusing to mix into it")
             }
         }
@@ -62,7 +62,8 @@ extension MessageStore {
             // rename(2) replaces an empty directory atomically; a non-empty one that appeared
             // meanwhile makes it fail (ENOTEMPTY), and nothing is mixed in.
             guard rename(staging, target.path) == 0 else {
-                throw StoreError.io(path: directory, reason: "cannot move the export into place: \(Self.errnoText())")
+                throw MailStoreError.io(
+                    path: directory, reason: "cannot move the export into place: \(Self.errnoText())")
             }
             return done
         } catch {
@@ -76,7 +77,8 @@ extension MessageStore {
         let template = target.deletingLastPathComponent().path + "/." + target.lastPathComponent + ".export-XXXXXX"
         var bytes = Array(template.utf8CString)
         guard let made = mkdtemp(&bytes) else {
-            throw StoreError.io(path: template, reason: "cannot create the export's staging directory: \(errnoText())")
+            throw MailStoreError.io(
+                path: template, reason: "cannot create the export's staging directory: \(errnoText())")
         }
         return String(cString: made)
     }
@@ -89,7 +91,7 @@ extension MessageStore {
         guard MaildirName.isSafeComponent(maildirName),
             URL(fileURLWithPath: path).standardizedFileURL.path.hasPrefix(staging + "/")
         else {
-            throw StoreError.io(path: path, reason: "refusing to write outside the export directory")
+            throw MailStoreError.io(path: path, reason: "refusing to write outside the export directory")
         }
         try makePrivateDirectory(path)
         return path
@@ -97,27 +99,31 @@ extension MessageStore {
 
     static func makePrivateDirectory(_ path: String) throws {
         guard mkdir(path, 0o700) == 0 || errno == EEXIST else {
-            throw StoreError.io(path: path, reason: "cannot create: \(errnoText())")
+            throw MailStoreError.io(path: path, reason: "cannot create: \(errnoText())")
         }
         // The umask may take bits away but never adds any; be exact all the same.
-        guard chmod(path, 0o700) == 0 else { throw StoreError.io(path: path, reason: "cannot chmod: \(errnoText())") }
+        guard chmod(path, 0o700) == 0 else {
+            throw MailStoreError.io(path: path, reason: "cannot chmod: \(errnoText())")
+        }
     }
 
     /// Writes a new file, 0600, never through a symlink; sets its mtime to `mtime` if given.
     static func writePrivateFile(_ path: String, contents: Data, mtime: Int?) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw StoreError.io(path: path, reason: "cannot create: \(errnoText())") }
+        guard fd >= 0 else { throw MailStoreError.io(path: path, reason: "cannot create: \(errnoText())") }
         defer { close(fd) }
         try contents.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
                 let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
                 if written < 0 && errno == EINTR { continue }
-                guard written > 0 else { throw StoreError.io(path: path, reason: "cannot write: \(errnoText())") }
+                guard written > 0 else { throw MailStoreError.io(path: path, reason: "cannot write: \(errnoText())") }
                 offset += written
             }
         }
-        guard fchmod(fd, 0o600) == 0 else { throw StoreError.io(path: path, reason: "cannot chmod: \(errnoText())") }
+        guard fchmod(fd, 0o600) == 0 else {
+            throw MailStoreError.io(path: path, reason: "cannot chmod: \(errnoText())")
+        }
         if let mtime {
             var times = [timespec(tv_sec: mtime, tv_nsec: 0), timespec(tv_sec: mtime, tv_nsec: 0)]
             futimens(fd, &times)
@@ -144,7 +150,7 @@ public enum MaildirName {
         let levels = name.split(separator: "/", omittingEmptySubsequences: false).map { escape(String($0)) }
         let component = "." + levels.joined(separator: ".")
         guard component.utf8.count <= maxBytes else {
-            throw StoreError.invalidFolderName(
+            throw MailStoreError.invalidFolderName(
                 name,
                 reason:
                     "its Maildir++ name would be \(component.utf8.count) bytes, over the \(maxBytes) a file name may have; rename the folder and export again"

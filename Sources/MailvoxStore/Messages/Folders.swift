@@ -27,7 +27,7 @@ extension MessageStore {
     public func createFolder(mailbox: MailboxID, name: String) throws {
         let name = try Self.validateFolderName(name)
         try database.write { db in
-            if try Self.folderExists(db, mailbox: mailbox, name: name) { throw StoreError.folderExists(name) }
+            if try Self.folderExists(db, mailbox: mailbox, name: name) { throw MailStoreError.folderExists(name) }
             let parts = name.split(separator: "/")
             for depth in 1...parts.count {
                 let path = parts.prefix(depth).joined(separator: "/")
@@ -40,7 +40,7 @@ extension MessageStore {
 
     /// Deletes an empty-of-children folder with its messages (expunged through tombstones).
     public func deleteFolder(mailbox: MailboxID, name: String) throws {
-        guard !Self.isProtected(name) else { throw StoreError.protectedFolder(name) }
+        guard !Self.isProtected(name) else { throw MailStoreError.protectedFolder(name) }
         let folderID = try database.write { db -> Int64 in
             let folder = try Self.folder(db, mailbox: mailbox, name: name)
             let children =
@@ -48,7 +48,7 @@ extension MessageStore {
                     db, sql: "SELECT COUNT(*) FROM folder WHERE mailbox_id = ? AND substr(name, 1, length(?)) = ?",
                     arguments: [mailbox.rawValue, name + "/", name + "/"]) ?? 0
             guard children == 0 else {
-                throw StoreError.invalidFolderName(name, reason: "has child folders; delete them first")
+                throw MailStoreError.invalidFolderName(name, reason: "has child folders; delete them first")
             }
             let uids = try Int64.fetchAll(
                 db, sql: "SELECT uid FROM message WHERE folder_id = ?", arguments: [folder.id])
@@ -71,12 +71,12 @@ extension MessageStore {
             try copy(mailbox: mailbox, from: "INBOX", uids: uids, to: new, expungingSource: true)
             return
         }
-        guard !Self.isProtected(old) else { throw StoreError.protectedFolder(old) }
+        guard !Self.isProtected(old) else { throw MailStoreError.protectedFolder(old) }
         try database.write { db in
             _ = try Self.folder(db, mailbox: mailbox, name: old)
-            if try Self.folderExists(db, mailbox: mailbox, name: new) { throw StoreError.folderExists(new) }
+            if try Self.folderExists(db, mailbox: mailbox, name: new) { throw MailStoreError.folderExists(new) }
             guard !new.hasPrefix(old + "/") else {
-                throw StoreError.invalidFolderName(new, reason: "cannot move a folder into itself")
+                throw MailStoreError.invalidFolderName(new, reason: "cannot move a folder into itself")
             }
             let rows = try Row.fetchAll(
                 db,
@@ -91,7 +91,7 @@ extension MessageStore {
                 // refusal rolls the whole rename back.
                 let renamed = new + name.dropFirst(old.count)
                 if let problem = FolderNameRules.problem(renamed) {
-                    throw StoreError.invalidFolderName(renamed, reason: problem)
+                    throw MailStoreError.invalidFolderName(renamed, reason: problem)
                 }
                 try db.execute(
                     sql: "UPDATE folder SET name = ? WHERE id = ?", arguments: [renamed, row["id"] as Int64])
@@ -120,7 +120,7 @@ extension MessageStore {
     static func validateFolderName(_ raw: String) throws -> String {
         var name = raw
         if name.uppercased() == "INBOX" || name.uppercased().hasPrefix("INBOX/") { name = "INBOX" + name.dropFirst(5) }
-        if let problem = FolderNameRules.problem(name) { throw StoreError.invalidFolderName(raw, reason: problem) }
+        if let problem = FolderNameRules.problem(name) { throw MailStoreError.invalidFolderName(raw, reason: problem) }
         return name
     }
 

@@ -150,20 +150,6 @@ public struct MailboxStore: MailStore {
     }
 
     static func translate(_ error: any Error) -> MailStoreError {
-        switch error {
-        case let error as MailStoreError: return error
-        case let error as StoreError:
-            switch error {
-            case .noSuchFolder(let name): return .noSuchFolder(name)
-            case .folderExists(let name): return .folderExists(name)
-            case .invalidFolderName(let name, let reason): return .invalidFolderName(name, reason: reason)
-            case .protectedFolder(let name): return .protectedFolder(name)
-            case .noSuchMessage(let uid): return .noSuchMessage(uid: uid)
-            case .messageTooLarge(let size, let limit): return .messageTooLarge(size: size, limit: limit)
-            case .malformedMessage(let reason): return .malformedMessage(reason)
-            case .unreadable, .io: return .storage(error.description)
-            }
-        default: return .storage(String(describing: error))
-        }
+        (error as? MailStoreError) ?? .storage(String(describing: error))
     }
 }

@@ -57,7 +57,7 @@ public final class MessageStore: Sendable {
             let row = try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT * FROM folder WHERE mailbox_id = ? AND name = ?"),
                 arguments: [mailbox.rawValue, name])
-        else { throw StoreError.noSuchFolder(name) }
+        else { throw MailStoreError.noSuchFolder(name) }
         return FolderRow(row)
     }
 
@@ -136,13 +136,13 @@ public final class MessageStore: Sendable {
         flags: MessageFlags = MessageFlags(), limits: MessageLimits = .default
     ) throws -> (uidValidity: UInt32, summary: MessageSummary) {
         guard message.count <= limits.maxBytes else {
-            throw StoreError.messageTooLarge(size: message.count, limit: limits.maxBytes)
+            throw MailStoreError.messageTooLarge(size: message.count, limit: limits.maxBytes)
         }
         let structure: ParsedMessage
         do {
             structure = try MessageParser.parse([UInt8](message), limits: limits)
         } catch {
-            throw StoreError.malformedMessage(error.description)
+            throw MailStoreError.malformedMessage(error.description)
         }
         let summary = try file(
             mailbox: mailbox, folder: name, depositID: nil, message: message,
@@ -176,7 +176,7 @@ public final class MessageStore: Sendable {
                         WHERE folder.mailbox_id = ? AND folder.name = ?
                         """), arguments: [depositID, mailbox.rawValue, name])
         }
-        guard let found else { throw StoreError.noSuchFolder(name) }
+        guard let found else { throw MailStoreError.noSuchFolder(name) }
         let folder = FolderRow(found)
         let publicKey: Data? = found["owner_public_key"]
         if let uid = found["existing_uid"] as Int64? {
@@ -254,7 +254,7 @@ public final class MessageStore: Sendable {
         let sealed = try database.read { db in
             let folder = try Self.folder(db, mailbox: mailbox, name: name)
             guard let row = try Self.messageRow(db, folderID: folder.id, uid: uid) else {
-                throw StoreError.noSuchMessage(uid: uid)
+                throw MailStoreError.noSuchMessage(uid: uid)
             }
             return row["meta"] as Data
         }
@@ -266,7 +266,7 @@ public final class MessageStore: Sendable {
         let path = try database.read { db in
             let folder = try Self.folder(db, mailbox: mailbox, name: name)
             guard let row = try Self.messageRow(db, folderID: folder.id, uid: uid) else {
-                throw StoreError.noSuchMessage(uid: uid)
+                throw MailStoreError.noSuchMessage(uid: uid)
             }
             return try self.path(mailbox: mailbox, folderID: folder.id, row: row)
         }
@@ -281,7 +281,9 @@ public final class MessageStore: Sendable {
         guard
             let path = spool.locate(
                 mailbox: mailbox.rawValue, folderID: folderID, fileName: fileName, expected: expected)
-        else { throw StoreError.unreadable(path: expected, reason: "the index has a row but the spool has no file") }
+        else {
+            throw MailStoreError.unreadable(path: expected, reason: "the index has a row but the spool has no file")
+        }
         return path
     }
 
@@ -475,7 +477,7 @@ public final class MessageStore: Sendable {
             do {
                 try FileManager.default.removeItem(atPath: directory)
             } catch {
-                throw StoreError.io(path: directory, reason: error.localizedDescription)
+                throw MailStoreError.io(path: directory, reason: error.localizedDescription)
             }
         }
     }

@@ -37,7 +37,7 @@ extension MessageStore {
         let (rowID, sealed) = try database.read { db in
             let folder = try Self.folder(db, mailbox: mailbox, name: name)
             guard let row = try Self.messageRow(db, folderID: folder.id, uid: uid) else {
-                throw StoreError.noSuchMessage(uid: uid)
+                throw MailStoreError.noSuchMessage(uid: uid)
             }
             return (row["id"] as Int64, row["meta"] as Data)
         }
@@ -60,7 +60,7 @@ extension MessageStore {
         do {
             return try MessageParser.parse([UInt8](bytes), limits: MessageLimits(maxBytes: max(bytes.count, 1)))
         } catch {
-            throw StoreError.malformedMessage(error.description)
+            throw MailStoreError.malformedMessage(error.description)
         }
     }
 

@@ -116,7 +116,7 @@ extension MessageStore {
                 let reader = try SealedFileReader(path: path, key: key)
                 try reader.verify()
                 if reader.plaintextSize != row["size"] as Int {
-                    throw StoreError.unreadable(
+                    throw MailStoreError.unreadable(
                         path: path,
                         reason: "size \(reader.plaintextSize) differs from the index's \(row["size"] as Int)")
                 }

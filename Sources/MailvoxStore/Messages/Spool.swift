@@ -1,4 +1,5 @@
 import Foundation
+import MailvoxCore
 import MailvoxCrypto
 
 /// The Maildir spool: `spool/<mailbox>/<folder-id>/{tmp,new,cur}/` (docs/DESIGN.md §5.1).
@@ -32,7 +33,7 @@ struct Spool: Sendable {
     func ensureFolder(mailbox: String, folderID: Int64) throws {
         let folder = folderDirectory(mailbox: mailbox, folderID: folderID)
         for path in [root, "\(root)/\(mailbox)", folder, "\(folder)/tmp", "\(folder)/new", "\(folder)/cur"] {
-            if mkdir(path, 0o700) != 0 && errno != EEXIST { throw StoreError.io(path: path, reason: errnoText()) }
+            if mkdir(path, 0o700) != 0 && errno != EEXIST { throw MailStoreError.io(path: path, reason: errnoText()) }
         }
     }
 
@@ -50,10 +51,10 @@ struct Spool: Sendable {
             try ensureFolder(mailbox: mailbox, folderID: folderID)
             fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         }
-        guard fd >= 0 else { throw StoreError.io(path: temporary, reason: errnoText()) }
+        guard fd >= 0 else { throw MailStoreError.io(path: temporary, reason: errnoText()) }
         do {
             try body(fd)
-            guard fsync(fd) == 0 else { throw StoreError.io(path: temporary, reason: errnoText()) }
+            guard fsync(fd) == 0 else { throw MailStoreError.io(path: temporary, reason: errnoText()) }
             close(fd)
         } catch {
             close(fd)
@@ -69,7 +70,7 @@ struct Spool: Sendable {
         guard renamed else {
             let reason = errnoText()
             unlink(temporary)
-            throw StoreError.io(path: destination, reason: reason)
+            throw MailStoreError.io(path: destination, reason: reason)
         }
         DurableFile.syncDirectory(of: destination)
     }
@@ -77,7 +78,9 @@ struct Spool: Sendable {
     /// A second name for an existing file (COPY/MOVE): no bytes are copied or re-sealed.
     func link(from source: String, to destination: String, mailbox: String, folderID: Int64) throws {
         try ensureFolder(mailbox: mailbox, folderID: folderID)
-        guard Glibc.link(source, destination) == 0 else { throw StoreError.io(path: destination, reason: errnoText()) }
+        guard Glibc.link(source, destination) == 0 else {
+            throw MailStoreError.io(path: destination, reason: errnoText())
+        }
         DurableFile.syncDirectory(of: destination)
     }
 
@@ -89,7 +92,7 @@ struct Spool: Sendable {
             mkdir((destination as NSString).deletingLastPathComponent, 0o700)
             renamed = Glibc.rename(source, destination) == 0
         }
-        guard renamed else { throw StoreError.io(path: source, reason: errnoText()) }
+        guard renamed else { throw MailStoreError.io(path: source, reason: errnoText()) }
         DurableFile.syncDirectory(of: destination)
         if (source as NSString).deletingLastPathComponent != (destination as NSString).deletingLastPathComponent {
             DurableFile.syncDirectory(of: source)
@@ -98,7 +101,7 @@ struct Spool: Sendable {
 
     /// Unlinks `path` (gone already is fine) and makes the removal durable.
     func remove(_ path: String) throws {
-        if unlink(path) != 0 && errno != ENOENT { throw StoreError.io(path: path, reason: errnoText()) }
+        if unlink(path) != 0 && errno != ENOENT { throw MailStoreError.io(path: path, reason: errnoText()) }
         DurableFile.syncDirectory(of: path)
     }
 }
