@@ -123,10 +123,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The IMAP protocol alone (grammar, parser, encoders): no sockets, no TLS, so Fuzz/ can
+        // compile it with sanitizers from NIOCore only.
+        .target(
+            name: "MailvoxIMAPCore",
+            dependencies: ["MailvoxCore", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         .target(
             name: "MailvoxIMAP",
             dependencies: [
-                "MailvoxCore",
+                "MailvoxCore", "MailvoxIMAPCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -181,13 +187,15 @@ let package = Package(
         // Golden files are read through #filePath, not bundled.
         .testTarget(
             name: "MailvoxMIMETests",
-            dependencies: ["MailvoxMIME", "MailvoxCore", "MailvoxIMAP", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "MailvoxMIME", "MailvoxCore", "MailvoxIMAPCore", .product(name: "NIOCore", package: "swift-nio"),
+            ],
             exclude: ["Golden"]),
         .testTarget(name: "MailvoxTemplatesTests", dependencies: ["MailvoxTemplates", "MailvoxCore"]),
         .testTarget(
             name: "MailvoxIMAPTests",
             dependencies: [
-                "MailvoxIMAP", "MailvoxCore", "MailvoxStoreTesting", "MailvoxCrypto",
+                "MailvoxIMAP", "MailvoxIMAPCore", "MailvoxCore", "MailvoxStoreTesting", "MailvoxCrypto",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],

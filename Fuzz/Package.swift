@@ -21,10 +21,11 @@ let package = Package(
         .target(
             name: "MailvoxAudio", dependencies: ["MailvoxCore", "CSndFile", "CSoxr", "CEbur128"],
             path: "Linked/MailvoxAudio"),
+        // The protocol half of IMAP only; the server half (sockets, TLS) is not a parser.
         .target(
-            name: "MailvoxIMAP",
+            name: "MailvoxIMAPCore",
             dependencies: ["MailvoxCore", .product(name: "NIOCore", package: "swift-nio")],
-            path: "Linked/MailvoxIMAP"),
+            path: "Linked/MailvoxIMAPCore"),
         // The sealing code only: the dev certificate and password hashing are not parsers.
         .target(
             name: "MailvoxCrypto",
@@ -36,7 +37,7 @@ let package = Package(
         .target(name: "MailvoxSidecar", dependencies: ["MailvoxCore"], path: "Linked/MailvoxSidecar"),
         .executableTarget(name: "FuzzAudio", dependencies: ["MailvoxAudio"]),
         .executableTarget(name: "FuzzMIME", dependencies: ["MailvoxMIME"]),
-        .executableTarget(name: "FuzzIMAP", dependencies: ["MailvoxIMAP"]),
+        .executableTarget(name: "FuzzIMAP", dependencies: ["MailvoxIMAPCore"]),
         .executableTarget(name: "FuzzIntake", dependencies: ["MailvoxCore", "MailvoxSidecar"]),
         .executableTarget(
             name: "FuzzSealed", dependencies: ["MailvoxCrypto", .product(name: "Crypto", package: "swift-crypto")]),

@@ -6,6 +6,7 @@ import NIOConcurrencyHelpers
 import Testing
 
 @testable import MailvoxIMAP
+@testable import MailvoxIMAPCore
 
 @Suite struct AuthenticationCommandTests {
     @Test func beforeTLSNoPasswordTravels() async throws {

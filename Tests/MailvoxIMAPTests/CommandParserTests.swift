@@ -3,6 +3,7 @@ import NIOCore
 import Testing
 
 @testable import MailvoxIMAP
+@testable import MailvoxIMAPCore
 
 @Suite struct CommandParserTests {
     // MARK: RFC 3501 examples

@@ -3,6 +3,7 @@ import MailvoxStoreTesting
 import Testing
 
 @testable import MailvoxIMAP
+@testable import MailvoxIMAPCore
 
 /// Sessions of one server share encoded ENVELOPEs and BODYSTRUCTUREs; a cached answer must
 /// be the one a fresh encoding gives, and never another message's.

@@ -3,6 +3,7 @@ import NIOCore
 import Testing
 
 @testable import MailvoxIMAP
+@testable import MailvoxIMAPCore
 
 @Suite struct HostileInputTests {
     let small = ParserLimits(maxLineLength: 100, maxLiteralSize: 1000, maxNestingDepth: 8)

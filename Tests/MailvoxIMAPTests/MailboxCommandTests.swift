@@ -4,6 +4,7 @@ import MailvoxStoreTesting
 import Testing
 
 @testable import MailvoxIMAP
+@testable import MailvoxIMAPCore
 
 @Suite struct MailboxCommandTests {
     @Test func listShowsSpecialUseAndChildren() async throws {

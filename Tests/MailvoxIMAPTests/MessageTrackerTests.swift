@@ -3,6 +3,7 @@ import MailvoxCore
 import Testing
 
 @testable import MailvoxIMAP
+@testable import MailvoxIMAPCore
 
 @Suite struct MessageTrackerTests {
     func summaries(_ uids: [UInt32]) -> [MessageSummary] {

@@ -3,6 +3,7 @@ import NIOCore
 import Testing
 
 @testable import MailvoxIMAP
+@testable import MailvoxIMAPCore
 
 /// Feeds `input` in chunks of `chunk` octets (nil: all at once), draining events after each.
 /// `loggedIn` picks the literal limits: grammar tests parse as a logged-in client would.

@@ -4,6 +4,7 @@ import MailvoxStoreTesting
 import Testing
 
 @testable import MailvoxIMAP
+@testable import MailvoxIMAPCore
 
 /// The findings of the security probe, each against the real listener on loopback with real
 /// clients (Python's socket and ssl, openssl s_client), with test-sized timeouts.

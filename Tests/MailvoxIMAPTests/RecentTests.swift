@@ -4,6 +4,7 @@ import MailvoxStoreTesting
 import Testing
 
 @testable import MailvoxIMAP
+@testable import MailvoxIMAPCore
 
 /// `\Recent` (RFC 3501 §2.3.2) as Dovecot keeps it: the first session to SELECT a folder, or to
 /// be told of a new message, holds it as recent; EXAMINE and STATUS only look.

@@ -3,6 +3,7 @@ import NIOCore
 import Testing
 
 @testable import MailvoxIMAP
+@testable import MailvoxIMAPCore
 
 @Suite struct RoundTripTests {
     static let set = SequenceSet([SequenceRange(1...3), SequenceRange(7), SequenceRange(.number(9), .last)])!

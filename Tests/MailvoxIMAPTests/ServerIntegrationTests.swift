@@ -4,6 +4,7 @@ import MailvoxStoreTesting
 import Testing
 
 @testable import MailvoxIMAP
+@testable import MailvoxIMAPCore
 
 /// The NIO server on loopback, driven by real clients nobody here wrote: Python's imaplib,
 /// curl and mbsync, over STARTTLS and implicit TLS with the dev certificate.

@@ -6,6 +6,7 @@ import MailvoxStoreTesting
 import NIOCore
 
 @testable import MailvoxIMAP
+@testable import MailvoxIMAPCore
 
 /// The real IMAP server on free loopback ports, with the dev certificate, over an in-memory store.
 struct RunningServer {

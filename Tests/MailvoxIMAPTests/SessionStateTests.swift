@@ -4,6 +4,7 @@ import MailvoxStoreTesting
 import Testing
 
 @testable import MailvoxIMAP
+@testable import MailvoxIMAPCore
 
 /// The session as a state machine: which commands each state takes, and the RFC 3501 §8
 /// example exchange replayed against the in-memory store.

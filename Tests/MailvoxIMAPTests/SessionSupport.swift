@@ -5,6 +5,7 @@ import NIOCore
 import Testing
 
 @testable import MailvoxIMAP
+@testable import MailvoxIMAPCore
 
 /// Collects what a session writes.
 actor CollectingSink: ResponseSink {

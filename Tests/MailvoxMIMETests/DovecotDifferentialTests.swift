@@ -1,6 +1,6 @@
 import Foundation
 import MailvoxCore
-import MailvoxIMAP
+import MailvoxIMAPCore
 import NIOCore
 import Testing
 

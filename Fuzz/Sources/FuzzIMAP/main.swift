@@ -1,4 +1,4 @@
-import MailvoxIMAP
+import MailvoxIMAPCore
 import NIOCore
 
 /// libFuzzer entry: any bytes through the IMAP command parser, whole and split in two at a point

@@ -1,5 +1,6 @@
 import Foundation
 import MailvoxCore
+import MailvoxIMAPCore
 import NIOCore
 
 extension IMAPSession {

@@ -1,3 +1,5 @@
+import MailvoxIMAPCore
+
 extension IMAPSession {
     /// What this session can do now, in docs/DESIGN.md §6's order: STARTTLS and LOGINDISABLED only
     /// before TLS, AUTH=PLAIN only where a password may be sent and only before login.

@@ -1,4 +1,5 @@
 import MailvoxCore
+import MailvoxIMAPCore
 
 extension IMAPSession {
     /// CREATE (RFC 3501 §6.3.3): one trailing delimiter only says the client means to make

@@ -1,3 +1,5 @@
+import MailvoxIMAPCore
+
 extension IMAPSession {
     /// DELETE (RFC 3501 §6.3.4). INBOX and the special-use folders stay ([CANNOT]).
     mutating func delete(_ name: MailboxName, tag: String) async throws {

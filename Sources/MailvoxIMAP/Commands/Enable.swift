@@ -1,3 +1,5 @@
+import MailvoxIMAPCore
+
 extension IMAPSession {
     /// ENABLE (RFC 5161): only CONDSTORE is an extension that needs enabling here; others are
     /// ignored, as the RFC requires.

@@ -1,4 +1,5 @@
 import MailvoxCore
+import MailvoxIMAPCore
 import NIOCore
 
 extension IMAPSession {

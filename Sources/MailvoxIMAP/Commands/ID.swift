@@ -1,3 +1,5 @@
+import MailvoxIMAPCore
+
 extension IMAPSession {
     /// ID (RFC 2971): the server names itself; the client's fields are not logged (they may
     /// identify a person's device).

@@ -1,3 +1,5 @@
+import MailvoxIMAPCore
+
 extension IMAPSession {
     /// IDLE (RFC 2177): `+ idling`, then every change as it arrives, expunges included, until DONE.
     mutating func idle(tag: String) async {

@@ -1,4 +1,5 @@
 import MailvoxCore
+import MailvoxIMAPCore
 
 extension IMAPSession {
     /// LIST (RFC 3501 §6.3.8) with LIST-EXTENDED (RFC 5258) selection and return options,

@@ -1,4 +1,5 @@
 import MailvoxCore
+import MailvoxIMAPCore
 
 extension IMAPSession {
     /// Whether handling `event` may ask the `Authenticator` (and so wait its delay): LOGIN,

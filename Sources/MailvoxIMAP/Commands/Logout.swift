@@ -1,3 +1,5 @@
+import MailvoxIMAPCore
+
 extension IMAPSession {
     /// LOGOUT (RFC 3501 §6.1.3): BYE, then the tagged OK, then the connection closes.
     mutating func logout(tag: String) -> SessionAction {

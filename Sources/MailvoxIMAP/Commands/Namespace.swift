@@ -1,3 +1,5 @@
+import MailvoxIMAPCore
+
 extension IMAPSession {
     /// NAMESPACE (RFC 2342): one personal namespace, no prefix, `/` as delimiter.
     mutating func namespace(tag: String) async {

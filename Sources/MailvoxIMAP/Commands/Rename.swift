@@ -1,3 +1,5 @@
+import MailvoxIMAPCore
+
 extension IMAPSession {
     /// RENAME (RFC 3501 §6.3.5): children move along and UIDVALIDITY is kept. Renaming INBOX
     /// moves its messages into a new folder of that name and leaves INBOX in place, empty; its

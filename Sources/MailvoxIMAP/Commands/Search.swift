@@ -1,4 +1,5 @@
 import MailvoxCore
+import MailvoxIMAPCore
 
 extension IMAPSession {
     /// SEARCH and UID SEARCH (RFC 3501 §6.4.4) with ESEARCH results (RFC 4731) and MODSEQ

@@ -1,4 +1,5 @@
 import MailvoxCore
+import MailvoxIMAPCore
 
 extension IMAPSession {
     static let systemFlags: [Flag] = [.answered, .flagged, .deleted, .seen, .draft]

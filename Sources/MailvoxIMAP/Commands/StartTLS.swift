@@ -1,3 +1,5 @@
+import MailvoxIMAPCore
+
 extension IMAPSession {
     /// STARTTLS (RFC 3501 §6.2.1, RFC 2595): the OK is the last plaintext; the connection puts
     /// TLS in place before reading on and throws away anything sent after the command.

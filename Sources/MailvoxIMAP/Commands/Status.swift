@@ -1,4 +1,5 @@
 import MailvoxCore
+import MailvoxIMAPCore
 
 extension IMAPSession {
     /// STATUS (RFC 3501 §6.3.10, RFC 7162 HIGHESTMODSEQ, RFC 8438 SIZE). RECENT counts the

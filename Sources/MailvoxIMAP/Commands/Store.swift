@@ -1,4 +1,5 @@
 import MailvoxCore
+import MailvoxIMAPCore
 
 extension IMAPSession {
     /// STORE and UID STORE (RFC 3501 §6.4.6) with .SILENT and UNCHANGEDSINCE → [MODIFIED]

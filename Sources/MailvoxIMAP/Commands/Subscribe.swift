@@ -1,3 +1,5 @@
+import MailvoxIMAPCore
+
 extension IMAPSession {
     /// SUBSCRIBE and UNSUBSCRIBE (RFC 3501 §6.3.6–7).
     mutating func subscribe(_ name: MailboxName, _ subscribed: Bool, tag: String) async throws {

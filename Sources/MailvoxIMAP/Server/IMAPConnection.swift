@@ -1,5 +1,6 @@
 import Logging
 import MailvoxCore
+import MailvoxIMAPCore
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOSSL

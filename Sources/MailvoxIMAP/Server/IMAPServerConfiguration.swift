@@ -1,4 +1,5 @@
 import MailvoxCore
+import MailvoxIMAPCore
 import NIOCore
 
 /// What the IMAP listeners need from `[imap]`, `[tls]` and `[auth]` (docs/DESIGN.md §3.4).

@@ -1,3 +1,4 @@
+import MailvoxIMAPCore
 import NIOConcurrencyHelpers
 import NIOCore
 

@@ -1,4 +1,5 @@
 import MailvoxCore
+import MailvoxIMAPCore
 import NIOCore
 
 /// The wire form of messages' ENVELOPE, BODY and BODYSTRUCTURE. None of them changes once a

@@ -1,5 +1,6 @@
 import Logging
 import MailvoxCore
+import MailvoxIMAPCore
 import NIOCore
 
 /// Where a session's responses go: the connection's channel, or a test's buffer.

@@ -1,4 +1,5 @@
 import MailvoxCore
+import MailvoxIMAPCore
 
 /// One session's message sequence numbers for the selected folder (RFC 3501 §2.3.1.2) and the
 /// changes from the store's feed it has not yet told the client about.

@@ -1,4 +1,5 @@
 import MailvoxCore
+import MailvoxIMAPCore
 
 /// Where an IMAP session stands (RFC 3501 §3): one enum, changed only through its own
 /// transitions, so which commands are legal follows from the value alone.

@@ -309,7 +309,8 @@ extension ByteBuffer {
 
     // MARK: FETCH
 
-    mutating func writeFetchItem(_ item: FetchItem) {
+    /// `package`: MailvoxIMAP's `EncodedStructures` keeps items in exactly this wire form.
+    package mutating func writeFetchItem(_ item: FetchItem) {
         switch item {
         case .flags(let flags):
             writeString("FLAGS ")
