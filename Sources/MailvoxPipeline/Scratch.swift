@@ -12,8 +12,8 @@ import Synchronization
 /// its own, `<pid>-<random>/` (mode 700), which it holds an exclusive `flock` on for its whole
 /// life. A folder whose lock can be taken belongs to a process that is gone (the kernel drops
 /// a lock when its holder dies, however it dies), and only such folders are removed: at `serve`
-/// start (`removeAbandoned`) and when a process first uses scratch. A concurrent
-/// `mailvox deposit`'s file is therefore never deleted.
+/// start (`removeAbandoned`, every base of the user) and when a process first uses scratch
+/// (its own base). A concurrent `mailvox deposit`'s file is therefore never deleted.
 public struct Scratch: Sendable {
     /// This process's own folder; files go straight in it.
     let directory: String
@@ -89,7 +89,12 @@ public struct Scratch: Sendable {
             // running at the same moment never sees it unlocked.
             let temporary = "\(base)/\(newPrefix)\(name)"
             let folder = "\(base)/\(name)"
-            guard mkdir(temporary, 0o700) == 0 else {
+            if mkdir(temporary, 0o700) != 0 && errno == ENOENT {
+                // A sweep at another instance's start removed the base while it was empty.
+                try ensurePrivateDirectory(base)
+                _ = mkdir(temporary, 0o700)
+            }
+            guard access(temporary, F_OK) == 0 else {
                 throw PipelineError.io(path: temporary, reason: String(cString: strerror(errno)))
             }
             let fd = open(temporary, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -107,16 +112,25 @@ public struct Scratch: Sendable {
 
     // MARK: - Cleaning
 
-    /// Removes the scratch folders of processes that are gone from the scratch base of the
-    /// instance whose queue is `queueDir` (and plaintext left in the shared folder of versions
-    /// before per-instance scratch). Call at `serve` start: a recording left by a kill during
-    /// intake or delivery must not outlive the process. Returns how many folders were removed.
+    /// Removes the scratch folders of processes that are gone: in every scratch base of this
+    /// user under `/dev/shm` (a lock that can be taken proves its process dead, whatever its
+    /// instance; a base left empty goes too), in `queueDir/work`, and plaintext left in the
+    /// shared folder of versions before per-instance scratch. Call at `serve` start: a
+    /// recording left by a kill during intake or delivery must not outlive the process.
+    /// Returns how many folders and files were removed.
     @discardableResult
     public static func removeAbandoned(queueDir: String) -> Int {
         var removed = removeLegacyShared()
-        for base in ["/dev/shm/mailvox-\(getuid())-\(instanceHash(queueDir: queueDir))", queueDir + "/work"] {
+        let prefix = "mailvox-\(getuid())-"
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/dev/shm")) ?? []
+        for name in names where name.hasPrefix(prefix) {
+            let base = "/dev/shm/" + name
+            var info = stat()
+            guard lstat(base, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, info.st_uid == getuid() else { continue }
             removed += owned.withLock { _ in removeAbandoned(base: base) }
+            rmdir(base)  // only when empty; a process making its folder now makes the base again
         }
+        removed += owned.withLock { _ in removeAbandoned(base: queueDir + "/work") }
         return removed
     }
 
