@@ -164,6 +164,15 @@ let package = Package(
 
         // MARK: Test support
         .target(name: "MailvoxStoreTesting", dependencies: ["MailvoxCore", "MailvoxMIME"]),
+        // What IMAP's tests (and Fuzz/, CommandEncoder.swift alone) need and the server does not ship.
+        .target(
+            name: "MailvoxIMAPTesting",
+            dependencies: [
+                "MailvoxIMAPCore", "MailvoxIMAP", "MailvoxCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
 
         // MARK: Tests
         .testTarget(name: "MailvoxCoreTests", dependencies: ["MailvoxCore"]),
@@ -195,7 +204,8 @@ let package = Package(
         .testTarget(
             name: "MailvoxIMAPTests",
             dependencies: [
-                "MailvoxIMAP", "MailvoxIMAPCore", "MailvoxCore", "MailvoxStoreTesting", "MailvoxCrypto",
+                "MailvoxIMAP", "MailvoxIMAPCore", "MailvoxIMAPTesting", "MailvoxCore", "MailvoxStoreTesting",
+                "MailvoxCrypto",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],

@@ -26,6 +26,10 @@ let package = Package(
             name: "MailvoxIMAPCore",
             dependencies: ["MailvoxCore", .product(name: "NIOCore", package: "swift-nio")],
             path: "Linked/MailvoxIMAPCore"),
+        // The command encoder only (for the round trip); the rest of it waits on the server half.
+        .target(
+            name: "MailvoxIMAPTesting", dependencies: ["MailvoxCore", "MailvoxIMAPCore"],
+            path: "Linked/MailvoxIMAPTesting", sources: ["CommandEncoder.swift"]),
         // The sealing code only: the dev certificate and password hashing are not parsers.
         .target(
             name: "MailvoxCrypto",
@@ -37,7 +41,7 @@ let package = Package(
         .target(name: "MailvoxSidecar", dependencies: ["MailvoxCore"], path: "Linked/MailvoxSidecar"),
         .executableTarget(name: "FuzzAudio", dependencies: ["MailvoxAudio"]),
         .executableTarget(name: "FuzzMIME", dependencies: ["MailvoxMIME"]),
-        .executableTarget(name: "FuzzIMAP", dependencies: ["MailvoxIMAPCore"]),
+        .executableTarget(name: "FuzzIMAP", dependencies: ["MailvoxIMAPCore", "MailvoxIMAPTesting"]),
         .executableTarget(name: "FuzzIntake", dependencies: ["MailvoxCore", "MailvoxSidecar"]),
         .executableTarget(
             name: "FuzzSealed", dependencies: ["MailvoxCrypto", .product(name: "Crypto", package: "swift-crypto")]),

@@ -1,4 +1,5 @@
 import MailvoxCore
+import MailvoxIMAPCore
 import NIOCore
 
 /// Writes commands as a client would send them: the other half of the parser, for round-trip

@@ -198,7 +198,8 @@ import Testing
         // The shared mark is trusted: past it, a session leaves the store alone, so a message
         // a mark (wrongly) covers stays unclaimed there.
         let uidValidity = try await store.status(of: "INBOX").uidValidity
-        caches.recentClaims.noteClaim(below: 100, mailbox: Fixture.mailbox, folder: "INBOX", uidValidity: uidValidity)
+        try await caches.recentClaims.noteClaim(
+            below: 100, mailbox: Fixture.mailbox, folder: "INBOX", uidValidity: uidValidity)
         try await store.deliver(Fixture.message(subject: "Third"))
         await sessions[0].waitForFeed()
         #expect(try await sessions[0].send("d NOOP").lines == ["* 3 EXISTS", "d OK NOOP completed"])

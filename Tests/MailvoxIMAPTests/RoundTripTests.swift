@@ -1,4 +1,5 @@
 import MailvoxCore
+import MailvoxIMAPTesting
 import NIOCore
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import MailvoxCore
+import MailvoxIMAPTesting
 import MailvoxStoreTesting
 import NIOCore
 import Testing
@@ -151,6 +152,16 @@ enum Fixture {
         try await harness.send("a LOGIN 1000 secret")
         try await harness.send("b SELECT INBOX")
         return (harness, store)
+    }
+}
+
+extension RecentClaims {
+    /// Sets the shared mark as if a claim had returned `upperBound`, through the path a session's
+    /// own claim takes (the mark only rises, so this is for a mark above the folder's).
+    func noteClaim(below upperBound: UInt32, mailbox: MailboxID, folder: String, uidValidity: UInt32) async throws {
+        _ = try await claim(newest: nil, mailbox: mailbox, folder: folder, uidValidity: uidValidity) {
+            upperBound..<upperBound
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 import MailvoxIMAPCore
+import MailvoxIMAPTesting
 import NIOCore
 
 /// libFuzzer entry: any bytes through the IMAP command parser, whole and split in two at a point

@@ -10,8 +10,6 @@ public final class ChangeInbox: Sendable {
     struct State {
         var changes: [FolderChange] = []
         var onChange: (@Sendable () -> Void)?
-        var waiters: [CheckedContinuation<Void, Never>] = []
-        var closed = false
     }
 
     public init() {}
@@ -22,16 +20,13 @@ public final class ChangeInbox: Sendable {
     }
 
     func push(_ change: FolderChange) {
-        let (handler, waiters) = state.withLockedValue { state in
+        let handler = state.withLockedValue { state in
             // Only the first change since the last drain wakes the session: a burst of
             // changes is one wake-up, not one queued event each.
             let wasEmpty = state.changes.isEmpty
             state.changes.append(change)
-            let waiters = state.waiters
-            state.waiters = []
-            return (wasEmpty ? state.onChange : nil, waiters)
+            return wasEmpty ? state.onChange : nil
         }
-        for waiter in waiters { waiter.resume() }
         handler?()
     }
 
@@ -44,25 +39,4 @@ public final class ChangeInbox: Sendable {
     }
 
     public var isEmpty: Bool { state.withLockedValue { $0.changes.isEmpty } }
-
-    /// Waits until at least one change is held (for tests and IDLE).
-    public func waitForChange() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let ready = state.withLockedValue { state in
-                if !state.changes.isEmpty || state.closed { return true }
-                state.waiters.append(continuation)
-                return false
-            }
-            if ready { continuation.resume() }
-        }
-    }
-
-    func close() {
-        let waiters = state.withLockedValue { state in
-            state.closed = true
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume() }
-    }
 }

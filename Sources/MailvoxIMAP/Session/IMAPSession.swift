@@ -351,7 +351,6 @@ public struct IMAPSession {
         self.inbox = inbox
         feedTask = Task {
             for await change in stream { inbox.push(change) }
-            inbox.close()
         }
         return inbox
     }
@@ -359,7 +358,6 @@ public struct IMAPSession {
     mutating func stopFeed() {
         feedTask?.cancel()
         feedTask = nil
-        inbox?.close()
         inbox = nil
     }
 

@@ -64,9 +64,4 @@ public final class RecentClaims: Sendable {
         if (claimedBelow[key] ?? 0) < range.upperBound { claimedBelow[key] = range.upperBound }
         return range
     }
-
-    /// Test hook: pretend a claim returned `upperBound`.
-    func noteClaim(below upperBound: UInt32, mailbox: MailboxID, folder: String, uidValidity: UInt32) {
-        claimedBelow[Key(mailbox: mailbox, folder: folder, uidValidity: uidValidity)] = upperBound
-    }
 }

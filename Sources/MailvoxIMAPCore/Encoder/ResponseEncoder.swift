@@ -82,7 +82,7 @@ extension ByteBuffer {
     }
 
     /// A string: quoted when it is short 7-bit text without CR, LF or NUL, otherwise a literal.
-    mutating func writeIMAPString(_ bytes: some Collection<UInt8>) {
+    package mutating func writeIMAPString(_ bytes: some Collection<UInt8>) {
         if bytes.withContiguousStorageIfAvailable({ writeIMAPString(contiguous: $0) }) == nil {
             Array(bytes).withUnsafeBufferPointer { writeIMAPString(contiguous: $0) }
         }
@@ -353,7 +353,7 @@ extension ByteBuffer {
     }
 
     /// The section text between the brackets, header field names as astrings.
-    mutating func writeSection(_ section: SectionSpecifier) {
+    package mutating func writeSection(_ section: SectionSpecifier) {
         writeString(section.part.map(String.init).joined(separator: "."))
         let dot = section.part.isEmpty ? "" : "."
         switch section.text {

@@ -199,7 +199,7 @@ public struct CommandParser: Sendable {
 }
 
 /// Standard base64 (RFC 4648 §4), as SASL uses it; nil on any invalid character or length.
-enum Base64 {
+package enum Base64 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
     private static let values: [UInt8] = {
         var table = [UInt8](repeating: 0xFF, count: 256)
@@ -239,7 +239,7 @@ enum Base64 {
         return output
     }
 
-    static func encode(_ bytes: [UInt8]) -> String {
+    package static func encode(_ bytes: [UInt8]) -> String {
         var output: [UInt8] = []
         var index = 0
         while index < bytes.count {

@@ -14,7 +14,7 @@ struct GrammarError: Error {
 
 /// Recursive descent over one complete frame (RFC 3501 §9 and the extensions' ABNF).
 /// The framer guarantees every literal's data is present.
-struct GrammarParser {
+package struct GrammarParser {
     private let frame: ByteBuffer
     private let view: ByteBufferView
     private var position: Int
@@ -46,11 +46,11 @@ struct GrammarParser {
         }
     }
 
-    static func isAStringChar(_ byte: UInt8) -> Bool { isAtomChar(byte) || byte == UInt8(ascii: "]") }
+    package static func isAStringChar(_ byte: UInt8) -> Bool { isAtomChar(byte) || byte == UInt8(ascii: "]") }
 
     static func isTagChar(_ byte: UInt8) -> Bool { isAStringChar(byte) && byte != UInt8(ascii: "+") }
 
-    static func isListChar(_ byte: UInt8) -> Bool {
+    package static func isListChar(_ byte: UInt8) -> Bool {
         isAStringChar(byte) || byte == UInt8(ascii: "%") || byte == UInt8(ascii: "*")
     }
 
