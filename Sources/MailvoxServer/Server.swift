@@ -39,6 +39,12 @@ public struct Server: Sendable {
                 "indexed": "\(report.indexed.count)", "problems": "\(report.problems.count)",
             ])
         for problem in report.problems { logger.warning("spool problem: \(problem)") }
+        // Decoded audio a killed process left in scratch (the lock proves no server of this data
+        // dir runs; a running `mailvox deposit` holds its own folder's lock and is spared).
+        let scratchRemoved = Scratch.removeAbandoned(queueDir: context.config.queueDir)
+        if scratchRemoved > 0 {
+            logger.notice("removed \(scratchRemoved) scratch folders or files left by processes that stopped")
+        }
         let released = try context.jobQueue().releaseOrphanedLeases()
         if released > 0 {
             logger.notice("requeued \(released) jobs leased by a server that stopped without finishing them")
