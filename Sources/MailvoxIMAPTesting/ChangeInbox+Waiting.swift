@@ -6,7 +6,7 @@ extension ChangeInbox {
     /// before it sends the command that reports it. Built on the hook that wakes an IDLE
     /// connection (`setOnChange`), which a session driven by a test has no other use for; the
     /// server never waits on an inbox, it is woken.
-    public func waitForChange() async {
+    package func waitForChange() async {
         let waiter = NIOLockedValueBox<CheckedContinuation<Void, Never>?>(nil)
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             waiter.withLockedValue { $0 = continuation }

@@ -4,7 +4,7 @@ import MailvoxIMAPCore
 extension IMAPSession {
     /// Whether handling `event` may ask the `Authenticator` (and so wait its delay): LOGIN,
     /// AUTHENTICATE, or the SASL response of one in progress.
-    public func checksCredentials(_ event: ParserEvent) -> Bool {
+    func checksCredentials(_ event: ParserEvent) -> Bool {
         switch event {
         case .command(let tagged):
             switch tagged.command {

@@ -17,7 +17,7 @@ extension IMAPSession {
     }
 
     /// The connection finished the TLS handshake set-up: capabilities change (RFC 3501 §6.2.1).
-    public mutating func didStartTLS() {
+    mutating func didStartTLS() {
         configuration.isTLS = true
     }
 }

@@ -4,7 +4,9 @@ import NIOConcurrencyHelpers
 /// Collects the selected folder's change feed between commands. A task forwards the store's
 /// `AsyncStream` into it; the session drains it when RFC 3501 lets it report, and `onChange`
 /// wakes an IDLE session at once.
-public final class ChangeInbox: Sendable {
+///
+/// `package`: MailvoxIMAPTesting waits on it through `setOnChange` and `isEmpty`.
+package final class ChangeInbox: Sendable {
     private let state = NIOLockedValueBox<State>(State())
 
     struct State {
@@ -12,10 +14,10 @@ public final class ChangeInbox: Sendable {
         var onChange: (@Sendable () -> Void)?
     }
 
-    public init() {}
+    init() {}
 
     /// Called (from any thread) whenever a change arrives.
-    public func setOnChange(_ handler: (@Sendable () -> Void)?) {
+    package func setOnChange(_ handler: (@Sendable () -> Void)?) {
         state.withLockedValue { $0.onChange = handler }
     }
 
@@ -31,12 +33,12 @@ public final class ChangeInbox: Sendable {
     }
 
     /// Everything received so far, in order.
-    public func drain() -> [FolderChange] {
+    func drain() -> [FolderChange] {
         state.withLockedValue { state in
             defer { state.changes = [] }
             return state.changes
         }
     }
 
-    public var isEmpty: Bool { state.withLockedValue { $0.changes.isEmpty } }
+    package var isEmpty: Bool { state.withLockedValue { $0.changes.isEmpty } }
 }

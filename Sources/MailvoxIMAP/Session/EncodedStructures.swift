@@ -7,8 +7,8 @@ import NIOCore
 /// encoded, a FETCH copies them instead of rebuilding them token by token (Dovecot keeps
 /// BODYSTRUCTURE text in its cache file for the same reason). One per server, shared by its
 /// sessions, in memory only — like the store's cache of opened structures it is built from.
-public final class EncodedStructures: Sendable {
-    public enum Item: Hashable, Sendable {
+final class EncodedStructures: Sendable {
+    enum Item: Hashable, Sendable {
         case envelope, body, bodyStructure
     }
 
@@ -26,7 +26,7 @@ public final class EncodedStructures: Sendable {
 
     /// About 300–700 octets per item for a voicemail: the default holds three items of
     /// 8,192 messages in roughly 10 MiB.
-    public init(capacity: Int = 3 * 8192) {
+    init(capacity: Int = 3 * 8192) {
         cache = BoundedCache(capacity: capacity)
     }
 

@@ -4,25 +4,25 @@ import MailvoxIMAPCore
 import NIOCore
 
 /// Where a session's responses go: the connection's channel, or a test's buffer.
-public protocol ResponseSink: Sendable {
+protocol ResponseSink: Sendable {
     func write(_ bytes: ByteBuffer) async throws
 }
 
 /// What a session's settings are, per connection.
-public struct SessionConfiguration: Sendable {
+struct SessionConfiguration: Sendable {
     /// LOGIN and AUTHENTICATE allowed before TLS (`[imap] allow_plaintext_auth`).
-    public var allowPlaintextAuth: Bool
+    var allowPlaintextAuth: Bool
     /// Whether STARTTLS can be offered on this connection (a certificate is configured).
-    public var startTLSAvailable: Bool
+    var startTLSAvailable: Bool
     /// Whether the connection is already encrypted (implicit TLS, or after STARTTLS).
-    public var isTLS: Bool
+    var isTLS: Bool
     /// Commands (of any kind, errors included) accepted before login; then `BYE [LIMIT]`.
-    public var maxCommandsBeforeLogin: Int
+    var maxCommandsBeforeLogin: Int
     /// APPEND limit (`[imap] max_message_bytes`).
-    public var maxMessageBytes: Int
-    public var clientAddress: ClientAddress
+    var maxMessageBytes: Int
+    var clientAddress: ClientAddress
 
-    public init(
+    init(
         allowPlaintextAuth: Bool = false, startTLSAvailable: Bool = true, isTLS: Bool = false,
         maxCommandsBeforeLogin: Int = 25, maxMessageBytes: Int = 52_428_800,
         clientAddress: ClientAddress = ClientAddress("127.0.0.1")
@@ -36,11 +36,11 @@ public struct SessionConfiguration: Sendable {
     }
 
     /// Whether a password may be sent now.
-    public var loginAllowed: Bool { isTLS || allowPlaintextAuth }
+    var loginAllowed: Bool { isTLS || allowPlaintextAuth }
 }
 
 /// What the connection must do after the session handled an event.
-public enum SessionAction: Sendable, Equatable {
+enum SessionAction: Sendable, Equatable {
     case proceed
     /// STARTTLS was accepted and its OK written: put TLS in front of everything now, and
     /// discard any plaintext the client sent after the command.
@@ -52,9 +52,9 @@ public enum SessionAction: Sendable, Equatable {
 /// One client's IMAP session: the state machine (`SessionState`) driven by parser events,
 /// each command's work done against the async `MailStore`, responses written to a sink.
 /// Owned by one task; the NIO handler only feeds it events and performs its actions.
-public struct IMAPSession {
-    public internal(set) var state: SessionState = .notAuthenticated
-    public var configuration: SessionConfiguration
+struct IMAPSession {
+    var state: SessionState = .notAuthenticated
+    var configuration: SessionConfiguration
     let authenticator: any Authenticator
     let sink: any ResponseSink
     let logger: Logger
@@ -64,12 +64,12 @@ public struct IMAPSession {
 
     var output = ByteBuffer()
     /// RFC 7162 §3.1: CONDSTORE is on once ENABLEd or any command used it.
-    public internal(set) var condStore = false
+    var condStore = false
     var commandsBeforeLogin = 0
     /// IDLE or AUTHENTICATE waiting for continuation lines.
     var pending: Pending?
     /// The selected folder's change feed.
-    public internal(set) var inbox: ChangeInbox?
+    var inbox: ChangeInbox?
     var feedTask: Task<Void, Never>?
 
     enum Pending {
@@ -80,7 +80,7 @@ public struct IMAPSession {
     /// Octets buffered before they are written out.
     static let flushThreshold = 64 * 1024
 
-    public init(
+    init(
         configuration: SessionConfiguration, authenticator: any Authenticator, sink: any ResponseSink,
         logger: Logger = Logger(label: "mailvox.imap"), caches: SessionCaches = SessionCaches()
     ) {
@@ -92,7 +92,7 @@ public struct IMAPSession {
     }
 
     /// How the parser must read the next line.
-    public var parserMode: CommandParser.Mode {
+    var parserMode: CommandParser.Mode {
         switch pending {
         case .idle: .idle
         case .authenticate: .authentication
@@ -101,9 +101,9 @@ public struct IMAPSession {
     }
 
     /// Whether a mailbox is logged in (authenticated or selected state).
-    public var isLoggedIn: Bool { state.store != nil }
+    var isLoggedIn: Bool { state.store != nil }
 
-    public var isIdling: Bool {
+    var isIdling: Bool {
         if case .idle = pending { return true }
         return false
     }
@@ -111,13 +111,13 @@ public struct IMAPSession {
     // MARK: Events
 
     /// The greeting sent when the connection opens.
-    public mutating func greet() async throws {
+    mutating func greet() async throws {
         send(.untagged(.condition(StatusResponse(.ok, code: .capability(capabilities), text: "Mailvox ready"))))
         try await flush()
     }
 
     /// Handles one parser event and writes what it produces.
-    public mutating func handle(_ event: ParserEvent) async throws -> SessionAction {
+    mutating func handle(_ event: ParserEvent) async throws -> SessionAction {
         let action: SessionAction
         switch event {
         case .continuationRequest:
@@ -149,13 +149,13 @@ public struct IMAPSession {
     }
 
     /// What is buffered and not yet written, handed to the connection (STARTTLS).
-    public mutating func takeOutput() -> ByteBuffer {
+    mutating func takeOutput() -> ByteBuffer {
         defer { output = ByteBuffer() }
         return output
     }
 
     /// Changes arrived on the feed: pushed at once during IDLE, else kept for the next command.
-    public mutating func changesArrived() async throws {
+    mutating func changesArrived() async throws {
         guard isIdling else { return }
         await sendUpdates(allowExpunge: true)
         try await flush()
@@ -163,14 +163,14 @@ public struct IMAPSession {
 
     /// The server ends the session on its own (RFC 3501 §7.1.5): `* BYE` with `reason`, then
     /// the connection closes.
-    public mutating func autologout(_ reason: String) async throws {
+    mutating func autologout(_ reason: String) async throws {
         send(.untagged(.condition(StatusResponse(.bye, text: reason))))
         state.logout()
         try await flush()
     }
 
     /// The connection is going away: stop the change feed.
-    public mutating func close() {
+    mutating func close() {
         stopFeed()
         state.logout()
     }

@@ -11,9 +11,9 @@ import MailvoxIMAPCore
 /// It also holds the session's `\Recent` messages (RFC 3501 §2.3.2): the UID ranges the
 /// session claimed from the store. A message counts as recent while it is visible and inside
 /// one of them, so an expunged message leaves the recent set when its EXPUNGE is sent.
-public struct MessageTracker: Sendable, Equatable {
+struct MessageTracker: Sendable, Equatable {
     /// Visible messages, ascending by UID: their UIDs and the modseq the client last learned.
-    public private(set) var uids: [UInt32]
+    private(set) var uids: [UInt32]
     private var modseqs: [UInt64]
     private var pendingAdded: [UInt32: UInt64] = [:]
     private var pendingExpunged: Set<UInt32> = []
@@ -28,7 +28,7 @@ public struct MessageTracker: Sendable, Equatable {
 
     /// `recent`: the UIDs SELECT claimed (or EXAMINE found unclaimed); their visible count is
     /// what SELECT reports as RECENT.
-    public init(_ messages: [MessageSummary], recent: Range<UInt32> = 0..<0) {
+    init(_ messages: [MessageSummary], recent: Range<UInt32> = 0..<0) {
         let sorted = messages.sorted { $0.uid < $1.uid }
         uids = sorted.map(\.uid)
         modseqs = sorted.map(\.modseq)
@@ -36,7 +36,7 @@ public struct MessageTracker: Sendable, Equatable {
         reportedRecent = recentCount
     }
 
-    public static func == (lhs: MessageTracker, rhs: MessageTracker) -> Bool {
+    static func == (lhs: MessageTracker, rhs: MessageTracker) -> Bool {
         lhs.uids == rhs.uids && lhs.modseqs == rhs.modseqs && lhs.pendingAdded == rhs.pendingAdded
             && lhs.pendingExpunged == rhs.pendingExpunged && lhs.recentRanges == rhs.recentRanges
     }
@@ -44,7 +44,7 @@ public struct MessageTracker: Sendable, Equatable {
     // MARK: Recent
 
     /// Takes in UIDs claimed from the store as this session's recent messages.
-    public mutating func holdRecent(_ claimed: Range<UInt32>) {
+    mutating func holdRecent(_ claimed: Range<UInt32>) {
         claimedThrough = max(claimedThrough, claimed.upperBound)
         guard !claimed.isEmpty else { return }
         if let last = recentRanges.last, last.upperBound >= claimed.lowerBound {
@@ -58,20 +58,20 @@ public struct MessageTracker: Sendable, Equatable {
 
     /// The highest new UID waiting to be announced that no claim has looked at yet, if any: the
     /// session must claim before it sends EXISTS, so the message can be recent here.
-    public var newestAwaitingClaim: UInt32? { pendingAdded.keys.filter { $0 >= claimedThrough }.max() }
+    var newestAwaitingClaim: UInt32? { pendingAdded.keys.filter { $0 >= claimedThrough }.max() }
 
     /// Whether the session holds `uid` as recent (FETCH FLAGS shows `\Recent`).
-    public func isRecent(_ uid: UInt32) -> Bool {
+    func isRecent(_ uid: UInt32) -> Bool {
         sequenceNumber(of: uid) != nil && recentRanges.contains { $0.contains(uid) }
     }
 
     /// Visible messages the session holds as recent: the number RECENT reports.
-    public var recentCount: Int {
+    var recentCount: Int {
         recentRanges.reduce(0) { $0 + firstIndex(atLeast: $1.upperBound) - firstIndex(atLeast: $1.lowerBound) }
     }
 
     /// The recent UIDs as SEARCH's criterion (RECENT, NEW, OLD): session state the store cannot know.
-    public var recentCriterion: SearchCriterion {
+    var recentCriterion: SearchCriterion {
         let ranges = recentRanges.map { $0.lowerBound...($0.upperBound - 1) }
         return ranges.isEmpty ? .not(.all) : .uids(ranges)
     }
@@ -87,36 +87,36 @@ public struct MessageTracker: Sendable, Equatable {
         return low
     }
 
-    public var count: Int { uids.count }
+    var count: Int { uids.count }
 
     /// Whether anything is waiting to be told.
-    public var hasPendingUpdates: Bool {
+    var hasPendingUpdates: Bool {
         !pendingAdded.isEmpty || !pendingExpunged.isEmpty || !pendingFlags.isEmpty
     }
 
     /// The sequence number of `uid`, if visible.
-    public func sequenceNumber(of uid: UInt32) -> UInt32? {
+    func sequenceNumber(of uid: UInt32) -> UInt32? {
         let index = firstIndex(atLeast: uid)
         return index < uids.count && uids[index] == uid ? UInt32(index + 1) : nil
     }
 
-    public func uid(at sequenceNumber: UInt32) -> UInt32? {
+    func uid(at sequenceNumber: UInt32) -> UInt32? {
         guard sequenceNumber >= 1, Int(sequenceNumber) <= uids.count else { return nil }
         return uids[Int(sequenceNumber) - 1]
     }
 
-    public func modseq(of uid: UInt32) -> UInt64? {
+    func modseq(of uid: UInt32) -> UInt64? {
         sequenceNumber(of: uid).map { modseqs[Int($0) - 1] }
     }
 
     /// Whether `uid` is known to be expunged but not yet reported.
-    public func isExpungePending(_ uid: UInt32) -> Bool { pendingExpunged.contains(uid) }
+    func isExpungePending(_ uid: UInt32) -> Bool { pendingExpunged.contains(uid) }
 
     /// A sequence number outside 1…count (other than `*`) in a message set.
-    public struct InvalidSequenceNumber: Error, Equatable {}
+    struct InvalidSequenceNumber: Error, Equatable {}
 
     /// The visible messages `set` names, ascending, as (sequence number, UID).
-    public func resolve(_ set: SequenceSet, byUID: Bool) throws(InvalidSequenceNumber) -> [(seq: UInt32, uid: UInt32)] {
+    func resolve(_ set: SequenceSet, byUID: Bool) throws(InvalidSequenceNumber) -> [(seq: UInt32, uid: UInt32)] {
         if byUID {
             guard let last = uids.last else { return [] }
             let ranges = set.ranges.map { $0.resolved(last: last) }
@@ -141,7 +141,7 @@ public struct MessageTracker: Sendable, Equatable {
     // MARK: Changes
 
     /// Takes in one change from the store's feed; what the session already knows is ignored.
-    public mutating func receive(_ change: FolderChange) {
+    mutating func receive(_ change: FolderChange) {
         switch change {
         case .added(let uid, let modseq):
             guard sequenceNumber(of: uid) == nil, uid > (uids.last ?? 0) else { return }
@@ -169,7 +169,7 @@ public struct MessageTracker: Sendable, Equatable {
     /// The untagged responses that bring the client up to date: EXPUNGE (only when
     /// `allowExpunge`), EXISTS, RECENT when its count changed (RFC 3501 §7.3.2), then FETCH
     /// FLAGS (with UID, and MODSEQ under CONDSTORE).
-    public mutating func takeUpdates(allowExpunge: Bool, condStore: Bool) -> [UntaggedResponse] {
+    mutating func takeUpdates(allowExpunge: Bool, condStore: Bool) -> [UntaggedResponse] {
         var responses: [UntaggedResponse] = []
         if allowExpunge && !pendingExpunged.isEmpty {
             // Highest first, so every number sent is right at the moment it is sent.
@@ -209,7 +209,7 @@ public struct MessageTracker: Sendable, Equatable {
 
     /// Records flags this session changed itself (STORE, FETCH setting \Seen), so the feed's
     /// echo of that change is not sent again.
-    public mutating func noteModseq(_ modseq: UInt64, of uid: UInt32) {
+    mutating func noteModseq(_ modseq: UInt64, of uid: UInt32) {
         guard let seq = sequenceNumber(of: uid) else { return }
         modseqs[Int(seq) - 1] = max(modseqs[Int(seq) - 1], modseq)
         if let pending = pendingFlags[uid], pending.modseq <= modseq { pendingFlags[uid] = nil }
@@ -217,7 +217,7 @@ public struct MessageTracker: Sendable, Equatable {
 
     /// Removes messages this session expunged or moved itself; returns the EXPUNGE responses
     /// in the order to send them.
-    public mutating func remove(_ removed: [UInt32]) -> [UntaggedResponse] {
+    mutating func remove(_ removed: [UInt32]) -> [UntaggedResponse] {
         var responses: [UntaggedResponse] = []
         for uid in removed.sorted(by: >) {
             pendingExpunged.remove(uid)

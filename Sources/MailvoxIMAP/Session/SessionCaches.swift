@@ -3,11 +3,11 @@ import Synchronization
 
 /// What the sessions of one server share, in memory only: the wire form of messages'
 /// structures, and how far recent messages have been claimed.
-public final class SessionCaches: Sendable {
+final class SessionCaches: Sendable {
     let structures: EncodedStructures
     let recentClaims: RecentClaims
 
-    public init(structures: EncodedStructures = EncodedStructures(), recentClaims: RecentClaims = RecentClaims()) {
+    init(structures: EncodedStructures = EncodedStructures(), recentClaims: RecentClaims = RecentClaims()) {
         self.structures = structures
         self.recentClaims = recentClaims
     }
@@ -19,7 +19,7 @@ public final class SessionCaches: Sendable {
 /// which tells them nothing is left (a folder's first recent UID only grows, so every UID
 /// below the UIDNEXT a claim returned has been claimed by someone). A mark that is missing or
 /// behind only sends a session to the store, which stays the authority.
-public final class RecentClaims: Sendable {
+final class RecentClaims: Sendable {
     struct Key: Hashable, Sendable {
         let mailbox: MailboxID
         let folder: String
@@ -33,7 +33,7 @@ public final class RecentClaims: Sendable {
     /// Per folder, the claim on its way to the store, if any.
     private let inFlight = Mutex<[Key: Claim]>([:])
 
-    public init() {}
+    init() {}
 
     /// The UIDs this session now holds as recent: `claim`'s answer when this session went to the
     /// store, or an empty range when another session's claim, made after `newest` existed,

@@ -3,28 +3,28 @@ import MailvoxIMAPCore
 
 /// Where an IMAP session stands (RFC 3501 §3): one enum, changed only through its own
 /// transitions, so which commands are legal follows from the value alone.
-public enum SessionState: Sendable {
+enum SessionState: Sendable {
     case notAuthenticated
     case authenticated(any MailStore)
     case selected(any MailStore, SelectedFolder)
     case logout
 
     /// The mailbox's store once logged in.
-    public var store: (any MailStore)? {
+    var store: (any MailStore)? {
         switch self {
         case .authenticated(let store), .selected(let store, _): store
         case .notAuthenticated, .logout: nil
         }
     }
 
-    public var selected: SelectedFolder? {
+    var selected: SelectedFolder? {
         if case .selected(_, let folder) = self { return folder }
         return nil
     }
 
     /// Whether RFC 3501 allows `command` in this state (§6.1 any state, §6.2 not
     /// authenticated, §6.3 authenticated or selected, §6.4 selected only).
-    public func allows(_ command: Command) -> Bool {
+    func allows(_ command: Command) -> Bool {
         switch command {
         case .capability, .noop, .logout, .id:
             return true
@@ -40,41 +40,41 @@ public enum SessionState: Sendable {
     }
 
     /// LOGIN / AUTHENTICATE succeeded.
-    public mutating func authenticate(_ store: any MailStore) {
+    mutating func authenticate(_ store: any MailStore) {
         guard case .notAuthenticated = self else { return }
         self = .authenticated(store)
     }
 
     /// SELECT / EXAMINE succeeded: replaces any selected folder.
-    public mutating func select(_ folder: SelectedFolder) {
+    mutating func select(_ folder: SelectedFolder) {
         guard let store else { return }
         self = .selected(store, folder)
     }
 
     /// CLOSE, UNSELECT, or a failed SELECT (RFC 3501 §6.3.1: the old folder is closed either way).
-    public mutating func unselect() {
+    mutating func unselect() {
         guard case .selected(let store, _) = self else { return }
         self = .authenticated(store)
     }
 
     /// Lets the selected folder's value be changed in place (sequence numbers, pending updates).
-    public mutating func updateSelected(_ body: (inout SelectedFolder) -> Void) {
+    mutating func updateSelected(_ body: (inout SelectedFolder) -> Void) {
         guard case .selected(let store, var folder) = self else { return }
         body(&folder)
         self = .selected(store, folder)
     }
 
-    public mutating func logout() { self = .logout }
+    mutating func logout() { self = .logout }
 }
 
 /// The selected folder as one session sees it.
-public struct SelectedFolder: Sendable {
-    public var name: String
-    public var readOnly: Bool
-    public var uidValidity: UInt32
-    public var tracker: MessageTracker
+struct SelectedFolder: Sendable {
+    var name: String
+    var readOnly: Bool
+    var uidValidity: UInt32
+    var tracker: MessageTracker
 
-    public init(name: String, readOnly: Bool, uidValidity: UInt32, tracker: MessageTracker) {
+    init(name: String, readOnly: Bool, uidValidity: UInt32, tracker: MessageTracker) {
         self.name = name
         self.readOnly = readOnly
         self.uidValidity = uidValidity
