@@ -1,0 +1,71 @@
+import Foundation
+import GRDB
+import MailvoxCore
+
+/// Notify jobs' bookkeeping and the last alert result per recipient.
+extension JobQueue {
+    /// Notify jobs of `depositID` still waiting or running; when none are left its alert copy can go.
+    public func pendingNotifyJobs(depositID: String) throws -> Int {
+        try database.read { db in
+            try Int.fetchOne(
+                db,
+                sql:
+                    "SELECT COUNT(*) FROM job WHERE deposit_id = ? AND kind = 'notify' AND state IN ('queued', 'leased')",
+                arguments: [depositID]) ?? 0
+        }
+    }
+
+    /// The states of `depositID`'s notify jobs on `channel` (`delete_after_email` waits for all `done`).
+    public func notifyJobStates(depositID: String, channel: String) throws -> [Job.State] {
+        try database.read { db in
+            try String.fetchAll(
+                db, sql: "SELECT state FROM job WHERE deposit_id = ? AND kind = 'notify' AND channel = ?",
+                arguments: [depositID, channel]
+            ).compactMap(Job.State.init(rawValue:))
+        }
+    }
+
+    /// Records the latest outcome of an alert to `recipient`, replacing the one before.
+    public func recordAlert(
+        mailbox: String, channel: String, recipient: String, depositID: String, outcome: AlertResult.Outcome,
+        attempts: Int, detail: String?, at time: Date = Date()
+    ) throws {
+        try database.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO alert_result (mailbox_id, channel, recipient, deposit_id, outcome, attempts, detail, at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (mailbox_id, channel, recipient) DO UPDATE SET deposit_id = excluded.deposit_id,
+                        outcome = excluded.outcome, attempts = excluded.attempts, detail = excluded.detail, at = excluded.at
+                    """,
+                arguments: [
+                    mailbox, channel, recipient, depositID, outcome.rawValue, attempts, detail,
+                    time.timeIntervalSince1970,
+                ])
+        }
+    }
+
+    /// The last result per recipient of `mailbox`, email first.
+    public func alertResults(mailbox: MailboxID) throws -> [AlertResult] {
+        try database.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM alert_result WHERE mailbox_id = ? ORDER BY channel, recipient",
+                arguments: [mailbox.rawValue]
+            ).map { row in
+                AlertResult(
+                    channel: row["channel"], recipient: row["recipient"], depositID: row["deposit_id"],
+                    outcome: AlertResult.Outcome(rawValue: row["outcome"]) ?? .failed, attempts: row["attempts"],
+                    detail: row["detail"], at: Date(timeIntervalSince1970: row["at"]))
+            }
+        }
+    }
+
+    /// How many recipients' last alert ended in each outcome, per channel (for `/metrics`).
+    public func alertOutcomeCounts() throws -> [(channel: String, outcome: String, count: Int)] {
+        try database.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT channel, outcome, COUNT(*) AS n FROM alert_result GROUP BY channel, outcome"
+            ).map { ($0["channel"], $0["outcome"], $0["n"]) }
+        }
+    }
+}
