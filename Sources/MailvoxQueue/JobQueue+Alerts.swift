@@ -18,10 +18,10 @@ extension JobQueue {
     /// The states of `depositID`'s notify jobs on `channel` (`delete_after_email` waits for all `done`).
     public func notifyJobStates(depositID: String, channel: String) throws -> [Job.State] {
         try database.read { db in
-            try String.fetchAll(
-                db, sql: "SELECT state FROM job WHERE deposit_id = ? AND kind = 'notify' AND channel = ?",
+            try Row.fetchAll(
+                db, sql: "SELECT id, state FROM job WHERE deposit_id = ? AND kind = 'notify' AND channel = ?",
                 arguments: [depositID, channel]
-            ).compactMap(Job.State.init(rawValue:))
+            ).map { row in try QueueRow(row: row, table: "job", id: "\(row["id"] as Int64)").value("state") }
         }
     }
 
@@ -52,9 +52,10 @@ extension JobQueue {
                 db, sql: "SELECT * FROM alert_result WHERE mailbox_id = ? ORDER BY channel, recipient",
                 arguments: [mailbox.rawValue]
             ).map { row in
-                AlertResult(
+                let reader = QueueRow(row: row, table: "alert_result", id: Self.alertKey(row))
+                return AlertResult(
                     channel: row["channel"], recipient: row["recipient"], depositID: row["deposit_id"],
-                    outcome: AlertResult.Outcome(rawValue: row["outcome"]) ?? .failed, attempts: row["attempts"],
+                    outcome: try reader.value("outcome"), attempts: row["attempts"],
                     detail: row["detail"], at: Date(timeIntervalSince1970: row["at"]))
             }
         }
@@ -67,5 +68,11 @@ extension JobQueue {
                 db, sql: "SELECT channel, outcome, COUNT(*) AS n FROM alert_result GROUP BY channel, outcome"
             ).map { ($0["channel"], $0["outcome"], $0["n"]) }
         }
+    }
+
+    /// An `alert_result` row's key as errors name it: (mailbox, channel, recipient).
+    static func alertKey(_ row: Row) -> String {
+        let part = { (column: String) in (row[column] as DatabaseValue?).flatMap(String.fromDatabaseValue) ?? "?" }
+        return "(\(part("mailbox_id")), \(part("channel")), \(part("recipient")))"
     }
 }

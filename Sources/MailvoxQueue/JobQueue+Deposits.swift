@@ -54,12 +54,13 @@ extension JobQueue {
         return .duplicate(depositID: id)
     }
 
+    /// The record of deposit `id`; see `QueueRow` for what is refused.
     public func deposit(id: String) throws -> DepositRecord? {
         try database.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM deposit WHERE id = ?", arguments: [id]).map { row in
-                DepositRecord(
-                    id: row["id"], mailbox: row["mailbox_id"],
-                    status: DepositRecord.Status(rawValue: row["status"]) ?? .queued,
+                let reader = QueueRow(row: row, table: "deposit", id: id)
+                return DepositRecord(
+                    id: row["id"], mailbox: row["mailbox_id"], status: try reader.value("status"),
                     uid: (row["uid"] as Int64?).map { UInt32(truncatingIfNeeded: $0) }, errorCode: row["error_code"],
                     errorMessage: row["error_message"])
             }

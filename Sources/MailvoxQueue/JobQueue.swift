@@ -44,28 +44,73 @@ public final class JobQueue: Sendable {
     }
 
     /// Takes the next due job of `kinds` for `leaseSeconds`; an expired lease counts as due.
+    ///
+    /// A due row this version cannot read (`QueueError.corruptRow`) goes to the dead letters in
+    /// this same transaction, the error in `last_error`, and the next due job is taken. Thrown
+    /// instead, the write would roll back and the same row, first in line, come back at every
+    /// poll: the worker loop would back off on it for ever and no job behind it would run.
+    /// Skipped by the query, it would wait unseen for ever. Dead, it is counted in `/metrics`,
+    /// `queue list --dead` names its bad column and `queue drop` removes it. A deliver job's
+    /// deposit is marked failed with it, as `DeliverWorker` does when any deliver job dies, so
+    /// `GET /api/v1/deposits/{id}` stops answering "queued".
     public func lease(owner: String, kinds: [Job.Kind], leaseSeconds: Double, now: Date = Date()) throws -> Job? {
         try database.write { db in
             let time = now.timeIntervalSince1970
-            let placeholders = kinds.map { _ in "?" }.joined(separator: ", ")
-            var arguments: StatementArguments = StatementArguments(kinds.map(\.rawValue))
-            arguments += [time, time]
-            guard
-                let id = try Int64.fetchOne(
-                    db,
+            while let next = try Self.nextDue(db, kinds: kinds, at: time) {
+                let id: Int64 = next["id"]
+                try db.execute(
                     sql: """
-                        SELECT id FROM job WHERE kind IN (\(placeholders)) AND (
-                            (state = 'queued' AND run_after <= ?) OR (state = 'leased' AND lease_expires < ?))
-                        ORDER BY run_after, id LIMIT 1
-                        """, arguments: arguments)
-            else { return nil }
-            try db.execute(
-                sql: """
-                    UPDATE job SET state = 'leased', lease_owner = ?, lease_expires = ?, attempts = attempts + 1,
-                        updated_at = ? WHERE id = ?
-                    """, arguments: [owner, time + leaseSeconds, time, id])
-            return try Self.job(db, id: id)
+                        UPDATE job SET state = 'leased', lease_owner = ?, lease_expires = ?, attempts = attempts + 1,
+                            updated_at = ? WHERE id = ?
+                        """, arguments: [owner, time + leaseSeconds, time, id])
+                do {
+                    return try Self.job(db, id: id)
+                } catch let error as QueueError {
+                    guard case .corruptRow = error else { throw error }
+                    // The query matched `kind` against `kinds`, so this one is readable.
+                    let kind: String = next["kind"]
+                    let isDeliver = kind == Job.Kind.deliver.rawValue
+                    try Self.deadLetter(db, id: id, isDeliver: isDeliver, reason: error.description, at: time)
+                }
+            }
+            return nil
         }
+    }
+
+    /// The id and kind of the first due job of `kinds`, if any.
+    private static func nextDue(_ db: GRDB.Database, kinds: [Job.Kind], at time: Double) throws -> Row? {
+        let placeholders = kinds.map { _ in "?" }.joined(separator: ", ")
+        var arguments: StatementArguments = StatementArguments(kinds.map(\.rawValue))
+        arguments += [time, time]
+        return try Row.fetchOne(
+            db,
+            sql: """
+                SELECT id, kind FROM job WHERE kind IN (\(placeholders)) AND (
+                    (state = 'queued' AND run_after <= ?) OR (state = 'leased' AND lease_expires < ?))
+                ORDER BY run_after, id LIMIT 1
+                """, arguments: arguments)
+    }
+
+    /// Dead-letters a leased job that cannot be read (see `lease`), and a deliver job's deposit.
+    private static func deadLetter(
+        _ db: GRDB.Database, id: Int64, isDeliver: Bool, reason: String, at time: Double
+    ) throws {
+        try db.execute(
+            sql: """
+                UPDATE job SET state = 'dead', last_error = ?, lease_owner = NULL, lease_expires = NULL, updated_at = ?
+                WHERE id = ?
+                """, arguments: [reason, time, id])
+        guard isDeliver else { return }
+        // The code every dead deliver job's deposit gets; the message is for the PBX that asks,
+        // so it names no table or stored value.
+        try db.execute(
+            sql: """
+                UPDATE deposit SET status = ?, error_code = 'delivery_failed', error_message = ?, updated_at = ?
+                WHERE id = (SELECT deposit_id FROM job WHERE id = ?)
+                """,
+            arguments: [
+                DepositRecord.Status.failed.rawValue, "the queue cannot read this deposit's job", time, id,
+            ])
     }
 
     /// The end of a delivery in one transaction: the alert jobs enqueued (`INSERT OR IGNORE`, as
@@ -171,12 +216,15 @@ public final class JobQueue: Sendable {
         }
     }
 
-    /// Removes a job for good (its deposit record stays, marked failed if it was the deliver job).
-    public func drop(id: Int64) throws -> Job {
+    /// Removes a job for good (its deposit record stays; `queue drop` marks it failed if this
+    /// was the deliver job). Only the kind and deposit are read, so a row that `queue list`
+    /// refuses as corrupt can still be removed: `kind` is nil when this version does not know it.
+    public func drop(id: Int64) throws -> (kind: Job.Kind?, depositID: String) {
         try database.write { db in
-            guard let job = try Self.job(db, id: id) else { throw QueueError.noSuchJob(id) }
+            guard let row = try Row.fetchOne(db, sql: "SELECT kind, deposit_id FROM job WHERE id = ?", arguments: [id])
+            else { throw QueueError.noSuchJob(id) }
             try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [id])
-            return job
+            return (Job.Kind(rawValue: row["kind"]), row["deposit_id"])
         }
     }
 
@@ -206,11 +254,14 @@ public final class JobQueue: Sendable {
         ).map(job)
     }
 
-    static func job(_ row: Row) -> Job {
-        Job(
-            id: row["id"], kind: Job.Kind(rawValue: row["kind"]) ?? .deliver, depositID: row["deposit_id"],
+    /// A row of `job` joined with its deposit's mailbox; see `QueueRow` for what is refused.
+    static func job(_ row: Row) throws -> Job {
+        let id: Int64 = row["id"]
+        let reader = QueueRow(row: row, table: "job", id: "\(id)")
+        return Job(
+            id: id, kind: try reader.value("kind"), depositID: row["deposit_id"],
             mailbox: row["mailbox"], channel: row["channel"], recipient: row["recipient"],
-            state: Job.State(rawValue: row["state"]) ?? .queued, attempts: row["attempts"],
+            state: try reader.value("state"), attempts: row["attempts"],
             runAfter: Date(timeIntervalSince1970: row["run_after"]), lastError: row["last_error"])
     }
 }

@@ -1,0 +1,42 @@
+import GRDB
+
+/// One row of the queue's tables read into typed values, refusing what does not parse.
+///
+/// Every enum and checked string the queue stores is read here: a value that no case or check
+/// accepts throws `QueueError.corruptRow` naming the table, the row and the column, where the
+/// reads used to fall back (`Job.Kind(rawValue:) ?? .deliver`) and so ran a row as something it
+/// never was.
+struct QueueRow {
+    let row: Row
+    /// Where the row lives, for the error: `job`, `deposit`, `alert_result`.
+    let table: String
+    /// The row's key as an administrator would look it up.
+    let id: String
+
+    /// The text in `column`, made into a `T` by `parse`; nil from `parse` means corrupt.
+    func value<T>(_ column: String, _ parse: (String) -> T?) throws -> T {
+        let stored = (row[column] as DatabaseValue?) ?? .null
+        if let text = String.fromDatabaseValue(stored), let value = parse(text) { return value }
+        throw corrupt(column, stored)
+    }
+
+    /// The text in `column` as a case of `T`.
+    func value<T: RawRepresentable>(_ column: String, as type: T.Type = T.self) throws -> T where T.RawValue == String {
+        try value(column, T.init(rawValue:))
+    }
+
+    /// Throws unless the text in `column` passes `check`.
+    func require(_ column: String, _ check: (String) -> Bool) throws {
+        _ = try value(column) { check($0) ? true : nil }
+    }
+
+    private func corrupt(_ column: String, _ stored: DatabaseValue) -> QueueError {
+        let shown =
+            switch stored.storage {
+            case .string(let text): text
+            case .null: "NULL"
+            default: stored.description
+            }
+        return .corruptRow(table: table, id: id, column: column, value: shown)
+    }
+}
