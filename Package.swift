@@ -164,6 +164,8 @@ let package = Package(
 
         // MARK: Test support
         .target(name: "MailvoxStoreTesting", dependencies: ["MailvoxCore", "MailvoxMIME"]),
+        // What the tests share: running the built binary and the real tools, free ports.
+        .target(name: "MailvoxTestSupport", path: "Tests/MailvoxTestSupport"),
         // What IMAP's tests (and Fuzz/, CommandEncoder.swift alone) need and the server does not ship.
         .target(
             name: "MailvoxIMAPTesting",
@@ -188,16 +190,21 @@ let package = Package(
         .testTarget(
             name: "MailvoxQueueTests",
             dependencies: [
-                "MailvoxQueue", "MailvoxStore", "MailvoxDatabase", "MailvoxCrypto", "MailvoxCore", "MailvoxPipeline",
+                "MailvoxQueue", "MailvoxStore", "MailvoxDatabase", "MailvoxCrypto", "MailvoxCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
-        .testTarget(name: "MailvoxAudioTests", dependencies: ["MailvoxAudio", "MailvoxCore"]),
+        .testTarget(
+            name: "MailvoxPipelineTests",
+            dependencies: ["MailvoxPipeline", "MailvoxQueue", "MailvoxCore", "MailvoxTestSupport"]
+        ),
+        .testTarget(name: "MailvoxAudioTests", dependencies: ["MailvoxAudio", "MailvoxCore", "MailvoxTestSupport"]),
         // Golden files are read through #filePath, not bundled.
         .testTarget(
             name: "MailvoxMIMETests",
             dependencies: [
-                "MailvoxMIME", "MailvoxCore", "MailvoxIMAPCore", .product(name: "NIOCore", package: "swift-nio"),
+                "MailvoxMIME", "MailvoxCore", "MailvoxIMAPCore", "MailvoxTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             exclude: ["Golden"]),
         .testTarget(name: "MailvoxTemplatesTests", dependencies: ["MailvoxTemplates", "MailvoxCore"]),
@@ -212,11 +219,11 @@ let package = Package(
             // The client scripts are run by path (#filePath), not bundled.
             exclude: ["Clients"]
         ),
-        .testTarget(name: "MailvoxCLITests", dependencies: ["MailvoxCore"]),
+        .testTarget(name: "MailvoxCLITests", dependencies: ["MailvoxCore", "MailvoxTestSupport"]),
         .testTarget(
             name: "MailvoxNotifyTests",
             dependencies: [
-                "MailvoxNotify", "MailvoxCore", .product(name: "Crypto", package: "swift-crypto"),
+                "MailvoxNotify", "MailvoxCore", "MailvoxTestSupport", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),

@@ -72,7 +72,7 @@ import Testing
 
     @Test func randomBytesAreNotAudio() throws {
         let audio = try TestAudio()
-        var generator = SeededGenerator(seed: 0x5EED)
+        var generator = SplitMix64(seed: 0x5EED)
         for (index, name) in ["noise.bin", "noise.wav", "noise.mp3", "noise"].enumerated() {
             let bytes = (0..<(4096 * (index + 1))).map { _ in UInt8.random(in: 0...255, using: &generator) }
             try Data(bytes).write(to: URL(fileURLWithPath: audio.path(name)))
@@ -162,18 +162,5 @@ import Testing
         var bytes = Array("WAVE".utf8) + Array("fmt ".utf8) + le32(UInt32(fmt.count)) + fmt
         bytes += Array("data".utf8) + le32(UInt32(payload)) + [UInt8](repeating: 0x55, count: payload)
         return Array("RIFF".utf8) + le32(UInt32(bytes.count)) + bytes
-    }
-}
-
-/// A small deterministic generator (SplitMix64) so the random inputs are the same every run.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import MailvoxTestSupport
 import Testing
 
 /// Test recordings made at test time with espeak-ng and sox, in a fresh temporary folder.
@@ -42,21 +43,8 @@ final class TestAudio: @unchecked Sendable {
 
     static func capture(_ tool: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String)
     {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [tool] + arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        // Read before waiting so a chatty tool cannot fill the pipe and block.
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (
-            process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self)
-        )
+        let result = try Subprocess.run(tool, arguments)
+        return (result.status, result.stdout, result.stderr)
     }
 
     /// Duration in seconds as sox reads it (WAV, FLAC, Vorbis; MP3 with its padding).

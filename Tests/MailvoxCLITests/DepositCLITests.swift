@@ -1,4 +1,5 @@
 import Foundation
+import MailvoxTestSupport
 import Testing
 
 /// `mailvox deposit` → queue → `mailvox serve` → the mailbox, through the built binary.
@@ -18,15 +19,8 @@ import Testing
     }
 
     func shell(_ command: String, in directory: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(command)")
+        let result = try Subprocess.shell(command, in: directory)
+        #expect(result.succeeded, "\(command): \(result.output)")
     }
 
     func inboxCount(_ cli: CLI) throws -> Int {

@@ -1,4 +1,5 @@
 import Foundation
+import MailvoxTestSupport
 import Testing
 
 /// `serve` on a disk that fills up (issue #13): reads keep working, writes are refused with a
@@ -125,15 +126,6 @@ import Testing
                 run(f"a{i}", command)
             print("".join(out))
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: IMAPServeTests.python)
-        process.arguments = ["-c", script, "\(port)", certificate] + commands
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return output
+        return try Subprocess.run(Subprocess.python, ["-c", script, "\(port)", certificate] + commands).output
     }
 }

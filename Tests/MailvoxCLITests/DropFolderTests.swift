@@ -1,4 +1,5 @@
 import Foundation
+import MailvoxTestSupport
 import Testing
 
 /// The drop folder of docs/DESIGN.md §3.7 against a running `mailvox serve`.

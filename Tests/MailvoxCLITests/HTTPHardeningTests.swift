@@ -1,4 +1,5 @@
 import Foundation
+import MailvoxTestSupport
 import Testing
 
 /// The HTTP front door against clients that never finish (issue #13): a TCP connection that
@@ -78,16 +79,9 @@ import Testing
         let http = HTTPFrontDoorTests.Server(cli: cli, process: server, base: "https://127.0.0.1:\(port)", token: "")
         for _ in 0..<50 where (try? http.curl(["\(http.base)/healthz"]))?.status != 200 { usleep(100_000) }
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: IMAPServeTests.python)
-        process.arguments = ["-c", Self.probe, "\(port)", "2"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(output)")
+        let result = try Subprocess.run(Subprocess.python, ["-c", Self.probe, "\(port)", "2"])
+        let output = result.output
+        #expect(result.succeeded, "\(output)")
         let lines = output.split(separator: "\n").filter { $0.hasPrefix("PASS") || $0.hasPrefix("FAIL") }
         #expect(lines.count == 9, "\(output)")
         for line in lines where line.hasPrefix("FAIL") { Issue.record("\(line)") }

@@ -1,24 +1,10 @@
 import Foundation
+import MailvoxTestSupport
 import Testing
 
 /// The HTTP front door of docs/DESIGN.md §3.5, driven with curl against `mailvox serve`.
 @Suite struct HTTPFrontDoorTests {
-    static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(fd, pointer, length)
-                return getsockname(fd, pointer, &length)
-            }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
+    static func freePort() -> Int { Subprocess.freePort() }
 
     struct Server {
         var cli: CLI
@@ -28,15 +14,10 @@ import Testing
 
         /// curl's body and status code.
         func curl(_ arguments: [String]) throws -> (body: String, status: Int) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-            process.arguments = ["-sk", "-w", "\n%{http_code}"] + arguments
-            process.currentDirectoryURL = URL(fileURLWithPath: cli.directory)
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            try process.run()
-            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
+            let output = try Subprocess.run(
+                "/usr/bin/curl", ["-sk", "-w", "\n%{http_code}"] + arguments, in: cli.directory
+            )
+            .stdout
             let lines = output.split(separator: "\n", omittingEmptySubsequences: false)
             return (lines.dropLast().joined(separator: "\n"), Int(lines.last ?? "") ?? 0)
         }
@@ -234,14 +215,5 @@ import Testing
 
 /// Runs `command` with /bin/sh in `directory`; its standard output without the final newline.
 func shellOutput(_ command: String, in directory: String) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", command]
-    process.currentDirectoryURL = URL(fileURLWithPath: directory)
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return output.trimmingCharacters(in: .whitespacesAndNewlines)
+    try Subprocess.shell(command, in: directory).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
 }

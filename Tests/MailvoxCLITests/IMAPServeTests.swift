@@ -1,4 +1,5 @@
 import Foundation
+import MailvoxTestSupport
 import Testing
 
 /// `mailvox serve`'s IMAP listeners over the real sealed store, with voicemails made by the
@@ -12,28 +13,12 @@ import Testing
 
     func tool(
         _ executable: String, _ arguments: [String], in directory: String, environment: [String: String]? = nil
-    )
-        throws -> (status: Int32, output: String)
-    {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        if let environment { process.environment = environment }
-        let log = directory + "/tool-\(UUID().uuidString).log"
-        FileManager.default.createFile(atPath: log, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        return (process.terminationStatus, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+    ) throws -> (status: Int32, output: String) {
+        let result = try Subprocess.run(executable, arguments, in: directory, environment: environment)
+        return (result.status, result.output)
     }
 
-    static var python: String {
-        FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") ? "/usr/bin/python3" : "python3"
-    }
+    static var python: String { Subprocess.python }
 
     @Test func realClientsReadVoicemailsThroughServe() throws {
         var cli = try CLI()

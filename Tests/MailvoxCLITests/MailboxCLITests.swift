@@ -1,4 +1,5 @@
 import Foundation
+import MailvoxTestSupport
 import Testing
 
 /// The CLI of docs/DESIGN.md §3.2 driven through the built binary.

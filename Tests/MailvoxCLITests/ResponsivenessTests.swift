@@ -1,4 +1,5 @@
 import Foundation
+import MailvoxTestSupport
 import Testing
 
 /// Issue #13's freeze: while `serve` transcodes a burst of recordings with one deliver worker
@@ -13,22 +14,16 @@ import Testing
         .appendingPathComponent("load/responsiveness.py").path
 
     @Test func clientsAreAnsweredDuringABurstOfDeliveries() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: IMAPServeTests.python)
-        process.arguments = [
-            Self.script, "--binary", CLI.binary, "--deposits", "40", "--seconds", "60", "--quiet-seconds", "2",
-            "--timeout", "240", "--max-ms", "1000",
-        ]
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("MAILVOX_") }
         environment["PYTHONUNBUFFERED"] = "1"
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text)")
+        let result = try Subprocess.run(
+            Subprocess.python,
+            [
+                Self.script, "--binary", CLI.binary, "--deposits", "40", "--seconds", "60", "--quiet-seconds", "2",
+                "--timeout", "240", "--max-ms", "1000",
+            ], environment: environment)
+        let text = result.output
+        #expect(result.succeeded, "\(text)")
         #expect(text.contains("imap_noop") && text.contains("http_healthz"), "\(text)")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import MailvoxCore
+import MailvoxTestSupport
 import Testing
 
 @testable import MailvoxMIME
@@ -38,31 +39,7 @@ enum Fixtures {
 
     /// Runs `/usr/bin/python3` with `script`, handing it `input` on stdin; returns stdout.
     static func python(_ script: String, input: [UInt8]) throws -> String {
-        let inputFile = FileManager.default.temporaryDirectory.appendingPathComponent("mvx-py-\(UUID().uuidString)")
-        try Data(input).write(to: inputFile)
-        defer { try? FileManager.default.removeItem(at: inputFile) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["-c", script]
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardInput = try FileHandle(forReadingFrom: inputFile)
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        let errors = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw PythonFailure(status: process.terminationStatus, stderr: String(decoding: errors, as: UTF8.self))
-        }
-        return String(decoding: output, as: UTF8.self)
-    }
-
-    struct PythonFailure: Error, CustomStringConvertible {
-        var status: Int32
-        var stderr: String
-        var description: String { "python3 exited \(status): \(stderr)" }
+        try Subprocess.check("/usr/bin/python3", ["-c", script], stdin: Data(input)).stdout
     }
 
     static func lines(_ bytes: [UInt8]) -> [String] {

@@ -1,4 +1,5 @@
 import Foundation
+import MailvoxTestSupport
 import Testing
 
 /// `mailvox deposit` → `mailvox serve` → a real SMTP relay (aiosmtpd) and a test-owned SMS

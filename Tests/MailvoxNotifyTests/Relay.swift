@@ -1,4 +1,5 @@
 import Foundation
+import MailvoxTestSupport
 import Testing
 
 /// The test-owned SMTP relay (`Tests/relay/smtp_sink.py`, aiosmtpd) on a free loopback port.
@@ -114,19 +115,9 @@ struct TestCertificates {
 /// Runs `command` with /bin/sh in `directory`; fails the test when it fails.
 @discardableResult
 func shell(_ command: String, in directory: String) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", command]
-    process.currentDirectoryURL = URL(fileURLWithPath: directory)
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    let text = String(decoding: data, as: UTF8.self)
-    #expect(process.terminationStatus == 0, "\(command): \(text)")
-    return text
+    let result = try Subprocess.shell(command, in: directory)
+    #expect(result.succeeded, "\(command): \(result.output)")
+    return result.output
 }
 
 func temporaryDirectory() throws -> String {

@@ -1,1 +1,0 @@
-../MailvoxCLITests/CLI.swift
