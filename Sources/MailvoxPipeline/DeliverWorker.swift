@@ -173,7 +173,7 @@ public struct DeliverWorker: Sendable {
         // delivered deposit and the finished job in one transaction.
         try queue.completeDelivery(
             job, uid: uid,
-            notify: mailbox.emails.map { ("email", $0.rawValue) } + smsNumbers.map { ("sms", $0.rawValue) })
+            notify: mailbox.emails.map { (.email, $0.rawValue) } + smsNumbers.map { (.sms, $0.rawValue) })
         clock.lap(.finish)
         return uid
     }

@@ -70,26 +70,31 @@ public final class NotifyWorker {
         guard let job = try queue.lease(owner: owner, kinds: [.notify], leaseSeconds: Self.leaseSeconds) else {
             return false
         }
+        guard let channel = job.channel else {
+            // The queue refuses a notify row without a channel (`JobQueue.job`); kept whole all the same.
+            try queue.fail(job, reason: "notify job without an alert channel", permanent: true)
+            return true
+        }
         do {
-            try send(job)
+            try send(job, on: channel)
             try queue.complete(job)
             try queue.recordAlert(
-                mailbox: job.mailbox, channel: job.channel, recipient: job.recipient, depositID: job.depositID,
+                mailbox: job.mailbox, channel: channel, recipient: job.recipient, depositID: job.depositID,
                 outcome: .sent, attempts: job.attempts, detail: nil)
             logger.info(
                 "alert sent",
-                metadata: ["deposit": "\(job.depositID)", "mailbox": "\(job.mailbox)", "channel": "\(job.channel)"])
-            if job.channel == "email" { try deleteAfterEmailIfDue(job) }
+                metadata: ["deposit": "\(job.depositID)", "mailbox": "\(job.mailbox)", "channel": "\(channel)"])
+            if channel == .email { try deleteAfterEmailIfDue(job) }
         } catch {
             let failure = error as? NotifyError ?? .alertCopy("\(error)")
             let state = try queue.fail(job, reason: failure.description, permanent: failure.isPermanent)
             try queue.recordAlert(
-                mailbox: job.mailbox, channel: job.channel, recipient: job.recipient, depositID: job.depositID,
+                mailbox: job.mailbox, channel: channel, recipient: job.recipient, depositID: job.depositID,
                 outcome: state == .dead ? .failed : .retrying, attempts: job.attempts, detail: failure.description)
             logger.warning(
                 "alert failed",
                 metadata: [
-                    "deposit": "\(job.depositID)", "mailbox": "\(job.mailbox)", "channel": "\(job.channel)",
+                    "deposit": "\(job.depositID)", "mailbox": "\(job.mailbox)", "channel": "\(channel)",
                     "attempt": "\(job.attempts)", "state": "\(state)", "reason": "\(failure.description)",
                 ])
         }
@@ -104,7 +109,7 @@ public final class NotifyWorker {
         smtp?.close()
     }
 
-    func send(_ job: Job) throws {
+    func send(_ job: Job, on channel: AlertChannel) throws {
         let details: AlertDetails
         let mail: [UInt8]
         do {
@@ -113,12 +118,12 @@ public final class NotifyWorker {
             // Gone for good: a retry cannot bring it back.
             throw NotifyError.configuration("alert copy of deposit \(job.depositID) is missing or unreadable")
         }
-        switch job.channel {
-        case "email":
+        switch channel {
+        case .email:
             guard let smtp else { throw smtpProblem ?? .configuration("no SMTP relay") }
             let outcomes = try smtp.send(from: sender.address, to: [job.recipient], message: mail)
             if case .rejected(let error) = outcomes.first { throw error }
-        case "sms":
+        case .sms:
             guard let sms else { throw smsProblem ?? .configuration("no SMS gateway") }
             try sms.send(
                 SMSAlert(
@@ -126,8 +131,6 @@ public final class NotifyWorker {
                     callerNumber: details.callerNumber, callerName: details.callerName,
                     receivedAt: details.receivedAt, durationSeconds: details.durationSeconds),
                 smtp: smtp)
-        default:
-            throw NotifyError.configuration("unknown alert channel \"\(job.channel)\"")
         }
     }
 
@@ -136,7 +139,7 @@ public final class NotifyWorker {
     func deleteAfterEmailIfDue(_ job: Job) throws {
         guard let id = MailboxID(job.mailbox), let mailbox = try directory.mailbox(id), mailbox.deleteAfterEmail
         else { return }
-        let states = try queue.notifyJobStates(depositID: job.depositID, channel: "email")
+        let states = try queue.notifyJobStates(depositID: job.depositID, channel: .email)
         guard !states.isEmpty, states.allSatisfy({ $0 == .done }) else { return }
         guard let uid = try queue.deposit(id: job.depositID)?.uid else { return }
         let removed = try store.expunge(mailbox: id, folder: "INBOX", uids: [uid])

@@ -2,7 +2,7 @@ import Foundation
 
 /// The last alert sent (or tried) to one recipient of a mailbox.
 public struct AlertResult: Sendable, Equatable, Codable {
-    public enum Outcome: String, Sendable, Codable {
+    public enum Outcome: String, Sendable, Codable, CaseIterable {
         /// The relay or gateway accepted it.
         case sent
         /// It failed and will be tried again.
@@ -11,7 +11,7 @@ public struct AlertResult: Sendable, Equatable, Codable {
         case failed
     }
 
-    public var channel: String
+    public var channel: AlertChannel
     public var recipient: String
     public var depositID: String
     public var outcome: Outcome

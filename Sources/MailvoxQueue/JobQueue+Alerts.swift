@@ -16,18 +16,18 @@ extension JobQueue {
     }
 
     /// The states of `depositID`'s notify jobs on `channel` (`delete_after_email` waits for all `done`).
-    public func notifyJobStates(depositID: String, channel: String) throws -> [Job.State] {
+    public func notifyJobStates(depositID: String, channel: AlertChannel) throws -> [Job.State] {
         try database.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT id, state FROM job WHERE deposit_id = ? AND kind = 'notify' AND channel = ?",
-                arguments: [depositID, channel]
+                arguments: [depositID, channel.rawValue]
             ).map { row in try QueueRow(row: row, table: "job", id: "\(row["id"] as Int64)").value("state") }
         }
     }
 
     /// Records the latest outcome of an alert to `recipient`, replacing the one before.
     public func recordAlert(
-        mailbox: String, channel: String, recipient: String, depositID: String, outcome: AlertResult.Outcome,
+        mailbox: String, channel: AlertChannel, recipient: String, depositID: String, outcome: AlertResult.Outcome,
         attempts: Int, detail: String?, at time: Date = Date()
     ) throws {
         try database.write { db in
@@ -39,7 +39,7 @@ extension JobQueue {
                         outcome = excluded.outcome, attempts = excluded.attempts, detail = excluded.detail, at = excluded.at
                     """,
                 arguments: [
-                    mailbox, channel, recipient, depositID, outcome.rawValue, attempts, detail,
+                    mailbox, channel.rawValue, recipient, depositID, outcome.rawValue, attempts, detail,
                     time.timeIntervalSince1970,
                 ])
         }
@@ -54,7 +54,7 @@ extension JobQueue {
             ).map { row in
                 let reader = QueueRow(row: row, table: "alert_result", id: Self.alertKey(row))
                 return AlertResult(
-                    channel: row["channel"], recipient: row["recipient"], depositID: row["deposit_id"],
+                    channel: try reader.value("channel"), recipient: row["recipient"], depositID: row["deposit_id"],
                     outcome: try reader.value("outcome"), attempts: row["attempts"],
                     detail: row["detail"], at: Date(timeIntervalSince1970: row["at"]))
             }
@@ -62,11 +62,16 @@ extension JobQueue {
     }
 
     /// How many recipients' last alert ended in each outcome, per channel (for `/metrics`).
-    public func alertOutcomeCounts() throws -> [(channel: String, outcome: String, count: Int)] {
+    public func alertOutcomeCounts() throws -> [(channel: AlertChannel, outcome: AlertResult.Outcome, count: Int)] {
         try database.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT channel, outcome, COUNT(*) AS n FROM alert_result GROUP BY channel, outcome"
-            ).map { ($0["channel"], $0["outcome"], $0["n"]) }
+            ).map { row in
+                // A count stands for many rows: the error names their channel, `*` for the rest.
+                let channel: String = row["channel"]
+                let reader = QueueRow(row: row, table: "alert_result", id: "(*, \(channel), *)")
+                return (try reader.value("channel"), try reader.value("outcome"), row["n"])
+            }
         }
     }
 

@@ -32,7 +32,7 @@ extension JobQueue {
                     INSERT INTO deposit (id, mailbox_id, idempotency_sha256, body_sha256, status, created_at, updated_at)
                     VALUES (?, ?, ?, ?, 'queued', ?, ?)
                     """, arguments: [depositID, mailbox.rawValue, digest, bodyDigest, now, now])
-            try Self.insertJob(db, kind: .deliver, depositID: depositID, channel: "", recipient: "", now: now)
+            try Self.insertJob(db, kind: .deliver, depositID: depositID, channel: nil, recipient: "", now: now)
             return .accepted(depositID: depositID)
         }
     }

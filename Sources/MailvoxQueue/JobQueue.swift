@@ -24,8 +24,10 @@ public final class JobQueue: Sendable {
     }
 
     /// Adds a job unless the same (kind, deposit, channel, recipient) exists: enqueueing twice
-    /// after a crash makes no second alert.
-    public func enqueue(kind: Job.Kind, depositID: String, channel: String = "", recipient: String = "") throws {
+    /// after a crash makes no second alert. A notify job has a channel, a deliver job none.
+    public func enqueue(
+        kind: Job.Kind, depositID: String, channel: AlertChannel? = nil, recipient: String = ""
+    ) throws {
         try database.write { db in
             try Self.insertJob(
                 db, kind: kind, depositID: depositID, channel: channel, recipient: recipient,
@@ -34,13 +36,15 @@ public final class JobQueue: Sendable {
     }
 
     static func insertJob(
-        _ db: GRDB.Database, kind: Job.Kind, depositID: String, channel: String, recipient: String, now: Double
+        _ db: GRDB.Database, kind: Job.Kind, depositID: String, channel: AlertChannel?, recipient: String,
+        now: Double
     ) throws {
+        // No channel is '', the column's default, as deliver jobs have always been stored.
         try db.execute(
             sql: """
                 INSERT OR IGNORE INTO job (kind, deposit_id, channel, recipient, state, run_after, created_at, updated_at)
                 VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)
-                """, arguments: [kind.rawValue, depositID, channel, recipient, now, now, now])
+                """, arguments: [kind.rawValue, depositID, channel?.rawValue ?? "", recipient, now, now, now])
     }
 
     /// Takes the next due job of `kinds` for `leaseSeconds`; an expired lease counts as due.
@@ -118,7 +122,7 @@ public final class JobQueue: Sendable {
     /// of one per step: each commit is a WAL fsync, and a crash between them used to leave a
     /// delivered deposit whose job ran again.
     public func completeDelivery(
-        _ job: Job, uid: UInt32, notify: [(channel: String, recipient: String)], now: Date = Date()
+        _ job: Job, uid: UInt32, notify: [(channel: AlertChannel, recipient: String)], now: Date = Date()
     ) throws {
         try database.write { db in
             let time = now.timeIntervalSince1970
@@ -258,10 +262,20 @@ public final class JobQueue: Sendable {
     static func job(_ row: Row) throws -> Job {
         let id: Int64 = row["id"]
         let reader = QueueRow(row: row, table: "job", id: "\(id)")
+        let kind: Job.Kind = try reader.value("kind")
+        // A deliver job stores '' and a notify job its channel: a row where that does not hold
+        // is none this code wrote, and a notify job without a channel has nowhere to go.
+        let channel: AlertChannel?
+        switch kind {
+        case .deliver:
+            try reader.require("channel") { $0.isEmpty }
+            channel = nil
+        case .notify:
+            channel = try reader.value("channel", as: AlertChannel.self)
+        }
         return Job(
-            id: id, kind: try reader.value("kind"), depositID: row["deposit_id"],
-            mailbox: row["mailbox"], channel: row["channel"], recipient: row["recipient"],
-            state: try reader.value("state"), attempts: row["attempts"],
+            id: id, kind: kind, depositID: row["deposit_id"], mailbox: row["mailbox"], channel: channel,
+            recipient: row["recipient"], state: try reader.value("state"), attempts: row["attempts"],
             runAfter: Date(timeIntervalSince1970: row["run_after"]), lastError: row["last_error"])
     }
 }

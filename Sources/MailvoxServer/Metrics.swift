@@ -45,14 +45,14 @@ final class ServerMetrics: Sendable {
         }
         if let counts = try? queue.alertOutcomeCounts() {
             // Every channel × outcome is set, so a count that drops to zero shows as zero.
-            for channel in ["email", "sms"] {
-                for outcome in ["sent", "retrying", "failed"] {
+            for channel in AlertChannel.allCases {
+                for outcome in AlertResult.Outcome.allCases {
                     let count = counts.first { $0.channel == channel && $0.outcome == outcome }?.count ?? 0
                     registry.makeGauge(
                         descriptor: MetricNameDescriptor(
                             namespace: "mailvox", metricName: "alert_recipients", unitName: "count",
                             helpText: "Recipients whose last alert ended so, per channel and outcome"),
-                        labels: [("channel", channel), ("outcome", outcome)]
+                        labels: [("channel", channel.rawValue), ("outcome", outcome.rawValue)]
                     ).set(Double(count))
                 }
             }

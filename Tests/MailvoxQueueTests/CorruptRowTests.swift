@@ -59,7 +59,7 @@ extension QueueFixture {
         #expect(throws: expected) { try fixture.queue.job(id: id) }
         try fixture.corrupt(
             "UPDATE job SET kind = 'notify', channel = 'email', recipient = 'a@example.com' WHERE id = \(id)")
-        #expect(throws: expected) { try fixture.queue.notifyJobStates(depositID: "d1", channel: "email") }
+        #expect(throws: expected) { try fixture.queue.notifyJobStates(depositID: "d1", channel: .email) }
         // The other deposit's job is untouched by it.
         #expect(try fixture.queue.lease(owner: "w", kinds: [.deliver], leaseSeconds: 60)?.depositID == "d2")
     }
@@ -77,12 +77,112 @@ extension QueueFixture {
         let fixture = try QueueFixture()
         _ = try fixture.accept("d1")
         try fixture.queue.recordAlert(
-            mailbox: "1000", channel: "email", recipient: "a@example.com", depositID: "d1", outcome: .sent,
+            mailbox: "1000", channel: .email, recipient: "a@example.com", depositID: "d1", outcome: .sent,
             attempts: 1, detail: nil)
         try fixture.corrupt("UPDATE alert_result SET outcome = 'bounced\nlevel=error'")
         let expected = QueueError.corruptRow(
             table: "alert_result", id: "(1000, email, a@example.com)", column: "outcome", value: "bounced\nlevel=error")
         #expect(throws: expected) { try fixture.queue.alertResults(mailbox: fixture.mailbox) }
         #expect(!expected.description.contains("\n"), "one line: \(expected.description)")
+    }
+
+    @Test func anAlertResultOnAnUnknownChannelIsNamed() throws {
+        let fixture = try QueueFixture()
+        _ = try fixture.accept("d1")
+        try fixture.queue.recordAlert(
+            mailbox: "1000", channel: .sms, recipient: "+4930123456", depositID: "d1", outcome: .sent, attempts: 1,
+            detail: nil)
+        try fixture.corrupt("UPDATE alert_result SET channel = 'fax'")
+        #expect(
+            throws: QueueError.corruptRow(
+                table: "alert_result", id: "(1000, fax, +4930123456)", column: "channel", value: "fax")
+        ) { try fixture.queue.alertResults(mailbox: fixture.mailbox) }
+        #expect(
+            throws: QueueError.corruptRow(table: "alert_result", id: "(*, fax, *)", column: "channel", value: "fax")
+        ) {
+            try fixture.queue.alertOutcomeCounts()
+        }
+    }
+
+    /// A notify job without a channel, or a deliver job with one, is no row this code wrote.
+    @Test func aJobsChannelMustFitItsKind() throws {
+        let fixture = try QueueFixture()
+        _ = try fixture.accept("d1")
+        let id = try fixture.jobID(deposit: "d1")
+        try fixture.corrupt("UPDATE job SET channel = 'email' WHERE id = \(id)")
+        #expect(throws: QueueError.corruptRow(table: "job", id: "\(id)", column: "channel", value: "email")) {
+            try fixture.queue.job(id: id)
+        }
+        try fixture.corrupt("UPDATE job SET kind = 'notify', channel = '' WHERE id = \(id)")
+        #expect(throws: QueueError.corruptRow(table: "job", id: "\(id)", column: "channel", value: "")) {
+            try fixture.queue.job(id: id)
+        }
+    }
+
+    /// One unreadable due job must not stop the queue: thrown from `lease`, it would roll back and
+    /// come first again at every poll. It is dead-lettered with the reason and the next job taken.
+    @Test func leaseDeadLettersANotifyJobItCannotReadAndTakesTheNext() throws {
+        let fixture = try QueueFixture()
+        _ = try fixture.accept("d1")
+        let deliver = try #require(try fixture.queue.lease(owner: "w", kinds: [.deliver], leaseSeconds: 60))
+        try fixture.queue.completeDelivery(
+            deliver, uid: 1, notify: [(.email, "desk@example.com"), (.sms, "+4930123456")])
+        let bad = try fixture.jobID(deposit: "d1", kind: .notify)  // the first, email
+        try fixture.corrupt("UPDATE job SET channel = 'fax' WHERE id = \(bad)")
+
+        let taken = try #require(try fixture.queue.lease(owner: "n", kinds: [.notify], leaseSeconds: 60))
+        #expect(taken.channel == .sms)
+        let error = QueueError.corruptRow(table: "job", id: "\(bad)", column: "channel", value: "fax")
+        let row = try #require(
+            try fixture.database.read { db in
+                try Row.fetchOne(
+                    db, sql: "SELECT state, last_error, lease_owner FROM job WHERE id = ?", arguments: [bad])
+            })
+        #expect(row["state"] as String == "dead")
+        #expect(row["last_error"] as String? == error.description)
+        #expect(row["lease_owner"] as String? == nil)
+        // Its deposit was delivered: only a deliver job's death fails the deposit.
+        #expect(try fixture.queue.deposit(id: "d1")?.status == .delivered)
+        // Nothing else is due, and asking again neither throws nor brings it back.
+        #expect(try fixture.queue.lease(owner: "n", kinds: [.notify], leaseSeconds: 60) == nil)
+        // `queue list --dead` names it; `queue drop` removes it.
+        #expect(throws: error) { try fixture.queue.jobs(dead: true) }
+        #expect(try fixture.queue.drop(id: bad).kind == .notify)
+        #expect(try fixture.queue.jobs(dead: true).isEmpty)
+    }
+
+    @Test func leaseDeadLettersADeliverJobItCannotReadAndFailsItsDeposit() throws {
+        let fixture = try QueueFixture()
+        _ = try fixture.accept("d1")
+        _ = try fixture.accept("d2")
+        let bad = try fixture.jobID(deposit: "d1")
+        try fixture.corrupt("UPDATE job SET channel = 'sms' WHERE id = \(bad)")
+        let taken = try #require(try fixture.queue.lease(owner: "w", kinds: [.deliver], leaseSeconds: 60))
+        #expect(taken.depositID == "d2")
+        let record = try #require(try fixture.queue.deposit(id: "d1"))
+        #expect(record.status == .failed)
+        #expect(record.errorCode == "delivery_failed")
+        #expect(record.errorMessage == "the queue cannot read this deposit's job")
+        #expect(try fixture.queue.deposit(id: "d2")?.status == .queued)
+    }
+
+    /// `queue list --json` showed a deliver job's channel as "", what the table stores; nil in
+    /// Swift must not change that, nor what is written.
+    @Test func aDeliverJobStillStoresAndShowsAnEmptyChannel() throws {
+        let fixture = try QueueFixture()
+        _ = try fixture.accept("d1")
+        try fixture.queue.enqueue(kind: .notify, depositID: "d1", channel: .sms, recipient: "+4930123456")
+        let stored = try fixture.database.read { db in
+            try String.fetchAll(db, sql: "SELECT channel FROM job ORDER BY id")
+        }
+        #expect(stored == ["", "sms"])
+        let jobs = try fixture.queue.jobs()
+        #expect(jobs.map(\.channel) == [nil, .sms])
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let json = String(decoding: try encoder.encode(jobs), as: UTF8.self)
+        #expect(json.contains(#""channel":"","deposit_id":"d1""#), "\(json)")
+        #expect(json.contains(#""channel":"sms""#), "\(json)")
+        #expect(try JSONDecoder().decode([Job].self, from: try JSONEncoder().encode(jobs)) == jobs)
     }
 }

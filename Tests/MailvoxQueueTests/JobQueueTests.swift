@@ -157,7 +157,9 @@ struct QueueFixture {
         let fixture = try QueueFixture()
         _ = try fixture.accept("d1")
         let job = try #require(try fixture.queue.lease(owner: "w", kinds: [.deliver], leaseSeconds: 60))
-        let alerts = [(channel: "email", recipient: "desk@example.com"), (channel: "sms", recipient: "+4930123456")]
+        let alerts = [
+            (channel: AlertChannel.email, recipient: "desk@example.com"), (channel: .sms, recipient: "+4930123456"),
+        ]
         try fixture.queue.completeDelivery(job, uid: 7, notify: alerts)
         // Run again after a crash before the sealed deposit's removal: no second alert.
         try fixture.queue.completeDelivery(job, uid: 7, notify: alerts)
@@ -167,7 +169,7 @@ struct QueueFixture {
         let jobs = try fixture.queue.jobs()
         // The deliver job is done (no longer queued or leased); one queued job per recipient.
         #expect(jobs.map(\.kind) == [.notify, .notify])
-        #expect(jobs.map(\.channel) == ["email", "sms"])
+        #expect(jobs.map(\.channel) == [.email, .sms])
     }
 
     @Test func orphanedLeasesAreReleasedAtStartWithTheirAttemptCounted() throws {
@@ -197,9 +199,9 @@ struct QueueFixture {
     @Test func notifyJobsAreUniquePerRecipient() throws {
         let fixture = try QueueFixture()
         _ = try fixture.accept("d1")
-        try fixture.queue.enqueue(kind: .notify, depositID: "d1", channel: "email", recipient: "a@example.com")
-        try fixture.queue.enqueue(kind: .notify, depositID: "d1", channel: "email", recipient: "a@example.com")
-        try fixture.queue.enqueue(kind: .notify, depositID: "d1", channel: "email", recipient: "b@example.com")
+        try fixture.queue.enqueue(kind: .notify, depositID: "d1", channel: .email, recipient: "a@example.com")
+        try fixture.queue.enqueue(kind: .notify, depositID: "d1", channel: .email, recipient: "a@example.com")
+        try fixture.queue.enqueue(kind: .notify, depositID: "d1", channel: .email, recipient: "b@example.com")
         #expect(
             try fixture.queue.jobs().filter { $0.kind == .notify }.map(\.recipient) == [
                 "a@example.com", "b@example.com",
@@ -210,30 +212,30 @@ struct QueueFixture {
         let fixture = try QueueFixture()
         _ = try fixture.accept("d1")
         try fixture.queue.recordAlert(
-            mailbox: "1000", channel: "email", recipient: "a@example.com", depositID: "d1", outcome: .retrying,
+            mailbox: "1000", channel: .email, recipient: "a@example.com", depositID: "d1", outcome: .retrying,
             attempts: 1, detail: "SMTP relay answered DATA with 451 later")
         try fixture.queue.recordAlert(
-            mailbox: "1000", channel: "sms", recipient: "+4915112345678", depositID: "d1", outcome: .failed,
+            mailbox: "1000", channel: .sms, recipient: "+4915112345678", depositID: "d1", outcome: .failed,
             attempts: 1, detail: "SMS gateway answered HTTP 400")
         try fixture.queue.recordAlert(
-            mailbox: "1000", channel: "email", recipient: "a@example.com", depositID: "d1", outcome: .sent,
+            mailbox: "1000", channel: .email, recipient: "a@example.com", depositID: "d1", outcome: .sent,
             attempts: 2, detail: nil)
         let results = try fixture.queue.alertResults(mailbox: fixture.mailbox)
-        #expect(results.map(\.channel) == ["email", "sms"])
+        #expect(results.map(\.channel) == [.email, .sms])
         #expect(results.first?.outcome == .sent)
         #expect(results.first?.attempts == 2)
         #expect(results.first?.detail == nil)
         let counts = try fixture.queue.alertOutcomeCounts()
-        #expect(counts.contains { $0.channel == "email" && $0.outcome == "sent" && $0.count == 1 })
-        #expect(counts.contains { $0.channel == "sms" && $0.outcome == "failed" && $0.count == 1 })
-        #expect(!counts.contains { $0.outcome == "retrying" })
+        #expect(counts.contains { $0.channel == .email && $0.outcome == .sent && $0.count == 1 })
+        #expect(counts.contains { $0.channel == .sms && $0.outcome == .failed && $0.count == 1 })
+        #expect(!counts.contains { $0.outcome == .retrying })
     }
 
     @Test func pendingNotifyJobsCountOnlyWaitingOrRunningOnes() throws {
         let fixture = try QueueFixture(maxAttempts: 1)
         _ = try fixture.accept("d1")
-        try fixture.queue.enqueue(kind: .notify, depositID: "d1", channel: "email", recipient: "a@example.com")
-        try fixture.queue.enqueue(kind: .notify, depositID: "d1", channel: "email", recipient: "b@example.com")
+        try fixture.queue.enqueue(kind: .notify, depositID: "d1", channel: .email, recipient: "a@example.com")
+        try fixture.queue.enqueue(kind: .notify, depositID: "d1", channel: .email, recipient: "b@example.com")
         #expect(try fixture.queue.pendingNotifyJobs(depositID: "d1") == 2)
         let first = try #require(try fixture.queue.lease(owner: "n", kinds: [.notify], leaseSeconds: 60))
         try fixture.queue.complete(first)
@@ -241,8 +243,8 @@ struct QueueFixture {
         #expect(try fixture.queue.pendingNotifyJobs(depositID: "d1") == 1)
         try fixture.queue.fail(second, reason: "550", permanent: true)
         #expect(try fixture.queue.pendingNotifyJobs(depositID: "d1") == 0)
-        #expect(Set(try fixture.queue.notifyJobStates(depositID: "d1", channel: "email")) == [.done, .dead])
-        #expect(try fixture.queue.notifyJobStates(depositID: "d1", channel: "sms").isEmpty)
+        #expect(Set(try fixture.queue.notifyJobStates(depositID: "d1", channel: .email)) == [.done, .dead])
+        #expect(try fixture.queue.notifyJobStates(depositID: "d1", channel: .sms).isEmpty)
     }
 
     @Test func backoffIsCappedAndJittered() {

@@ -217,7 +217,9 @@ struct MailboxShow: AsyncParsableCommand {
         let context = try Context.open(configPath: options.path, needs: .masterKey)
         let mailbox = try context.directory.requireMailbox(id)
         let counts = Dictionary(
-            uniqueKeysWithValues: try context.makeMessageStore().messageCounts(mailbox: id).map { ($0.folder, $0.messages) }
+            uniqueKeysWithValues: try context.makeMessageStore().messageCounts(mailbox: id).map {
+                ($0.folder, $0.messages)
+            }
         )
         let folders = try context.directory.folders(of: id).map {
             Folder(name: $0.name, specialUse: $0.specialUse, messages: counts[$0.name] ?? 0)
@@ -250,7 +252,7 @@ struct MailboxShow: AsyncParsableCommand {
         printTable(
             alerts.map {
                 [
-                    "  " + $0.channel, $0.recipient, $0.outcome.rawValue, dates.string(from: $0.at),
+                    "  " + $0.channel.rawValue, $0.recipient, $0.outcome.rawValue, dates.string(from: $0.at),
                     "attempt \($0.attempts)", $0.detail ?? "",
                 ]
             })

@@ -28,7 +28,7 @@ struct QueueList: AsyncParsableCommand {
             jobs.map { job in
                 [
                     "\(job.id)", job.kind.rawValue, job.state.rawValue, job.mailbox, job.depositID,
-                    job.channel.isEmpty ? "-" : job.channel, "\(job.attempts)", dates.string(from: job.runAfter),
+                    job.channel?.rawValue ?? "-", "\(job.attempts)", dates.string(from: job.runAfter),
                     job.lastError ?? "",
                 ]
             }, header: ["JOB", "KIND", "STATE", "MAILBOX", "DEPOSIT", "CHANNEL", "ATTEMPTS", "RUN AFTER", "LAST ERROR"])
