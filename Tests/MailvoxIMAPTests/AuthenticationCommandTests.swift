@@ -124,7 +124,7 @@ import Testing
             try await harness.send("d ENABLE CONDSTORE X-FOO").lines == [
                 "* ENABLED CONDSTORE", "d OK ENABLE completed",
             ])
-        #expect(harness.session.condStore)
+        #expect(harness.session.state.condStore)
     }
 }
 

@@ -31,7 +31,7 @@ import Testing
         #expect(reply.contains("RFC822.HEADER {"))
         // PEEK and RFC822.HEADER leave \Seen alone.
         #expect(try await store.summaries(in: "INBOX", uids: [2])[0].flags.system.isEmpty)
-        #expect(harness.session.condStore)
+        #expect(harness.session.state.condStore)
     }
 
     @Test func bodyFetchSetsSeenAndReportsFlags() async throws {

@@ -19,20 +19,20 @@ import Testing
         #expect(try await harness.send("d FETCH 1 FLAGS").lines == ["d BAD No folder selected"])
         #expect(try await harness.send("e LOGIN 1000 secret").lines == ["e BAD Already logged in"])
         try await harness.send("f SELECT INBOX")
-        guard case .selected(_, let folder) = harness.session.state else {
+        guard case .selected(_, let folder) = harness.session.state.phase else {
             Issue.record("not selected")
             return
         }
         #expect(folder.name == "INBOX" && folder.tracker.count == 3)
         #expect(try await harness.send("g UNSELECT").lines == ["g OK UNSELECT completed"])
-        guard case .authenticated = harness.session.state else {
+        guard case .authenticated = harness.session.state.phase else {
             Issue.record("UNSELECT did not go back to authenticated")
             return
         }
         let bye = try await harness.send("h LOGOUT")
         #expect(bye.lines == ["* BYE Mailvox logging out", "h OK LOGOUT completed"])
         #expect(harness.closed)
-        guard case .logout = harness.session.state else {
+        guard case .logout = harness.session.state.phase else {
             Issue.record("not logged out")
             return
         }

@@ -7,9 +7,9 @@ extension IMAPSession {
         var result = ["IMAP4rev1"]
         let loggedIn = state.store != nil
         if !loggedIn {
-            if !configuration.isTLS && configuration.startTLSAvailable { result.append("STARTTLS") }
-            if !configuration.loginAllowed { result.append("LOGINDISABLED") }
-            if configuration.loginAllowed { result.append("AUTH=PLAIN") }
+            if !state.isTLS && configuration.startTLSAvailable { result.append("STARTTLS") }
+            if !loginAllowed { result.append("LOGINDISABLED") }
+            if loginAllowed { result.append("AUTH=PLAIN") }
         }
         result += [
             "SASL-IR", "ID", "ENABLE", "IDLE", "NAMESPACE", "UIDPLUS", "MOVE", "UNSELECT", "CHILDREN", "SPECIAL-USE",

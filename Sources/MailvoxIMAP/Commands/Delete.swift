@@ -12,8 +12,7 @@ extension IMAPSession {
         if state.selected?.name == name.name {
             // The selected folder is gone: RFC 3501 leaves this open; going back to the
             // authenticated state is what Dovecot does.
-            stopFeed()
-            state.unselect()
+            state.unselected()?.stop()
         }
         await ok(tag, "DELETE completed")
     }

@@ -6,7 +6,7 @@ extension IMAPSession {
     mutating func enable(_ capabilities: [String], tag: String) async {
         var enabled: [String] = []
         for capability in capabilities where capability.uppercased() == "CONDSTORE" && !enabled.contains("CONDSTORE") {
-            condStore = true
+            state.condStoreUsed()
             enabled.append("CONDSTORE")
         }
         send(.enabled(enabled))

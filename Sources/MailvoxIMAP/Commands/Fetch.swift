@@ -16,7 +16,7 @@ extension IMAPSession {
         var attributes = command.attributes
         if command.byUID && !attributes.contains(.uid) { attributes.insert(.uid, at: 0) }
         if command.changedSince != nil && !attributes.contains(.modSeq) { attributes.append(.modSeq) }
-        if attributes.contains(.modSeq) { condStore = true }
+        if attributes.contains(.modSeq) { state.condStoreUsed() }
         let setsSeen = !folder.readOnly && attributes.contains(where: \.setsSeen)
         var start = 0
         while start < targets.count {
@@ -160,7 +160,9 @@ extension IMAPSession {
         if addFlags && !attributes.contains(.flags) {
             values.append(.item(.flags(Flag.list(summary.flags, recent: recent))))
         }
-        if addFlags && condStore && !attributes.contains(.modSeq) { values.append(.item(.modSeq(summary.modseq))) }
+        if addFlags && state.condStore && !attributes.contains(.modSeq) {
+            values.append(.item(.modSeq(summary.modseq)))
+        }
         whole = nil
         var writer = FetchResponseWriter(sequenceNumber: seq, into: &output)
         for value in values {

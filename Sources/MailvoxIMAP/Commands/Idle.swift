@@ -3,17 +3,16 @@ import MailvoxIMAPCore
 extension IMAPSession {
     /// IDLE (RFC 2177): `+ idling`, then every change as it arrives, expunges included, until DONE.
     mutating func idle(tag: String) async {
-        pending = .idle(tag: tag)
+        state.idleStarted(tag: tag)
         await sendUpdates(allowExpunge: true)
         send(.continuation(.text("idling")))
     }
 
     mutating func finishIdle() async -> SessionAction {
-        guard case .idle(let tag) = pending else {
+        guard let tag = state.idleDone() else {
             send(.untagged(.condition(StatusResponse(.bad, text: "Not idling"))))
             return .proceed
         }
-        pending = nil
         await ok(tag, "IDLE terminated")
         return .proceed
     }

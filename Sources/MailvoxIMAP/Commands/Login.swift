@@ -18,7 +18,7 @@ extension IMAPSession {
 
     /// LOGIN (RFC 3501 §6.2.3): mailbox id and password, only where a password may travel.
     mutating func login(username: String, password: String, tag: String) async {
-        guard configuration.loginAllowed else {
+        guard loginAllowed else {
             no(tag, code: .privacyRequired, "Use STARTTLS first")
             return
         }
@@ -31,25 +31,24 @@ extension IMAPSession {
             no(tag, code: .cannot, "Unsupported authentication mechanism")
             return
         }
-        guard configuration.loginAllowed else {
+        guard loginAllowed else {
             no(tag, code: .privacyRequired, "Use STARTTLS first")
             return
         }
         if let initialResponse {
             await finishPlain(initialResponse, tag: tag)
         } else {
-            pending = .authenticate(tag: tag)
+            state.authenticationStarted(tag: tag)
             send(.continuation(.challenge([])))
         }
     }
 
     /// The client's answer to the empty PLAIN challenge; nil when it cancelled with `*`.
     mutating func continueAuthentication(_ response: [UInt8]?) async -> SessionAction {
-        guard case .authenticate(let tag) = pending else {
+        guard let tag = state.authenticationResponseArrived() else {
             send(.untagged(.condition(StatusResponse(.bad, text: "No authentication in progress"))))
             return .proceed
         }
-        pending = nil
         guard let response else {
             bad(tag, "AUTHENTICATE cancelled")
             return .proceed
@@ -80,7 +79,7 @@ extension IMAPSession {
             mailbox: username, password: password, client: configuration.clientAddress)
         switch result {
         case .success(let store):
-            state.authenticate(store)
+            state.loggedIn(store)
             logger.info(
                 "IMAP login", metadata: ["mailbox": "\(store.mailbox)", "client": "\(configuration.clientAddress)"])
             send(.tagged(tag: tag, StatusResponse(.ok, code: .capability(capabilities), text: "Logged in")))

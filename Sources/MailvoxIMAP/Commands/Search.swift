@@ -12,7 +12,7 @@ extension IMAPSession {
         }
         let criterion = Self.criterion(command.key, tracker: folder.tracker)
         let usesModSeq = command.key.usesModSeq
-        if usesModSeq { condStore = true }
+        if usesModSeq { state.condStoreUsed() }
         let found = try await store.search(in: folder.name, criterion)
         let visible = found.filter { folder.tracker.sequenceNumber(of: $0) != nil }
         var highestModseq: UInt64?

@@ -9,9 +9,8 @@ extension IMAPSession {
     {
         guard let store = state.store else { return }
         // RFC 3501 §6.3.1: the previous folder is closed even if this SELECT fails.
-        stopFeed()
-        state.unselect()
-        if parameters.condStore { condStore = true }
+        state.unselected()?.stop()
+        if parameters.condStore { state.condStoreUsed() }
         // Subscribe before the snapshot, so no change falls between them; the tracker drops
         // what the snapshot already holds.
         let stream = try await store.changes(of: name.name)
@@ -29,10 +28,11 @@ extension IMAPSession {
             readOnly
             ? min(status.firstRecentUID, status.uidNext)..<status.uidNext
             : try await claimRecent(in: name.name, uidValidity: status.uidValidity, store: store)
-        _ = startFeed(stream)
         let tracker = MessageTracker(snapshot.messages, recent: recent)
-        state.select(
-            SelectedFolder(name: name.name, readOnly: readOnly, uidValidity: status.uidValidity, tracker: tracker))
+        state.selected(
+            SelectedFolder(
+                name: name.name, readOnly: readOnly, uidValidity: status.uidValidity, tracker: tracker,
+                feed: ChangeFeed(stream)))?.stop()
         send(.flags(Self.systemFlags))
         send(
             .condition(
@@ -63,15 +63,13 @@ extension IMAPSession {
             let visible = deleted.filter { folder.tracker.sequenceNumber(of: $0) != nil }
             if !visible.isEmpty { _ = try await store.expunge(in: folder.name, uids: visible) }
         }
-        stopFeed()
-        state.unselect()
+        state.unselected()?.stop()
         send(.tagged(tag: tag, StatusResponse(.ok, text: "CLOSE completed")))
     }
 
     /// UNSELECT (RFC 3691): like CLOSE without expunging.
     mutating func unselect(tag: String) {
-        stopFeed()
-        state.unselect()
+        state.unselected()?.stop()
         send(.tagged(tag: tag, StatusResponse(.ok, text: "UNSELECT completed")))
     }
 }

@@ -4,7 +4,7 @@ extension IMAPSession {
     /// STARTTLS (RFC 3501 §6.2.1, RFC 2595): the OK is the last plaintext; the connection puts
     /// TLS in place before reading on and throws away anything sent after the command.
     mutating func startTLS(tag: String) -> SessionAction {
-        guard !configuration.isTLS else {
+        guard !state.isTLS else {
             bad(tag, "TLS is already active")
             return .proceed
         }
@@ -18,6 +18,6 @@ extension IMAPSession {
 
     /// The connection finished the TLS handshake set-up: capabilities change (RFC 3501 §6.2.1).
     mutating func didStartTLS() {
-        configuration.isTLS = true
+        state.tlsStarted()
     }
 }

@@ -7,7 +7,7 @@ extension IMAPSession {
     mutating func status(_ name: MailboxName, _ attributes: [StatusAttribute], tag: String) async throws {
         guard let store = state.store else { return }
         let status = try await store.status(of: name.name)
-        if attributes.contains(.highestModSeq) { condStore = true }
+        if attributes.contains(.highestModSeq) { state.condStoreUsed() }
         send(.status(name, Self.statusValues(status, attributes)))
         await ok(tag, "STATUS completed")
     }

@@ -11,7 +11,7 @@ extension IMAPSession {
             return
         }
         let targets = try folder.tracker.resolve(command.set, byUID: command.byUID)
-        if command.unchangedSince != nil { condStore = true }
+        if command.unchangedSince != nil { state.condStoreUsed() }
         let update = try await store.storeFlags(
             in: folder.name, uids: targets.map(\.uid), operation: command.operation,
             flags: MessageFlags(command.flags), unchangedSince: command.unchangedSince)
@@ -35,8 +35,8 @@ extension IMAPSession {
             if command.byUID { items.append(.uid(uid)) }
             if !command.silent { items.append(.flags(Flag.list(summary.flags, recent: folder.tracker.isRecent(uid)))) }
             // RFC 7162 §3.1.3: under CONDSTORE even .SILENT reports the new MODSEQ.
-            if condStore { items.append(.modSeq(summary.modseq)) }
-            if !command.silent || (condStore && update.changed.contains(where: { $0.uid == uid })) {
+            if state.condStore { items.append(.modSeq(summary.modseq)) }
+            if !command.silent || (state.condStore && update.changed.contains(where: { $0.uid == uid })) {
                 send(.fetch(sequenceNumber: seq, items))
             }
         }

@@ -14,7 +14,8 @@ struct SessionConfiguration: Sendable {
     var allowPlaintextAuth: Bool
     /// Whether STARTTLS can be offered on this connection (a certificate is configured).
     var startTLSAvailable: Bool
-    /// Whether the connection is already encrypted (implicit TLS, or after STARTTLS).
+    /// Whether the connection is encrypted from the start (implicit TLS); STARTTLS later is
+    /// `SessionState.isTLS`.
     var isTLS: Bool
     /// Commands (of any kind, errors included) accepted before login; then `BYE [LIMIT]`.
     var maxCommandsBeforeLogin: Int
@@ -34,9 +35,6 @@ struct SessionConfiguration: Sendable {
         self.maxMessageBytes = maxMessageBytes
         self.clientAddress = clientAddress
     }
-
-    /// Whether a password may be sent now.
-    var loginAllowed: Bool { isTLS || allowPlaintextAuth }
 }
 
 /// What the connection must do after the session handled an event.
@@ -49,12 +47,14 @@ enum SessionAction: Sendable, Equatable {
     case close
 }
 
-/// One client's IMAP session: the state machine (`SessionState`) driven by parser events,
-/// each command's work done against the async `MailStore`, responses written to a sink.
-/// Owned by one task; the NIO handler only feeds it events and performs its actions.
+/// One client's IMAP session: the state machine (`SessionState`, where all of the session's
+/// state lives) driven by parser events, each command's work done against the async
+/// `MailStore`, responses written to a sink. Owned by one task; the NIO handler only feeds it
+/// events and performs its actions.
 struct IMAPSession {
-    var state: SessionState = .notAuthenticated
-    var configuration: SessionConfiguration
+    /// Changed only through its event methods (the commands live in extensions in other files).
+    var state: SessionState
+    let configuration: SessionConfiguration
     let authenticator: any Authenticator
     let sink: any ResponseSink
     let logger: Logger
@@ -63,19 +63,6 @@ struct IMAPSession {
     var encodedStructures: EncodedStructures { caches.structures }
 
     var output = ByteBuffer()
-    /// RFC 7162 §3.1: CONDSTORE is on once ENABLEd or any command used it.
-    var condStore = false
-    var commandsBeforeLogin = 0
-    /// IDLE or AUTHENTICATE waiting for continuation lines.
-    var pending: Pending?
-    /// The selected folder's change feed.
-    var inbox: ChangeInbox?
-    var feedTask: Task<Void, Never>?
-
-    enum Pending {
-        case idle(tag: String)
-        case authenticate(tag: String)
-    }
 
     /// Octets buffered before they are written out.
     static let flushThreshold = 64 * 1024
@@ -85,6 +72,8 @@ struct IMAPSession {
         logger: Logger = Logger(label: "mailvox.imap"), caches: SessionCaches = SessionCaches()
     ) {
         self.configuration = configuration
+        self.state = SessionState(
+            isTLS: configuration.isTLS, maxCommandsBeforeLogin: configuration.maxCommandsBeforeLogin)
         self.authenticator = authenticator
         self.sink = sink
         self.logger = logger
@@ -92,21 +81,18 @@ struct IMAPSession {
     }
 
     /// How the parser must read the next line.
-    var parserMode: CommandParser.Mode {
-        switch pending {
-        case .idle: .idle
-        case .authenticate: .authentication
-        case nil: .command
-        }
-    }
+    var parserMode: CommandParser.Mode { state.parserMode }
 
     /// Whether a mailbox is logged in (authenticated or selected state).
     var isLoggedIn: Bool { state.store != nil }
 
-    var isIdling: Bool {
-        if case .idle = pending { return true }
-        return false
-    }
+    var isIdling: Bool { state.isIdling }
+
+    /// Whether a password may be sent now.
+    var loginAllowed: Bool { state.isTLS || configuration.allowPlaintextAuth }
+
+    /// The selected folder's change feed, where the connection hooks its IDLE wake-up.
+    var inbox: ChangeInbox? { state.selected?.feed.inbox }
 
     // MARK: Events
 
@@ -124,23 +110,24 @@ struct IMAPSession {
             send(.continuation(.text("Ready for literal data")))
             action = .proceed
         case .error(let error):
-            if case .authenticate(let tag) = pending {
+            switch state.unparsableLineArrived() {
+            case .rejectAuthentication(let tag):
                 // RFC 3501 §6.2.2: an undecodable response rejects the AUTHENTICATE itself.
-                pending = nil
                 bad(tag, "Invalid SASL response")
                 action = .proceed
-            } else {
-                action = countBeforeLogin() ?? handleParseError(error)
+            case .tooManyBeforeLogin:
+                action = refuseTooManyBeforeLogin()
+            case .answer:
+                action = handleParseError(error)
             }
         case .idleDone:
             action = await finishIdle()
         case .authenticationResponse(let response):
             action = await continueAuthentication(response)
         case .command(let tagged):
-            if let refused = countBeforeLogin() {
-                action = refused
-            } else {
-                action = await execute(tagged)
+            switch state.commandArrived() {
+            case .proceed: action = await execute(tagged)
+            case .tooManyBeforeLogin: action = refuseTooManyBeforeLogin()
             }
         }
         // STARTTLS's OK is written by the connection, together with putting TLS in place.
@@ -165,29 +152,25 @@ struct IMAPSession {
     /// the connection closes.
     mutating func autologout(_ reason: String) async throws {
         send(.untagged(.condition(StatusResponse(.bye, text: reason))))
-        state.logout()
+        state.loggedOut()?.stop()
         try await flush()
     }
 
     /// The connection is going away: stop the change feed.
     mutating func close() {
-        stopFeed()
-        state.logout()
+        state.loggedOut()?.stop()
     }
 
-    private mutating func countBeforeLogin() -> SessionAction? {
-        guard case .notAuthenticated = state, pending == nil else { return nil }
-        commandsBeforeLogin += 1
-        guard commandsBeforeLogin > configuration.maxCommandsBeforeLogin else { return nil }
+    /// `SessionState` counted one command too many before login and logged the session out.
+    private mutating func refuseTooManyBeforeLogin() -> SessionAction {
         send(.untagged(.condition(StatusResponse(.bye, code: .limit, text: "Too many commands before login"))))
-        state.logout()
         return .close
     }
 
     private mutating func handleParseError(_ error: ParseError) -> SessionAction {
         send(error.response)
         if error.disposition == .bye {
-            state.logout()
+            state.loggedOut()?.stop()
             return .close
         }
         return .proceed
@@ -198,7 +181,7 @@ struct IMAPSession {
         let command = tagged.command
         guard state.allows(command) else {
             let text: String
-            switch state {
+            switch state.phase {
             case .notAuthenticated: text = "Log in first"
             case .authenticated: text = command.isSelectedStateCommand ? "No folder selected" : "Already logged in"
             case .selected: text = "Already logged in"
@@ -298,7 +281,7 @@ struct IMAPSession {
                 logger.error("IMAP claiming recent messages failed: \(error)")
             }
         }
-        let condStore = self.condStore
+        let condStore = state.condStore
         var responses: [UntaggedResponse] = []
         state.updateSelected { folder in
             responses = folder.tracker.takeUpdates(allowExpunge: allowExpunge, condStore: condStore)
@@ -341,24 +324,6 @@ struct IMAPSession {
         let bytes = output
         output = ByteBuffer()
         try await sink.write(bytes)
-    }
-
-    // MARK: Change feed
-
-    mutating func startFeed(_ stream: AsyncStream<FolderChange>) -> ChangeInbox {
-        stopFeed()
-        let inbox = ChangeInbox()
-        self.inbox = inbox
-        feedTask = Task {
-            for await change in stream { inbox.push(change) }
-        }
-        return inbox
-    }
-
-    mutating func stopFeed() {
-        feedTask?.cancel()
-        feedTask = nil
-        inbox = nil
     }
 
     // MARK: Errors

@@ -1,25 +1,91 @@
 import MailvoxCore
 import MailvoxIMAPCore
 
-/// Where an IMAP session stands (RFC 3501 §3): one enum, changed only through its own
-/// transitions, so which commands are legal follows from the value alone.
-enum SessionState: Sendable {
-    case notAuthenticated
-    case authenticated(any MailStore)
-    case selected(any MailStore, SelectedFolder)
-    case logout
+/// Everything that says where one IMAP session stands, in one value: RFC 3501 §3's state (with
+/// the selected folder and its change feed), the continuation lines the session waits for
+/// (IDLE's DONE, AUTHENTICATE's response), whether CONDSTORE is on, whether the connection is
+/// encrypted, and how many commands came before login.
+///
+/// As SwiftNIO's state machines do, it changes only through one mutating method per event,
+/// which returns what the session must do about it; which commands are legal follows from
+/// the value alone. An event that cannot happen in the current state (the parser only reads
+/// continuation lines when the state asked for them, and `allows(_:)` gates every command)
+/// is a bug in the session: it traps in debug builds and leaves the state as it was in release.
+struct SessionState: Sendable {
+    /// RFC 3501 §3.
+    enum Phase: Sendable {
+        case notAuthenticated
+        case authenticated(any MailStore)
+        case selected(any MailStore, SelectedFolder)
+        case logout
+    }
+
+    /// A command that goes on over continuation lines, with its tag.
+    enum Pending: Sendable, Equatable {
+        /// RFC 2177: until `DONE`.
+        case idle(tag: String)
+        /// RFC 3501 §6.2.2: until the client's SASL response (or `*`).
+        case authenticate(tag: String)
+    }
+
+    /// What to do with a command, or a line that did not parse, outside any continuation.
+    enum LineAction: Equatable {
+        case proceed
+        /// One too many before login: the session is logged out; send `BYE [LIMIT]` and close.
+        case tooManyBeforeLogin
+    }
+
+    /// What to do with a line that did not parse.
+    enum ErrorAction: Equatable {
+        /// Answer the parse error as usual.
+        case answer
+        /// It was meant as an AUTHENTICATE's response: reject that AUTHENTICATE (RFC 3501 §6.2.2).
+        case rejectAuthentication(tag: String)
+        case tooManyBeforeLogin
+    }
+
+    private(set) var phase: Phase = .notAuthenticated
+    private(set) var pending: Pending?
+    /// RFC 7162 §3.1: CONDSTORE is on once ENABLEd or any command used it, and stays on.
+    private(set) var condStore = false
+    /// Implicit TLS from the start, or STARTTLS since.
+    private(set) var isTLS: Bool
+    /// Commands (of any kind, errors included) taken before login.
+    private(set) var commandsBeforeLogin = 0
+    let maxCommandsBeforeLogin: Int
+
+    init(isTLS: Bool, maxCommandsBeforeLogin: Int) {
+        self.isTLS = isTLS
+        self.maxCommandsBeforeLogin = maxCommandsBeforeLogin
+    }
+
+    // MARK: Derived
 
     /// The mailbox's store once logged in.
     var store: (any MailStore)? {
-        switch self {
+        switch phase {
         case .authenticated(let store), .selected(let store, _): store
         case .notAuthenticated, .logout: nil
         }
     }
 
     var selected: SelectedFolder? {
-        if case .selected(_, let folder) = self { return folder }
+        if case .selected(_, let folder) = phase { return folder }
         return nil
+    }
+
+    var isIdling: Bool {
+        if case .idle = pending { return true }
+        return false
+    }
+
+    /// How the parser must read the next line.
+    var parserMode: CommandParser.Mode {
+        switch pending {
+        case .idle: .idle
+        case .authenticate: .authentication
+        case nil: .command
+        }
     }
 
     /// Whether RFC 3501 allows `command` in this state (§6.1 any state, §6.2 not
@@ -29,7 +95,7 @@ enum SessionState: Sendable {
         case .capability, .noop, .logout, .id:
             return true
         case .starttls, .login, .authenticate:
-            if case .notAuthenticated = self { return true }
+            if case .notAuthenticated = phase { return true }
             return false
         case .enable, .select, .examine, .create, .delete, .rename, .subscribe, .unsubscribe, .list, .lsub,
             .namespace, .status, .append, .idle:
@@ -39,32 +105,148 @@ enum SessionState: Sendable {
         }
     }
 
-    /// LOGIN / AUTHENTICATE succeeded.
-    mutating func authenticate(_ store: any MailStore) {
-        guard case .notAuthenticated = self else { return }
-        self = .authenticated(store)
+    // MARK: Lines from the client
+
+    /// A command arrived (the parser reads commands only when nothing is pending). Before
+    /// login every one counts against `maxCommandsBeforeLogin`.
+    mutating func commandArrived() -> LineAction {
+        guard case .notAuthenticated = phase, pending == nil else { return .proceed }
+        commandsBeforeLogin += 1
+        guard commandsBeforeLogin > maxCommandsBeforeLogin else { return .proceed }
+        phase = .logout
+        return .tooManyBeforeLogin
     }
 
-    /// SELECT / EXAMINE succeeded: replaces any selected folder.
-    mutating func select(_ folder: SelectedFolder) {
-        guard let store else { return }
-        self = .selected(store, folder)
+    /// A line did not parse: an AUTHENTICATE's response that is not base64 ends that
+    /// AUTHENTICATE; anything else counts like a command before login.
+    mutating func unparsableLineArrived() -> ErrorAction {
+        if case .authenticate(let tag) = pending {
+            pending = nil
+            return .rejectAuthentication(tag: tag)
+        }
+        switch commandArrived() {
+        case .proceed: return .answer
+        case .tooManyBeforeLogin: return .tooManyBeforeLogin
+        }
     }
 
-    /// CLOSE, UNSELECT, or a failed SELECT (RFC 3501 §6.3.1: the old folder is closed either way).
-    mutating func unselect() {
-        guard case .selected(let store, _) = self else { return }
-        self = .authenticated(store)
+    // MARK: Login
+
+    /// AUTHENTICATE without an initial response sent its empty challenge.
+    mutating func authenticationStarted(tag: String) {
+        guard case .notAuthenticated = phase, pending == nil else {
+            assertionFailure("AUTHENTICATE started after login or during another continuation")
+            return
+        }
+        pending = .authenticate(tag: tag)
     }
 
-    /// Lets the selected folder's value be changed in place (sequence numbers, pending updates).
+    /// The client answered the challenge; the AUTHENTICATE's tag, or nil when none was waiting.
+    mutating func authenticationResponseArrived() -> String? {
+        guard case .authenticate(let tag) = pending else {
+            assertionFailure("SASL response without an AUTHENTICATE in progress")
+            return nil
+        }
+        pending = nil
+        return tag
+    }
+
+    /// LOGIN or AUTHENTICATE succeeded.
+    mutating func loggedIn(_ store: any MailStore) {
+        guard case .notAuthenticated = phase else {
+            assertionFailure("logged in twice")
+            return
+        }
+        phase = .authenticated(store)
+    }
+
+    /// STARTTLS's handshake was put in place (RFC 3501 §6.2.1: the capabilities change).
+    mutating func tlsStarted() {
+        guard !isTLS else {
+            assertionFailure("TLS started twice")
+            return
+        }
+        isTLS = true
+    }
+
+    // MARK: Folders
+
+    /// SELECT or EXAMINE succeeded: `folder` replaces any selected one. Returns the feed of a
+    /// folder it replaced, for the session to stop.
+    mutating func selected(_ folder: SelectedFolder) -> ChangeFeed? {
+        switch phase {
+        case .authenticated(let store):
+            phase = .selected(store, folder)
+            return nil
+        case .selected(let store, let old):
+            phase = .selected(store, folder)
+            return old.feed
+        case .notAuthenticated, .logout:
+            assertionFailure("SELECT without a login")
+            return folder.feed
+        }
+    }
+
+    /// CLOSE, UNSELECT, DELETE of the selected folder, or a SELECT, which closes the old folder
+    /// even when it fails (RFC 3501 §6.3.1; from the authenticated state nothing changes).
+    /// Returns the closed folder's feed, for the session to stop.
+    mutating func unselected() -> ChangeFeed? {
+        switch phase {
+        case .selected(let store, let folder):
+            phase = .authenticated(store)
+            return folder.feed
+        case .authenticated:
+            return nil
+        case .notAuthenticated, .logout:
+            assertionFailure("unselect without a login")
+            return nil
+        }
+    }
+
+    /// The selected folder's value changed (sequence numbers, pending updates, recent UIDs).
     mutating func updateSelected(_ body: (inout SelectedFolder) -> Void) {
-        guard case .selected(let store, var folder) = self else { return }
+        guard case .selected(let store, var folder) = phase else {
+            assertionFailure("no folder selected")
+            return
+        }
         body(&folder)
-        self = .selected(store, folder)
+        phase = .selected(store, folder)
     }
 
-    mutating func logout() { self = .logout }
+    /// A command used or ENABLEd CONDSTORE.
+    mutating func condStoreUsed() {
+        condStore = true
+    }
+
+    // MARK: Continuations
+
+    /// IDLE sent its continuation request.
+    mutating func idleStarted(tag: String) {
+        guard store != nil, pending == nil else {
+            assertionFailure("IDLE before login or during another continuation")
+            return
+        }
+        pending = .idle(tag: tag)
+    }
+
+    /// DONE arrived; the IDLE's tag, or nil when none was running.
+    mutating func idleDone() -> String? {
+        guard case .idle(let tag) = pending else {
+            assertionFailure("DONE without an IDLE")
+            return nil
+        }
+        pending = nil
+        return tag
+    }
+
+    // MARK: The end
+
+    /// LOGOUT, BYE, or the connection going away; may happen more than once. Returns the
+    /// selected folder's feed, for the session to stop.
+    mutating func loggedOut() -> ChangeFeed? {
+        defer { phase = .logout }
+        return selected?.feed
+    }
 }
 
 /// The selected folder as one session sees it.
@@ -73,11 +255,6 @@ struct SelectedFolder: Sendable {
     var readOnly: Bool
     var uidValidity: UInt32
     var tracker: MessageTracker
-
-    init(name: String, readOnly: Bool, uidValidity: UInt32, tracker: MessageTracker) {
-        self.name = name
-        self.readOnly = readOnly
-        self.uidValidity = uidValidity
-        self.tracker = tracker
-    }
+    /// Lives and dies with the selection: `SessionState` hands it back when the folder is closed.
+    let feed: ChangeFeed
 }

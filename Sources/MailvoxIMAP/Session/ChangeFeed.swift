@@ -1,0 +1,21 @@
+import MailvoxCore
+
+/// The selected folder's change feed: a task forwarding the store's stream into the
+/// `ChangeInbox` the session drains. Started by SELECT; stopped when `SessionState` hands it
+/// back on leaving the folder.
+struct ChangeFeed: Sendable {
+    let inbox: ChangeInbox
+    private let task: Task<Void, Never>
+
+    init(_ stream: AsyncStream<FolderChange>) {
+        let inbox = ChangeInbox()
+        self.inbox = inbox
+        task = Task {
+            for await change in stream { inbox.push(change) }
+        }
+    }
+
+    func stop() {
+        task.cancel()
+    }
+}
