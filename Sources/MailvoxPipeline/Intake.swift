@@ -222,7 +222,8 @@ extension Intake {
     public func status(of depositID: String) throws -> DepositStatus? {
         try queue.deposit(id: depositID).map {
             DepositStatus(
-                depositID: $0.id, mailbox: $0.mailbox, status: $0.status.rawValue, uid: $0.uid, errorCode: $0.errorCode,
+                depositID: $0.id, mailbox: $0.mailbox.rawValue, status: $0.status.rawValue, uid: $0.uid,
+                errorCode: $0.errorCode,
                 errorMessage: $0.errorMessage)
         }
     }

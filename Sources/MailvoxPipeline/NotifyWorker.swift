@@ -137,8 +137,8 @@ public final class NotifyWorker {
     /// `delete_after_email` (docs/DESIGN.md §5.6, §7): once every email recipient accepted the alert,
     /// the stored message goes through the store's normal expunge path.
     func deleteAfterEmailIfDue(_ job: Job) throws {
-        guard let id = MailboxID(job.mailbox), let mailbox = try directory.mailbox(id), mailbox.deleteAfterEmail
-        else { return }
+        let id = job.mailbox
+        guard let mailbox = try directory.mailbox(id), mailbox.deleteAfterEmail else { return }
         let states = try queue.notifyJobStates(depositID: job.depositID, channel: .email)
         guard !states.isEmpty, states.allSatisfy({ $0 == .done }) else { return }
         guard let uid = try queue.deposit(id: job.depositID)?.uid else { return }

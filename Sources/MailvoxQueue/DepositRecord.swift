@@ -1,3 +1,5 @@
+import MailvoxCore
+
 /// A deposit record: what the front doors answer about a deposit id.
 public struct DepositRecord: Sendable, Equatable, Codable {
     public enum Status: String, Sendable, Codable {
@@ -5,7 +7,7 @@ public struct DepositRecord: Sendable, Equatable, Codable {
     }
 
     public var id: String
-    public var mailbox: String
+    public var mailbox: MailboxID
     public var status: Status
     public var uid: UInt32?
     public var errorCode: String?

@@ -1,4 +1,5 @@
 import Foundation
+import MailvoxCore
 
 /// A job as a worker sees it once leased.
 public struct Job: Sendable, Equatable, Codable {
@@ -16,7 +17,7 @@ public struct Job: Sendable, Equatable, Codable {
     public var id: Int64
     public var kind: Kind
     public var depositID: String
-    public var mailbox: String
+    public var mailbox: MailboxID
     /// The alert's channel: set for notify jobs, nil for deliver jobs (which store '').
     public var channel: AlertChannel?
     public var recipient: String
@@ -42,7 +43,7 @@ extension Job {
         id = try container.decode(Int64.self, forKey: .id)
         kind = try container.decode(Kind.self, forKey: .kind)
         depositID = try container.decode(String.self, forKey: .depositID)
-        mailbox = try container.decode(String.self, forKey: .mailbox)
+        mailbox = try container.decode(MailboxID.self, forKey: .mailbox)
         let channel = try container.decode(String.self, forKey: .channel)
         if channel.isEmpty {
             self.channel = nil

@@ -27,7 +27,7 @@ extension JobQueue {
 
     /// Records the latest outcome of an alert to `recipient`, replacing the one before.
     public func recordAlert(
-        mailbox: String, channel: AlertChannel, recipient: String, depositID: String, outcome: AlertResult.Outcome,
+        mailbox: MailboxID, channel: AlertChannel, recipient: String, depositID: String, outcome: AlertResult.Outcome,
         attempts: Int, detail: String?, at time: Date = Date()
     ) throws {
         try database.write { db in
@@ -39,7 +39,7 @@ extension JobQueue {
                         outcome = excluded.outcome, attempts = excluded.attempts, detail = excluded.detail, at = excluded.at
                     """,
                 arguments: [
-                    mailbox, channel.rawValue, recipient, depositID, outcome.rawValue, attempts, detail,
+                    mailbox.rawValue, channel.rawValue, recipient, depositID, outcome.rawValue, attempts, detail,
                     time.timeIntervalSince1970,
                 ])
         }

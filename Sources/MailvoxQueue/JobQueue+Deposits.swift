@@ -60,7 +60,8 @@ extension JobQueue {
             try Row.fetchOne(db, sql: "SELECT * FROM deposit WHERE id = ?", arguments: [id]).map { row in
                 let reader = QueueRow(row: row, table: "deposit", id: id)
                 return DepositRecord(
-                    id: row["id"], mailbox: row["mailbox_id"], status: try reader.value("status"),
+                    id: row["id"], mailbox: try reader.value("mailbox_id", MailboxID.init),
+                    status: try reader.value("status"),
                     uid: (row["uid"] as Int64?).map { UInt32(truncatingIfNeeded: $0) }, errorCode: row["error_code"],
                     errorMessage: row["error_message"])
             }

@@ -199,7 +199,7 @@ public final class JobQueue: Sendable {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT job.*, deposit.mailbox_id AS mailbox FROM job JOIN deposit ON deposit.id = job.deposit_id
+                    SELECT job.*, deposit.mailbox_id FROM job JOIN deposit ON deposit.id = job.deposit_id
                     WHERE \(dead ? "job.state = 'dead'" : "job.state IN ('queued', 'leased')") ORDER BY job.id
                     """
             ).map(Self.job)
@@ -253,15 +253,18 @@ public final class JobQueue: Sendable {
         try Row.fetchOne(
             db,
             sql:
-                "SELECT job.*, deposit.mailbox_id AS mailbox FROM job JOIN deposit ON deposit.id = job.deposit_id WHERE job.id = ?",
+                "SELECT job.*, deposit.mailbox_id FROM job JOIN deposit ON deposit.id = job.deposit_id WHERE job.id = ?",
             arguments: [id]
         ).map(job)
     }
 
-    /// A row of `job` joined with its deposit's mailbox; see `QueueRow` for what is refused.
+    /// A row of `job` joined with its deposit's `mailbox_id`; see `QueueRow` for what is refused.
     static func job(_ row: Row) throws -> Job {
         let id: Int64 = row["id"]
+        let depositID: String = row["deposit_id"]
         let reader = QueueRow(row: row, table: "job", id: "\(id)")
+        // The mailbox is the deposit's, so a bad one is named there.
+        let mailbox = try QueueRow(row: row, table: "deposit", id: depositID).value("mailbox_id", MailboxID.init)
         let kind: Job.Kind = try reader.value("kind")
         // A deliver job stores '' and a notify job its channel: a row where that does not hold
         // is none this code wrote, and a notify job without a channel has nowhere to go.
@@ -274,7 +277,7 @@ public final class JobQueue: Sendable {
             channel = try reader.value("channel", as: AlertChannel.self)
         }
         return Job(
-            id: id, kind: kind, depositID: row["deposit_id"], mailbox: row["mailbox"], channel: channel,
+            id: id, kind: kind, depositID: depositID, mailbox: mailbox, channel: channel,
             recipient: row["recipient"], state: try reader.value("state"), attempts: row["attempts"],
             runAfter: Date(timeIntervalSince1970: row["run_after"]), lastError: row["last_error"])
     }

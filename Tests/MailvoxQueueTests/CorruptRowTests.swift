@@ -73,11 +73,34 @@ extension QueueFixture {
         }
     }
 
+    /// A mailbox id names a spool directory: one that breaks `MailboxID`'s rules is never carried on.
+    @Test func aDepositWithABadMailboxIDIsNamedAndItsDeliverJobDeadLettered() throws {
+        let fixture = try QueueFixture()
+        _ = try fixture.accept("d1")
+        _ = try fixture.accept("d2")
+        let bad = try fixture.jobID(deposit: "d1")
+        try fixture.corrupt("UPDATE deposit SET mailbox_id = '../etc' WHERE id = 'd1'")
+        let error = QueueError.corruptRow(table: "deposit", id: "d1", column: "mailbox_id", value: "../etc")
+        #expect(throws: error) { try fixture.queue.deposit(id: "d1") }
+        #expect(throws: error) { try fixture.queue.job(id: bad) }
+        let taken = try #require(try fixture.queue.lease(owner: "w", kinds: [.deliver], leaseSeconds: 60))
+        #expect(taken.depositID == "d2")
+        #expect(taken.mailbox == fixture.mailbox)
+        let state = try fixture.database.read { db in
+            try String.fetchOne(db, sql: "SELECT state || ' ' || last_error FROM job WHERE id = ?", arguments: [bad])
+        }
+        #expect(state == "dead " + error.description)
+        let status = try fixture.database.read { db in
+            try String.fetchOne(db, sql: "SELECT status FROM deposit WHERE id = 'd1'")
+        }
+        #expect(status == "failed")
+    }
+
     @Test func anAlertResultWithAnUnknownOutcomeIsNamed() throws {
         let fixture = try QueueFixture()
         _ = try fixture.accept("d1")
         try fixture.queue.recordAlert(
-            mailbox: "1000", channel: .email, recipient: "a@example.com", depositID: "d1", outcome: .sent,
+            mailbox: fixture.mailbox, channel: .email, recipient: "a@example.com", depositID: "d1", outcome: .sent,
             attempts: 1, detail: nil)
         try fixture.corrupt("UPDATE alert_result SET outcome = 'bounced\nlevel=error'")
         let expected = QueueError.corruptRow(
@@ -90,7 +113,8 @@ extension QueueFixture {
         let fixture = try QueueFixture()
         _ = try fixture.accept("d1")
         try fixture.queue.recordAlert(
-            mailbox: "1000", channel: .sms, recipient: "+4930123456", depositID: "d1", outcome: .sent, attempts: 1,
+            mailbox: fixture.mailbox, channel: .sms, recipient: "+4930123456", depositID: "d1", outcome: .sent,
+            attempts: 1,
             detail: nil)
         try fixture.corrupt("UPDATE alert_result SET channel = 'fax'")
         #expect(

@@ -37,7 +37,7 @@ struct QueueFixture {
         #expect(try fixture.queue.deposit(id: "d1")?.status == .queued)
         let jobs = try fixture.queue.jobs()
         #expect(jobs.map(\.kind) == [.deliver])
-        #expect(jobs.first?.mailbox == "1000")
+        #expect(jobs.first?.mailbox == fixture.mailbox)
     }
 
     @Test func anIdempotencyKeyIsScopedToItsMailboxAndStoredAsADigest() throws {
@@ -212,13 +212,13 @@ struct QueueFixture {
         let fixture = try QueueFixture()
         _ = try fixture.accept("d1")
         try fixture.queue.recordAlert(
-            mailbox: "1000", channel: .email, recipient: "a@example.com", depositID: "d1", outcome: .retrying,
+            mailbox: fixture.mailbox, channel: .email, recipient: "a@example.com", depositID: "d1", outcome: .retrying,
             attempts: 1, detail: "SMTP relay answered DATA with 451 later")
         try fixture.queue.recordAlert(
-            mailbox: "1000", channel: .sms, recipient: "+4915112345678", depositID: "d1", outcome: .failed,
+            mailbox: fixture.mailbox, channel: .sms, recipient: "+4915112345678", depositID: "d1", outcome: .failed,
             attempts: 1, detail: "SMS gateway answered HTTP 400")
         try fixture.queue.recordAlert(
-            mailbox: "1000", channel: .email, recipient: "a@example.com", depositID: "d1", outcome: .sent,
+            mailbox: fixture.mailbox, channel: .email, recipient: "a@example.com", depositID: "d1", outcome: .sent,
             attempts: 2, detail: nil)
         let results = try fixture.queue.alertResults(mailbox: fixture.mailbox)
         #expect(results.map(\.channel) == [.email, .sms])

@@ -27,7 +27,7 @@ struct QueueList: AsyncParsableCommand {
         printTable(
             jobs.map { job in
                 [
-                    "\(job.id)", job.kind.rawValue, job.state.rawValue, job.mailbox, job.depositID,
+                    "\(job.id)", job.kind.rawValue, job.state.rawValue, job.mailbox.rawValue, job.depositID,
                     job.channel?.rawValue ?? "-", "\(job.attempts)", dates.string(from: job.runAfter),
                     job.lastError ?? "",
                 ]
