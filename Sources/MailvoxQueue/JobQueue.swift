@@ -263,9 +263,8 @@ public final class JobQueue: Sendable {
         let id: Int64 = row["id"]
         let depositID: String = row["deposit_id"]
         let reader = QueueRow(row: row, table: "job", id: "\(id)")
-        // The mailbox is the deposit's, so a bad one is named there.
-        let mailbox = try QueueRow(row: row, table: "deposit", id: depositID).value("mailbox_id", MailboxID.init)
         let kind: Job.Kind = try reader.value("kind")
+        let state: Job.State = try reader.value("state")
         // A deliver job stores '' and a notify job its channel: a row where that does not hold
         // is none this code wrote, and a notify job without a channel has nowhere to go.
         let channel: AlertChannel?
@@ -276,9 +275,11 @@ public final class JobQueue: Sendable {
         case .notify:
             channel = try reader.value("channel", as: AlertChannel.self)
         }
+        // The mailbox is the deposit's, so a bad one is named there.
+        let mailbox = try QueueRow(row: row, table: "deposit", id: depositID).value("mailbox_id", MailboxID.init)
         return Job(
             id: id, kind: kind, depositID: depositID, mailbox: mailbox, channel: channel,
-            recipient: row["recipient"], state: try reader.value("state"), attempts: row["attempts"],
+            recipient: row["recipient"], state: state, attempts: row["attempts"],
             runAfter: Date(timeIntervalSince1970: row["run_after"]), lastError: row["last_error"])
     }
 }

@@ -10,7 +10,8 @@ struct QueueRow {
     let row: Row
     /// Where the row lives, for the error: `job`, `deposit`, `alert_result`.
     let table: String
-    /// The row's key as an administrator would look it up.
+    /// The row's key as an administrator would look it up: a job's id, a deposit's id, an alert
+    /// result's (mailbox, channel, recipient), `*` for a part that a count stands for many of.
     let id: String
 
     /// The text in `column`, made into a `T` by `parse`; nil from `parse` means corrupt.
