@@ -8,6 +8,7 @@ enum Settings {
         .string("server", "hostname", \.server.hostname, check: hostnameProblem),
         .int("server", "workers", \.server.workers, 0...256),
         .int("server", "blocking_threads", \.server.blockingThreads, 0...1024),
+        .int("server", "background_nice", \.server.backgroundNice, 0...19),
         .string("server", "default_timezone", \.server.defaultTimezone) { name in
             TimeZone(identifier: name) == nil ? "\"\(name)\" is not a time zone name (e.g. \"Europe/Berlin\")" : nil
         },

@@ -29,6 +29,7 @@ public struct Server: Sendable {
         // Before anything offloads: every SQLite, file and scrypt call of the sessions and
         // handlers shares this bounded pool.
         Offload.configure(threads: context.config.server.blockingThreads)
+        DedicatedThread.backgroundNice = Int32(context.config.server.backgroundNice)
         // The one store of this process: its change feed is what IDLE sessions hear.
         let store = context.makeMessageStore()
         let report = try store.recover()

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A long-running blocking loop (a deliver or notify worker, an SMTP dialogue) on a thread of
 /// its own, awaited like an async call, so it never holds one of the cooperative pool's few
@@ -8,8 +9,17 @@ public enum DedicatedThread {
     public enum Priority: Sendable {
         /// As every other thread.
         case normal
-        /// Background work that must yield the CPU to answering clients: Linux per-thread nice 10.
+        /// Background work that must yield the CPU to answering clients: Linux per-thread nice
+        /// `backgroundNice` (`[server] background_nice`, default 10).
         case background
+    }
+
+    private static let configuredNice = Mutex<Int32>(10)
+
+    /// The nice value of `.background` threads started from now on (0 = as every other thread).
+    public static var backgroundNice: Int32 {
+        get { configuredNice.withLock { $0 } }
+        set { configuredNice.withLock { $0 = min(19, max(0, newValue)) } }
     }
 
     /// Runs `body` on a new thread named `name` and returns its result.
@@ -27,16 +37,17 @@ public enum DedicatedThread {
         }
     }
 
-    /// On Linux a thread is a task with its own nice value: CFS then gives a nice-10 thread
-    /// about a tenth of the CPU a nice-0 thread gets while both want it, and all of it when
-    /// nothing else runs — transcoding keeps its throughput on an idle machine and stops
-    /// delaying IMAP and HTTP answers on a busy one.
+    /// On Linux a thread is a task with its own nice value: the scheduler then gives a nice-10
+    /// thread about a tenth of the CPU a nice-0 thread gets while both want it (nice 19: about
+    /// 1/70), and all of it when nothing else runs — transcoding keeps its throughput on an idle
+    /// machine and stops delaying IMAP and HTTP answers on a busy one.
     static func apply(_ priority: Priority) {
-        guard priority == .background else { return }
+        let nice = backgroundNice
+        guard priority == .background, nice > 0 else { return }
         #if os(Linux)
         // `who` 0 is the calling thread: Linux keeps nice per thread, not per process
         // (setpriority(2), BUGS), which is exactly what is wanted here.
-        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, nice)
         #endif
     }
 }

@@ -31,6 +31,8 @@ public struct Configuration: Sendable, Equatable {
         /// Threads for blocking calls of sessions and handlers (SQLite, files, scrypt); 0 means
         /// `Offload.defaultThreads` (four per core, at least eight).
         public var blockingThreads = 0
+        /// Linux nice value of deliver workers, the drop folder and intake (0–19; 0 = no change).
+        public var backgroundNice = 10
         public var defaultTimezone = "UTC"
         public var minFreeBytes = 104_857_600
         public var logLevel = LogLevel.info
