@@ -37,8 +37,9 @@ import Testing
     @Test func idleTimeoutAfterLoginSaysBye() async throws {
         let (authenticator, _) = try await Fixture.setUp()
         let server = try await RunningServer.start(authenticator: authenticator) { configuration in
-            configuration.idleTimeoutBeforeLogin = .milliseconds(700)
-            configuration.idleTimeoutAfterLogin = .milliseconds(700)
+            // Seconds, not fractions: on a loaded test machine one NOOP's answer may take a while.
+            configuration.idleTimeoutBeforeLogin = .seconds(10)
+            configuration.idleTimeoutAfterLogin = .seconds(2)
         }
         let result = try await Programs.python(
             "timeouts.py", ["idle", "127.0.0.1", "\(server.tlsPort)", server.certificate, "1000", "secret"])
