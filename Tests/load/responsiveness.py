@@ -118,6 +118,8 @@ def main():
     parser.add_argument("--timeout", type=float, default=900, help="give up waiting for deliveries after this")
     parser.add_argument("--max-ms", type=float, help="exit 1 when a burst answer took longer")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--env", action="append", default=[], metavar="MAILVOX_KEY=VALUE",
+                        help="a config override for serve, e.g. MAILVOX_SERVER_BACKGROUND_NICE=19")
     args = parser.parse_args()
     args.binary = os.path.abspath(args.binary)
 
@@ -128,6 +130,7 @@ def main():
         "MAILVOX_IMAP_LISTEN": "", "MAILVOX_IMAP_LISTEN_TLS": f"127.0.0.1:{imap_port}",
         "MAILVOX_HTTP_LISTEN": f"127.0.0.1:{http_port}", "MAILVOX_SERVER_WORKERS": "0",
     })
+    env.update(dict(item.split("=", 1) for item in args.env))
     server = None
     try:
         def cli(*arguments, stdin=None):
