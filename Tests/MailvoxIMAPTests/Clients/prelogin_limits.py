@@ -7,26 +7,10 @@ import socket
 import ssl
 import sys
 
+from raw_tls import connector, expect
+
 host, port, cafile, user, password = sys.argv[1:6]
-context = ssl.create_default_context(cafile=cafile)
-context.check_hostname = False
-
-
-def connect():
-    raw = context.wrap_socket(socket.create_connection((host, int(port))), server_hostname=host)
-    raw.settimeout(10)
-    reader = raw.makefile("rb")
-    greeting = reader.readline()
-    assert greeting.startswith(b"* OK"), greeting
-    return raw, reader
-
-
-def expect(reader, prefix, what):
-    line = reader.readline()
-    if not line.startswith(prefix):
-        print(f"FAIL {what}: expected {prefix!r}, got {line!r}")
-        sys.exit(1)
-    return line
+connect = connector(host, port, cafile)
 
 
 # A synchronising literal over 8 KiB before login: tagged NO [TOOBIG] and no "+"; the client
