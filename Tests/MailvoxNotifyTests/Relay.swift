@@ -1,4 +1,5 @@
 import Foundation
+import MailvoxCore
 import MailvoxTestSupport
 import Testing
 
@@ -124,4 +125,10 @@ func temporaryDirectory() throws -> String {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("mvx-notify-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
+}
+
+/// Runs a blocking send on a thread of its own, as the notify workers do (`DedicatedThread`),
+/// so a test never holds one of the cooperative pool's threads while SMTP or HTTP waits.
+func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await DedicatedThread.run(name: "notify-test", body)
 }

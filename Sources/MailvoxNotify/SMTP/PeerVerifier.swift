@@ -78,15 +78,3 @@ func blockingWait<T: Sendable>(_ body: @escaping @Sendable () async -> T) -> T {
     done.wait()
     return box.withLock { $0! }
 }
-
-/// Runs blocking `body` on a new thread of its own and awaits its result, so SMTP dialogues
-/// (and `blockingWait` inside them) never occupy the cooperative pool's few threads.
-public func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread {
-            do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
-        }
-        thread.stackSize = 1 << 20
-        thread.start()
-    }
-}
