@@ -113,7 +113,7 @@ public struct Intake: Sendable {
             return try Self.receipt(existing, mailbox: id)
         }
         try ensureQueueDirectory()
-        let free = Self.freeBytes(config.queueDir)
+        let free = DiskSpace.freeBytes(config.queueDir)
         if free < config.server.minFreeBytes {
             throw PipelineError.insufficientStorage(free: free, minimum: config.server.minFreeBytes)
         }
@@ -191,12 +191,6 @@ public struct Intake: Sendable {
     }
 
     static func sealedPath(queueDir: String, depositID: String) -> String { "\(queueDir)/\(depositID).mvx" }
-
-    static func freeBytes(_ path: String) -> Int {
-        var info = statvfs()
-        guard statvfs(path, &info) == 0 else { return Int.max }
-        return Int(info.f_bavail) * Int(info.f_frsize)
-    }
 
     private func ensureQueueDirectory() throws {
         if mkdir(config.queueDir, 0o700) != 0 && errno != EEXIST {

@@ -5,6 +5,7 @@ import MailvoxCore
 import MailvoxCrypto
 import MailvoxDatabase
 import MailvoxMIME
+import MailvoxNotify
 import MailvoxStore
 
 /// `mailvox doctor`: checks what an administrator would otherwise find out the hard way —
@@ -165,17 +166,19 @@ public enum Doctor {
     }
 
     private static func checkDisk(_ config: Configuration, add: (Status, String, String) -> Void) {
-        guard let free = Network.freeBytes(config.server.dataDir) else { return }
+        guard let free = DiskSpace.freeBytesIfKnown(config.server.dataDir) else { return }
         let detail = "\(free / 1_048_576) MiB free, min_free_bytes is \(config.server.minFreeBytes / 1_048_576) MiB"
         add(free < config.server.minFreeBytes ? .fail : .ok, "disk", detail)
     }
 
     private static func checkRelay(_ config: Configuration, add: (Status, String, String) -> Void) {
         let relay = HostPort(host: config.smtp.host, port: config.smtp.port)
-        if let problem = Network.connectProblem(relay, timeoutMilliseconds: 3000) {
-            add(.warn, "smtp relay", "\(relay) is not reachable (\(problem)); alerts will wait and retry")
-        } else {
+        // The alert path's own connect, with its deadline: what doctor says is what alerts meet.
+        do {
+            close(try TCPConnector.connect(host: relay.host, port: relay.port, timeout: 3))
             add(.ok, "smtp relay", "\(relay) accepts connections (\(config.smtp.security.rawValue))")
+        } catch {
+            add(.warn, "smtp relay", "\(relay) is not reachable (\(error)); alerts will wait and retry")
         }
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
 import MailvoxCore
 
-/// Small socket probes for `doctor`: can we bind this listener, can we reach that relay.
+/// A socket probe for `doctor`: can we bind this listener. (Reaching the relay uses the
+/// alert path's own `TCPConnector`.)
 enum Network {
     /// Nil when `address` can be bound now; otherwise why not.
     static func bindProblem(_ address: HostPort) -> String? {
@@ -16,30 +17,6 @@ enum Network {
             }
             return nil
         }
-    }
-
-    /// Nil when a TCP connection to `address` opens within the timeout; otherwise why not.
-    static func connectProblem(_ address: HostPort, timeoutMilliseconds: Int32) -> String? {
-        withAddresses(address, passive: false) { info in
-            let fd = socket(info.pointee.ai_family, Int32(SOCK_STREAM.rawValue), 0)
-            guard fd >= 0 else { return String(cString: strerror(errno)) }
-            defer { close(fd) }
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-            if connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 { return nil }
-            guard errno == EINPROGRESS else { return String(cString: strerror(errno)) }
-            var poller = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-            guard poll(&poller, 1, timeoutMilliseconds) == 1 else { return "timed out" }
-            var error: Int32 = 0
-            var length = socklen_t(MemoryLayout<Int32>.size)
-            getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
-            return error == 0 ? nil : String(cString: strerror(error))
-        }
-    }
-
-    static func freeBytes(_ path: String) -> Int? {
-        var info = statvfs()
-        guard statvfs(path, &info) == 0 else { return nil }
-        return Int(info.f_bavail) * Int(info.f_frsize)
     }
 
     private static func withAddresses(

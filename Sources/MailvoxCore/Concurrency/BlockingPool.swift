@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// A fixed set of threads for blocking work (SQLite, fsync, scrypt, file reads): callers
 /// await the result while neither Swift's cooperative pool nor a NIO event loop waits.
@@ -8,27 +7,12 @@ import Synchronization
 /// item, so a burst of slow calls (a disk that stalls, a thousand logins hashing scrypt at
 /// once) would make hundreds of threads; here extra work waits in order for a free thread,
 /// which is the back-pressure: an awaiting caller simply takes longer.
-public final class BlockingPool: Sendable {
-    private struct State {
-        var work: [@Sendable () -> Void] = []
-        var head = 0
-        var stopped = false
-
-        mutating func next() -> (@Sendable () -> Void)? {
-            guard head < work.count else { return nil }
-            let item = work[head]
-            head += 1
-            // Reclaim the consumed prefix now and then instead of shifting on every take.
-            if head > 64 && head * 2 > work.count {
-                work.removeFirst(head)
-                head = 0
-            }
-            return item
-        }
-    }
-
-    private let state = Mutex(State())
-    private let wakeup = NSCondition()
+public final class BlockingPool: @unchecked Sendable {
+    // Guarded by `condition`, which also wakes the threads: one lock for queue and wake-ups.
+    private let condition = NSCondition()
+    private var work: [@Sendable () -> Void] = []
+    private var head = 0
+    private var stopped = false
     /// How many threads serve the pool.
     public let threadCount: Int
 
@@ -54,39 +38,39 @@ public final class BlockingPool: Sendable {
         return try result.get()
     }
 
-    /// Items waiting for a thread (for metrics).
-    public var queued: Int { state.withLock { $0.work.count - $0.head } }
-
-    /// Lets the threads end once the work already submitted is done (tests; the server's pool lives as long as
-    /// the process).
+    /// Lets the threads end once the work already submitted is done (tests; the server's pools
+    /// live as long as the process).
     public func shutdown() {
-        state.withLock { $0.stopped = true }
-        wakeup.lock()
-        wakeup.broadcast()
-        wakeup.unlock()
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        condition.unlock()
     }
 
     private func submit(_ item: @escaping @Sendable () -> Void) {
-        state.withLock { $0.work.append(item) }
-        wakeup.lock()
-        wakeup.signal()
-        wakeup.unlock()
+        condition.lock()
+        work.append(item)
+        condition.signal()
+        condition.unlock()
     }
 
     private func serve() {
         while true {
-            wakeup.lock()
-            var item = state.withLock { $0.next() }
-            while item == nil {
-                if state.withLock({ $0.stopped }) {
-                    wakeup.unlock()
-                    return
-                }
-                wakeup.wait()
-                item = state.withLock { $0.next() }
+            condition.lock()
+            while head == work.count && !stopped { condition.wait() }
+            guard head < work.count else {
+                condition.unlock()
+                return
             }
-            wakeup.unlock()
-            item?()
+            let item = work[head]
+            head += 1
+            // Reclaim the consumed prefix now and then instead of shifting on every take.
+            if head > 64 && head * 2 > work.count {
+                work.removeFirst(head)
+                head = 0
+            }
+            condition.unlock()
+            item()
         }
     }
 }

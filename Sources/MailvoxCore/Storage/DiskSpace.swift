@@ -10,9 +10,12 @@ public enum DiskSpace {
     public static let fullBelow = 1_048_576
 
     /// Bytes available to this (unprivileged) process; `Int.max` when the path cannot be asked.
-    public static func freeBytes(_ path: String) -> Int {
+    public static func freeBytes(_ path: String) -> Int { freeBytesIfKnown(path) ?? Int.max }
+
+    /// Bytes available to this (unprivileged) process; nil when the path cannot be asked.
+    public static func freeBytesIfKnown(_ path: String) -> Int? {
         var info = statvfs()
-        guard statvfs(path, &info) == 0 else { return Int.max }
+        guard statvfs(path, &info) == 0 else { return nil }
         return Int(info.f_bavail) * Int(info.f_frsize)
     }
 

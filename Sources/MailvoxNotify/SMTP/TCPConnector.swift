@@ -1,16 +1,16 @@
 import Foundation
 
-/// Opens a TCP connection to the relay within a deadline.
+/// Opens a TCP connection to the relay within a deadline (the SMTP client, and `doctor`).
 ///
 /// libetpan's `mailsmtp_ssl_connect` connects with a plain blocking `connect(2)` (the kernel
 /// gives up only after ~2 minutes of SYN retries), so the client connects itself: a
 /// non-blocking `connect` per resolved address, `poll` for the rest of the deadline, then the
 /// socket back in blocking mode (libetpan's GnuTLS handshake expects a blocking socket and
 /// makes the stream non-blocking itself afterwards).
-enum TCPConnector {
+public enum TCPConnector {
     /// A connected socket to `host:port`, or a transient `NotifyError.connection`. The caller
     /// owns the descriptor. Name resolution uses the system resolver and its own timeouts.
-    static func connect(host: String, port: Int, timeout: Int) throws(NotifyError) -> Int32 {
+    public static func connect(host: String, port: Int, timeout: Int) throws(NotifyError) -> Int32 {
         let deadline = Date().addingTimeInterval(Double(max(1, timeout)))
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
