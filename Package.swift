@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "MailvoxMIME", targets: ["MailvoxMIME"]),
         .library(name: "MailvoxTemplates", targets: ["MailvoxTemplates"]),
         .library(name: "MailvoxIMAP", targets: ["MailvoxIMAP"]),
+        .library(name: "MailvoxSMTPCore", targets: ["MailvoxSMTPCore"]),
         .library(name: "MailvoxStore", targets: ["MailvoxStore"]),
         .library(name: "MailvoxPipeline", targets: ["MailvoxPipeline"]),
         .library(name: "MailvoxServer", targets: ["MailvoxServer"]),
@@ -105,7 +106,7 @@ let package = Package(
         .target(
             name: "MailvoxPipeline",
             dependencies: [
-                "MailvoxCore", "MailvoxAudio", "MailvoxMIME", "MailvoxTemplates", "MailvoxCrypto",
+                "MailvoxCore", "MailvoxAudio", "MailvoxMIME", "MailvoxTemplates", "MailvoxCrypto", "MailvoxSMTPCore",
                 "MailvoxStore", "MailvoxQueue", "MailvoxNotify",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -140,10 +141,25 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The SMTP/LMTP protocol alone (commands, addresses, DATA/BDAT framing, replies): pure
+        // Swift, so Fuzz/ compiles it with sanitizers and the pipeline shares its reply type.
+        .target(name: "MailvoxSMTPCore", dependencies: ["MailvoxCore"]),
+        .target(
+            name: "MailvoxSMTP",
+            dependencies: [
+                "MailvoxCore", "MailvoxSMTPCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "MailvoxServer",
             dependencies: [
-                "MailvoxCore", "MailvoxConfig", "MailvoxCrypto", "MailvoxDatabase", "MailvoxStore",
+                "MailvoxCore", "MailvoxConfig", "MailvoxCrypto", "MailvoxDatabase", "MailvoxStore", "MailvoxSMTP",
+                "MailvoxSMTPCore",
                 "MailvoxQueue", "MailvoxPipeline", "MailvoxHTTP", "MailvoxIMAP", "MailvoxNotify",
                 "MailvoxTemplates", "MailvoxAudio", "MailvoxMIME",
                 .product(name: "Logging", package: "swift-log"),
@@ -156,7 +172,7 @@ let package = Package(
             name: "mailvox",
             dependencies: [
                 "MailvoxServer", "MailvoxCore", "MailvoxConfig", "MailvoxCrypto", "MailvoxStore", "MailvoxAudio",
-                "MailvoxQueue", "MailvoxPipeline",
+                "MailvoxQueue", "MailvoxPipeline", "MailvoxMIME", "MailvoxSMTPCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -220,6 +236,13 @@ let package = Package(
             exclude: ["Clients"]
         ),
         .testTarget(name: "MailvoxCLITests", dependencies: ["MailvoxCore", "MailvoxTestSupport"]),
+        .testTarget(
+            name: "MailvoxSMTPTests",
+            dependencies: [
+                "MailvoxSMTP", "MailvoxSMTPCore", "MailvoxCore", "MailvoxTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "MailvoxNotifyTests",
             dependencies: [

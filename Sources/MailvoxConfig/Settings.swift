@@ -68,6 +68,69 @@ enum Settings {
         .optionalPath("intake", "drop_dir", \.intake.dropDir),
         .bool("intake", "keep_processed", \.intake.keepProcessed),
 
+        .listener("inbound", "smtp_listen", \.inbound.smtpListen),
+        .listener("inbound", "smtps_listen", \.inbound.smtpsListen),
+        Setting(section: "inbound", key: "lmtp_listen") { config, raw, base throws(ValueError) in
+            let text = try raw.string()
+            if text.isEmpty {
+                config.inbound.lmtpListen = nil
+            } else if text.hasPrefix("/") || text.hasPrefix("./") {
+                config.inbound.lmtpListen = .unix(path: resolve(text, against: base))
+            } else if let address = HostPort(parsing: text) {
+                config.inbound.lmtpListen = .tcp(address)
+            } else {
+                throw ValueError(
+                    message:
+                        "\"\(text)\" is neither host:port nor a socket path (e.g. \"127.0.0.1:2424\", \"/run/mailvox/lmtp.sock\"; \"\" disables)"
+                )
+            }
+        },
+        Setting(section: "inbound", key: "domains") { config, raw, _ throws(ValueError) in
+            let names = try raw.strings()
+            for name in names where !Configuration.isHostname(name) {
+                throw ValueError(message: "\"\(name)\" is not a domain name")
+            }
+            config.inbound.domains = names.map { $0.lowercased() }
+        },
+        .int("inbound", "max_message_bytes", \.inbound.maxMessageBytes, 1024...(1 << 31)),
+        .bool("inbound", "require_auth", \.inbound.requireAuth),
+        Setting(section: "inbound", key: "trusted_networks") { config, raw, _ throws(ValueError) in
+            config.inbound.trustedNetworks = try raw.strings().map { text throws(ValueError) in
+                guard let network = Network(text) else {
+                    throw ValueError(message: "\"\(text)\" is not an address or CIDR network (e.g. \"10.0.0.0/8\")")
+                }
+                return network
+            }
+        },
+        .int("inbound", "max_recipients", \.inbound.maxRecipients, 1...10_000),
+        .int("inbound", "idle_timeout_seconds", \.inbound.idleTimeoutSeconds, 1...3600),
+        .int("inbound", "max_connections", \.inbound.maxConnections, 1...100_000),
+        .int("inbound", "max_connections_per_address", \.inbound.maxConnectionsPerAddress, 1...100_000),
+        Setting(section: "inbound", key: "caller_patterns") { config, raw, _ throws(ValueError) in
+            config.inbound.callerPatterns = try raw.strings().map { entry throws(ValueError) in
+                guard let space = entry.firstIndex(of: " ") else {
+                    throw ValueError(
+                        message: "\"\(entry)\" is not \"SENDER REGEX\" (SENDER is *, @domain or an address)")
+                }
+                let sender = String(entry[..<space])
+                let pattern = entry[space...].trimmingCharacters(in: .whitespaces)
+                guard sender == "*" || sender.contains("@") else {
+                    throw ValueError(message: "\"\(sender)\" is not *, @domain or an address")
+                }
+                let regex: NSRegularExpression
+                do {
+                    regex = try NSRegularExpression(pattern: pattern)
+                } catch {
+                    throw ValueError(message: "\"\(pattern)\" is not a regular expression")
+                }
+                guard pattern.contains("(?<number>") || pattern.contains("(?<name>") else {
+                    throw ValueError(message: "\"\(pattern)\" needs a (?<number>…) or (?<name>…) group")
+                }
+                _ = regex
+                return Configuration.CallerPattern(sender: sender, pattern: pattern)
+            }
+        },
+
         .int("queue", "max_attempts", \.queue.maxAttempts, 1...100),
         .int("queue", "backoff_initial_seconds", \.queue.backoffInitialSeconds, 1...86_400),
         .int("queue", "backoff_max_seconds", \.queue.backoffMaxSeconds, 1...604_800),

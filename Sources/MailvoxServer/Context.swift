@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import GRDB
 import MailvoxConfig
 import MailvoxCore
@@ -75,6 +76,11 @@ public struct Context: Sendable {
 
     /// The front doors' shared intake; needs no secret.
     public func intake() -> Intake { Intake(config: config, directory: directory, queue: jobQueue()) }
+
+    /// The email door's path into `intake()` (SMTP, LMTP and `mailvox sendmail`).
+    public func mailGateway(logger: Logger) -> MailGateway {
+        MailGateway(config: config, directory: directory, intake: intake(), logger: logger)
+    }
 
     /// The master key, for commands opened with `.masterKey`.
     public func requireMasterKey() -> MasterKey {

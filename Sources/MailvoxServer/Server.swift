@@ -6,6 +6,7 @@ import MailvoxIMAP
 import MailvoxNotify
 import MailvoxPipeline
 import MailvoxQueue
+import MailvoxSMTP
 import MailvoxStore
 import MailvoxTemplates
 import ServiceLifecycle
@@ -106,6 +107,13 @@ public struct Server: Sendable {
                         configuration: IMAPServerConfiguration(context.config), authenticator: authenticator,
                         logger: logger)))
         }
+        let smtp = SMTPServer(
+            configuration: SMTPServerConfiguration(context.config),
+            backend: GatewayBackend(
+                gateway: context.mailGateway(logger: logger), directory: context.directory, auth: context.config.auth,
+                logger: logger),
+            logger: logger)
+        if smtp.isEnabled { services.append(SMTPService(server: smtp)) }
         if let dropDir = context.config.intake.dropDir {
             try FileManager.default.createDirectory(atPath: dropDir, withIntermediateDirectories: true)
             let folder = DropFolder(
@@ -219,6 +227,18 @@ struct IMAPService: Service {
             try await cancelWhenGracefulShutdown { try await server.run() }
         } catch is CancellationError {
             // Graceful shutdown cancels the listeners: that is how this service ends.
+        }
+    }
+}
+
+/// The SMTP/LMTP listeners as a service, ended by graceful shutdown like IMAP's.
+struct SMTPService: Service {
+    let server: SMTPServer
+
+    func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown { try await server.run() }
+        } catch is CancellationError {
         }
     }
 }

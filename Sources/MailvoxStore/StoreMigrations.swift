@@ -129,5 +129,20 @@ public enum StoreMigrations {
                             """)
                 }
             ),
+            (
+                "5-aliases",
+                { db in
+                    // Addresses that reach a mailbox besides ID@domain (the SMTP/LMTP door, #15).
+                    // Stored lower-cased: local parts are matched without regard to case.
+                    try db.execute(
+                        sql: """
+                            CREATE TABLE mailbox_alias (
+                                address TEXT NOT NULL PRIMARY KEY,
+                                mailbox_id TEXT NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE
+                            );
+                            CREATE INDEX mailbox_alias_mailbox ON mailbox_alias(mailbox_id);
+                            """)
+                }
+            ),
         ])
 }

@@ -17,7 +17,7 @@ struct Mailvox: AsyncParsableCommand {
         subcommands: [
             InitCommand.self, ServeCommand.self, MailboxCommand.self, DepositCommand.self, QueueCommand.self,
             TokenCommand.self, AudioCommand.self,
-            FsckCommand.self, ExportCommand.self, KeysCommand.self, DoctorCommand.self,
+            FsckCommand.self, ExportCommand.self, KeysCommand.self, DoctorCommand.self, SendmailCommand.self,
         ]
     )
 }

@@ -365,6 +365,10 @@ struct ConfigFixture {
             "auth.lockout_seconds", "audio.formats",
             "audio.mp3_bitrate_kbps", "audio.opus_bitrate_kbps", "audio.loudness_target_lufs", "audio.trim_silence",
             "audio.min_seconds", "audio.max_seconds", "audio.too_long", "intake.drop_dir", "intake.keep_processed",
+            "inbound.smtp_listen", "inbound.smtps_listen", "inbound.lmtp_listen", "inbound.domains",
+            "inbound.max_message_bytes", "inbound.require_auth", "inbound.trusted_networks", "inbound.max_recipients",
+            "inbound.idle_timeout_seconds", "inbound.max_connections", "inbound.max_connections_per_address",
+            "inbound.caller_patterns",
             "queue.max_attempts", "queue.backoff_initial_seconds", "queue.backoff_max_seconds",
             "queue.idempotency_days", "templates.dir", "smtp.host", "smtp.port", "smtp.security", "smtp.ca_file",
             "smtp.username", "smtp.password_file", "smtp.from", "sms.provider", "sms.max_length", "sms.webhook_url",
@@ -379,5 +383,50 @@ struct ConfigFixture {
             let error = try? ConfigFixture().error("", environment: environment)
             #expect(error?.message != "unknown key", "\(key) is not an override")
         }
+    }
+}
+
+@Suite struct InboundConfigTests {
+    @Test func listenersDomainsNetworksAndPatternsParse() throws {
+        let fixture = try ConfigFixture()
+        let config = try fixture.load(
+            """
+            [server]
+            hostname = "pbx.example.com"
+            [inbound]
+            smtp_listen = "127.0.0.1:2525"
+            lmtp_listen = "/run/mailvox/lmtp.sock"
+            domains = ["Voice.Example.com", "example.org"]
+            trusted_networks = ["10.0.0.0/8", "2001:db8::/32"]
+            caller_patterns = ["@3cx.example.com ^VM from (?<name>.+) <(?<number>[0-9]+)>"]
+            """)
+        #expect(config.inbound.smtpListen == HostPort(host: "127.0.0.1", port: 2525))
+        #expect(config.inbound.lmtpListen == .unix(path: "/run/mailvox/lmtp.sock"))
+        #expect(config.inboundDomains == ["voice.example.com", "example.org"])
+        #expect(config.inbound.trustedNetworks.map(\.description) == ["10.0.0.0/8", "2001:db8::/32"])
+        #expect(config.inbound.callerPatterns.first?.applies(to: "pbx@3cx.example.com") == true)
+        #expect(config.inbound.callerPatterns.first?.applies(to: "pbx@other.example") == false)
+        // Without domains, the server's own name is the one domain.
+        let plain = try fixture.load("[server]\nhostname = \"Mail.Example.com\"\n")
+        #expect(plain.inboundDomains == ["mail.example.com"])
+    }
+
+    @Test(arguments: [
+        ("lmtp_listen = \"nowhere\"", "neither host:port"),
+        ("trusted_networks = [\"10.0.0.0/33\"]", "not an address or CIDR"),
+        ("domains = [\"bad domain\"]", "not a domain name"),
+        ("caller_patterns = [\"* (?<number>[0-9\"]", "not a regular expression"),
+        ("caller_patterns = [\"* [0-9]+\"]", "needs a (?<number>"),
+        ("caller_patterns = [\"nosender\"]", "SENDER REGEX"),
+    ])
+    func badValuesAreRefusedWithTheirReason(line: String, reason: String) throws {
+        let error = try ConfigFixture().error("[inbound]\n\(line)\n", environment: [:])
+        #expect(error?.message.contains(reason) == true, "\(String(describing: error?.message))")
+    }
+
+    @Test func environmentOverridesTheListener() throws {
+        let fixture = try ConfigFixture()
+        let config = try fixture.load("", environment: ["MAILVOX_INBOUND_SMTP_LISTEN": "127.0.0.1:2526"])
+        #expect(config.inbound.smtpListen?.port == 2526)
     }
 }

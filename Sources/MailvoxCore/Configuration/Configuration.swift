@@ -13,6 +13,7 @@ public struct Configuration: Sendable, Equatable {
     public var auth = Auth()
     public var audio = Audio()
     public var intake = Intake()
+    public var inbound = Inbound()
     public var queue = Queue()
     public var templates = Templates()
     public var smtp = SMTP()
@@ -117,6 +118,59 @@ public struct Configuration: Sendable, Equatable {
         public var keepProcessed = false
     }
 
+    /// The SMTP and LMTP door (docs/DESIGN.md §3.6); every listener is off until configured.
+    public struct Inbound: Sendable, Equatable {
+        /// SMTP with STARTTLS; nil disables it.
+        public var smtpListen: HostPort? = nil
+        /// SMTP in implicit TLS; nil disables it.
+        public var smtpsListen: HostPort? = nil
+        /// LMTP on a TCP address or a Unix socket; nil disables it.
+        public var lmtpListen: Listen? = nil
+        /// Recipient domains; empty means `[server] hostname` alone.
+        public var domains: [String] = []
+        public var maxMessageBytes = 52_428_800
+        public var requireAuth = true
+        public var trustedNetworks: [Network] = []
+        public var maxRecipients = 100
+        public var idleTimeoutSeconds = 300
+        public var maxConnections = 200
+        public var maxConnectionsPerAddress = 20
+        /// Subject patterns that find the caller, tried before the built-in ones.
+        public var callerPatterns: [CallerPattern] = []
+    }
+
+    /// A listener on TCP or on a Unix socket (a path).
+    public enum Listen: Sendable, Equatable, CustomStringConvertible {
+        case tcp(HostPort)
+        case unix(path: String)
+
+        public var description: String {
+            switch self {
+            case .tcp(let address): address.description
+            case .unix(let path): path
+            }
+        }
+    }
+
+    /// `"SENDER REGEX"` of `[inbound] caller_patterns`: for mail from SENDER (`*`, `@domain` or an
+    /// address), REGEX applied to the Subject gives the caller in its `number` (and `name`) group.
+    public struct CallerPattern: Sendable, Equatable {
+        public var sender: String
+        public var pattern: String
+
+        public init(sender: String, pattern: String) {
+            self.sender = sender.lowercased()
+            self.pattern = pattern
+        }
+
+        /// Whether mail from `address` (lower-cased, or nil for `<>`) uses this pattern.
+        public func applies(to address: String?) -> Bool {
+            if sender == "*" { return true }
+            guard let address else { return false }
+            return sender.hasPrefix("@") ? address.hasSuffix(sender) : address == sender
+        }
+    }
+
     public struct Queue: Sendable, Equatable {
         public var maxAttempts = 8
         public var backoffInitialSeconds = 5
@@ -168,4 +222,8 @@ extension Configuration {
     public var spoolDir: String { server.dataDir + "/spool" }
     public var queueDir: String { server.dataDir + "/queue" }
     public var serveLockPath: String { server.dataDir + "/serve.lock" }
+    /// The recipient domains the SMTP/LMTP door accepts, lower-cased.
+    public var inboundDomains: [String] {
+        (inbound.domains.isEmpty ? [server.hostname] : inbound.domains).map { $0.lowercased() }
+    }
 }

@@ -129,28 +129,30 @@ public enum MIMEText {
 
     /// A part's body transfer-decoded (base64, quoted-printable) and converted to UTF-8.
     public static func decodeBody(_ body: [UInt8], encoding: String, charset: String) -> String {
+        toUTF8(transferDecode(body, encoding: encoding), charset: charset)
+    }
+
+    /// A part's body with its Content-Transfer-Encoding undone (base64 and quoted-printable;
+    /// 7bit, 8bit and binary are the bytes as they are). Undecodable input decodes as far as
+    /// libetpan can; a body it refuses is returned as it is.
+    public static func transferDecode(_ body: [UInt8], encoding: String) -> [UInt8] {
         let mechanism: Int32
         switch encoding.lowercased() {
         case "base64": mechanism = Int32(MAILMIME_MECHANISM_BASE64)
         case "quoted-printable": mechanism = Int32(MAILMIME_MECHANISM_QUOTED_PRINTABLE)
-        default: mechanism = Int32(MAILMIME_MECHANISM_8BIT)
+        default: return body
         }
-        var decoded = body
-        if mechanism != Int32(MAILMIME_MECHANISM_8BIT) {
-            var index = 0
-            var result: UnsafeMutablePointer<CChar>?
-            var length = 0
-            let status = body.withUnsafeBufferPointer { buffer in
-                buffer.withMemoryRebound(to: CChar.self) {
-                    mailmime_part_parse($0.baseAddress, $0.count, &index, mechanism, &result, &length)
-                }
-            }
-            if status == Int32(MAILIMF_NO_ERROR), let result {
-                decoded = Array(UnsafeRawBufferPointer(start: result, count: length))
-                mmap_string_unref(result)
+        var index = 0
+        var result: UnsafeMutablePointer<CChar>?
+        var length = 0
+        let status = body.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) {
+                mailmime_part_parse($0.baseAddress, $0.count, &index, mechanism, &result, &length)
             }
         }
-        return toUTF8(decoded, charset: charset)
+        guard status == Int32(MAILIMF_NO_ERROR), let result else { return body }
+        defer { mmap_string_unref(result) }
+        return Array(UnsafeRawBufferPointer(start: result, count: length))
     }
 
     static func toUTF8(_ bytes: [UInt8], charset: String) -> String {

@@ -6,7 +6,7 @@ import MailvoxCrypto
 /// The mailbox directory: mailboxes, their passwords and keys, their folders, API tokens and
 /// the node key. Every change is one transaction.
 public final class Directory: Sendable {
-    private let database: DatabasePool
+    let database: DatabasePool
     private let hasher: PasswordHasher
 
     public init(database: DatabasePool, hasher: PasswordHasher = .standard) {
@@ -95,13 +95,18 @@ public final class Directory: Sendable {
             for folder in DefaultFolders.all {
                 try Self.insertFolder(db, mailbox: id, name: folder.name, specialUse: folder.specialUse)
             }
+            if let aliases = settings.aliases {
+                mailbox.aliases = try Self.replaceAliases(db, of: id, with: aliases)
+            }
         }
         return mailbox
     }
 
     public func mailbox(_ id: MailboxID) throws -> Mailbox? {
         try database.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM mailbox WHERE id = ?", arguments: [id.rawValue]).map(Self.mailbox)
+            try Row.fetchOne(db, sql: "SELECT * FROM mailbox WHERE id = ?", arguments: [id.rawValue]).map {
+                try Self.mailbox($0, db)
+            }
         }
     }
 
@@ -111,7 +116,9 @@ public final class Directory: Sendable {
     }
 
     public func mailboxes() throws -> [Mailbox] {
-        try database.read { db in try Row.fetchAll(db, sql: "SELECT * FROM mailbox ORDER BY id").map(Self.mailbox) }
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM mailbox ORDER BY id").map { try Self.mailbox($0, db) }
+        }
     }
 
     /// Changes the given settings; the rest stay.
@@ -120,7 +127,7 @@ public final class Directory: Sendable {
         try database.write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM mailbox WHERE id = ?", arguments: [id.rawValue])
             else { throw DirectoryError.unknownMailbox(id.rawValue) }
-            var mailbox = try Self.mailbox(row)
+            var mailbox = try Self.mailbox(row, db)
             if let name = settings.name { mailbox.name = name }
             if let emails = settings.emails { mailbox.emails = emails }
             if let numbers = settings.smsNumbers { mailbox.smsNumbers = numbers }
@@ -141,6 +148,9 @@ public final class Directory: Sendable {
                     mailbox.language, mailbox.attachAudio, mailbox.deleteAfterEmail, mailbox.updatedAt,
                     mailbox.id.rawValue,
                 ])
+            if let aliases = settings.aliases {
+                mailbox.aliases = try Self.replaceAliases(db, of: mailbox.id, with: aliases)
+            }
             return mailbox
         }
     }
@@ -333,7 +343,7 @@ public final class Directory: Sendable {
         return next
     }
 
-    private static func mailbox(_ row: Row) throws -> Mailbox {
+    private static func mailbox(_ row: Row, _ db: GRDB.Database) throws -> Mailbox {
         let decoder = JSONDecoder()
         guard let id = MailboxID(row["id"]) else {
             throw DirectoryError.invalid(field: "mailbox.id", reason: "malformed id in the database")
@@ -343,7 +353,11 @@ public final class Directory: Sendable {
             emails: try decoder.decode([EmailAddress].self, from: Data((row["emails"] as String).utf8)),
             smsNumbers: try decoder.decode([PhoneNumber].self, from: Data((row["sms_numbers"] as String).utf8)),
             timeZone: row["time_zone"], language: row["language"], attachAudio: row["attach_audio"],
-            deleteAfterEmail: row["delete_after_email"], createdAt: row["created_at"], updatedAt: row["updated_at"])
+            deleteAfterEmail: row["delete_after_email"],
+            aliases: try String.fetchAll(
+                db, sql: "SELECT address FROM mailbox_alias WHERE mailbox_id = ? ORDER BY address",
+                arguments: [id.rawValue]),
+            createdAt: row["created_at"], updatedAt: row["updated_at"])
     }
 
     private static func json<T: Encodable>(_ value: T) -> String {

@@ -13,6 +13,9 @@ public struct Mailbox: Sendable, Equatable, Codable {
     public var language: String?
     public var attachAudio: Bool
     public var deleteAfterEmail: Bool
+    /// Addresses that reach this mailbox through the SMTP/LMTP door besides `ID@domain`,
+    /// lower-cased: `grace@example.com`, or a local part alone for every accepted domain.
+    public var aliases: [String] = []
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -23,6 +26,7 @@ public struct Mailbox: Sendable, Equatable, Codable {
         case language
         case attachAudio = "attach_audio"
         case deleteAfterEmail = "delete_after_email"
+        case aliases
         case createdAt = "created_at"
         case updatedAt = "updated_at"
     }
@@ -38,6 +42,7 @@ public struct Mailbox: Sendable, Equatable, Codable {
         try container.encode(language, forKey: .language)
         try container.encode(attachAudio, forKey: .attachAudio)
         try container.encode(deleteAfterEmail, forKey: .deleteAfterEmail)
+        try container.encode(aliases, forKey: .aliases)
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(updatedAt, forKey: .updatedAt)
     }
@@ -53,11 +58,14 @@ public struct MailboxSettings: Sendable, Equatable {
     public var language: String??
     public var attachAudio: Bool?
     public var deleteAfterEmail: Bool?
+    /// Replaces the aliases when set.
+    public var aliases: [String]?
 
     public init(
         name: String? = nil, emails: [EmailAddress]? = nil, smsNumbers: [PhoneNumber]? = nil, timeZone: String?? = nil,
-        language: String?? = nil, attachAudio: Bool? = nil, deleteAfterEmail: Bool? = nil
+        language: String?? = nil, attachAudio: Bool? = nil, deleteAfterEmail: Bool? = nil, aliases: [String]? = nil
     ) {
+        self.aliases = aliases
         self.name = name
         self.emails = emails
         self.smsNumbers = smsNumbers

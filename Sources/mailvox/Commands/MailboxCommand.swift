@@ -48,6 +48,13 @@ struct MailboxProfileOptions: ParsableArguments {
     @Flag(name: .long, help: "Expunge a voicemail once every alert email was accepted (email-only mailbox).")
     var deleteAfterEmail = false
 
+    @Option(
+        name: .long,
+        help:
+            "An address that reaches this mailbox by email, e.g. sales@example.com, or a local part alone for every accepted domain (repeatable; on set, replaces the list)."
+    )
+    var alias: [String] = []
+
     func settings() throws -> MailboxSettings {
         var settings = MailboxSettings()
         settings.name = name
@@ -71,6 +78,7 @@ struct MailboxProfileOptions: ParsableArguments {
         if let language { settings.language = .some(language) }
         if noAttachAudio { settings.attachAudio = false }
         if deleteAfterEmail { settings.deleteAfterEmail = true }
+        if !alias.isEmpty { settings.aliases = alias }
         return settings
     }
 }
@@ -117,6 +125,7 @@ struct MailboxSet: AsyncParsableCommand {
     @Flag(name: .long, help: "Remove every SMS number.") var clearSms = false
     @Flag(name: .long, help: "Use the server's default time zone.") var clearTimezone = false
     @Flag(name: .long, help: "Use the default templates.") var clearLanguage = false
+    @Flag(name: .long, help: "Remove every email alias.") var clearAlias = false
 
     func validate() throws {
         let conflicts: [(Bool, Bool, String)] = [
@@ -126,6 +135,7 @@ struct MailboxSet: AsyncParsableCommand {
             (clearSms, !profile.sms.isEmpty, "--sms and --clear-sms"),
             (clearTimezone, profile.timezone != nil, "--timezone and --clear-timezone"),
             (clearLanguage, profile.language != nil, "--language and --clear-language"),
+            (clearAlias, !profile.alias.isEmpty, "--alias and --clear-alias"),
         ]
         for (first, second, names) in conflicts where first && second {
             throw ValidationError("\(names) contradict each other")
@@ -141,6 +151,7 @@ struct MailboxSet: AsyncParsableCommand {
         if clearSms { settings.smsNumbers = [] }
         if clearTimezone { settings.timeZone = .some(nil) }
         if clearLanguage { settings.language = .some(nil) }
+        if clearAlias { settings.aliases = [] }
         let context = try Context.open(configPath: options.path, needs: .masterKey)
         let mailbox = try context.directory.updateMailbox(id, settings: settings)
         print("updated mailbox \(mailbox.id)")
@@ -240,6 +251,7 @@ struct MailboxShow: AsyncParsableCommand {
             ["language:", mailbox.language ?? "- (default templates)"],
             ["attach_audio:", mailbox.attachAudio ? "yes" : "no"],
             ["delete_after_email:", mailbox.deleteAfterEmail ? "yes" : "no"],
+            ["aliases:", mailbox.aliases.isEmpty ? "-" : mailbox.aliases.joined(separator: ", ")],
             ["created:", dates.string(from: mailbox.createdAt)],
             ["updated:", dates.string(from: mailbox.updatedAt)],
         ])

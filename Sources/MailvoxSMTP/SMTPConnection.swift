@@ -1,0 +1,114 @@
+import Logging
+import MailvoxCore
+import MailvoxSMTPCore
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOSSL
+
+/// One client connection: reads bytes into the session's `SMTPInput`, answers each event,
+/// writes the replies once the client's pipelined commands are all answered (RFC 2920 §3),
+/// and performs STARTTLS and close.
+struct SMTPConnection {
+    let connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+    let session: SMTPSession
+    let sslContext: NIOSSLContext?
+    /// Octets the channel has read, counted on the event loop (for the STARTTLS check).
+    let bytesRead: NIOLockedValueBox<Int>
+    let logger: Logger
+
+    func run() async {
+        var session = self.session
+        let channel = connection.channel
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                session.greet()
+                try await outbound.write(ByteBuffer(bytes: session.takeOutput()))
+                var received = 0
+                loop: for try await buffer in inbound {
+                    received += buffer.readableBytes
+                    session.input.append(buffer.readableBytesView)
+                    while let event = session.input.next() {
+                        switch await session.handle(event) {
+                        case .proceed:
+                            continue
+                        case .close:
+                            try await outbound.write(ByteBuffer(bytes: session.takeOutput()))
+                            break loop
+                        case .startTLS:
+                            guard try await startTLS(&session, channel: channel, received: received) else { break loop }
+                        }
+                    }
+                    let output = session.takeOutput()
+                    if !output.isEmpty { try await outbound.write(ByteBuffer(bytes: output)) }
+                }
+            }
+        } catch {
+            logger.debug("smtp connection ended: \(error)", metadata: ["client": "\(session.client)"])
+        }
+    }
+
+    /// STARTTLS (RFC 3207 §4): the 220 goes out and TLS is put first in the pipeline in the same
+    /// event-loop turn, so no byte the client sends after the 220 is read as plaintext. A client
+    /// that pipelined anything after STARTTLS is disconnected rather than having those bytes run
+    /// as commands under TLS (CVE-2011-0411). Afterwards the session forgets what it knew
+    /// (RFC 3207 §4.2): EHLO again, no authentication carried over.
+    private func startTLS(_ session: inout SMTPSession, channel: Channel, received: Int) async throws -> Bool {
+        guard let sslContext else { return false }
+        let reply = ByteBuffer(bytes: session.takeOutput())
+        let counter = bytesRead
+        let plaintextRead = try await channel.eventLoop.flatSubmit {
+            channel.writeAndFlush(reply).flatMapThrowing {
+                try channel.pipeline.syncOperations.addHandler(
+                    NIOSSLServerHandler(context: sslContext), position: .first)
+                return counter.withLockedValue { $0 }
+            }
+        }.get()
+        guard session.input.bufferedByteCount == 0, plaintextRead == received else {
+            logger.notice(
+                "smtp client sent data after STARTTLS; disconnected", metadata: ["client": "\(session.client)"])
+            return false
+        }
+        session.isTLS = true
+        session.helo = nil
+        session.authenticatedAs = nil
+        session.resetTransaction()
+        return true
+    }
+}
+
+/// Counts the octets a channel reads, before TLS (it sits first until STARTTLS puts TLS ahead).
+final class ByteCounter: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    let count: NIOLockedValueBox<Int>
+
+    init(_ count: NIOLockedValueBox<Int>) { self.count = count }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let bytes = unwrapInboundIn(data).readableBytes
+        count.withLockedValue { $0 += bytes }
+        context.fireChannelRead(data)
+    }
+}
+
+/// Ends a connection whose client sent nothing for the idle timeout (RFC 5321 §4.5.3.2: the
+/// server may close after a timeout with 421), whether it stalls in a command, in DATA, or in
+/// the TLS handshake.
+final class IdleCloser: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    let hostname: String
+
+    init(hostname: String) { self.hostname = hostname }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        let reply = SMTPReply(421, "4.4.2", "\(hostname) Timeout; closing connection")
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.writeAndFlush(NIOAny(ByteBuffer(bytes: reply.wire))).whenComplete { _ in
+            bound.value.close(promise: nil)
+        }
+    }
+}
