@@ -34,6 +34,7 @@ CLI (the handle is kept in WORKDIR/instance.json, so a later call only needs --w
     postfix.py queue --workdir W                          prints postqueue -p; exit 0 when empty
     postfix.py flush --workdir W                          retries deferred mail now (postqueue -f)
     postfix.py log --workdir W                            prints the instance's maillog
+    postfix.py deliveries --workdir W                     JSON {"sent": [lines], "deferred": [...], "bounced": [...]}
     postfix.py stop --workdir W                           stops it; every process of it is gone
     postfix.py lmtp-sink --port N [--dir D] [--reply "452 4.3.1 full"]   (needs aiosmtpd)
     postfix.py selftest                                   tries both modes for real (uses swaks)
@@ -421,6 +422,20 @@ def delivered_count(handle):
     return sum(1 for line in log(handle).splitlines() if " postfix-test/lmtp[" in line and " status=sent " in line)
 
 
+def deliveries(handle):
+    """The delivery agents' result lines (lmtp, virtual, error, bounce...) grouped by status:
+    {"sent": [...], "deferred": [...], "bounced": [...]}; each line carries the peer's reply,
+    e.g. "status=bounced (host 127.0.0.1[127.0.0.1] said: 550 5.1.1 ... (in reply to RCPT TO command))"."""
+    if isinstance(handle, str):
+        handle = load(handle)
+    found = {"sent": [], "deferred": [], "bounced": []}
+    for line in log(handle).splitlines():
+        for status in found:
+            if f" status={status} " in line and " to=<" in line:
+                found[status].append(line)
+    return found
+
+
 def wait_delivered(handle, count, timeout=30, poll=0.02):
     """Waits until `count` messages are delivered (see delivered_count) and returns the seconds it
     took; raises TimeoutError naming how many arrived, with the log's tail."""
@@ -442,7 +457,6 @@ def wait_delivered(handle, count, timeout=30, poll=0.02):
 def lmtp_sink(port, directory=None, reply=None, host="127.0.0.1"):
     """Serves LMTP on host:port until SIGTERM/SIGINT; each message goes to DIRECTORY/N.eml (and a
     line on stdout). `reply` (e.g. "452 4.3.1 full") is answered to every DATA instead of 250."""
-    import asyncio
     from aiosmtpd.controller import Controller
     from aiosmtpd.lmtp import LMTP
 
@@ -480,7 +494,6 @@ def lmtp_sink(port, directory=None, reply=None, host="127.0.0.1"):
         pass
     finally:
         controller.stop()
-    del asyncio
 
 
 # --- selftest: both modes for real, with swaks ---
@@ -587,7 +600,7 @@ def main(argv=None):
     p.add_argument("--cert")
     p.add_argument("--key")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="a further main.cf setting")
-    for name in ("stop", "queue", "flush", "log"):
+    for name in ("stop", "queue", "flush", "log", "deliveries"):
         commands.add_parser(name).add_argument("--workdir", required=True)
     p = commands.add_parser("wait")
     p.add_argument("--workdir", required=True)
@@ -617,6 +630,8 @@ def main(argv=None):
             flush(load(args.workdir))
         elif args.command == "log":
             print(log(load(args.workdir)), end="")
+        elif args.command == "deliveries":
+            print(json.dumps(deliveries(load(args.workdir)), indent=2))
         elif args.command == "lmtp-sink":
             lmtp_sink(args.port, args.dir, args.reply)
         elif args.command == "selftest":
