@@ -248,4 +248,46 @@ import Testing
         let jobs = try JSONSerialization.jsonObject(with: Data(queue.stdout.utf8)) as? [Any]
         #expect(jobs?.count == 1, "\(queue.stdout)")
     }
+
+    /// A site's Postfix in front: it takes the PBX's mail on its own smtpd and relays it over
+    /// LMTP (`relay_transport = lmtp:inet:…`), as docs/PBX.md's recipe sets it up.
+    @Test func postfixRelaysOverLMTPIntoTheMailbox() throws {
+        let door = try Self.startDoor(mailboxes: ["2100"])
+        defer { door.stop() }
+        let dir = door.cli.directory
+        let wav = try Self.recording(in: dir)
+        let postfixDir = dir + "/postfix"
+        let postfixPort = Subprocess.freePort()
+        let postfix = Self.script("postfix.py")
+        let started = try Subprocess.run(
+            Subprocess.python,
+            [
+                postfix, "start", "--workdir", postfixDir, "--port", "\(postfixPort)", "--mode", "relay", "--domain",
+                "localhost", "--lmtp", "127.0.0.1:\(door.lmtp)",
+            ])
+        #expect(started.succeeded, "\(started.output)")
+        defer { _ = try? Subprocess.run(Subprocess.python, [postfix, "stop", "--workdir", postfixDir]) }
+        let mail = try Self.build(
+            "asterisk",
+            [
+                "--wav", wav, "--caller-number", "+4930777888", "--caller-name", "Frank Castle", "--to",
+                "2100@localhost",
+            ],
+            in: dir, name: "relayed.eml")
+        let swaks = try Subprocess.run(
+            "/usr/bin/swaks",
+            [
+                "--server", "127.0.0.1", "--port", "\(postfixPort)", "--from", "asterisk@pbx.example.com", "--to",
+                "2100@localhost", "--data", "@\(mail)",
+            ])
+        #expect(swaks.status == 0, "\(swaks.output)")
+        let waited = try Subprocess.run(
+            Subprocess.python, [postfix, "wait", "--workdir", postfixDir, "--count", "1", "--timeout", "60"])
+        let postfixLog = try Subprocess.run(Subprocess.python, [postfix, "log", "--workdir", postfixDir]).stdout
+        #expect(waited.succeeded, "\(postfixLog)")
+        // Postfix's own log names Mailvox's LMTP answer.
+        #expect(postfixLog.contains("status=sent"), "\(postfixLog)")
+        let header = try door.waitForMessages("2100", 1)
+        #expect(header.contains("Frank Castle") && header.contains("+4930777888"), "\(header)")
+    }
 }
