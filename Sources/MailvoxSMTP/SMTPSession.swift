@@ -146,7 +146,7 @@ struct SMTPSession {
             return await rcpt(to)
         case .data:
             guard mailFrom != nil else { return refuse(SMTPReply(503, "5.5.1", "MAIL first")) }
-            guard !recipients.isEmpty else { return refuse(SMTPReply(554, "5.5.1", "No valid recipients")) }
+            guard !recipients.isEmpty else { return refuse(noValidRecipients) }
             send(SMTPReply(354, nil, "End data with <CR><LF>.<CR><LF>"))
             input.resetMessage()
             input.beginData()
@@ -244,6 +244,12 @@ struct SMTPSession {
         }
     }
 
+    /// DATA or BDAT with no accepted recipient: RFC 5321 §3.3 allows 503 or 554; RFC 2033 §4.2
+    /// says an LMTP server MUST answer 503.
+    var noValidRecipients: SMTPReply {
+        SMTPReply(proto == .lmtp ? 503 : 554, "5.5.1", "No valid recipients")
+    }
+
     mutating func bdat(size: Int, last: Bool) async -> Action {
         // The chunk's octets follow the command whatever the answer: read them either way.
         if !inChunks {
@@ -253,7 +259,7 @@ struct SMTPSession {
             if mailFrom == nil {
                 chunksRefused = SMTPReply(503, "5.5.1", "MAIL first")
             } else if recipients.isEmpty {
-                chunksRefused = SMTPReply(554, "5.5.1", "No valid recipients")
+                chunksRefused = noValidRecipients
             }
         }
         chunkIsLast = last

@@ -66,7 +66,8 @@ public struct SMTPAddress: Sendable, Hashable, CustomStringConvertible {
     static func isDomain(_ text: Substring) -> Bool {
         guard !text.isEmpty, text.utf8.count <= 255 else { return false }
         if text.first == "[" {
-            guard text.last == "]" else { return false }
+            // `[]` names no address (RFC 5321 §4.1.3 address-literal).
+            guard text.count > 2, text.last == "]" else { return false }
             return text.dropFirst().dropLast().unicodeScalars.allSatisfy {
                 $0.properties.isASCIIHexDigit || ".:".unicodeScalars.contains($0) || ("a"..."z").contains($0)
                     || ("A"..."Z").contains($0)

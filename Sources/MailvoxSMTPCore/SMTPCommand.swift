@@ -106,15 +106,17 @@ public enum SMTPCommand: Sendable, Hashable {
     private static func path(
         _ argument: Substring, prefix: String
     ) -> Result<(address: SMTPAddress?, parameters: [Parameter]), SyntaxError> {
-        guard argument.uppercased().hasPrefix(prefix) else {
-            return .failure(
-                SyntaxError(501, "5.5.4", "Syntax: \(prefix == "FROM:" ? "MAIL FROM:<address>" : "RCPT TO:<address>")"))
-        }
+        let syntax = SyntaxError(
+            501, "5.5.4", "Syntax: \(prefix == "FROM:" ? "MAIL FROM:<address>" : "RCPT TO:<address>")")
+        guard argument.uppercased().hasPrefix(prefix) else { return .failure(syntax) }
+        // RFC 3463: X.1.7 is the sender's address syntax, X.1.3 the recipient's.
+        let addressCode = prefix == "FROM:" ? "5.1.7" : "5.1.3"
         var rest = argument.dropFirst(prefix.count).drop { $0 == " " }
         let pathText: Substring
         if rest.first == "<" {
-            guard let close = rest.firstIndex(of: ">") else {
-                return .failure(SyntaxError(501, "5.1.7", "Unterminated address"))
+            // The path ends at the first `>` outside a quoted local part (`<"a>b"@example.com>`).
+            guard let close = closingBracket(rest) else {
+                return .failure(SyntaxError(501, addressCode, "Unterminated address"))
             }
             pathText = rest[rest.index(after: rest.startIndex)..<close]
             rest = rest[rest.index(after: close)...]
@@ -122,6 +124,8 @@ public enum SMTPCommand: Sendable, Hashable {
             let end = rest.firstIndex(of: " ") ?? rest.endIndex
             pathText = rest[..<end]
             rest = rest[end...]
+            // No path at all is a syntax error, not the null path, which is written `<>`.
+            guard !pathText.isEmpty else { return .failure(syntax) }
         }
         var parameters: [Parameter] = []
         for word in rest.split(separator: " ") {
@@ -141,10 +145,29 @@ public enum SMTPCommand: Sendable, Hashable {
         }
         if mailbox.isEmpty { return .success((nil, parameters)) }
         guard let address = SMTPAddress.parse(mailbox) else {
-            let code = prefix == "FROM:" ? "5.1.7" : "5.1.3"
-            return .failure(SyntaxError(501, code, "Bad address syntax"))
+            return .failure(SyntaxError(501, addressCode, "Bad address syntax"))
         }
         return .success((address, parameters))
+    }
+
+    /// The index of the `>` that closes a path starting with `<`, skipping a quoted string and
+    /// its `\` escapes (RFC 5321 §4.1.2 Quoted-string).
+    private static func closingBracket(_ text: Substring) -> Substring.Index? {
+        var quoted = false
+        var escaped = false
+        for index in text.indices.dropFirst() {
+            let character = text[index]
+            if escaped {
+                escaped = false
+            } else if quoted && character == "\\" {
+                escaped = true
+            } else if character == "\"" {
+                quoted.toggle()
+            } else if character == ">" && !quoted {
+                return index
+            }
+        }
+        return nil
     }
 }
 
