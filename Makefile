@@ -30,12 +30,12 @@ run: build
 test:
 	scripts/bootstrap test
 	$(SWIFT) build --build-tests
-	/usr/bin/python3 Tests/crash/crash_test.py --binary $(BIN) --deposits 100 --kills 5
+	/usr/bin/python3 Tests/crash/crash_test.py --binary $(BIN) --deposits 100 --smtp 200 --kills 5
 	MAILVOX_BIN=$(CURDIR)/$(BIN) $(SWIFT) test --skip-build
 
 # The long crash test: 500 deposits over HTTPS while serve is SIGKILLed 20 times.
 soak: build
-	/usr/bin/python3 Tests/crash/crash_test.py --binary $(BIN) --deposits 500 --kills 20
+	/usr/bin/python3 Tests/crash/crash_test.py --binary $(BIN) --deposits 500 --smtp 500 --kills 20
 
 # libFuzzer + ASan over the parsers, FUZZ_SECONDS each (default 60). Never part of `make test`.
 fuzz:

@@ -1,19 +1,30 @@
 #!/usr/bin/env python3
-"""Crash test for the deposit path (issue 6): deposits go in over HTTPS while `mailvox serve`
-is killed with SIGKILL at random moments and restarted. At the end every deposit that got a
-202 must be stored exactly once. Prints accepted / stored / duplicates / lost; exits 1 if
-any deposit was lost or stored twice.
+"""Crash test for the deposit path (issue 6): deposits go in over HTTPS — and, with --smtp N,
+voicemail emails over SMTP from several clients (issue 15) — while `mailvox serve` is killed
+with SIGKILL at random moments and restarted. A client retries what got no answer, HTTP with
+the same Idempotency-Key, SMTP with the same Message-ID, as PBXs and MTAs do. At the end every
+deposit that got a 202 or a 250 must be stored exactly once. Prints accepted / stored /
+duplicates / lost; exits 1 if any deposit was lost or stored twice.
 
-    crash_test.py --binary .build/debug/mailvox --deposits 100 --kills 5
+    crash_test.py --binary .build/debug/mailvox --deposits 100 --smtp 200 --kills 5
 """
-import argparse, email, glob, json, os, random, shutil, signal, socket, ssl, subprocess, sys, tempfile, threading, time
+import argparse, base64, email, smtplib, glob, json, os, random, shutil, signal, socket, ssl, subprocess, sys, tempfile, threading, time
 import urllib.request, urllib.error
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    # Below the kernel's ephemeral range: clients retrying a stopped server in a tight loop
+    # would otherwise, now and then, be given the server's own port as their source port, and
+    # a TCP self-connect then holds the port so the restarted server cannot bind it.
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+    while True:
+        port = random.randrange(max(1024, low - 12000), low)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
 
 
 def main():
@@ -21,13 +32,17 @@ def main():
     parser.add_argument("--binary", required=True)
     parser.add_argument("--deposits", type=int, default=100)
     parser.add_argument("--kills", type=int, default=5)
+    parser.add_argument("--smtp", type=int, default=0, help="voicemail emails sent over SMTP as well")
+    parser.add_argument("--smtp-clients", type=int, default=4)
     parser.add_argument("--seed", type=int, default=int(time.time()))
     args = parser.parse_args()
     random.seed(args.seed)
     binary = os.path.abspath(args.binary)
     work = tempfile.mkdtemp(prefix="mvx-crash-")
     port = free_port()
-    env = dict(os.environ, MAILVOX_HTTP_LISTEN=f"127.0.0.1:{port}", MAILVOX_SERVER_WORKERS="2")
+    smtp_port = free_port()
+    env = dict(os.environ, MAILVOX_HTTP_LISTEN=f"127.0.0.1:{port}", MAILVOX_SERVER_WORKERS="2",
+               MAILVOX_INBOUND_SMTP_LISTEN=f"127.0.0.1:{smtp_port}", MAILVOX_IMAP_LISTEN="", MAILVOX_IMAP_LISTEN_TLS="")
     config = os.path.join(work, "var", "mailvox.toml")
 
     def mailvox(*argv, stdin=None):
@@ -77,9 +92,45 @@ def main():
                     time.sleep(0.2)  # server down: the client retries with the same key
         done.set()
 
+    def smtp_sender(client, indexes):
+        # An Asterisk-style voicemail email; loopback is trusted, so no AUTH. Each email keeps
+        # its Message-ID across retries: the door's idempotency key.
+        for index in indexes:
+            message_id = f"<crash-smtp-{index}@pbx.example.com>"
+            body = base64.encodebytes(audio).decode().replace("\n", "\r\n")
+            mail = (f"From: Asterisk PBX <asterisk@pbx.example.com>\r\nTo: 1000@localhost\r\n"
+                    f"Subject: New message {index} in mailbox 1000\r\nMessage-ID: {message_id}\r\n"
+                    f"X-Asterisk-CallerID: 2002\r\nMIME-Version: 1.0\r\n"
+                    f"Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n"
+                    f"Content-Type: text/plain\r\n\r\nA voicemail.\r\n--b\r\n"
+                    f"Content-Type: audio/x-wav; name=\"msg{index:04}.wav\"\r\n"
+                    f"Content-Transfer-Encoding: base64\r\n\r\n{body}--b--\r\n").encode()
+            while True:
+                try:
+                    with smtplib.SMTP("127.0.0.1", smtp_port, timeout=10) as connection:
+                        connection.ehlo("pbx.example.com")
+                        connection.mail("asterisk@pbx.example.com")
+                        connection.rcpt("1000@localhost")
+                        code, text = connection.data(mail)
+                    if code == 250:
+                        deposit = text.decode().split()[-1]
+                        with lock:
+                            key = f"smtp-{index}"
+                            if key in accepted and accepted[key] != deposit:
+                                print(f"{key} got two deposit ids", file=sys.stderr)
+                            accepted[key] = deposit
+                        break
+                    time.sleep(0.2)  # 4xx: try again later, as an MTA does
+                except (smtplib.SMTPException, ConnectionError, OSError):
+                    time.sleep(0.2)  # no answer: the message is sent again, same Message-ID
+
     start()
     thread = threading.Thread(target=sender)
     thread.start()
+    smtp_threads = [threading.Thread(target=smtp_sender, args=(client, range(client, args.smtp, args.smtp_clients)))
+                    for client in range(args.smtp_clients)] if args.smtp else []
+    for smtp_thread in smtp_threads:
+        smtp_thread.start()
     kills = 0
     # Kills land while deposits arrive and, once they are in, while workers deliver them.
     while kills < args.kills:
@@ -88,7 +139,15 @@ def main():
         server["process"].wait()
         kills += 1
         start()
-    thread.join()
+    # A server that stops by itself (it could not start, say) would leave the clients retrying
+    # for ever: fail with its log instead.
+    for waiting in [thread] + smtp_threads:
+        while waiting.is_alive():
+            waiting.join(timeout=1)
+            if server["process"].poll() is not None:
+                log = open(os.path.join(work, "serve.log")).read()[-2000:]
+                print(f"serve exited by itself ({server['process'].returncode}); kept {work}\n{log}", file=sys.stderr)
+                os._exit(1)
 
     # Let the restarted server drain the queue, then stop it.
     deadline = time.time() + 300
@@ -116,7 +175,7 @@ def main():
     duplicates = sorted(d for d, count in stored.items() if count > 1)
     print(f"crash test (seed {args.seed}): kills {kills}, accepted {len(ids)}, stored {len(stored)}, "
           f"duplicates {len(duplicates)}, lost {len(lost)}, dead {len(dead)}, fsck {'clean' if fsck.returncode == 0 else 'FAILED'}")
-    ok = not lost and not duplicates and len(ids) == args.deposits and fsck.returncode == 0 and not dead
+    ok = not lost and not duplicates and len(ids) == args.deposits + args.smtp and fsck.returncode == 0 and not dead
     if ok:
         shutil.rmtree(work, ignore_errors=True)
     else:
