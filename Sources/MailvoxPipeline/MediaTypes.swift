@@ -1,7 +1,7 @@
 import Foundation
 import MailvoxAudio
 
-/// The audio media types the front doors accept (docs/DESIGN.md §3.5, §3.6) and what each means
+/// The audio media types the front doors accept (docs/DESIGN.md §3.5, §3.9) and what each means
 /// for the decoder: the HTTP upload's Content-Type and an email attachment's.
 public enum MediaTypes {
     public struct AudioKind: Equatable, Sendable {

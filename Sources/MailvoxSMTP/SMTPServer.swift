@@ -7,7 +7,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 
-/// The SMTP/LMTP door (docs/DESIGN.md §3.6): up to three listeners on SwiftNIO — SMTP with
+/// The SMTP/LMTP door (docs/DESIGN.md §3.9): up to three listeners on SwiftNIO — SMTP with
 /// STARTTLS, SMTP in implicit TLS, and LMTP on TCP or a Unix socket — each connection an
 /// `SMTPSession` handing finished messages to the `SMTPBackend`.
 public struct SMTPServer: Sendable {

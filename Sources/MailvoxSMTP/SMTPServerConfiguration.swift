@@ -1,7 +1,7 @@
 import MailvoxCore
 
 /// What the SMTP and LMTP listeners need from `[inbound]`, `[server]` and `[tls]`
-/// (docs/DESIGN.md §3.6).
+/// (docs/DESIGN.md §3.9).
 public struct SMTPServerConfiguration: Sendable {
     /// Where a listener is: a TCP address or a Unix socket path.
     public enum Endpoint: Sendable, Equatable, CustomStringConvertible {

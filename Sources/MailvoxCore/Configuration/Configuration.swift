@@ -118,7 +118,7 @@ public struct Configuration: Sendable, Equatable {
         public var keepProcessed = false
     }
 
-    /// The SMTP and LMTP door (docs/DESIGN.md §3.6); every listener is off until configured.
+    /// The SMTP and LMTP door (docs/DESIGN.md §3.9); every listener is off until configured.
     public struct Inbound: Sendable, Equatable {
         /// SMTP with STARTTLS; nil disables it.
         public var smtpListen: HostPort? = nil

@@ -7,7 +7,7 @@ import MailvoxMIME
 import MailvoxSMTPCore
 import MailvoxStore
 
-/// The email door's one path (docs/DESIGN.md §3.6): recipient addresses to mailboxes, an email
+/// The email door's one path (docs/DESIGN.md §3.9): recipient addresses to mailboxes, an email
 /// to a voicemail, and the voicemail into `Intake` — the same validation, sealing and fsyncs as
 /// every other door — once per mailbox. The SMTP and LMTP listeners and `mailvox sendmail`
 /// all come here; each answer is an SMTP reply, which `sendmail` maps to an exit code.
