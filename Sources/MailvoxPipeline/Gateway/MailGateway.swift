@@ -114,7 +114,13 @@ public struct MailGateway: Sendable {
         case .mailboxNotFound: .unknownUser
         case .payloadTooLarge(_, let limit): .tooBig(limit: limit)
         case .insufficientStorage: .storageFull
-        case .audio(let audio): SMTPReply(554, "5.6.0", "The recording cannot be used: \(audio.description)")
+        case .audio(let audio):
+            // In a mail's words: no upload, no --format, the attachment is what the sender knows.
+            if case .notAudio(nil) = audio.reason {
+                SMTPReply(554, "5.6.0", "The attachment is not audio Mailvox knows (WAV, GSM, MP3, Ogg, FLAC, G.711)")
+            } else {
+                SMTPReply(554, "5.6.0", "The attached recording cannot be used: \(audio.message)")
+            }
         case .badRequest(let reason): SMTPReply(554, "5.6.0", reason)
         case .idempotencyMismatch, .corruptDeposit, .io: .temporaryFailure
         }
