@@ -93,7 +93,9 @@ public struct SMTPInput: Sendable {
     private mutating func nextLine() -> Event? {
         while start < buffer.count {
             guard let newline = buffer[start...].firstIndex(of: 0x0A) else {
-                if buffer.count - start > maxLineLength {
+                // `maxLineLength` octets and the CR may wait for their LF: a line is judged
+                // the same whether its end arrives in this read or the next.
+                if buffer.count - start > maxLineLength + 1 {
                     // Keep nothing of a line that is already too long; report it at its end.
                     skippingLongLine = true
                     start = buffer.count

@@ -569,6 +569,19 @@ import Testing
         #expect(await conversation.send(long + "NOOP\r\n") == "500 5.5.6 Line too long\r\n250 2.0.0 OK\r\n")
     }
 
+    @Test func aLineOfTheMaximumLengthWhoseLFComesInTheNextRead() async {
+        // Found by FuzzSMTP: 4096 octets and the CR in one read, the LF in the next, was "too
+        // long", the same line in one read was not.
+        var conversation = Conversation()
+        let line = "NOOP " + String(repeating: "x", count: 4091)
+        #expect(line.utf8.count == conversation.session.input.maxLineLength)
+        #expect(await conversation.send(line + "\r") == "")
+        #expect(await conversation.send("\n") == "250 2.0.0 OK\r\n")
+        #expect(await conversation.send(line + "x\r") == "")
+        #expect(await conversation.send("\n") == "500 5.5.6 Line too long\r\n")
+        #expect(await conversation.send(line + "\r\n") == "250 2.0.0 OK\r\n")
+    }
+
     @Test func hostileBytesInCommands() async {
         var conversation = Conversation()
         await conversation.hello()
