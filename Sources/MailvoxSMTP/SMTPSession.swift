@@ -100,8 +100,11 @@ struct SMTPSession {
 
     mutating func handle(_ event: SMTPInput.Event) async -> Action {
         switch event {
-        case .bareLineFeed: return refuse(.bareLF)
-        case .lineTooLong: return refuse(.lineTooLong)
+        case .bareLineFeed, .lineTooLong:
+            // A line that is refused also ends an AUTH exchange (RFC 4954 §4): the client's next
+            // line is a command again, not a SASL response.
+            challenge = nil
+            return refuse(event == .bareLineFeed ? .bareLF : .lineTooLong)
         case .line(let line):
             if let challenge {
                 self.challenge = nil

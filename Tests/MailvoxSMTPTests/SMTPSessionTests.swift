@@ -230,6 +230,22 @@ import Testing
                 == "235 2.7.0 Authentication successful\r\n")
     }
 
+    @Test func aRefusedLineEndsTheAuthExchange() async {
+        var conversation = Conversation(trusted: false, isTLS: true)
+        await conversation.hello()
+        #expect(await conversation.send("AUTH PLAIN\r\n") == "334 \r\n")
+        #expect(
+            await conversation.send("AHgAZ29vZC10b2tlbg==\n")
+                == "500 5.5.2 Bare <LF> received; lines must end in <CR><LF>\r\n")
+        // "NOOP" is valid base64: taken as the SASL response, it would be a malformed PLAIN.
+        #expect(await conversation.send("NOOP\r\n") == "250 2.0.0 OK\r\n")
+        #expect(await conversation.send("AUTH LOGIN\r\n") == "334 VXNlcm5hbWU6\r\n")
+        #expect(
+            await conversation.send(String(repeating: "QUFB", count: 2000) + "\r\n") == "500 5.5.6 Line too long\r\n")
+        #expect(await conversation.send("NOOP\r\n") == "250 2.0.0 OK\r\n")
+        #expect(await conversation.backend.logins.isEmpty)
+    }
+
     @Test func noAuthenticationWithoutTLS() async {
         var conversation = Conversation(trusted: false, isTLS: false)
         await conversation.hello()
