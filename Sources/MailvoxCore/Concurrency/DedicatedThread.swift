@@ -9,9 +9,22 @@ public enum DedicatedThread {
     public enum Priority: Sendable {
         /// As every other thread.
         case normal
+        /// Work a client is waiting on that must still yield to answering clients — taking an
+        /// upload or an email at intake: half of `backgroundNice` (default 5). It outranks
+        /// `background` (nobody waits for a transcode), so a burst of intake is not slowed by
+        /// the deliveries of the intake before it, as a PBX or MTA would see in its latency.
+        case intake
         /// Background work that must yield the CPU to answering clients: Linux per-thread nice
         /// `backgroundNice` (`[server] background_nice`, default 10).
         case background
+
+        var nice: Int32 {
+            switch self {
+            case .normal: 0
+            case .intake: (DedicatedThread.backgroundNice + 1) / 2
+            case .background: DedicatedThread.backgroundNice
+            }
+        }
     }
 
     private static let configuredNice = Mutex<Int32>(10)
@@ -42,8 +55,8 @@ public enum DedicatedThread {
     /// 1/70), and all of it when nothing else runs — transcoding keeps its throughput on an idle
     /// machine and stops delaying IMAP and HTTP answers on a busy one.
     static func apply(_ priority: Priority) {
-        let nice = backgroundNice
-        guard priority == .background, nice > 0 else { return }
+        let nice = priority.nice
+        guard nice > 0 else { return }
         #if os(Linux)
         // `who` 0 is the calling thread: Linux keeps nice per thread, not per process
         // (setpriority(2), BUGS), which is exactly what is wanted here.

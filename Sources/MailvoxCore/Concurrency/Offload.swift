@@ -32,13 +32,14 @@ public enum Offload {
         try await pool.run(work)
     }
 
-    /// Threads at background priority for CPU-heavy work whose caller can wait a little (an
-    /// upload's probe and sealing at intake): a burst of forty uploads then shares the CPU with
-    /// the event loops instead of taking it from them, and never occupies the threads short
-    /// calls need. As many as the shared pool: intake also waits on fsync, and one thread per
-    /// core would queue uploads behind each other's disk flushes (deposits/s fell by 40 %).
+    /// Threads at intake priority for CPU-heavy work whose caller can wait a little (an
+    /// upload's or an email's parsing, probe and sealing): a burst of forty uploads then shares
+    /// the CPU with the event loops instead of taking it from them, and never occupies the
+    /// threads short calls need — yet it outranks transcoding, which nobody waits on. As many
+    /// as the shared pool: intake also waits on fsync, and one thread per core would queue
+    /// uploads behind each other's disk flushes (deposits/s fell by 40 %).
     public static let bulkPool = BlockingPool(
-        threads: pool.threadCount, name: "mailvox-bulk", priority: .background)
+        threads: pool.threadCount, name: "mailvox-bulk", priority: .intake)
 
     /// Runs `work` on `bulkPool`.
     public static func bulk<T: Sendable, E: Error>(
