@@ -14,6 +14,9 @@ struct SMTPConnection {
     let sslContext: NIOSSLContext?
     /// Octets the channel has read, counted on the event loop (for the STARTTLS check).
     let bytesRead: NIOLockedValueBox<Int>
+    /// Set while the session works on an event (a recipient lookup, a deposit): the client is
+    /// waiting for the server then, and `IdleCloser` must not take that silence for its own.
+    let busy: NIOLockedValueBox<Bool>
     let logger: Logger
 
     func run() async {
@@ -28,7 +31,10 @@ struct SMTPConnection {
                     received += buffer.readableBytes
                     session.input.append(buffer.readableBytesView)
                     while let event = session.input.next() {
-                        switch await session.handle(event) {
+                        busy.withLockedValue { $0 = true }
+                        let action = await session.handle(event)
+                        busy.withLockedValue { $0 = false }
+                        switch action {
                         case .proceed:
                             continue
                         case .close:
@@ -97,14 +103,21 @@ final class ByteCounter: ChannelInboundHandler, Sendable {
 final class IdleCloser: ChannelInboundHandler, Sendable {
     typealias InboundIn = ByteBuffer
     let hostname: String
+    let busy: NIOLockedValueBox<Bool>
 
-    init(hostname: String) { self.hostname = hostname }
+    init(hostname: String, busy: NIOLockedValueBox<Bool>) {
+        self.hostname = hostname
+        self.busy = busy
+    }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         guard let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read else {
             context.fireUserInboundEventTriggered(event)
             return
         }
+        // The server is making the client's message durable: the silence is ours. The handler
+        // fires again a timeout later and looks again.
+        if busy.withLockedValue({ $0 }) { return }
         let reply = SMTPReply(421, "4.4.2", "\(hostname) Timeout; closing connection")
         let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
         context.writeAndFlush(NIOAny(ByteBuffer(bytes: reply.wire))).whenComplete { _ in

@@ -99,6 +99,7 @@ public struct SMTPServer: Sendable {
     struct Accepted: Sendable {
         let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
         let bytesRead: NIOLockedValueBox<Int>
+        let busy: NIOLockedValueBox<Bool>
     }
 
     private func serve(_ accepted: Accepted, kind: Kind, sslContext: NIOSSLContext) async {
@@ -120,7 +121,7 @@ public struct SMTPServer: Sendable {
             isTLS: kind == .smtps, startTLSAvailable: kind != .smtps)
         await SMTPConnection(
             connection: accepted.channel, session: session, sslContext: sslContext, bytesRead: accepted.bytesRead,
-            logger: logger
+            busy: accepted.busy, logger: logger
         ).run()
     }
 
@@ -136,15 +137,16 @@ public struct SMTPServer: Sendable {
         let initializer: @Sendable (Channel) -> EventLoopFuture<Accepted> = { channel in
             channel.eventLoop.makeCompletedFuture {
                 let bytesRead = NIOLockedValueBox(0)
+                let busy = NIOLockedValueBox(false)
                 let handlers = channel.pipeline.syncOperations
                 if kind == .smtps { try handlers.addHandler(NIOSSLServerHandler(context: sslContext)) }
                 try handlers.addHandler(ByteCounter(bytesRead))
                 try handlers.addHandler(IdleStateHandler(readTimeout: idle))
-                try handlers.addHandler(IdleCloser(hostname: hostname))
+                try handlers.addHandler(IdleCloser(hostname: hostname, busy: busy))
                 let wrapped = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
                     wrappingChannelSynchronously: channel,
                     configuration: .init(backPressureStrategy: .init(lowWatermark: 1, highWatermark: 2)))
-                return Accepted(channel: wrapped, bytesRead: bytesRead)
+                return Accepted(channel: wrapped, bytesRead: bytesRead, busy: busy)
             }
         }
         switch endpoint {

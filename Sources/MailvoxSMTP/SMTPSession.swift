@@ -243,6 +243,13 @@ struct SMTPSession {
             send(.ok("Recipient OK"))
             return .proceed
         case .refused(let reply):
+            // An MTA in front (Postfix over LMTP, a trusted relay) passes on whatever its users
+            // address: its unknown recipients are not its errors, and must not end a connection
+            // it reuses. From anyone else they count, so addresses cannot be harvested for ever.
+            if trusted {
+                send(reply)
+                return .proceed
+            }
             return refuse(reply)
         }
     }

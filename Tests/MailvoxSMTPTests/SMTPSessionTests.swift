@@ -572,6 +572,20 @@ import Testing
         #expect(conversation.actions == [.proceed, .proceed, .close])
     }
 
+    @Test func unknownRecipientsCountAsErrorsOnlyForUntrustedClients() async {
+        let rcpts = String(repeating: "RCPT TO:<nobody@example.com>\r\n", count: 3)
+        // Postfix over LMTP passes on its users' unknown addresses: a trusted relay is not closed.
+        var relay = Conversation(trusted: true) { $0.maxErrors = 3 }
+        let relayed = await relay.send("HELO mta\r\nMAIL FROM:<>\r\n" + rcpts + "NOOP\r\n")
+        #expect(relayed.hasSuffix("550 5.1.1 No such mailbox here\r\n250 2.0.0 OK\r\n"), "\(relayed)")
+        // Anyone else harvesting addresses is.
+        var stranger = Conversation(trusted: false, isTLS: true) {
+            $0.requireAuth = false; $0.maxErrors = 3
+        }
+        let harvested = await stranger.send("EHLO x\r\nMAIL FROM:<>\r\n" + rcpts + "NOOP\r\n")
+        #expect(harvested.hasSuffix("421 4.7.0 Too many errors; closing connection\r\n"), "\(harvested)")
+    }
+
     @Test func bareLineFeedInACommand() async {
         var conversation = Conversation()
         #expect(
