@@ -40,7 +40,7 @@ let package = Package(
             path: "Linked/MailvoxCrypto", exclude: ["DevCertificate.swift"]),
         .target(name: "MailvoxSidecar", dependencies: ["MailvoxCore"], path: "Linked/MailvoxSidecar"),
         // The SMTP protocol half only (framing, commands, addresses); the server half is NIO.
-        .target(name: "MailvoxSMTPCore", path: "Linked/MailvoxSMTPCore"),
+        .target(name: "MailvoxSMTPCore", dependencies: ["MailvoxCore"], path: "Linked/MailvoxSMTPCore"),
         .executableTarget(name: "FuzzAudio", dependencies: ["MailvoxAudio"]),
         .executableTarget(name: "FuzzMIME", dependencies: ["MailvoxMIME"]),
         .executableTarget(name: "FuzzIMAP", dependencies: ["MailvoxIMAPCore", "MailvoxIMAPTesting"]),

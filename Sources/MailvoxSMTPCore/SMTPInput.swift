@@ -1,3 +1,5 @@
+import MailvoxCore
+
 /// The bytes a client sends, cut into what the session acts on: command lines, a DATA
 /// message, BDAT chunks (RFC 5321 §2.3.8, §4.5.2; RFC 3030).
 ///
@@ -133,7 +135,8 @@ public struct SMTPInput: Sendable {
                 start += 1  // RFC 5321 §4.5.2: drop the first dot of the line
             }
             atLineStart = false
-            if let newline = buffer[start...].firstIndex(of: 0x0A) {
+            let newline = buffer.withUnsafeBufferPointer { $0.lineFeed(from: start, before: $0.count) }
+            if newline < buffer.count {
                 let crBefore = newline > start ? buffer[newline - 1] == 0x0D : lastWasCR
                 if crBefore {
                     keep(buffer[start...newline])

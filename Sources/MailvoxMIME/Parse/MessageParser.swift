@@ -186,8 +186,7 @@ private struct TreeBuilder {
         var starts: [Int] = []
         var lineStart = body.lowerBound
         while lineStart < body.upperBound {
-            var lineEnd = lineStart
-            while lineEnd < body.upperBound, bytes[lineEnd] != 0x0A { lineEnd += 1 }
+            let lineEnd = bytes.lineFeed(from: lineStart, before: body.upperBound)
             if lineEnd - lineStart >= marker.count,
                 bytes[lineStart..<(lineStart + marker.count)].elementsEqual(marker)
             {
@@ -215,9 +214,7 @@ private struct TreeBuilder {
     }
 
     func lineCount(_ range: Range<Int>) -> Int {
-        var count = 0
-        for index in range where bytes[index] == 0x0A { count += 1 }
-        return count
+        bytes.lineFeedCount(in: range.clamped(to: 0..<bytes.count))
     }
 
     /// Type, subtype (lower-cased) and parameters; RFC 2045 §5.2 and RFC 2046 §5.1.5 defaults.

@@ -38,8 +38,7 @@ struct MessagePrecheck {
                 while colon < bytes.count, bytes[colon] == 0x20 || bytes[colon] == 0x09 { colon += 1 }
                 if colon < bytes.count, bytes[colon] == UInt8(ascii: ":") { count += 1 }
             }
-            while lineStart < bytes.count, bytes[lineStart] != 0x0A { lineStart += 1 }
-            lineStart += 1
+            lineStart = bytes.lineFeed(from: lineStart, before: bytes.count) + 1
         }
         return count
     }
@@ -86,8 +85,7 @@ struct MessagePrecheck {
         var partStart: Int?
         var lineStart = body.lowerBound
         while lineStart < body.upperBound {
-            var lineEnd = lineStart
-            while lineEnd < body.upperBound, bytes[lineEnd] != 0x0A { lineEnd += 1 }
+            let lineEnd = bytes.lineFeed(from: lineStart, before: body.upperBound)
             if lineEnd - lineStart >= boundary.count,
                 (0..<boundary.count).allSatisfy({ bytes[lineStart + $0] == boundary[$0] }),
                 isDelimiterTail(lineStart + boundary.count..<lineEnd)

@@ -138,7 +138,14 @@ public enum MIMEText {
     public static func transferDecode(_ body: [UInt8], encoding: String) -> [UInt8] {
         let mechanism: Int32
         switch encoding.lowercased() {
-        case "base64": mechanism = Int32(MAILMIME_MECHANISM_BASE64)
+        case "base64":
+            // Foundation's decoder first: libetpan's appends octet by octet and was most of the
+            // cost of taking a voicemail email. It refuses what is not whole base64 (padding,
+            // a truncated body); libetpan then decodes as far as it can, as before.
+            if let decoded = Data(base64Encoded: Data(body), options: .ignoreUnknownCharacters) {
+                return Array(decoded)
+            }
+            mechanism = Int32(MAILMIME_MECHANISM_BASE64)
         case "quoted-printable": mechanism = Int32(MAILMIME_MECHANISM_QUOTED_PRINTABLE)
         default: return body
         }

@@ -2,6 +2,7 @@ import Foundation
 import MailvoxAudio
 import MailvoxCore
 import MailvoxMIME
+import Synchronization
 
 /// What an email from a PBX says about its voicemail (docs/PBX.md): the recording, who called,
 /// when, how urgent, and the Message-ID that makes a resent email the same voicemail.
@@ -153,8 +154,13 @@ public struct VoicemailMail: Sendable, Equatable {
         return false
     }
 
+    /// Compiled patterns, kept: compiling them for every mail cost more than matching.
+    private static let compiled = Mutex<[String: NSRegularExpression]>([:])
+
     static func match(_ pattern: String, in text: String) -> (number: String?, name: String?)? {
-        guard let regex = try? NSRegularExpression(pattern: pattern) else { return nil }
+        let cached = compiled.withLock { $0[pattern] }
+        guard let regex = cached ?? (try? NSRegularExpression(pattern: pattern)) else { return nil }
+        if cached == nil { compiled.withLock { if $0.count < 256 { $0[pattern] = regex } } }
         let range = NSRange(text.startIndex..., in: text)
         guard let found = regex.firstMatch(in: text, range: range) else { return nil }
         func group(_ name: String) -> String? {
