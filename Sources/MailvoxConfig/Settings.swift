@@ -96,7 +96,7 @@ enum Settings {
         .bool("inbound", "require_auth", \.inbound.requireAuth),
         Setting(section: "inbound", key: "trusted_networks") { config, raw, _ throws(ValueError) in
             config.inbound.trustedNetworks = try raw.strings().map { text throws(ValueError) in
-                guard let network = Network(text) else {
+                guard let network = IPNetwork(text) else {
                     throw ValueError(message: "\"\(text)\" is not an address or CIDR network (e.g. \"10.0.0.0/8\")")
                 }
                 return network

@@ -29,7 +29,7 @@ public struct SMTPServerConfiguration: Sendable {
     public var maxRecipients: Int
     public var requireAuth: Bool
     /// Clients that may send without AUTH (loopback always may).
-    public var trustedNetworks: [Network]
+    public var trustedNetworks: [IPNetwork]
     /// A client silent this long is told `421 4.4.2` and disconnected.
     public var idleTimeout: Duration
     /// Connections at once, in all; past it a new one is told `421 4.7.0`.
@@ -42,7 +42,7 @@ public struct SMTPServerConfiguration: Sendable {
     public init(
         hostname: String, smtp: HostPort? = nil, smtps: HostPort? = nil, lmtp: Endpoint? = nil,
         certificateFile: String, privateKeyFile: String, maxMessageBytes: Int = 52_428_800, maxRecipients: Int = 100,
-        requireAuth: Bool = true, trustedNetworks: [Network] = [], idleTimeout: Duration = .seconds(300),
+        requireAuth: Bool = true, trustedNetworks: [IPNetwork] = [], idleTimeout: Duration = .seconds(300),
         maxConnections: Int = 200, maxConnectionsPerAddress: Int = 20, maxErrors: Int = 10
     ) {
         self.hostname = hostname
@@ -81,7 +81,7 @@ public struct SMTPServerConfiguration: Sendable {
 
     /// Whether a client at `address` may send without AUTH.
     public func isTrusted(_ address: String) -> Bool {
-        Network.loopbackV4.contains(address) || Network.loopbackV6.contains(address)
+        IPNetwork.loopbackV4.contains(address) || IPNetwork.loopbackV6.contains(address)
             || trustedNetworks.contains { $0.contains(address) }
     }
 }

@@ -138,8 +138,12 @@ public enum Doctor {
     private static func checkListeners(_ config: Configuration, add: (Status, String, String) -> Void) {
         let listeners: [(String, HostPort?)] = [
             ("imap.listen", config.imap.listen), ("imap.listen_tls", config.imap.listenTLS),
-            ("http.listen", config.http.listen),
-        ]
+            ("http.listen", config.http.listen), ("inbound.smtp_listen", config.inbound.smtpListen),
+            ("inbound.smtps_listen", config.inbound.smtpsListen),
+        ] + (config.inbound.lmtpListen.flatMap { listen -> [(String, HostPort?)]? in
+            if case .tcp(let address) = listen { return [("inbound.lmtp_listen", address)] }
+            return nil
+        } ?? [])
         var serving = false
         do { try ServeLock.requireNotServing(config.serveLockPath, action: "check ports") } catch { serving = true }
         for (key, address) in listeners {
@@ -159,6 +163,14 @@ public enum Doctor {
             add(
                 .warn, "imap.allow_plaintext_auth",
                 "passwords may cross the network unencrypted; for loopback tests only")
+        }
+        let inbound = config.inbound
+        if !inbound.requireAuth,
+            [inbound.smtpListen, inbound.smtpsListen].contains(where: { $0.map { !$0.isLoopback } ?? false })
+        {
+            add(
+                .warn, "inbound.require_auth",
+                "anyone who reaches the SMTP door may deposit voicemails; keep it on, or list trusted_networks")
         }
         if !config.http.tls, let listen = config.http.listen, !listen.isLoopback {
             add(.warn, "http.tls", "tokens and voicemails cross the network unencrypted on \(listen)")

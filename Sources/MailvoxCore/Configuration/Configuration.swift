@@ -130,7 +130,7 @@ public struct Configuration: Sendable, Equatable {
         public var domains: [String] = []
         public var maxMessageBytes = 52_428_800
         public var requireAuth = true
-        public var trustedNetworks: [Network] = []
+        public var trustedNetworks: [IPNetwork] = []
         public var maxRecipients = 100
         public var idleTimeoutSeconds = 300
         public var maxConnections = 200

@@ -2,13 +2,13 @@ import Foundation
 
 /// An IP network in CIDR notation (`10.0.0.0/8`, `2001:db8::/32`), for `[inbound]
 /// trusted_networks`: which client addresses may send mail without AUTH.
-public struct Network: Sendable, Hashable, CustomStringConvertible {
+public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
     /// The network's address as 4 or 16 octets, host bits cleared.
     public let octets: [UInt8]
     public let prefixLength: Int
 
-    public static let loopbackV4 = Network("127.0.0.0/8")!
-    public static let loopbackV6 = Network("::1/128")!
+    public static let loopbackV4 = IPNetwork("127.0.0.0/8")!
+    public static let loopbackV6 = IPNetwork("::1/128")!
 
     /// `address/prefix`, or an address alone (a single host).
     public init?(_ text: String) {
