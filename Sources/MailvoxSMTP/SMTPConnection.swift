@@ -14,8 +14,9 @@ struct SMTPConnection {
     let sslContext: NIOSSLContext?
     /// Octets the channel has read, counted on the event loop (for the STARTTLS check).
     let bytesRead: NIOLockedValueBox<Int>
-    /// Set while the session works on an event (a recipient lookup, a deposit): the client is
-    /// waiting for the server then, and `IdleCloser` must not take that silence for its own.
+    /// Set by `ByteCounter` when bytes arrive and cleared once they are all answered: while the
+    /// server works on them (a recipient lookup, a deposit, a busy machine's scheduling) the
+    /// client is waiting for the server, and `IdleCloser` must not take that silence for its own.
     let busy: NIOLockedValueBox<Bool>
     let logger: Logger
 
@@ -31,10 +32,7 @@ struct SMTPConnection {
                     received += buffer.readableBytes
                     session.input.append(buffer.readableBytesView)
                     while let event = session.input.next() {
-                        busy.withLockedValue { $0 = true }
-                        let action = await session.handle(event)
-                        busy.withLockedValue { $0 = false }
-                        switch action {
+                        switch await session.handle(event) {
                         case .proceed:
                             continue
                         case .close:
@@ -46,6 +44,8 @@ struct SMTPConnection {
                     }
                     let output = session.takeOutput()
                     if !output.isEmpty { try await outbound.write(ByteBuffer(bytes: output)) }
+                    // Everything the client sent is answered: from now on, silence is its own.
+                    busy.withLockedValue { $0 = false }
                 }
             }
         } catch {
@@ -82,17 +82,23 @@ struct SMTPConnection {
     }
 }
 
-/// Counts the octets a channel reads, before TLS (it sits first until STARTTLS puts TLS ahead).
+/// Counts the octets a channel reads, before TLS (it sits first until STARTTLS puts TLS ahead),
+/// and marks the connection busy until the session has answered them.
 final class ByteCounter: ChannelInboundHandler, Sendable {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
     let count: NIOLockedValueBox<Int>
+    let busy: NIOLockedValueBox<Bool>
 
-    init(_ count: NIOLockedValueBox<Int>) { self.count = count }
+    init(_ count: NIOLockedValueBox<Int>, busy: NIOLockedValueBox<Bool>) {
+        self.count = count
+        self.busy = busy
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = unwrapInboundIn(data).readableBytes
         count.withLockedValue { $0 += bytes }
+        busy.withLockedValue { $0 = true }
         context.fireChannelRead(data)
     }
 }

@@ -140,7 +140,7 @@ public struct SMTPServer: Sendable {
                 let busy = NIOLockedValueBox(false)
                 let handlers = channel.pipeline.syncOperations
                 if kind == .smtps { try handlers.addHandler(NIOSSLServerHandler(context: sslContext)) }
-                try handlers.addHandler(ByteCounter(bytesRead))
+                try handlers.addHandler(ByteCounter(bytesRead, busy: busy))
                 try handlers.addHandler(IdleStateHandler(readTimeout: idle))
                 try handlers.addHandler(IdleCloser(hostname: hostname, busy: busy))
                 let wrapped = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(

@@ -45,7 +45,7 @@ struct DirectoryFixture {
         let fixture = try DirectoryFixture()
         #expect(
             try MailvoxDatabase.appliedMigrations(fixture.database) == [
-                "store.1-directory", "store.2-messages", "store.3-recent", "store.4-uid-validity",
+                "store.1-directory", "store.2-messages", "store.3-recent", "store.4-uid-validity", "store.5-aliases",
             ])
         #expect(try fixture.scalar("PRAGMA journal_mode") == "wal")
         // The writer's setting is the one that counts (GRDB's WAL set-up lowers it to NORMAL).
@@ -65,7 +65,7 @@ struct DirectoryFixture {
         let again = try MailvoxDatabase.open(path: fixture.path, migrations: [StoreMigrations.set])
         #expect(
             try MailvoxDatabase.appliedMigrations(again) == [
-                "store.1-directory", "store.2-messages", "store.3-recent", "store.4-uid-validity",
+                "store.1-directory", "store.2-messages", "store.3-recent", "store.4-uid-validity", "store.5-aliases",
             ])
         #expect(try Directory(database: again).mailboxes().map(\.id.rawValue) == ["1000"])
     }
@@ -88,7 +88,7 @@ struct DirectoryFixture {
             path: folder + "/db.sqlite", migrations: [StoreMigrations.set, later], create: true)
         #expect(
             try MailvoxDatabase.appliedMigrations(pool) == [
-                "store.1-directory", "store.2-messages", "store.3-recent", "store.4-uid-validity",
+                "store.1-directory", "store.2-messages", "store.3-recent", "store.4-uid-validity", "store.5-aliases",
                 "later.1-uses-mailbox",
             ])
     }
