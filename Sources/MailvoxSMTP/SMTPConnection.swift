@@ -61,6 +61,14 @@ struct SMTPConnection {
     private func startTLS(_ session: inout SMTPSession, channel: Channel, received: Int) async throws -> Bool {
         guard let sslContext else { return false }
         let reply = ByteBuffer(bytes: session.takeOutput())
+        // Bytes already here came with the STARTTLS itself: the client pipelined behind it. They
+        // are neither run nor handed to TLS as a handshake; the connection ends after the 220.
+        guard session.input.bufferedByteCount == 0 else {
+            logger.notice(
+                "smtp client sent data after STARTTLS; disconnected", metadata: ["client": "\(session.client)"])
+            try await channel.writeAndFlush(reply).get()
+            return false
+        }
         let counter = bytesRead
         let plaintextRead = try await channel.eventLoop.flatSubmit {
             channel.writeAndFlush(reply).flatMapThrowing {
@@ -69,7 +77,8 @@ struct SMTPConnection {
                 return counter.withLockedValue { $0 }
             }
         }.get()
-        guard session.input.bufferedByteCount == 0, plaintextRead == received else {
+        // Bytes read between the command and TLS taking over were sent before the 220 too.
+        guard plaintextRead == received else {
             logger.notice(
                 "smtp client sent data after STARTTLS; disconnected", metadata: ["client": "\(session.client)"])
             return false
