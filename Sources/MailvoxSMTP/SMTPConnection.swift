@@ -14,10 +14,12 @@ struct SMTPConnection {
     let sslContext: NIOSSLContext?
     /// Octets the channel has read, counted on the event loop (for the STARTTLS check).
     let bytesRead: NIOLockedValueBox<Int>
-    /// Set by `ByteCounter` when bytes arrive and cleared once they are all answered: while the
-    /// server works on them (a recipient lookup, a deposit, a busy machine's scheduling) the
-    /// client is waiting for the server, and `IdleCloser` must not take that silence for its own.
-    let busy: NIOLockedValueBox<Bool>
+    /// Reads not yet answered: `ByteCounter` counts each read as it arrives, the connection
+    /// counts it off once every event in it is answered. While any is pending the server works
+    /// on what the client sent (a recipient lookup, a deposit, a busy machine's scheduling): the
+    /// client is waiting, and `IdleCloser` must not take that silence for its own. A count, not
+    /// a flag: a read that arrives while the one before is being finished stays pending.
+    let pending: NIOLockedValueBox<Int>
     let logger: Logger
 
     func run() async {
@@ -44,8 +46,8 @@ struct SMTPConnection {
                     }
                     let output = session.takeOutput()
                     if !output.isEmpty { try await outbound.write(ByteBuffer(bytes: output)) }
-                    // Everything the client sent is answered: from now on, silence is its own.
-                    busy.withLockedValue { $0 = false }
+                    // This read is answered; once all are, silence is the client's own.
+                    pending.withLockedValue { $0 -= 1 }
                 }
             }
         } catch {
@@ -91,23 +93,24 @@ struct SMTPConnection {
     }
 }
 
-/// Counts the octets a channel reads, before TLS (it sits first until STARTTLS puts TLS ahead),
-/// and marks the connection busy until the session has answered them.
+/// Counts the octets a channel reads, and each read as pending until the session has answered
+/// it. It sits after TLS (implicit TLS, or once STARTTLS put TLS first), so it sees the reads the
+/// connection receives, one for one.
 final class ByteCounter: ChannelInboundHandler, Sendable {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
     let count: NIOLockedValueBox<Int>
-    let busy: NIOLockedValueBox<Bool>
+    let pending: NIOLockedValueBox<Int>
 
-    init(_ count: NIOLockedValueBox<Int>, busy: NIOLockedValueBox<Bool>) {
+    init(_ count: NIOLockedValueBox<Int>, pending: NIOLockedValueBox<Int>) {
         self.count = count
-        self.busy = busy
+        self.pending = pending
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = unwrapInboundIn(data).readableBytes
         count.withLockedValue { $0 += bytes }
-        busy.withLockedValue { $0 = true }
+        pending.withLockedValue { $0 += 1 }
         context.fireChannelRead(data)
     }
 }
@@ -118,11 +121,11 @@ final class ByteCounter: ChannelInboundHandler, Sendable {
 final class IdleCloser: ChannelInboundHandler, Sendable {
     typealias InboundIn = ByteBuffer
     let hostname: String
-    let busy: NIOLockedValueBox<Bool>
+    let pending: NIOLockedValueBox<Int>
 
-    init(hostname: String, busy: NIOLockedValueBox<Bool>) {
+    init(hostname: String, pending: NIOLockedValueBox<Int>) {
         self.hostname = hostname
-        self.busy = busy
+        self.pending = pending
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -132,7 +135,7 @@ final class IdleCloser: ChannelInboundHandler, Sendable {
         }
         // The server is making the client's message durable: the silence is ours. The handler
         // fires again a timeout later and looks again.
-        if busy.withLockedValue({ $0 }) { return }
+        if pending.withLockedValue({ $0 > 0 }) { return }
         let reply = SMTPReply(421, "4.4.2", "\(hostname) Timeout; closing connection")
         let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
         context.writeAndFlush(NIOAny(ByteBuffer(bytes: reply.wire))).whenComplete { _ in

@@ -99,7 +99,7 @@ public struct SMTPServer: Sendable {
     struct Accepted: Sendable {
         let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
         let bytesRead: NIOLockedValueBox<Int>
-        let busy: NIOLockedValueBox<Bool>
+        let pending: NIOLockedValueBox<Int>
     }
 
     private func serve(_ accepted: Accepted, kind: Kind, sslContext: NIOSSLContext) async {
@@ -121,7 +121,7 @@ public struct SMTPServer: Sendable {
             isTLS: kind == .smtps, startTLSAvailable: kind != .smtps)
         await SMTPConnection(
             connection: accepted.channel, session: session, sslContext: sslContext, bytesRead: accepted.bytesRead,
-            busy: accepted.busy, logger: logger
+            pending: accepted.pending, logger: logger
         ).run()
     }
 
@@ -137,16 +137,16 @@ public struct SMTPServer: Sendable {
         let initializer: @Sendable (Channel) -> EventLoopFuture<Accepted> = { channel in
             channel.eventLoop.makeCompletedFuture {
                 let bytesRead = NIOLockedValueBox(0)
-                let busy = NIOLockedValueBox(false)
+                let pending = NIOLockedValueBox(0)
                 let handlers = channel.pipeline.syncOperations
                 if kind == .smtps { try handlers.addHandler(NIOSSLServerHandler(context: sslContext)) }
-                try handlers.addHandler(ByteCounter(bytesRead, busy: busy))
+                try handlers.addHandler(ByteCounter(bytesRead, pending: pending))
                 try handlers.addHandler(IdleStateHandler(readTimeout: idle))
-                try handlers.addHandler(IdleCloser(hostname: hostname, busy: busy))
+                try handlers.addHandler(IdleCloser(hostname: hostname, pending: pending))
                 let wrapped = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
                     wrappingChannelSynchronously: channel,
                     configuration: .init(backPressureStrategy: .init(lowWatermark: 1, highWatermark: 2)))
-                return Accepted(channel: wrapped, bytesRead: bytesRead, busy: busy)
+                return Accepted(channel: wrapped, bytesRead: bytesRead, pending: pending)
             }
         }
         switch endpoint {
