@@ -103,6 +103,7 @@ struct MailboxAdd: AsyncParsableCommand {
         let password = passwordStdin ? readFirstLineOfStandardInput() : GeneratedPassword.make()
         let mailbox = try context.directory.addMailbox(
             id: id, settings: settings, password: password, master: context.requireMasterKey())
+        warnAboutForeignAliases(mailbox, config: context.config)
         let folders = try context.directory.folders(of: id).map(\.name).joined(separator: ", ")
         print("added mailbox \(mailbox.id) (\(mailbox.name)) with folders \(folders)")
         if !passwordStdin {
@@ -155,6 +156,7 @@ struct MailboxSet: AsyncParsableCommand {
         let context = try Context.open(configPath: options.path, needs: .masterKey)
         let mailbox = try context.directory.updateMailbox(id, settings: settings)
         print("updated mailbox \(mailbox.id)")
+        warnAboutForeignAliases(mailbox, config: context.config)
     }
 }
 
@@ -328,5 +330,20 @@ struct MailboxRemove: AsyncParsableCommand {
             unlink("\(context.config.queueDir)/notify/\(deposit).mvx")
         }
         print("removed mailbox \(mailbox.id) and its \(messages) message\(messages == 1 ? "" : "s")")
+    }
+}
+
+/// An alias whose domain the email door does not accept is kept, but mail to it is refused
+/// (`550 5.7.1`) until the domain is in `[inbound] domains`: say so where the alias is set.
+func warnAboutForeignAliases(_ mailbox: Mailbox, config: Configuration) {
+    let accepted = config.inboundDomains
+    for alias in mailbox.aliases {
+        guard let at = alias.firstIndex(of: "@") else { continue }
+        let domain = String(alias[alias.index(after: at)...])
+        if !accepted.contains(domain) {
+            printError(
+                "note: \(alias): \(domain) is not in [inbound] domains (\(accepted.joined(separator: ", "))), so mail to it is refused until it is"
+            )
+        }
     }
 }
