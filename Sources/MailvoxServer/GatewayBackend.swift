@@ -5,6 +5,7 @@ import MailvoxPipeline
 import MailvoxSMTP
 import MailvoxSMTPCore
 import MailvoxStore
+import Metrics
 
 /// The SMTP/LMTP listeners' view of Mailvox: API tokens for AUTH (counted with the same
 /// `[auth]` limits as IMAP logins), and the `MailGateway` for recipients and messages. Every
@@ -66,8 +67,13 @@ struct GatewayBackend: SMTPBackend {
         guard mailboxes.count == envelope.recipients.count else {
             return Array(repeating: .temporaryFailure, count: envelope.recipients.count)
         }
-        // Probe and seal at background priority, as HTTP uploads are: intake must not starve
-        // the IMAP sessions and health checks of the same machine.
-        return await Offload.bulk { gateway.deliver(message, to: mailboxes, sender: envelope.mailFrom) }
+        // Probe and seal at intake priority, as HTTP uploads are: intake must not starve the
+        // IMAP sessions and health checks of the same machine.
+        let replies = await Offload.bulk { gateway.deliver(message, to: mailboxes, sender: envelope.mailFrom) }
+        for reply in replies {
+            let result = reply.isPositive ? "accepted" : reply.isTransient ? "deferred" : "refused"
+            Counter(label: "mailvox_inbound_deliveries", dimensions: [("result", result)]).increment()
+        }
+        return replies
     }
 }

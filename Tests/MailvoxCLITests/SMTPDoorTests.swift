@@ -17,6 +17,7 @@ import Testing
         var smtps: Int
         var lmtp: Int
         var imap: Int
+        var http: Int
         var token: String
         var server: Process
         var log: String
@@ -62,9 +63,11 @@ import Testing
 
     static func startDoor(mailboxes: [String]) throws -> Door {
         var cli = try CLI()
-        let (smtp, smtps, lmtp, imap) = (
-            Subprocess.freePort(), Subprocess.freePort(), Subprocess.freePort(), Subprocess.freePort()
+        let (smtp, smtps, lmtp, imap, http) = (
+            Subprocess.freePort(), Subprocess.freePort(), Subprocess.freePort(), Subprocess.freePort(),
+            Subprocess.freePort()
         )
+        cli.environment["MAILVOX_HTTP_LISTEN"] = "127.0.0.1:\(http)"
         cli.environment["MAILVOX_INBOUND_SMTP_LISTEN"] = "127.0.0.1:\(smtp)"
         cli.environment["MAILVOX_INBOUND_SMTPS_LISTEN"] = "127.0.0.1:\(smtps)"
         cli.environment["MAILVOX_INBOUND_LMTP_LISTEN"] = "127.0.0.1:\(lmtp)"
@@ -79,7 +82,8 @@ import Testing
         let log = cli.directory + "/serve.log"
         let server = try cli.start(["serve"], log: log)
         let door = Door(
-            cli: cli, smtp: smtp, smtps: smtps, lmtp: lmtp, imap: imap, token: token, server: server, log: log)
+            cli: cli, smtp: smtp, smtps: smtps, lmtp: lmtp, imap: imap, http: http, token: token, server: server,
+            log: log)
         #expect(
             CLI.wait(for: "SMTP listening", in: log), "\((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
         #expect(CLI.wait(for: "IMAP listening", in: log))
@@ -210,6 +214,12 @@ import Testing
             #expect(header.contains("Eve Adams") && header.contains("+4930111222"), "\(header)")
         }
         #expect(try door.messages("2000") == 1)
+
+        // /metrics counts what the door took, per recipient and result: Asterisk, FreeSWITCH, 3CX,
+        // the resend (a 250 too) and the two mailboxes of one mail; sendmail does not pass serve.
+        let metrics = try Subprocess.run(
+            "/usr/bin/curl", ["-sS", "--cacert", door.certificate, "https://127.0.0.1:\(door.http)/metrics"])
+        #expect(metrics.stdout.contains(#"mailvox_inbound_deliveries{result="accepted"} 6"#), "\(metrics.output)")
     }
 
     @Test func sendmailExitCodesAreSendmails() throws {
