@@ -114,7 +114,7 @@ let package = Package(
         .target(
             name: "MailvoxHTTP",
             dependencies: [
-                "MailvoxCore", "MailvoxPipeline", "MailvoxStore",
+                "MailvoxCore", "MailvoxPipeline", "MailvoxStore", "MailvoxTLS",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -133,12 +133,22 @@ let package = Package(
         .target(
             name: "MailvoxIMAP",
             dependencies: [
-                "MailvoxCore", "MailvoxIMAPCore",
+                "MailvoxCore", "MailvoxIMAPCore", "MailvoxTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The TLS every listener shares: `[tls]`'s server configuration and the STARTTLS switch.
+        .target(
+            name: "MailvoxTLS",
+            dependencies: [
+                "MailvoxCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         // The SMTP/LMTP protocol alone (commands, addresses, DATA/BDAT framing, replies): pure
@@ -147,7 +157,7 @@ let package = Package(
         .target(
             name: "MailvoxSMTP",
             dependencies: [
-                "MailvoxCore", "MailvoxSMTPCore",
+                "MailvoxCore", "MailvoxSMTPCore", "MailvoxTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

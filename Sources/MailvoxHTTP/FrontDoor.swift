@@ -6,6 +6,7 @@ import Logging
 import MailvoxCore
 import MailvoxPipeline
 import MailvoxStore
+import MailvoxTLS
 import MultipartKit
 import NIOCore
 import NIOSSL
@@ -68,13 +69,8 @@ public struct FrontDoor: Sendable {
             configuration: .init(idleTimeout: .seconds(Int64(config.http.headerTimeoutSeconds))))
         let server: HTTPServerBuilder
         if config.http.tls {
-            let chain = try NIOSSLCertificate.fromPEMFile(config.tls.certificateFile).map {
-                NIOSSLCertificateSource.certificate($0)
-            }
-            let key = try NIOSSLPrivateKey(file: config.tls.privateKeyFile, format: .pem)
-            var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
-            tls.minimumTLSVersion = .tlsv12
-            tls.cipherSuites = TLSPolicy.tls12CipherString
+            let tls = try ServerTLS.configuration(
+                certificateFile: config.tls.certificateFile, privateKeyFile: config.tls.privateKeyFile)
             server = try .tls(http1, tlsConfiguration: tls)
         } else {
             server = http1

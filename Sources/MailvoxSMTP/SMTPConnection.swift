@@ -1,6 +1,7 @@
 import Logging
 import MailvoxCore
 import MailvoxSMTPCore
+import MailvoxTLS
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOSSL
@@ -71,14 +72,8 @@ struct SMTPConnection {
             try await channel.writeAndFlush(reply).get()
             return false
         }
-        let counter = bytesRead
-        let plaintextRead = try await channel.eventLoop.flatSubmit {
-            channel.writeAndFlush(reply).flatMapThrowing {
-                try channel.pipeline.syncOperations.addHandler(
-                    NIOSSLServerHandler(context: sslContext), position: .first)
-                return counter.withLockedValue { $0 }
-            }
-        }.get()
+        let plaintextRead = try await ServerTLS.startTLS(
+            on: channel, reply: reply, context: sslContext, bytesRead: bytesRead)
         // Bytes read between the command and TLS taking over were sent before the 220 too.
         guard plaintextRead == received else {
             logger.notice(

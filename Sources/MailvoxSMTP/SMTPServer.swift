@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MailvoxCore
 import MailvoxSMTPCore
+import MailvoxTLS
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -35,13 +36,8 @@ public struct SMTPServer: Sendable {
     public var isEnabled: Bool { configuration.smtp != nil || configuration.smtps != nil || configuration.lmtp != nil }
 
     func makeSSLContext() throws -> NIOSSLContext {
-        let chain = try NIOSSLCertificate.fromPEMFile(configuration.certificateFile)
-        let key = try NIOSSLPrivateKey(file: configuration.privateKeyFile, format: .pem)
-        var tls = TLSConfiguration.makeServerConfiguration(
-            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
-        tls.minimumTLSVersion = .tlsv12
-        tls.cipherSuites = TLSPolicy.tls12CipherString
-        return try NIOSSLContext(configuration: tls)
+        try ServerTLS.context(
+            certificateFile: configuration.certificateFile, privateKeyFile: configuration.privateKeyFile)
     }
 
     private enum Kind: Sendable {

@@ -1,6 +1,7 @@
 import Logging
 import MailvoxCore
 import MailvoxIMAPCore
+import MailvoxTLS
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOSSL
@@ -129,17 +130,8 @@ struct IMAPConnection {
         _ session: inout IMAPSession, channel: Channel, parser: CommandParser, received: Int
     ) async throws -> Bool {
         guard let sslContext else { return false }
-        let reply = session.takeOutput()
-        let counter = bytesRead
-        // All on the event loop: the write's completion runs the callback inline, before the
-        // loop can read the client's first TLS bytes.
-        let plaintextRead = try await channel.eventLoop.flatSubmit {
-            channel.writeAndFlush(reply).flatMapThrowing {
-                try channel.pipeline.syncOperations.addHandler(
-                    NIOSSLServerHandler(context: sslContext), position: .first)
-                return counter.withLockedValue { $0 }
-            }
-        }.get()
+        let plaintextRead = try await ServerTLS.startTLS(
+            on: channel, reply: session.takeOutput(), context: sslContext, bytesRead: bytesRead)
         guard parser.bufferedByteCount == 0, plaintextRead == received else {
             logger.notice(
                 "IMAP client sent data after STARTTLS; disconnected",

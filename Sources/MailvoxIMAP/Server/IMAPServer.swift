@@ -1,6 +1,7 @@
 import Logging
 import MailvoxCore
 import MailvoxIMAPCore
+import MailvoxTLS
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -22,44 +23,16 @@ public struct IMAPServer: Sendable {
         public var implicitTLS: SocketAddress?
     }
 
-    public enum StartError: Error, CustomStringConvertible {
-        case certificate(String, underlying: String)
-
-        public var description: String {
-            switch self {
-            case .certificate(let path, let underlying): "cannot load TLS certificate or key \(path): \(underlying)"
-            }
-        }
-    }
-
     public init(configuration: IMAPServerConfiguration, authenticator: any Authenticator, logger: Logger) {
         self.configuration = configuration
         self.authenticator = authenticator
         self.logger = logger
     }
 
-    /// The TLS context of `[tls]`'s PEM files.
+    /// The TLS context of `[tls]`'s PEM files, under the policy every listener shares.
     func makeSSLContext() throws -> NIOSSLContext {
-        let chain: [NIOSSLCertificate]
-        let key: NIOSSLPrivateKey
-        do {
-            chain = try NIOSSLCertificate.fromPEMFile(configuration.certificateFile)
-        } catch {
-            throw StartError.certificate(configuration.certificateFile, underlying: "\(error)")
-        }
-        do {
-            key = try NIOSSLPrivateKey(file: configuration.privateKeyFile, format: .pem)
-        } catch {
-            throw StartError.certificate(configuration.privateKeyFile, underlying: "\(error)")
-        }
-        var tls = TLSConfiguration.makeServerConfiguration(
-            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
-        // TLSPolicy: TLS 1.2 or newer, and for 1.2 only ECDHE with AEAD ciphers (no CBC, no
-        // static RSA key exchange). TLS 1.3's suites are all AEAD and BoringSSL does not let
-        // them be configured, so the cipher string only narrows TLS 1.2.
-        tls.minimumTLSVersion = .tlsv12
-        tls.cipherSuites = TLSPolicy.tls12CipherString
-        return try NIOSSLContext(configuration: tls)
+        try ServerTLS.context(
+            certificateFile: configuration.certificateFile, privateKeyFile: configuration.privateKeyFile)
     }
 
     /// Binds the listeners, reports where, and serves until the task is cancelled.
