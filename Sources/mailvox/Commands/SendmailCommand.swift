@@ -107,6 +107,19 @@ struct SendmailCommand: AsyncParsableCommand {
         return out
     }
 
+    /// Standard input, but never more than `count` octets in memory: a message past the limit
+    /// is refused by its size, whatever else follows.
+    static func readInput(atMost count: Int) -> Data {
+        var input = Data()
+        while input.count < count {
+            guard let chunk = try? FileHandle.standardInput.read(upToCount: min(1 << 20, count - input.count)),
+                !chunk.isEmpty
+            else { break }
+            input.append(chunk)
+        }
+        return input
+    }
+
     static func exitCode(for reply: SMTPReply) -> Int32 {
         if reply.isPositive { return 0 }
         if reply.isTransient { return exTempFail }
@@ -145,8 +158,7 @@ struct SendmailCommand: AsyncParsableCommand {
         }
         let limit = context.config.inbound.maxMessageBytes
         guard
-            let bytes = Self.message(
-                from: FileHandle.standardInput.readDataToEndOfFile(), dotEnds: invocation.dotEnds, limit: limit)
+            let bytes = Self.message(from: Self.readInput(atMost: limit + 1), dotEnds: invocation.dotEnds, limit: limit)
         else {
             printError("sendmail: \(SMTPReply.tooBig(limit: limit))")
             return Self.exDataErr
