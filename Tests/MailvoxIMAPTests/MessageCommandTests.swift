@@ -132,7 +132,9 @@ import Testing
         let flags = try await store.summaries(in: "INBOX", uids: [1, 2, 3]).map(\.flags.system)
         #expect(flags == [.flagged, .answered, .flagged])
         let replace = try await harness.send("e UID STORE 2 FLAGS (\\Deleted foo)").lines
-        #expect(replace[0].hasPrefix("* 2 FETCH (UID 2 FLAGS (\\Deleted foo) MODSEQ ("))
+        // The new keyword is announced before the FETCH that shows it (RFC 3501 §7.2.6).
+        #expect(replace[0] == "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft foo)")
+        #expect(replace[2].hasPrefix("* 2 FETCH (UID 2 FLAGS (\\Deleted foo) MODSEQ ("))
         let minus = try await harness.send("f STORE 2 -FLAGS (foo)").lines
         #expect(minus[0].hasPrefix("* 2 FETCH (FLAGS (\\Deleted) MODSEQ ("))
         let changed = try await harness.send("g FETCH 1:* (FLAGS) (CHANGEDSINCE \(modseqs.max()!))").lines

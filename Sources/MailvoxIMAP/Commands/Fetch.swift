@@ -164,6 +164,7 @@ extension IMAPSession {
             values.append(.item(.modSeq(summary.modseq)))
         }
         whole = nil
+        for case .item(.flags(let flags)) in values { announceKeywords(in: flags) }
         var writer = FetchResponseWriter(sequenceNumber: seq, into: &output)
         for value in values {
             switch value {

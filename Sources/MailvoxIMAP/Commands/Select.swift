@@ -29,16 +29,20 @@ extension IMAPSession {
             ? min(status.firstRecentUID, status.uidNext)..<status.uidNext
             : try await claimRecent(in: name.name, uidValidity: status.uidValidity, store: store)
         let tracker = MessageTracker(snapshot.messages, recent: recent)
+        // Every keyword in use in the folder, so a client never meets one in a FETCH it was not
+        // told of (RFC 3501 §7.2.6); new ones are announced as they appear (`announceKeywords`).
+        var keywords: [String] = []
+        var seen: Set<String> = []
+        for message in snapshot.messages {
+            for keyword in message.flags.keywords.sorted() where seen.insert(keyword.lowercased()).inserted {
+                keywords.append(keyword)
+            }
+        }
         state.selected(
             SelectedFolder(
                 name: name.name, readOnly: readOnly, uidValidity: status.uidValidity, tracker: tracker,
-                feed: ChangeFeed(stream)))?.stop()
-        send(.flags(Self.systemFlags))
-        send(
-            .condition(
-                StatusResponse(
-                    .ok, code: .permanentFlags(readOnly ? [] : Self.systemFlags, allowsNewKeywords: !readOnly),
-                    text: readOnly ? "No permanent flags permitted" : "Flags permitted")))
+                keywords: keywords, feed: ChangeFeed(stream)))?.stop()
+        sendFlags(keywords: keywords, readOnly: readOnly)
         send(.exists(tracker.count))
         send(.recent(tracker.recentCount))
         if let firstUnseen = snapshot.messages.firstIndex(where: { !$0.flags.system.contains(.seen) }) {
@@ -53,6 +57,35 @@ extension IMAPSession {
                 StatusResponse(
                     .ok, code: readOnly ? .readOnly : .readWrite,
                     text: readOnly ? "EXAMINE completed" : "SELECT completed")))
+    }
+
+    /// `* FLAGS` and `* OK [PERMANENTFLAGS]` with the system flags and `keywords` (RFC 3501
+    /// §7.2.6, §7.1): what SELECT sends, and what is sent again when a keyword first appears.
+    mutating func sendFlags(keywords: [String], readOnly: Bool) {
+        let flags = Self.systemFlags + keywords.map(Flag.keyword)
+        send(.flags(flags))
+        send(
+            .condition(
+                StatusResponse(
+                    .ok, code: .permanentFlags(readOnly ? [] : flags, allowsNewKeywords: !readOnly),
+                    text: readOnly ? "No permanent flags permitted" : "Flags permitted")))
+    }
+
+    /// Before a FETCH reports `flags`: any keyword the client was not told of in FLAGS is
+    /// announced first, with FLAGS and PERMANENTFLAGS, to this session — each session learns it
+    /// before the first FETCH that shows it to it, whoever set it (RFC 3501 §7.2.6). Keywords
+    /// compare without regard to case, as Dovecot treats them.
+    mutating func announceKeywords(in flags: [Flag]) {
+        guard let folder = state.selected else { return }
+        var known = Set(folder.keywords.map { $0.lowercased() })
+        var added: [String] = []
+        for case .keyword(let keyword) in flags where known.insert(keyword.lowercased()).inserted {
+            added.append(keyword)
+        }
+        guard !added.isEmpty else { return }
+        let keywords = folder.keywords + added
+        state.updateSelected { $0.keywords = keywords }
+        sendFlags(keywords: keywords, readOnly: folder.readOnly)
     }
 
     /// CLOSE (RFC 3501 §6.4.2): silently expunges `\Deleted` messages of a read-write folder.

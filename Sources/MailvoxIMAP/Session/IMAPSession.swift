@@ -240,6 +240,9 @@ struct IMAPSession {
     // MARK: Output
 
     mutating func send(_ response: Response) {
+        if case .untagged(.fetch(_, let items)) = response {
+            for case .flags(let flags) in items { announceKeywords(in: flags) }
+        }
         ResponseEncoder.encode(response, into: &output)
     }
 

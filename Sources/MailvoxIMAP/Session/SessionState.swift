@@ -255,6 +255,9 @@ struct SelectedFolder: Sendable {
     var readOnly: Bool
     var uidValidity: UInt32
     var tracker: MessageTracker
+    /// The keywords the client has been told of in FLAGS, in the order it learned them
+    /// (RFC 3501 §7.2.6: FLAGS names every flag a FETCH may report).
+    var keywords: [String] = []
     /// Lives and dies with the selection: `SessionState` hands it back when the folder is closed.
     let feed: ChangeFeed
 }
