@@ -79,8 +79,8 @@ public indirect enum SearchCriterion: Sendable, Hashable {
         case .received(let comparison, let day):
             return comparison.holds(SearchDay(summary.internalDate), day)
         case .sent(let comparison, let day):
-            guard let sent = try message.sentDate() else { return false }
-            return comparison.holds(SearchDay(sent), day)
+            guard let sent = try message.sentDay() else { return false }
+            return comparison.holds(sent, day)
         case .larger(let size):
             return summary.size > size
         case .smaller(let size):
@@ -112,8 +112,9 @@ public protocol SearchCandidate {
     func headerValues(_ name: String) throws -> [String]
     /// The whole header block, decoded.
     func headerText() throws -> String
-    /// The Date: header, parsed; nil when absent or unreadable.
-    func sentDate() throws -> Date?
+    /// The date part of the Date: header as written — its own day, whatever its time and zone
+    /// (RFC 3501 §6.4.4: SENT* disregard both); nil when absent or unreadable.
+    func sentDay() throws -> SearchDay?
     /// The text of the body's textual parts, transfer-decoded and in UTF-8.
     func bodyText() throws -> String
 }

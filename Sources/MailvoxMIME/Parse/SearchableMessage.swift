@@ -45,8 +45,8 @@ public final class SearchableMessage: SearchCandidate {
         }
     }
 
-    public func sentDate() throws -> Date? {
-        try headerValues("Date").first.flatMap(MIMEText.parseDate)
+    public func sentDay() throws -> SearchDay? {
+        try headerValues("Date").first.flatMap(MIMEText.writtenDay)
     }
 
     public func bodyText() throws -> String {
@@ -80,6 +80,19 @@ public enum MIMEText {
         defer { free(result) }
         guard status == Int32(MAILIMF_NO_ERROR), let result else { return raw }
         return String(cString: result)
+    }
+
+    /// The day an RFC 5322 date-time names as written: `Sun, 25 Mar 2007 23:59:59 +1100` is
+    /// 25 March 2007 whatever the zone, as SENTON compares it (RFC 3501 §6.4.4).
+    public static func writtenDay(_ text: String) -> SearchDay? {
+        var index = 0
+        var parsed: UnsafeMutablePointer<mailimf_date_time>?
+        let status = text.withCString { mailimf_date_time_parse($0, strlen($0), &index, &parsed) }
+        guard status == Int32(MAILIMF_NO_ERROR), let parsed else { return nil }
+        defer { mailimf_date_time_free(parsed) }
+        let value = parsed.pointee
+        guard (1...12).contains(value.dt_month), (1...31).contains(value.dt_day) else { return nil }
+        return SearchDay(year: Int(value.dt_year), month: Int(value.dt_month), day: Int(value.dt_day))
     }
 
     /// An RFC 5322 date-time (`Tue, 1 Jul 2025 10:52:37 +0200`), or nil.
