@@ -117,16 +117,14 @@ enum Settings {
                 guard sender == "*" || sender.contains("@") else {
                     throw ValueError(message: "\"\(sender)\" is not *, @domain or an address")
                 }
-                let regex: NSRegularExpression
                 do {
-                    regex = try NSRegularExpression(pattern: pattern)
+                    _ = try NSRegularExpression(pattern: pattern)
                 } catch {
                     throw ValueError(message: "\"\(pattern)\" is not a regular expression")
                 }
                 guard pattern.contains("(?<number>") || pattern.contains("(?<name>") else {
                     throw ValueError(message: "\"\(pattern)\" needs a (?<number>…) or (?<name>…) group")
                 }
-                _ = regex
                 return Configuration.CallerPattern(sender: sender, pattern: pattern)
             }
         },

@@ -59,8 +59,7 @@ struct SMTPConnection {
     /// STARTTLS (RFC 3207 §4): the 220 goes out and TLS is put first in the pipeline in the same
     /// event-loop turn, so no byte the client sends after the 220 is read as plaintext. A client
     /// that pipelined anything after STARTTLS is disconnected rather than having those bytes run
-    /// as commands under TLS (CVE-2011-0411). Afterwards the session forgets what it knew
-    /// (RFC 3207 §4.2): EHLO again, no authentication carried over.
+    /// as commands under TLS (CVE-2011-0411).
     private func startTLS(_ session: inout SMTPSession, channel: Channel, received: Int) async throws -> Bool {
         guard let sslContext else { return false }
         let reply = ByteBuffer(bytes: session.takeOutput())
@@ -80,10 +79,7 @@ struct SMTPConnection {
                 "smtp client sent data after STARTTLS; disconnected", metadata: ["client": "\(session.client)"])
             return false
         }
-        session.isTLS = true
-        session.helo = nil
-        session.authenticatedAs = nil
-        session.resetTransaction()
+        session.didStartTLS()
         return true
     }
 }

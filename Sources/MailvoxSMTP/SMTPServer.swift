@@ -122,9 +122,9 @@ public struct SMTPServer: Sendable {
     }
 
     private func bind(
-        _ endpoint: SMTPServerConfiguration.Endpoint, kind: Kind, sslContext: NIOSSLContext
+        _ endpoint: Configuration.Listen, kind: Kind, sslContext: NIOSSLContext
     ) async throws -> NIOAsyncChannel<Accepted, Never> {
-        let idle = configuration.idleTimeout.timeAmount
+        let idle = TimeAmount(configuration.idleTimeout)
         let hostname = configuration.hostname
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
@@ -182,12 +182,5 @@ final class ConnectionLimiter: Sendable {
             let left = counts.byAddress[address, default: 1] - 1
             counts.byAddress[address] = left > 0 ? left : nil
         }
-    }
-}
-
-extension Duration {
-    var timeAmount: TimeAmount {
-        let (seconds, attoseconds) = components
-        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }

@@ -3,26 +3,13 @@ import MailvoxCore
 /// What the SMTP and LMTP listeners need from `[inbound]`, `[server]` and `[tls]`
 /// (docs/DESIGN.md §3.9).
 public struct SMTPServerConfiguration: Sendable {
-    /// Where a listener is: a TCP address or a Unix socket path.
-    public enum Endpoint: Sendable, Equatable, CustomStringConvertible {
-        case tcp(HostPort)
-        case unix(path: String)
-
-        public var description: String {
-            switch self {
-            case .tcp(let address): "\(address.host):\(address.port)"
-            case .unix(let path): path
-            }
-        }
-    }
-
     public var hostname: String
     /// SMTP with STARTTLS (submission-style; RFC 3207).
     public var smtp: HostPort?
     /// SMTP in implicit TLS (RFC 8314).
     public var smtps: HostPort?
     /// LMTP (RFC 2033), for an MTA in front.
-    public var lmtp: Endpoint?
+    public var lmtp: Configuration.Listen?
     public var certificateFile: String
     public var privateKeyFile: String
     public var maxMessageBytes: Int
@@ -40,7 +27,7 @@ public struct SMTPServerConfiguration: Sendable {
     public var maxErrors: Int
 
     public init(
-        hostname: String, smtp: HostPort? = nil, smtps: HostPort? = nil, lmtp: Endpoint? = nil,
+        hostname: String, smtp: HostPort? = nil, smtps: HostPort? = nil, lmtp: Configuration.Listen? = nil,
         certificateFile: String, privateKeyFile: String, maxMessageBytes: Int = 52_428_800, maxRecipients: Int = 100,
         requireAuth: Bool = true, trustedNetworks: [IPNetwork] = [], idleTimeout: Duration = .seconds(300),
         maxConnections: Int = 200, maxConnectionsPerAddress: Int = 20, maxErrors: Int = 10
@@ -66,12 +53,7 @@ public struct SMTPServerConfiguration: Sendable {
         let inbound = configuration.inbound
         self.init(
             hostname: configuration.server.hostname, smtp: inbound.smtpListen, smtps: inbound.smtpsListen,
-            lmtp: inbound.lmtpListen.map { listen in
-                switch listen {
-                case .tcp(let address): .tcp(address)
-                case .unix(let path): .unix(path: path)
-                }
-            },
+            lmtp: inbound.lmtpListen,
             certificateFile: configuration.tls.certificateFile, privateKeyFile: configuration.tls.privateKeyFile,
             maxMessageBytes: inbound.maxMessageBytes, maxRecipients: inbound.maxRecipients,
             requireAuth: inbound.requireAuth, trustedNetworks: inbound.trustedNetworks,

@@ -135,9 +135,7 @@ struct SMTPSession {
         case .startTLS:
             guard startTLSAvailable, !isTLS else {
                 return refuse(
-                    SMTPReply(
-                        isTLS ? 503 : 502, isTLS ? "5.5.1" : "5.5.1",
-                        isTLS ? "TLS already active" : "STARTTLS not available"))
+                    SMTPReply(isTLS ? 503 : 502, "5.5.1", isTLS ? "TLS already active" : "STARTTLS not available"))
             }
             send(SMTPReply(220, "2.0.0", "Ready to start TLS"))
             return .startTLS
@@ -334,6 +332,15 @@ struct SMTPSession {
         if let transient = replies.first(where: \.isTransient) { return transient }
         if let success = replies.first(where: \.isPositive) { return success }
         return replies.first ?? .temporaryFailure
+    }
+
+    /// TLS is in place: the session forgets what the client said in clear (RFC 3207 §4.2) —
+    /// EHLO again, no authentication carried over.
+    mutating func didStartTLS() {
+        isTLS = true
+        helo = nil
+        authenticatedAs = nil
+        resetTransaction()
     }
 
     mutating func resetTransaction() {

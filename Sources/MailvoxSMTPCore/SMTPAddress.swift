@@ -56,10 +56,8 @@ public struct SMTPAddress: Sendable, Hashable, CustomStringConvertible {
     /// atext of RFC 5322 plus `.`, and any non-ASCII scalar (RFC 6531 UTF8-non-ascii).
     static func isAtomScalar(_ scalar: Unicode.Scalar) -> Bool {
         if scalar.value >= 0x80 { return true }
-        if scalar.properties.isASCIIHexDigit || ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) {
-            return true
-        }
-        return "!#$%&'*+-/=?^_`{|}~.0123456789".unicodeScalars.contains(scalar)
+        return ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar)
+            || "!#$%&'*+-/=?^_`{|}~.0123456789".unicodeScalars.contains(scalar)
     }
 
     /// A domain name of labels (letters, digits, hyphens, or UTF-8), or an address literal.
@@ -69,7 +67,7 @@ public struct SMTPAddress: Sendable, Hashable, CustomStringConvertible {
             // `[]` names no address (RFC 5321 §4.1.3 address-literal).
             guard text.count > 2, text.last == "]" else { return false }
             return text.dropFirst().dropLast().unicodeScalars.allSatisfy {
-                $0.properties.isASCIIHexDigit || ".:".unicodeScalars.contains($0) || ("a"..."z").contains($0)
+                ("0"..."9").contains($0) || ".:".unicodeScalars.contains($0) || ("a"..."z").contains($0)
                     || ("A"..."Z").contains($0)
             }
         }

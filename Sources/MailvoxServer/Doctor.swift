@@ -136,14 +136,13 @@ public enum Doctor {
     }
 
     private static func checkListeners(_ config: Configuration, add: (Status, String, String) -> Void) {
-        let listeners: [(String, HostPort?)] = [
+        var listeners: [(String, HostPort?)] = [
             ("imap.listen", config.imap.listen), ("imap.listen_tls", config.imap.listenTLS),
             ("http.listen", config.http.listen), ("inbound.smtp_listen", config.inbound.smtpListen),
             ("inbound.smtps_listen", config.inbound.smtpsListen),
-        ] + (config.inbound.lmtpListen.flatMap { listen -> [(String, HostPort?)]? in
-            if case .tcp(let address) = listen { return [("inbound.lmtp_listen", address)] }
-            return nil
-        } ?? [])
+        ]
+        // An LMTP Unix socket has no port to check.
+        if case .tcp(let address)? = config.inbound.lmtpListen { listeners.append(("inbound.lmtp_listen", address)) }
         var serving = false
         do { try ServeLock.requireNotServing(config.serveLockPath, action: "check ports") } catch { serving = true }
         for (key, address) in listeners {

@@ -14,7 +14,6 @@ struct GatewayBackend: SMTPBackend {
     let gateway: MailGateway
     let directory: Directory
     let failures: FailureCounter
-    let maxFailuresPerAddress: Int
     let logger: Logger
 
     init(gateway: MailGateway, directory: Directory, auth: Configuration.Auth, logger: Logger) {
@@ -22,14 +21,13 @@ struct GatewayBackend: SMTPBackend {
         self.directory = directory
         // A refused AUTH waits a second, then longer past the limit, as an IMAP login does.
         self.failures = FailureCounter(maxFailures: auth.maxFailures, lockoutSeconds: Double(auth.lockoutSeconds))
-        self.maxFailuresPerAddress = auth.maxFailures
         self.logger = logger
     }
 
     func authenticate(username: String, password: String, client: ClientAddress) async -> SMTPAuthVerdict {
         // Counted per client address: the secret is a token, not a mailbox's password, so
         // there is no per-mailbox key, and a guesser gets `max_failures` tries per lockout.
-        let key = FailureCounter.Key("smtp|\(client)", maxFailures: maxFailuresPerAddress)
+        let key = FailureCounter.Key("smtp|\(client)", maxFailures: failures.maxFailures)
         switch failures.begin([key]) {
         case .refused(let delay):
             try? await Task.sleep(for: delay)
@@ -63,6 +61,7 @@ struct GatewayBackend: SMTPBackend {
 
     func deliver(_ envelope: SMTPEnvelope, message: [UInt8]) async -> [SMTPReply] {
         let gateway = self.gateway
+        // The ids are the ones `recipient` resolved, so they always parse.
         let mailboxes = envelope.recipients.compactMap { MailboxID($0.mailbox) }
         guard mailboxes.count == envelope.recipients.count else {
             return Array(repeating: .temporaryFailure, count: envelope.recipients.count)

@@ -101,11 +101,9 @@ public struct Server: Sendable {
             let authenticator = DirectoryAuthenticator(
                 directory: context.directory, store: store, limits: MessageLimits(maxBytes: imap.maxMessageBytes),
                 auth: context.config.auth)
-            services.append(
-                IMAPService(
-                    server: IMAPServer(
-                        configuration: IMAPServerConfiguration(context.config), authenticator: authenticator,
-                        logger: logger)))
+            let server = IMAPServer(
+                configuration: IMAPServerConfiguration(context.config), authenticator: authenticator, logger: logger)
+            services.append(ListenerService { try await server.run() })
         }
         let smtp = SMTPServer(
             configuration: SMTPServerConfiguration(context.config),
@@ -113,7 +111,7 @@ public struct Server: Sendable {
                 gateway: context.mailGateway(logger: logger), directory: context.directory, auth: context.config.auth,
                 logger: logger),
             logger: logger)
-        if smtp.isEnabled { services.append(SMTPService(server: smtp)) }
+        if smtp.isEnabled { services.append(ListenerService { try await smtp.run() }) }
         if let dropDir = context.config.intake.dropDir {
             try FileManager.default.createDirectory(atPath: dropDir, withIntermediateDirectories: true)
             let folder = DropFolder(
@@ -217,28 +215,17 @@ extension DropFolder: LoopWorker {
     func idle() {}
 }
 
-/// The IMAP listeners until graceful shutdown; open sessions are then cancelled (their
-/// store writes are each one transaction, so none is left half-done).
-struct IMAPService: Service {
-    let server: IMAPServer
+/// A protocol's listeners (IMAP, SMTP/LMTP) until graceful shutdown; open sessions are then
+/// cancelled (their store writes and deposits are each one transaction, so none is left
+/// half-done).
+struct ListenerService: Service {
+    let serve: @Sendable () async throws -> Void
 
     func run() async throws {
         do {
-            try await cancelWhenGracefulShutdown { try await server.run() }
+            try await cancelWhenGracefulShutdown { try await serve() }
         } catch is CancellationError {
             // Graceful shutdown cancels the listeners: that is how this service ends.
-        }
-    }
-}
-
-/// The SMTP/LMTP listeners as a service, ended by graceful shutdown like IMAP's.
-struct SMTPService: Service {
-    let server: SMTPServer
-
-    func run() async throws {
-        do {
-            try await cancelWhenGracefulShutdown { try await server.run() }
-        } catch is CancellationError {
         }
     }
 }

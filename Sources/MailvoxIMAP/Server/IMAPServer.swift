@@ -91,8 +91,8 @@ public struct IMAPServer: Sendable {
     ) async throws
         -> NIOAsyncChannel<IMAPChannel, Never>
     {
-        let before = configuration.idleTimeoutBeforeLogin.timeAmount
-        let after = configuration.idleTimeoutAfterLogin.timeAmount
+        let before = TimeAmount(configuration.idleTimeoutBeforeLogin)
+        let after = TimeAmount(configuration.idleTimeoutAfterLogin)
         return try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)

@@ -1,6 +1,5 @@
 import MailvoxCore
 import MailvoxIMAPCore
-import NIOCore
 
 /// What the IMAP listeners need from `[imap]`, `[tls]` and `[auth]` (docs/DESIGN.md §3.4).
 public struct IMAPServerConfiguration: Sendable {
@@ -47,13 +46,5 @@ public struct IMAPServerConfiguration: Sendable {
             certificateFile: configuration.tls.certificateFile, privateKeyFile: configuration.tls.privateKeyFile,
             allowPlaintextAuth: configuration.imap.allowPlaintextAuth,
             maxMessageBytes: configuration.imap.maxMessageBytes)
-    }
-}
-
-extension Duration {
-    /// The same span as NIO's `TimeAmount`.
-    var timeAmount: TimeAmount {
-        let (seconds, attoseconds) = components
-        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }

@@ -85,24 +85,15 @@ public enum MIMEText {
     /// The day an RFC 5322 date-time names as written: `Sun, 25 Mar 2007 23:59:59 +1100` is
     /// 25 March 2007 whatever the zone, as SENTON compares it (RFC 3501 §6.4.4).
     public static func writtenDay(_ text: String) -> SearchDay? {
-        var index = 0
-        var parsed: UnsafeMutablePointer<mailimf_date_time>?
-        let status = text.withCString { mailimf_date_time_parse($0, strlen($0), &index, &parsed) }
-        guard status == Int32(MAILIMF_NO_ERROR), let parsed else { return nil }
-        defer { mailimf_date_time_free(parsed) }
-        let value = parsed.pointee
-        guard (1...12).contains(value.dt_month), (1...31).contains(value.dt_day) else { return nil }
+        guard let value = dateTime(text), (1...12).contains(value.dt_month), (1...31).contains(value.dt_day) else {
+            return nil
+        }
         return SearchDay(year: Int(value.dt_year), month: Int(value.dt_month), day: Int(value.dt_day))
     }
 
     /// An RFC 5322 date-time (`Tue, 1 Jul 2025 10:52:37 +0200`), or nil.
     public static func parseDate(_ text: String) -> Date? {
-        var index = 0
-        var parsed: UnsafeMutablePointer<mailimf_date_time>?
-        let status = text.withCString { mailimf_date_time_parse($0, strlen($0), &index, &parsed) }
-        guard status == Int32(MAILIMF_NO_ERROR), let parsed else { return nil }
-        defer { mailimf_date_time_free(parsed) }
-        let value = parsed.pointee
+        guard let value = dateTime(text) else { return nil }
         var components = DateComponents()
         components.year = Int(value.dt_year)
         components.month = Int(value.dt_month)
@@ -116,6 +107,16 @@ public enum MIMEText {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
         return calendar.date(from: components)
+    }
+
+    /// libetpan's fields of an RFC 5322 date-time as written, or nil when it is not one.
+    private static func dateTime(_ text: String) -> mailimf_date_time? {
+        var index = 0
+        var parsed: UnsafeMutablePointer<mailimf_date_time>?
+        let status = text.withCString { mailimf_date_time_parse($0, strlen($0), &index, &parsed) }
+        guard status == Int32(MAILIMF_NO_ERROR), let parsed else { return nil }
+        defer { mailimf_date_time_free(parsed) }
+        return parsed.pointee
     }
 
     /// Appends the decoded text of every `text/*` part below `structure`, in order.

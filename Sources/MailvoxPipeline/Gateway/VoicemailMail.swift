@@ -90,7 +90,7 @@ public struct VoicemailMail: Sendable, Equatable {
         }
         if callerName == nil,
             let trimmed = name?.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\""))),
-            !trimmed.isEmpty, !isNumberLike(trimmed) || trimmed != callerNumber,
+            !trimmed.isEmpty, !Self.isNumberLike(trimmed) || trimmed != callerNumber,
             case .success(let valid?) = CallerID.parseName(trimmed)
         {
             callerName = valid
@@ -108,8 +108,6 @@ public struct VoicemailMail: Sendable, Equatable {
         return !body.isEmpty && body.allSatisfy { ("0"..."9").contains($0) || $0 == "*" || $0 == "#" }
     }
 
-    private func isNumberLike(_ text: String) -> Bool { Self.isNumberLike(text) }
-
     /// The first `audio/*` part at any depth; failing that the first part whose file name ends
     /// in an audio extension (PBXs that send `application/octet-stream`).
     static func audioPart(of mail: InboundMail) -> (InboundMail.Part, MediaTypes.AudioKind?, String)? {
@@ -124,8 +122,8 @@ public struct VoicemailMail: Sendable, Equatable {
             // A known media type decides how headerless audio is read; the name only when it says more.
             return (part, kind, kind?.fileExtension ?? fileExtension(part) ?? "bin")
         }
-        if let part = parts.first(where: { $0.type != "text" && $0.type != "multipart" && fileExtension($0) != nil }),
-            let ext = fileExtension(part)
+        if let (part, ext) = parts.lazy.filter({ $0.type != "text" && $0.type != "multipart" })
+            .compactMap({ part in fileExtension(part).map { (part, $0) } }).first
         {
             return (
                 part, RawFormat(fileExtension: ext).map { MediaTypes.AudioKind(fileExtension: ext, format: $0) }, ext

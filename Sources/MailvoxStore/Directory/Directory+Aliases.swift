@@ -30,8 +30,7 @@ extension Directory {
             try validateAlias(alias)
             let local = String(alias.prefix { $0 != "@" })
             if let other = MailboxID(local), other.rawValue.lowercased() != id.rawValue.lowercased(),
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM mailbox WHERE id = ?", arguments: [other.rawValue])
-                    != 0
+                try exists(other, in: db)
             {
                 throw DirectoryError.invalid(field: "--alias", reason: "\"\(alias)\" is mailbox \(other)'s own address")
             }

@@ -314,7 +314,7 @@ public final class Directory: Sendable {
 
     // MARK: - Rows
 
-    private static func exists(_ id: MailboxID, in db: GRDB.Database) throws -> Bool {
+    static func exists(_ id: MailboxID, in db: GRDB.Database) throws -> Bool {
         try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM mailbox WHERE id = ?", arguments: [id.rawValue]) != 0
     }
 

@@ -89,8 +89,11 @@ struct SendmailCommand: AsyncParsableCommand {
     static func message(from input: Data, dotEnds: Bool, limit: Int) -> [UInt8]? {
         var out: [UInt8] = []
         out.reserveCapacity(input.count + input.count / 32)
+        var lines = input.split(separator: 0x0A, omittingEmptySubsequences: false)
+        // After a final newline `split` leaves an empty piece: not a line of its own.
+        if input.last == 0x0A { lines.removeLast() }
         var first = true
-        for var line in input.split(separator: 0x0A, omittingEmptySubsequences: false) {
+        for var line in lines {
             if line.last == 0x0D { line = line.dropLast() }
             if first && line.starts(with: Array("From ".utf8)) {
                 first = false
@@ -102,8 +105,6 @@ struct SendmailCommand: AsyncParsableCommand {
             out.append(contentsOf: [0x0D, 0x0A])
             if out.count > limit + 2 { return nil }
         }
-        // `split` leaves an empty last piece after the final newline: not a line of its own.
-        if input.last == 0x0A, out.suffix(4) == [0x0D, 0x0A, 0x0D, 0x0A][...] { out.removeLast(2) }
         return out
     }
 
@@ -130,11 +131,13 @@ struct SendmailCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let code = await send()
+        let code = send()
         if code != 0 { throw ExitCode(code) }
     }
 
-    func send() async -> Int32 {
+    /// The whole command, blocking from start to end as a sendmail is (a process of its own,
+    /// no event loop to hold up); its exit code.
+    func send() -> Int32 {
         let invocation: Invocation
         do {
             invocation = try Self.parse(arguments)
