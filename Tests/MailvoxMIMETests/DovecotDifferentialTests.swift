@@ -62,6 +62,34 @@ import Testing
                 )
             ),
         ]
+        // Address forms of RFC 5322 §3.4 and its obsolete syntax (§4.4), as #14 found them.
+        let addressCases: [(String, String)] = [
+            ("address-comment-name", "From: user@domain (Real Name)\nTo: a@b.example (first) (second)\n"),
+            ("address-empty-groups", "From: a@example.com\nCc: group:;, group2:;\nBcc: undisclosed-recipients:;\n"),
+            (
+                "address-cfws",
+                "From: <user-from (comment)@ (comment) domain.org>\nTo: <a@b> (Angle), \"quoted local\"@example.com\n"
+            ),
+            ("address-obsolete-dots", "From: user . name @ example . org\n"),
+            ("address-phrase-only", "From: Plain Name\nTo: x@y.example\n"),
+            (
+                "address-quoted",
+                "From: \"Quoted \\\"Name\\\"\" <q@x.example>\nTo: Plain  Name <p@x.example>, \"\" <e@x.example>\n"
+            ),
+            ("address-missing-parts", "From: nodomain\nTo: <@route.example,@r2.example:src@x.example>, <>\n"),
+            (
+                "address-group-members",
+                "From: a@example.com\nTo: Team: x@y.example, (c) \"Z\" <z@y.example>;, tail@y.example\n"
+            ),
+            (
+                "address-encoded",
+                "From: =?utf-8?Q?J=C3=BCrgen?= <j@example.com>\nTo: \"=?utf-8?Q?A?=\" <a@example.com>\n"
+            ),
+            ("address-garbage", "From: <<<>>> @@ ,,, \"unclosed\nTo: a@b@c, (unclosed comment\n"),
+        ]
+        for (name, header) in addressCases {
+            cases.append((name, crlf(header + "Subject: \(name)\n\nbody\n")))
+        }
         let huge = (0..<400).map { "X-Field-\($0): \(String(repeating: "v", count: 100))\n" }.joined()
         cases.append(("huge-header", crlf("From: h@example.com\n" + huge + "Subject: huge\n\nbody\n")))
         return cases
@@ -69,8 +97,10 @@ import Testing
 
     /// Where we differ from Dovecot on purpose, and why (docs/MIME.md).
     static let knownDifferences = [
+        "address-obsolete-dots":
+            "`user . name @ example . org` is the obsolete addr-spec of RFC 5322 §4.4 (CFWS around the dots), user.name@example.org, and we read it so; Dovecot reads a phrase \"user. name\" without mailbox or domain",
         "nested":
-            "a message/rfc822 part whose inner multipart closes just before the outer delimiter: Dovecot counts the line break before `--outer` into the part (206 octets); RFC 2046 §5.1.1 gives it to the delimiter, and so do we (204), so BODY[2] and its size agree"
+            "a message/rfc822 part whose inner multipart closes just before the outer delimiter: Dovecot counts the line break before `--outer` into the part (206 octets); RFC 2046 §5.1.1 gives it to the delimiter, and so do we (204), so BODY[2] and its size agree",
     ]
 
     static func dovecot(_ messages: [[UInt8]]) throws -> [String] {

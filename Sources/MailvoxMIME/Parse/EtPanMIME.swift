@@ -49,57 +49,6 @@ final class EtPanMIME {
     }
 }
 
-/// A libetpan address list, parsed from one header value and freed with it.
-final class EtPanAddressList {
-    private let list: UnsafeMutablePointer<mailimf_address_list>?
-
-    init(_ value: String) {
-        var index = 0
-        var result: UnsafeMutablePointer<mailimf_address_list>?
-        let bytes = Array(value.utf8CString)
-        let status = bytes.withUnsafeBufferPointer {
-            mailimf_address_list_parse($0.baseAddress, bytes.count - 1, &index, &result)
-        }
-        list = status == Int32(MAILIMF_NO_ERROR) ? result : nil
-    }
-
-    deinit {
-        if let list { mailimf_address_list_free(list) }
-    }
-
-    /// ENVELOPE addresses (RFC 3501 §7.4.2), groups as start and end markers; nil when
-    /// libetpan could not read the value.
-    var addresses: [Envelope.Address]? {
-        guard let list else { return nil }
-        var result: [Envelope.Address] = []
-        for item in EtPanList<mailimf_address>(list.pointee.ad_list) {
-            if item.pointee.ad_type == Int32(MAILIMF_ADDRESS_MAILBOX), let mailbox = item.pointee.ad_data.ad_mailbox {
-                result.append(Self.address(mailbox))
-            } else if item.pointee.ad_type == Int32(MAILIMF_ADDRESS_GROUP), let group = item.pointee.ad_data.ad_group {
-                result.append(.groupStart(group.pointee.grp_display_name.map { String(cString: $0) } ?? ""))
-                if let members = group.pointee.grp_mb_list {
-                    for mailbox in EtPanList<mailimf_mailbox>(members.pointee.mb_list) {
-                        result.append(Self.address(mailbox))
-                    }
-                }
-                result.append(.groupEnd)
-            }
-        }
-        return result
-    }
-
-    private static func address(_ mailbox: UnsafeMutablePointer<mailimf_mailbox>) -> Envelope.Address {
-        let name = mailbox.pointee.mb_display_name.map { String(cString: $0) }
-        let spec = mailbox.pointee.mb_addr_spec.map { String(cString: $0) } ?? ""
-        // Dovecot's convention for an address without a domain.
-        guard let at = spec.lastIndex(of: "@") else {
-            return Envelope.Address(name: name, mailbox: spec, host: "MISSING_DOMAIN")
-        }
-        return Envelope.Address(
-            name: name, mailbox: String(spec[..<at]), host: String(spec[spec.index(after: at)...]))
-    }
-}
-
 /// The elements of a libetpan `clist`, typed.
 struct EtPanList<Element>: Sequence {
     let list: UnsafeMutablePointer<clist>?

@@ -165,7 +165,7 @@ private struct TreeBuilder {
     func envelope(_ block: HeaderBlock) -> Envelope {
         func addresses(_ name: String) -> [Envelope.Address] {
             guard let value = block.value(of: name, in: bytes), !value.isEmpty else { return [] }
-            return EtPanAddressList(value).addresses ?? []
+            return AddressParser.addresses(value)
         }
         let from = addresses("From")
         let sender = addresses("Sender")

@@ -29,12 +29,21 @@ public final class SearchableMessage: SearchCandidate {
             message: { (bytes, structure) })
     }
 
+    /// Address fields give each value twice: as written, decoded, and as its addresses
+    /// (`name <mailbox@host>`), so a key matches an address however comments and white space
+    /// were spread through it (RFC 5322 CFWS is not part of an address), as Dovecot matches.
     public func headerValues(_ name: String) throws -> [String] {
         let bytes = try headerBytes()
-        return bytes.withUnsafeBufferPointer { buffer in
-            HeaderBlock(buffer, from: 0).values(of: name, in: buffer).map(MIMEText.decodeHeader)
+        let values = bytes.withUnsafeBufferPointer { buffer in HeaderBlock(buffer, from: 0).values(of: name, in: buffer)
         }
+        guard Self.addressFields.contains(name.lowercased()) else { return values.map(MIMEText.decodeHeader) }
+        return values.flatMap { [MIMEText.decodeHeader($0), AddressParser.searchText($0)] }
     }
+
+    static let addressFields: Set<String> = [
+        "from", "to", "cc", "bcc", "sender", "reply-to", "resent-from", "resent-to", "resent-cc", "resent-bcc",
+        "resent-sender",
+    ]
 
     public func headerText() throws -> String {
         let bytes = try headerBytes()
