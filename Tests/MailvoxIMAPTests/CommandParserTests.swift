@@ -196,7 +196,12 @@ import Testing
         #expect(
             command("a CREATE \"~peter/mail/&U,BTFw-/&ZeVnLIqe-\"\r\n") == .create(MailboxName("~peter/mail/台北/日本語")))
         #expect(command("a select inbox\r\n") == .select(.inbox, SelectParameters()))
-        #expect(error(of: events("a SELECT &AGE-\r\n"))?.disposition == .bad)
+        // Not modified UTF-7, yet a valid astring: a name no folder has, so the answer is NO, not BAD.
+        #expect(
+            command("a SELECT &AGE-\r\n")
+                == .select(MailboxName(MailboxName.unreadable(Array("&AGE-".utf8))), SelectParameters()))
+        #expect(
+            MailboxName(MailboxName.unreadable(Array("&Jjo!".utf8))).problemAsNewFolder == "not valid modified UTF-7")
         #expect(MailboxName("Entwürfe").wireName == "Entw&APw-rfe")
         #expect(MailboxName("R&D").wireName == "R&-D")
         #expect(ModifiedUTF7.decode(Array("&Jjo".utf8)) == nil)

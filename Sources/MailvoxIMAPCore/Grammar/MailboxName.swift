@@ -17,7 +17,18 @@ public struct MailboxName: Sendable, Hashable, CustomStringConvertible {
     /// Why this name cannot be given to a new folder (CREATE, RENAME's target), or nil:
     /// `FolderNameRules`, the store's own rules, checked before the store is asked so the
     /// answer is the same whichever `MailStore` is behind the session.
-    public var problemAsNewFolder: String? { FolderNameRules.problem(name) }
+    public var problemAsNewFolder: String? {
+        name.hasPrefix(Self.unreadableMark) ? "not valid modified UTF-7" : FolderNameRules.problem(name)
+    }
+
+    /// What a wire name that is not modified UTF-7 (RFC 3501 §5.1.3) stands for: a name behind a
+    /// control character, which `FolderNameRules` gives no folder, so it names none and a
+    /// pattern made of it matches none.
+    public static func unreadable(_ bytes: [UInt8]) -> String {
+        unreadableMark + String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static let unreadableMark = "\u{1}"
 
     /// The modified UTF-7 wire form, e.g. `Entw&APw-rfe` for "Entwürfe".
     public var wireName: String { ModifiedUTF7.encode(name) }

@@ -265,7 +265,7 @@ package struct GrammarParser {
         case "LIST": return .list(try listCommand())
         case "LSUB":
             try space()
-            let reference = try decodedName(try astring())
+            let reference = decodedName(try astring())
             try space()
             return .lsub(reference: reference, pattern: try listMailbox())
         case "STATUS":
@@ -329,26 +329,28 @@ package struct GrammarParser {
         return .id(parameters)
     }
 
-    private func decodedName(_ bytes: [UInt8]) throws -> String {
+    /// A name as sent. Clients without UTF8=ACCEPT still sometimes send raw UTF-8; it is taken
+    /// when valid. Anything else that is not modified UTF-7 (`&Jjo!`, `&AGE-`) is still a valid
+    /// astring, so the command is not BAD: the name becomes one no folder can have
+    /// (`MailboxName.unreadable`), and the command answers as for a folder that does not exist.
+    private func decodedName(_ bytes: [UInt8]) -> String {
         if let decoded = ModifiedUTF7.decode(bytes) { return decoded }
-        // Clients without UTF8=ACCEPT still sometimes send raw UTF-8; take it when it is valid. Pure
-        // ASCII must be proper modified UTF-7, so `&AGE-` stays an error.
         if bytes.contains(where: { $0 >= 0x80 }), let text = String(validating: bytes, as: UTF8.self),
             !text.unicodeScalars.contains(where: { $0.value < 0x20 })
         {
             return text
         }
-        throw GrammarError("Mailbox name is not valid modified UTF-7")
+        return MailboxName.unreadable(bytes)
     }
 
-    private mutating func mailbox() throws -> MailboxName { MailboxName(try decodedName(try astring())) }
+    private mutating func mailbox() throws -> MailboxName { MailboxName(decodedName(try astring())) }
 
     /// list-mailbox: atom-like text with wildcards, or a string.
     private mutating func listMailbox() throws -> String {
-        if peek == UInt8(ascii: "\"") || peek == UInt8(ascii: "{") { return try decodedName(try string()) }
+        if peek == UInt8(ascii: "\"") || peek == UInt8(ascii: "{") { return decodedName(try string()) }
         let bytes = run(while: Self.isListChar)
         guard !bytes.isEmpty else { throw GrammarError("Expected a mailbox pattern") }
-        return try decodedName(bytes)
+        return decodedName(bytes)
     }
 
     private mutating func listCommand() throws -> ListCommand {
@@ -367,7 +369,7 @@ package struct GrammarParser {
             }
             try space()
         }
-        let reference = try decodedName(try astring())
+        let reference = decodedName(try astring())
         try space()
         let patterns: [String]
         if peek == UInt8(ascii: "(") {

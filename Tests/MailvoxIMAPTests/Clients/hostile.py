@@ -60,6 +60,32 @@ expect(reader, b"* BAD", "binary garbage")
 raw.sendall(b"g NOOP\r\n")
 expect(reader, b"g OK", "still alive")
 
+# Valid commands with odd names never end the session (issue #14, item 7): a pattern of every
+# ATOM-CHAR is answered OK, a name that is not modified UTF-7 cannot exist (NO, not BAD).
+def tagged(reader, tag, what):
+    while True:
+        line = reader.readline()
+        if not line:
+            print(f"FAIL {what}: the connection closed")
+            sys.exit(1)
+        if line.startswith(tag + b" "):
+            return line
+
+
+raw.sendall(b"h LIST \"\" !#$&'+,-.0123456789:;<=>?@^_`|[}%*\r\n")
+line = tagged(reader, b"h", "LIST of every ATOM-CHAR")
+if not line.startswith(b"h OK"):
+    print(f"FAIL LIST of every ATOM-CHAR: {line!r}")
+    sys.exit(1)
+for tag, command in [(b"i", b"SELECT \"&Jjo!\""), (b"j", b"EXAMINE &Jjo!"), (b"k", b"STATUS &- (MESSAGES)")]:
+    raw.sendall(tag + b" " + command + b"\r\n")
+    line = tagged(reader, tag, command.decode())
+    if not line.startswith(tag + b" NO"):
+        print(f"FAIL {command!r}: {line!r}")
+        sys.exit(1)
+raw.sendall(b"l NOOP\r\n")
+expect(reader, b"l OK", "alive after odd names")
+
 # Commands before login past the limit: BYE [LIMIT].
 raw, reader = connect()
 for index in range(40):
