@@ -115,14 +115,16 @@ import Testing
     }
 
     @Test func idAndEnable() async throws {
-        var (harness, _) = try await Fixture.selected()
+        var (harness, store) = try await Fixture.selected()
         #expect(
             try await harness.send("c ID (\"name\" \"test\")").lines == [
                 "* ID (\"name\" \"Mailvox\" \"vendor\" \"Mailvox\")", "c OK ID completed",
             ])
+        // Enabled with INBOX selected: the OK tells its HIGHESTMODSEQ (RFC 7162 §3.1).
+        let highest = try await store.status(of: "INBOX").highestModseq
         #expect(
             try await harness.send("d ENABLE CONDSTORE X-FOO").lines == [
-                "* ENABLED CONDSTORE", "d OK ENABLE completed",
+                "* ENABLED CONDSTORE", "d OK [HIGHESTMODSEQ \(highest)] ENABLE completed",
             ])
         #expect(harness.session.state.condStore)
     }

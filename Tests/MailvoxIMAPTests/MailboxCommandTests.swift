@@ -90,7 +90,9 @@ import Testing
             lines == [
                 "* STATUS INBOX (MESSAGES 3 RECENT 0 UIDNEXT 4 UIDVALIDITY \(status.uidValidity) UNSEEN 3 "
                     + "HIGHESTMODSEQ \(status.highestModseq) SIZE \(status.size))",
-                "c OK STATUS completed",
+                // STATUS HIGHESTMODSEQ is the session's first CONDSTORE-enabling command, with
+                // INBOX selected (RFC 7162 §3.1).
+                "c OK [HIGHESTMODSEQ \(status.highestModseq)] STATUS completed",
             ])
     }
 

@@ -15,13 +15,21 @@ extension IMAPSession {
         if usesModSeq { state.condStoreUsed() }
         let found = try await store.search(in: folder.name, criterion)
         let visible = found.filter { folder.tracker.sequenceNumber(of: $0) != nil }
+        let wanted = command.returnOptions.map { $0.isEmpty ? [.all] : $0 } ?? [.all]
         var highestModseq: UInt64?
         if usesModSeq && !visible.isEmpty {
-            highestModseq = try await store.summaries(in: folder.name, uids: visible).map(\.modseq).max()
+            // RFC 4731 §3.2 / RFC 7162 §3.1.5: the highest modseq of the messages the answer
+            // names — only the first and last for RETURN (MIN) / (MAX), all of them otherwise.
+            var named = visible
+            if !wanted.contains(.all) && !wanted.contains(.count) {
+                named = []
+                if wanted.contains(.min), let first = visible.min() { named.append(first) }
+                if wanted.contains(.max), let last = visible.max() { named.append(last) }
+            }
+            highestModseq = try await store.summaries(in: folder.name, uids: named).map(\.modseq).max()
         }
         let numbers = command.byUID ? visible : visible.compactMap { folder.tracker.sequenceNumber(of: $0) }
-        if let options = command.returnOptions {
-            let wanted = options.isEmpty ? [.all] : options
+        if command.returnOptions != nil {
             var result = ESearchResponse(tag: tag, byUID: command.byUID, modSeq: highestModseq)
             if wanted.contains(.min) { result.min = numbers.min() }
             if wanted.contains(.max) { result.max = numbers.max() }

@@ -251,8 +251,21 @@ struct IMAPSession {
     }
 
     /// Tagged OK after the untagged updates the command's kind allows.
+    /// The first CONDSTORE-enabling command in a selected folder ends with `OK [HIGHESTMODSEQ n]`
+    /// (RFC 7162 §3.1), untagged when the tagged OK has a code of its own.
     mutating func ok(_ tag: String, code: ResponseCode? = nil, _ text: String, allowExpunge: Bool = true) async {
         await sendUpdates(allowExpunge: allowExpunge)
+        var code = code
+        if state.highestModSeqOwed, let store = state.store, let folder = state.selected {
+            state.highestModSeqSent()
+            if let status = try? await store.status(of: folder.name) {
+                if code == nil {
+                    code = .highestModSeq(status.highestModseq)
+                } else {
+                    send(.condition(StatusResponse(.ok, code: .highestModSeq(status.highestModseq), text: "Highest")))
+                }
+            }
+        }
         send(.tagged(tag: tag, StatusResponse(.ok, code: code, text: text)))
     }
 

@@ -48,6 +48,8 @@ struct SessionState: Sendable {
     private(set) var pending: Pending?
     /// RFC 7162 §3.1: CONDSTORE is on once ENABLEd or any command used it, and stays on.
     private(set) var condStore = false
+    /// CONDSTORE came on while a folder was selected; the command's OK carries HIGHESTMODSEQ.
+    private(set) var highestModSeqOwed = false
     /// Implicit TLS from the start, or STARTTLS since.
     private(set) var isTLS: Bool
     /// Commands (of any kind, errors included) taken before login.
@@ -194,6 +196,7 @@ struct SessionState: Sendable {
         switch phase {
         case .selected(let store, let folder):
             phase = .authenticated(store)
+            highestModSeqOwed = false
             return folder.feed
         case .authenticated:
             return nil
@@ -213,9 +216,16 @@ struct SessionState: Sendable {
         phase = .selected(store, folder)
     }
 
-    /// A command used or ENABLEd CONDSTORE.
+    /// A command used or ENABLEd CONDSTORE. The first to do so while a folder is selected
+    /// owes the client that folder's HIGHESTMODSEQ (RFC 7162 §3.1).
     mutating func condStoreUsed() {
+        if !condStore, selected != nil { highestModSeqOwed = true }
         condStore = true
+    }
+
+    /// The HIGHESTMODSEQ owed has been sent (or the folder it was owed for is closed).
+    mutating func highestModSeqSent() {
+        highestModSeqOwed = false
     }
 
     // MARK: Continuations
