@@ -144,5 +144,24 @@ public enum StoreMigrations {
                             """)
                 }
             ),
+            (
+                "6-subscriptions",
+                { db in
+                    // Subscriptions are names, not folders (RFC 3501 §6.3.6): one outlives its
+                    // deleted folder until the client unsubscribes, and LIST (SUBSCRIBED) shows
+                    // it as \NonExistent (RFC 5258, #14). The folder's flag gives way to them.
+                    try db.execute(
+                        sql: """
+                            CREATE TABLE subscription (
+                                mailbox_id TEXT NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE,
+                                name TEXT NOT NULL,
+                                PRIMARY KEY (mailbox_id, name)
+                            ) WITHOUT ROWID;
+                            INSERT INTO subscription (mailbox_id, name)
+                                SELECT mailbox_id, name FROM folder WHERE subscribed;
+                            ALTER TABLE folder DROP COLUMN subscribed;
+                            """)
+                }
+            ),
         ])
 }

@@ -22,7 +22,6 @@ public actor InMemoryMailStore: MailStore {
     struct Folder {
         var name: String
         var specialUse: String?
-        var subscribed: Bool
         var uidValidity: UInt32
         var uidNext: UInt32 = 1
         var highestModseq: UInt64 = 1
@@ -55,6 +54,8 @@ public actor InMemoryMailStore: MailStore {
     var folderTable: [String: Folder] = [:]
     var subscribers: [String: [UUID: AsyncStream<FolderChange>.Continuation]] = [:]
     var nextUIDValidity: UInt32
+    /// Subscribed names, which may outlive their folders (RFC 3501 §6.3.6).
+    var subscriptionSet: Set<String> = []
 
     /// The standard folders of a new mailbox (docs/DESIGN.md §3.2): INBOX, Saved (`\Archive`),
     /// Trash (`\Trash`), Greetings.
@@ -63,7 +64,8 @@ public actor InMemoryMailStore: MailStore {
         self.maxMessageBytes = maxMessageBytes
         self.nextUIDValidity = uidValidity
         for (name, use) in [("INBOX", nil), ("Saved", "\\Archive"), ("Trash", "\\Trash"), ("Greetings", nil)] {
-            folderTable[name] = Folder(name: name, specialUse: use, subscribed: true, uidValidity: nextUIDValidity)
+            folderTable[name] = Folder(name: name, specialUse: use, uidValidity: nextUIDValidity)
+            subscriptionSet.insert(name)
             nextUIDValidity += 1
         }
     }
@@ -93,7 +95,7 @@ public actor InMemoryMailStore: MailStore {
         return names.map { name in
             let folder = folderTable[name]!
             return FolderInfo(
-                name: name, specialUse: folder.specialUse, subscribed: folder.subscribed,
+                name: name, specialUse: folder.specialUse, subscribed: subscriptionSet.contains(name),
                 hasChildren: folderTable.keys.contains { $0.hasPrefix(name + "/") })
         }
     }
@@ -106,7 +108,7 @@ public actor InMemoryMailStore: MailStore {
         for depth in 1...levels.count {
             let path = levels.prefix(depth).joined(separator: "/")
             guard folderTable[path] == nil, path.uppercased() != "INBOX" else { continue }
-            folderTable[path] = Folder(name: path, specialUse: nil, subscribed: false, uidValidity: nextUIDValidity)
+            folderTable[path] = Folder(name: path, specialUse: nil, uidValidity: nextUIDValidity)
             nextUIDValidity += 1
         }
     }
@@ -139,6 +141,7 @@ public actor InMemoryMailStore: MailStore {
             let renamed = newName + key.dropFirst(name.count)
             moved.name = renamed
             folderTable[renamed] = moved
+            if subscriptionSet.remove(key) != nil { subscriptionSet.insert(renamed) }
             for continuation in subscribers[key]?.values ?? [:].values { continuation.finish() }
             subscribers[key] = nil
         }
@@ -147,15 +150,21 @@ public actor InMemoryMailStore: MailStore {
         for depth in stride(from: levels.count - 1, through: 1, by: -1) {
             let parent = levels.prefix(depth).joined(separator: "/")
             guard folderTable[parent] == nil, parent.uppercased() != "INBOX" else { continue }
-            folderTable[parent] = Folder(name: parent, specialUse: nil, subscribed: false, uidValidity: nextUIDValidity)
+            folderTable[parent] = Folder(name: parent, specialUse: nil, uidValidity: nextUIDValidity)
             nextUIDValidity += 1
         }
     }
 
     public func setSubscribed(_ name: String, _ subscribed: Bool) throws(MailStoreError) {
-        _ = try existing(name)
-        folderTable[name]!.subscribed = subscribed
+        if subscribed {
+            try Self.check(name)
+            subscriptionSet.insert(name)
+        } else if subscriptionSet.remove(name) == nil {
+            _ = try existing(name)
+        }
     }
+
+    public func subscriptions() -> [String] { subscriptionSet.sorted() }
 
     public func status(of folder: String) throws(MailStoreError) -> FolderStatus {
         try existing(folder).status

@@ -46,6 +46,7 @@ struct DirectoryFixture {
         #expect(
             try MailvoxDatabase.appliedMigrations(fixture.database) == [
                 "store.1-directory", "store.2-messages", "store.3-recent", "store.4-uid-validity", "store.5-aliases",
+                "store.6-subscriptions",
             ])
         #expect(try fixture.scalar("PRAGMA journal_mode") == "wal")
         // The writer's setting is the one that counts (GRDB's WAL set-up lowers it to NORMAL).
@@ -66,6 +67,7 @@ struct DirectoryFixture {
         #expect(
             try MailvoxDatabase.appliedMigrations(again) == [
                 "store.1-directory", "store.2-messages", "store.3-recent", "store.4-uid-validity", "store.5-aliases",
+                "store.6-subscriptions",
             ])
         #expect(try Directory(database: again).mailboxes().map(\.id.rawValue) == ["1000"])
     }
@@ -89,6 +91,7 @@ struct DirectoryFixture {
         #expect(
             try MailvoxDatabase.appliedMigrations(pool) == [
                 "store.1-directory", "store.2-messages", "store.3-recent", "store.4-uid-validity", "store.5-aliases",
+                "store.6-subscriptions",
                 "later.1-uses-mailbox",
             ])
     }

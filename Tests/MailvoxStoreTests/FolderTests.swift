@@ -146,3 +146,28 @@ import Testing
             try fixture.store.folders(mailbox: fixture.mailbox).first { $0.name == "Greetings" }?.subscribed == false)
     }
 }
+
+/// Subscriptions are names (RFC 3501 §6.3.6): they outlive a deleted folder and follow a renamed one.
+@Suite struct SubscriptionTests {
+    @Test func aSubscriptionOutlivesItsFolderAndFollowsARename() throws {
+        let fixture = try StoreFixture()
+        let store = fixture.store
+        let mailbox = fixture.mailbox
+        try store.createFolder(mailbox: mailbox, name: "a/b")
+        #expect(try store.subscriptions(mailbox: mailbox).contains("a/b"), "new folders are subscribed")
+        try store.renameFolder(mailbox: mailbox, from: "a", to: "c")
+        #expect(
+            try store.subscriptions(mailbox: mailbox).filter { $0.hasPrefix("a") || $0.hasPrefix("c") } == ["c", "c/b"])
+        try store.deleteFolder(mailbox: mailbox, name: "c/b")
+        #expect(try store.subscriptions(mailbox: mailbox).contains("c/b"))
+        #expect(try store.folders(mailbox: mailbox).first { $0.name == "c" }?.subscribed == true)
+        try store.setSubscribed(mailbox: mailbox, folder: "c/b", false)
+        #expect(try !store.subscriptions(mailbox: mailbox).contains("c/b"))
+        #expect(throws: MailStoreError.noSuchFolder("c/b")) {
+            try store.setSubscribed(mailbox: mailbox, folder: "c/b", false)
+        }
+        try store.setSubscribed(mailbox: mailbox, folder: "never/made", true)
+        #expect(try store.subscriptions(mailbox: mailbox).contains("never/made"))
+        #expect(throws: MailStoreError.self) { try store.setSubscribed(mailbox: mailbox, folder: "a/../b", true) }
+    }
+}

@@ -21,7 +21,11 @@ public protocol MailStore: Sendable {
     func deleteFolder(_ name: String) async throws(MailStoreError)
     /// Renames a folder (and its children), keeping its UIDVALIDITY. Renaming INBOX is refused.
     func renameFolder(_ name: String, to newName: String) async throws(MailStoreError)
+    /// SUBSCRIBE takes any valid folder name, existing or not; UNSUBSCRIBE refuses a name that
+    /// is neither subscribed nor a folder.
     func setSubscribed(_ name: String, _ subscribed: Bool) async throws(MailStoreError)
+    /// Every subscribed name, by name; a subscription outlives its deleted folder (RFC 3501 §6.3.6).
+    func subscriptions() async throws(MailStoreError) -> [String]
     func status(of folder: String) async throws(MailStoreError) -> FolderStatus
     /// SELECT: counters and every message's summary, read in one transaction.
     func snapshot(of folder: String) async throws(MailStoreError) -> FolderSnapshot

@@ -12,37 +12,56 @@ extension IMAPSession {
             await ok(tag, "LIST completed")
             return
         }
-        let folders = try await store.folders()
+        let recursive = command.selectOptions.contains(.recursiveMatch)
         let subscribedOnly = command.selectOptions.contains(.subscribed)
         let specialUseOnly = command.selectOptions.contains(.specialUse)
-        let recursive = command.selectOptions.contains(.recursiveMatch)
+        // RFC 5258 §3: RECURSIVEMATCH only qualifies another selection option.
+        if recursive && !subscribedOnly && !specialUseOnly {
+            bad(tag, "RECURSIVEMATCH needs another selection option")
+            return
+        }
+        let folders = try await store.folders()
         let returnSubscribed = subscribedOnly || command.returnOptions.contains(.subscribed)
         var statusAttributes: [StatusAttribute]?
         for case .status(let attributes) in command.returnOptions { statusAttributes = attributes }
         let patterns = command.patterns.map { Self.combine(reference: command.reference, pattern: $0) }
-        for folder in folders {
-            let matches = patterns.contains { Self.matches(folder.name, pattern: $0) }
-            guard matches else { continue }
+        let existing = Dictionary(folders.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        // With SUBSCRIBED the candidates are the subscribed names — a subscription outlives its
+        // folder — and, for RECURSIVEMATCH, their parents; otherwise the folders.
+        let subscriptions = subscribedOnly ? Set(try await store.subscriptions()) : []
+        var candidates = folders.map(\.name)
+        if subscribedOnly {
+            var names = subscriptions
+            if recursive { for name in subscriptions { names.formUnion(Self.parents(of: name)) } }
+            candidates = names.sorted(by: Self.listOrder)
+        }
+        for name in candidates where patterns.contains(where: { Self.matches(name, pattern: $0) }) {
+            let folder = existing[name]
             var childInfo = false
-            if subscribedOnly && !folder.subscribed {
-                // RFC 5258 §3.5: with RECURSIVEMATCH a parent of a subscribed folder is listed
-                // with CHILDINFO even though it does not match itself.
-                guard recursive,
-                    folders.contains(where: { $0.subscribed && $0.name.hasPrefix(folder.name + "/") })
-                else { continue }
+            if subscribedOnly && !subscriptions.contains(name) {
+                // RFC 5258 §3.5: a name that matches but is not subscribed itself is listed for
+                // RECURSIVEMATCH when a folder below it is, with CHILDINFO.
+                guard recursive, subscriptions.contains(where: { $0.hasPrefix(name + "/") }) else { continue }
                 childInfo = true
             }
-            if specialUseOnly && folder.specialUse == nil { continue }
-            var attributes: [MailboxAttribute] = [folder.hasChildren ? .hasChildren : .hasNoChildren]
-            if returnSubscribed && folder.subscribed { attributes.append(.subscribed) }
-            if let use = folder.specialUse, let attribute = MailboxAttribute(specialUse: use) {
+            if specialUseOnly && folder?.specialUse == nil { continue }
+            var attributes: [MailboxAttribute] = []
+            if let folder {
+                attributes.append(folder.hasChildren ? .hasChildren : .hasNoChildren)
+            } else {
+                attributes.append(.nonExistent)
+            }
+            if returnSubscribed && (subscribedOnly ? subscriptions.contains(name) : folder?.subscribed == true) {
+                attributes.append(.subscribed)
+            }
+            if let use = folder?.specialUse, let attribute = MailboxAttribute(specialUse: use) {
                 attributes.append(attribute)
             }
-            let name = MailboxName(folder.name)
-            send(.list(MailboxListItem(attributes: attributes, name: name, childInfoSubscribed: childInfo)))
-            if let statusAttributes, !childInfo {
-                if let status = try? await store.status(of: folder.name) {
-                    send(.status(name, Self.statusValues(status, statusAttributes)))
+            let mailboxName = MailboxName(name)
+            send(.list(MailboxListItem(attributes: attributes, name: mailboxName, childInfoSubscribed: childInfo)))
+            if let statusAttributes, folder != nil {
+                if let status = try? await store.status(of: name) {
+                    send(.status(mailboxName, Self.statusValues(status, statusAttributes)))
                 }
             }
             try await flushIfLarge()
@@ -50,18 +69,39 @@ extension IMAPSession {
         await ok(tag, "LIST completed")
     }
 
-    /// LSUB (RFC 3501 §6.3.9): subscribed folders matching the pattern.
+    /// LSUB (RFC 3501 §6.3.9): subscribed names matching the pattern, whether or not their
+    /// folders still exist; a parent that matches when its subscribed child does not (`%`) is
+    /// listed `\Noselect` if it is not subscribed itself.
     mutating func lsub(reference: String, pattern: String, tag: String) async throws {
         guard let store = state.store else { return }
         let full = Self.combine(reference: reference, pattern: pattern)
-        for folder in try await store.folders() where folder.subscribed && Self.matches(folder.name, pattern: full) {
+        let subscriptions = Set(try await store.subscriptions())
+        var specialUse: [String: String] = [:]
+        for folder in try await store.folders() { specialUse[folder.name] = folder.specialUse }
+        var names = subscriptions
+        for name in subscriptions where !Self.matches(name, pattern: full) { names.formUnion(Self.parents(of: name)) }
+        for name in names.sorted(by: Self.listOrder) where Self.matches(name, pattern: full) {
             var attributes: [MailboxAttribute] = []
-            if let use = folder.specialUse, let attribute = MailboxAttribute(specialUse: use) {
+            if !subscriptions.contains(name) { attributes.append(.noSelect) }
+            if let use = specialUse[name], let attribute = MailboxAttribute(specialUse: use) {
                 attributes.append(attribute)
             }
-            send(.lsub(MailboxListItem(attributes: attributes, name: MailboxName(folder.name))))
+            send(.lsub(MailboxListItem(attributes: attributes, name: MailboxName(name))))
         }
         await ok(tag, "LSUB completed")
+    }
+
+    /// `a` and `a/b` for `a/b/c`.
+    static func parents(of name: String) -> [String] {
+        let levels = name.split(separator: "/", omittingEmptySubsequences: false)
+        return (1..<max(levels.count, 1)).map { levels.prefix($0).joined(separator: "/") }
+    }
+
+    /// INBOX first, then by name, as `MailStore.folders()` orders folders.
+    static func listOrder(_ a: String, _ b: String) -> Bool {
+        if a == "INBOX" { return b != "INBOX" }
+        if b == "INBOX" { return false }
+        return a < b
     }
 
     /// The reference and pattern joined as RFC 3501 §6.3.8 describes for a hierarchical store.

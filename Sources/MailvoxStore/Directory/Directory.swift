@@ -318,14 +318,16 @@ public final class Directory: Sendable {
         try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM mailbox WHERE id = ?", arguments: [id.rawValue]) != 0
     }
 
-    /// Inserts a folder with a UIDVALIDITY no folder has had.
+    /// Inserts a folder with a UIDVALIDITY no folder has had, subscribed, so every client
+    /// shows it.
     static func insertFolder(_ db: GRDB.Database, mailbox: MailboxID, name: String, specialUse: String?) throws {
         let uidValidity = try nextUIDValidity(db)
         try db.execute(
             sql: """
                 INSERT INTO folder (mailbox_id, name, special_use, uid_validity, created_at)
-                VALUES (?, ?, ?, ?, ?)
-                """, arguments: [mailbox.rawValue, name, specialUse, uidValidity, Date()])
+                VALUES (?, ?, ?, ?, ?);
+                INSERT OR IGNORE INTO subscription (mailbox_id, name) VALUES (?, ?);
+                """, arguments: [mailbox.rawValue, name, specialUse, uidValidity, Date(), mailbox.rawValue, name])
     }
 
     /// A UIDVALIDITY never given before, recorded as given: the clock's seconds, or one past the

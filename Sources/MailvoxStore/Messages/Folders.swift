@@ -9,13 +9,19 @@ extension MessageStore {
     public func folders(mailbox: MailboxID) throws -> [FolderInfo] {
         try database.read { db in
             let rows = try Row.fetchAll(
-                db, sql: "SELECT name, special_use, subscribed FROM folder WHERE mailbox_id = ? ORDER BY name",
+                db,
+                sql: """
+                    SELECT folder.name, folder.special_use, subscription.name IS NOT NULL AS subscribed
+                    FROM folder LEFT JOIN subscription
+                        ON subscription.mailbox_id = folder.mailbox_id AND subscription.name = folder.name
+                    WHERE folder.mailbox_id = ? ORDER BY folder.name
+                    """,
                 arguments: [mailbox.rawValue])
-            let names = rows.map { $0["name"] as String }
+            let names = rows.map { $0[0] as String }
             return rows.map { row in
-                let name: String = row["name"]
+                let name: String = row[0]
                 return FolderInfo(
-                    name: name, specialUse: row["special_use"], subscribed: row["subscribed"],
+                    name: name, specialUse: row[1], subscribed: row[2],
                     hasChildren: names.contains { $0.hasPrefix(name + "/") })
             }
         }
@@ -95,6 +101,10 @@ extension MessageStore {
                 }
                 try db.execute(
                     sql: "UPDATE folder SET name = ? WHERE id = ?", arguments: [renamed, row["id"] as Int64])
+                // The subscription goes with its folder.
+                try db.execute(
+                    sql: "UPDATE OR REPLACE subscription SET name = ? WHERE mailbox_id = ? AND name = ?",
+                    arguments: [renamed, mailbox.rawValue, name])
             }
             let parts = new.split(separator: "/")
             for depth in stride(from: parts.count - 1, through: 1, by: -1) {
@@ -106,10 +116,46 @@ extension MessageStore {
         }
     }
 
-    public func setSubscribed(mailbox: MailboxID, folder name: String, _ subscribed: Bool) throws {
+    /// Most subscriptions a mailbox keeps: they may name folders that do not exist, so a client
+    /// could otherwise grow the list without end.
+    static let maxSubscriptions = 1_000
+
+    /// SUBSCRIBE takes any valid name, existing or not (RFC 3501 §6.3.6, as Dovecot does);
+    /// UNSUBSCRIBE of a name that is neither subscribed nor a folder is refused.
+    public func setSubscribed(mailbox: MailboxID, folder raw: String, _ subscribed: Bool) throws {
         try database.write { db in
-            let folder = try Self.folder(db, mailbox: mailbox, name: name)
-            try db.execute(sql: "UPDATE folder SET subscribed = ? WHERE id = ?", arguments: [subscribed, folder.id])
+            if subscribed {
+                let name = try Self.validateFolderName(raw)
+                let count =
+                    try Int.fetchOne(
+                        db, sql: "SELECT COUNT(*) FROM subscription WHERE mailbox_id = ?", arguments: [mailbox.rawValue]
+                    )
+                    ?? 0
+                guard count < Self.maxSubscriptions else {
+                    throw MailStoreError.invalidFolderName(
+                        raw, reason: "at most \(Self.maxSubscriptions) subscriptions")
+                }
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO subscription (mailbox_id, name) VALUES (?, ?)",
+                    arguments: [mailbox.rawValue, name])
+            } else {
+                let name = raw.uppercased() == "INBOX" ? "INBOX" : raw
+                try db.execute(
+                    sql: "DELETE FROM subscription WHERE mailbox_id = ? AND name = ?",
+                    arguments: [mailbox.rawValue, name])
+                if db.changesCount == 0, try !Self.folderExists(db, mailbox: mailbox, name: name) {
+                    throw MailStoreError.noSuchFolder(raw)
+                }
+            }
+        }
+    }
+
+    /// Every subscribed name, whether or not its folder exists, by name.
+    public func subscriptions(mailbox: MailboxID) throws -> [String] {
+        try database.read { db in
+            try String.fetchAll(
+                db, sql: "SELECT name FROM subscription WHERE mailbox_id = ? ORDER BY name",
+                arguments: [mailbox.rawValue])
         }
     }
 

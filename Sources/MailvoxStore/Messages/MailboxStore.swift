@@ -41,6 +41,10 @@ public struct MailboxStore: MailStore {
         try await run { store, mailbox in try store.setSubscribed(mailbox: mailbox, folder: name, subscribed) }
     }
 
+    public func subscriptions() async throws(MailStoreError) -> [String] {
+        try await run { store, mailbox in try store.subscriptions(mailbox: mailbox) }
+    }
+
     public func status(of folder: String) async throws(MailStoreError) -> FolderStatus {
         try await run { store, mailbox in try store.status(mailbox: mailbox, folder: folder) }
     }
