@@ -173,6 +173,7 @@ public enum CommandEncoder {
                 }
                 if let date = append.internalDate { write(" \"\(date)\"") }
                 write(" ")
+                if append.isLiteral8 { write("~") }
                 literal(append.message.readableBytesView)
             case .uidExpunge(let set): write("UID EXPUNGE \(set)")
             case .search(let search):
@@ -305,6 +306,10 @@ public enum CommandEncoder {
                 buffer.writeImmutableBuffer(text)
                 write("]")
                 if let partial = section.partial { write("<\(partial.offset).\(partial.length)>") }
+            case .binary(let part, let partial, let peek):
+                write((peek ? "BINARY.PEEK[" : "BINARY[") + part.map(String.init).joined(separator: ".") + "]")
+                if let partial { write("<\(partial.offset).\(partial.length)>") }
+            case .binarySize(let part): write("BINARY.SIZE[" + part.map(String.init).joined(separator: ".") + "]")
             }
         }
     }

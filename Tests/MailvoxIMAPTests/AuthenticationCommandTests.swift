@@ -35,7 +35,7 @@ import Testing
         #expect(
             try await harness.send("c CAPABILITY").lines == [
                 "* CAPABILITY IMAP4rev1 SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE "
-                    + "LITERAL+ LIST-EXTENDED STATUS=SIZE CONDSTORE ESEARCH",
+                    + "LITERAL+ LIST-EXTENDED STATUS=SIZE CONDSTORE ESEARCH BINARY",
                 "c OK CAPABILITY completed",
             ])
     }

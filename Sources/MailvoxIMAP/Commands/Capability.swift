@@ -13,7 +13,7 @@ extension IMAPSession {
         }
         result += [
             "SASL-IR", "ID", "ENABLE", "IDLE", "NAMESPACE", "UIDPLUS", "MOVE", "UNSELECT", "CHILDREN", "SPECIAL-USE",
-            "LITERAL+", "LIST-EXTENDED", "STATUS=SIZE", "CONDSTORE", "ESEARCH",
+            "LITERAL+", "LIST-EXTENDED", "STATUS=SIZE", "CONDSTORE", "ESEARCH", "BINARY",
         ]
         return result
     }

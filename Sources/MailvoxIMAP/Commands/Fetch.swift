@@ -6,10 +6,12 @@ extension IMAPSession {
     /// Messages read from the store per round trip.
     static let fetchBatch = 64
 
-    /// FETCH and UID FETCH (RFC 3501 §6.4.5) with MODSEQ and CHANGEDSINCE (RFC 7162 §3.1.4).
-    /// Sections come from the message's `ParsedMessage` layout; a whole body or a partial of
-    /// it is read as a range, so only what is sent is decrypted. Bodies at least as large as
-    /// the flush threshold go to the connection in pieces, never assembled in a second buffer.
+    /// FETCH and UID FETCH (RFC 3501 §6.4.5) with MODSEQ and CHANGEDSINCE (RFC 7162 §3.1.4) and
+    /// BINARY (RFC 3516). Sections come from the message's `ParsedMessage` layout; a whole body
+    /// or a partial of it is read as a range, so only what is sent is decrypted. Bodies at least
+    /// as large as the flush threshold go to the connection in pieces, never assembled in a
+    /// second buffer. A message whose BINARY part cannot be decoded gets no response and keeps
+    /// its flags; the others are answered, and the command ends `NO [UNKNOWN-CTE]`.
     mutating func fetch(_ command: FetchCommand, tag: String) async throws {
         guard let store = state.store, let folder = state.selected else { return }
         let targets = try folder.tracker.resolve(command.set, byUID: command.byUID)
@@ -18,6 +20,8 @@ extension IMAPSession {
         if command.changedSince != nil && !attributes.contains(.modSeq) { attributes.append(.modSeq) }
         if attributes.contains(.modSeq) { state.condStoreUsed() }
         let setsSeen = !folder.readOnly && attributes.contains(where: \.setsSeen)
+        let binaryParts = Self.binaryParts(attributes)
+        var refusal: StatusResponse?
         var start = 0
         while start < targets.count {
             let batch = targets[start..<min(start + Self.fetchBatch, targets.count)]
@@ -26,22 +30,6 @@ extension IMAPSession {
             for summary in try await store.summaries(in: folder.name, uids: batch.map(\.uid)) {
                 if let changedSince = command.changedSince, summary.modseq <= changedSince { continue }
                 summaries[summary.uid] = summary
-            }
-            var seenNow: Set<UInt32> = []
-            if setsSeen {
-                let unseen = summaries.values.filter { !$0.flags.system.contains(.seen) }.map(\.uid)
-                if !unseen.isEmpty {
-                    let update = try await store.storeFlags(
-                        in: folder.name, uids: unseen, operation: .add, flags: MessageFlags(system: .seen),
-                        unchangedSince: nil)
-                    for summary in update.changed {
-                        summaries[summary.uid] = summary
-                        seenNow.insert(summary.uid)
-                    }
-                    state.updateSelected { selected in
-                        for summary in update.changed { selected.tracker.noteModseq(summary.modseq, of: summary.uid) }
-                    }
-                }
             }
             // One store call for the batch's structures, not one per message, and none for a
             // message whose wanted items are all encoded already.
@@ -57,8 +45,41 @@ extension IMAPSession {
                         })
             }
             let structures = wanted.isEmpty ? [:] : try await store.structures(in: folder.name, uids: wanted)
+            // Refused before \Seen is set or anything is written (RFC 3516 §4.3), from the structure alone.
+            var refused: Set<UInt32> = []
+            if !binaryParts.isEmpty {
+                for (seq, uid) in batch {
+                    guard let structure = structures[uid] else { continue }
+                    for part in binaryParts {
+                        guard let error = structure.binaryRefusal(part) else { continue }
+                        refused.insert(uid)
+                        if refusal == nil {
+                            refusal = Self.binaryRefusal(
+                                error, part: part, message: command.byUID ? "UID \(uid)" : "message \(seq)")
+                        }
+                        break
+                    }
+                }
+            }
+            var seenNow: Set<UInt32> = []
+            if setsSeen {
+                let unseen = summaries.values.filter { !$0.flags.system.contains(.seen) && !refused.contains($0.uid) }
+                    .map(\.uid)
+                if !unseen.isEmpty {
+                    let update = try await store.storeFlags(
+                        in: folder.name, uids: unseen, operation: .add, flags: MessageFlags(system: .seen),
+                        unchangedSince: nil)
+                    for summary in update.changed {
+                        summaries[summary.uid] = summary
+                        seenNow.insert(summary.uid)
+                    }
+                    state.updateSelected { selected in
+                        for summary in update.changed { selected.tracker.noteModseq(summary.modseq, of: summary.uid) }
+                    }
+                }
+            }
             for (seq, uid) in batch {
-                guard let summary = summaries[uid] else { continue }
+                guard let summary = summaries[uid], !refused.contains(uid) else { continue }
                 do {
                     try await writeFetch(
                         seq: seq, summary: summary, recent: folder.tracker.isRecent(uid), attributes: attributes,
@@ -70,7 +91,39 @@ extension IMAPSession {
             }
         }
         // RFC 3501 §7.4.1: no EXPUNGE while answering FETCH; UID FETCH names no numbers.
-        await ok(tag, "FETCH completed", allowExpunge: command.byUID)
+        if let refusal {
+            await sendUpdates(allowExpunge: command.byUID)
+            send(.tagged(tag: tag, refusal))
+        } else {
+            await ok(tag, "FETCH completed", allowExpunge: command.byUID)
+        }
+    }
+
+    /// The part numbers of every BINARY and BINARY.SIZE item asked for.
+    static func binaryParts(_ attributes: [FetchAttribute]) -> [[Int]] {
+        attributes.compactMap { attribute in
+            switch attribute {
+            case .binary(let part, _, _), .binarySize(let part): part
+            default: nil
+            }
+        }
+    }
+
+    /// The tagged NO for a BINARY that cannot be answered; it says what the client can fetch instead.
+    static func binaryRefusal(_ error: BinarySectionError, part: [Int], message: String) -> StatusResponse {
+        let section = part.map(String.init).joined(separator: ".")
+        switch error {
+        case .unknownEncoding(let encoding):
+            return StatusResponse(
+                .no, code: .unknownCTE,
+                text: "Cannot decode Content-Transfer-Encoding \(encoding) of BINARY[\(section)] in \(message); "
+                    + "fetch BODY[\(section)] instead")
+        case .notALeaf:
+            return StatusResponse(
+                .no, code: .cannot,
+                text: "BINARY[\(section)] of \(message) is not a leaf part (RFC 9051 §6.4.5); "
+                    + "fetch BODY[\(section)] instead")
+        }
     }
 
     /// Whether any attribute is a part or header section, which needs the message's parsed
@@ -79,7 +132,7 @@ extension IMAPSession {
         attributes.contains { attribute in
             switch attribute {
             case .section(let section, _): !(section.part.isEmpty && section.text == .whole)
-            case .rfc822Header, .rfc822Text: true
+            case .rfc822Header, .rfc822Text, .binary, .binarySize: true
             default: false
             }
         }
@@ -107,6 +160,14 @@ extension IMAPSession {
             if let whole { return whole }
             let bytes = try await store.content(in: folder, uid: summary.uid, range: nil)
             whole = bytes
+            return bytes
+        }
+        var decodedParts: [[Int]: [UInt8]] = [:]
+        func binary(_ part: [Int]) async throws -> [UInt8] {
+            if let bytes = decodedParts[part] { return bytes }
+            // Part numbers that name nothing are answered as empty, as BODY[…] is.
+            let bytes = try parsed!.binarySection(part, of: try await content()) ?? []
+            decodedParts[part] = bytes
             return bytes
         }
         for attribute in attributes {
@@ -155,8 +216,15 @@ extension IMAPSession {
                     // A section that names no part is answered as empty, as Dovecot does.
                     values.append(.literal(name, parsed!.section(section, of: try await content()) ?? []))
                 }
+            case .binary(let part, let partial, _):
+                // RFC 3516 §4.2: the partial counts octets of the decoded part.
+                let name = FetchLiteralName.binary(part: part, origin: partial?.offset)
+                values.append(.literal(name, ParsedMessageless.slice(try await binary(part), partial)))
+            case .binarySize(let part):
+                values.append(.item(.binarySize(part: part, try await binary(part).count)))
             }
         }
+        decodedParts = [:]
         if addFlags && !attributes.contains(.flags) {
             values.append(.item(.flags(Flag.list(summary.flags, recent: recent))))
         }
@@ -175,7 +243,9 @@ extension IMAPSession {
                     writer.write(.literal(name, nil), into: &output)
                     continue
                 }
-                writer.writeLiteralHeader(name, byteCount: bytes.count, into: &output)
+                let literal8: Bool
+                if case .binary = name { literal8 = bytes.contains(0) } else { literal8 = false }
+                writer.writeLiteralHeader(name, byteCount: bytes.count, literal8: literal8, into: &output)
                 if bytes.count >= Self.flushThreshold {
                     try await flush()
                     var offset = 0

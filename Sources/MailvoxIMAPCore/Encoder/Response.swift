@@ -57,6 +57,8 @@ public enum ResponseCode: Sendable, Hashable {
     case copyUID(uidValidity: UInt32, source: SequenceSet, destination: SequenceSet)
     /// RFC 7162 §3.1.3: messages STORE UNCHANGEDSINCE did not change.
     case modified(SequenceSet)
+    /// RFC 3516 §4.3: a BINARY fetch of a part whose Content-Transfer-Encoding is not understood.
+    case unknownCTE
 }
 
 /// Untagged data: `* …`.
@@ -192,6 +194,8 @@ public struct NamespaceResponse: Sendable, Equatable {
 public enum FetchLiteralName: Sendable, Equatable {
     /// `BODY[section]<origin>`; the section's own `partial` is ignored, `origin` is what is sent.
     case section(SectionSpecifier, origin: Int?)
+    /// `BINARY[part]<origin>` (RFC 3516 §4.3): sent as a literal8 when it holds a NUL octet.
+    case binary(part: [Int], origin: Int?)
     case rfc822
     case rfc822Header
     case rfc822Text
@@ -208,6 +212,8 @@ public enum FetchItem: Sendable, Equatable {
     case body(BodyStructure)
     case bodyStructure(BodyStructure)
     case modSeq(UInt64)
+    /// `BINARY.SIZE[part] n` (RFC 3516 §4.3).
+    case binarySize(part: [Int], Int)
     /// A body item held in memory; nil is NIL (a section that does not exist).
     case literal(FetchLiteralName, ByteBuffer?)
 }

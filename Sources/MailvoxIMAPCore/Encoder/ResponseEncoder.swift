@@ -53,11 +53,14 @@ public struct FetchResponseWriter: Sendable {
         buffer.writeBuffer(&item)
     }
 
-    /// Writes `BODY[section]<origin> {n}\r\n`; the next `byteCount` octets on the wire are the caller's.
-    public mutating func writeLiteralHeader(_ name: FetchLiteralName, byteCount: Int, into buffer: inout ByteBuffer) {
+    /// Writes `BODY[section]<origin> {n}\r\n`, or `~{n}` for a literal8 (RFC 3516: only for
+    /// `BINARY[…]` content that holds NUL); the next `byteCount` octets on the wire are the caller's.
+    public mutating func writeLiteralHeader(
+        _ name: FetchLiteralName, byteCount: Int, literal8: Bool = false, into buffer: inout ByteBuffer
+    ) {
         separate(&buffer)
         buffer.writeFetchLiteralName(name)
-        buffer.writeString(" {\(byteCount)}\r\n")
+        buffer.writeString(literal8 ? " ~{\(byteCount)}\r\n" : " {\(byteCount)}\r\n")
     }
 
     /// Writes `)\r\n`.
@@ -214,6 +217,7 @@ extension ByteBuffer {
         case .copyUID(let validity, let source, let destination):
             writeString("COPYUID \(validity) \(source) \(destination)")
         case .modified(let set): writeString("MODIFIED \(set)")
+        case .unknownCTE: writeString("UNKNOWN-CTE")
         }
     }
 
@@ -328,10 +332,15 @@ extension ByteBuffer {
             writeString("BODYSTRUCTURE ")
             writeBodyStructure(structure, extensions: true)
         case .modSeq(let value): writeString("MODSEQ (\(value))")
+        case .binarySize(let part, let size):
+            writeString("BINARY.SIZE[\(part.map(String.init).joined(separator: "."))] \(size)")
         case .literal(let name, let data):
             writeFetchLiteralName(name)
             if let data {
-                writeString(" {\(data.readableBytes)}\r\n")
+                // RFC 3516 §4.3: a literal8 only where BINARY content needs one (a NUL octet).
+                let literal8: Bool
+                if case .binary = name { literal8 = data.readableBytesView.contains(0) } else { literal8 = false }
+                writeString(literal8 ? " ~{\(data.readableBytes)}\r\n" : " {\(data.readableBytes)}\r\n")
                 writeImmutableBuffer(data)
             } else {
                 writeString(" NIL")
@@ -348,6 +357,9 @@ extension ByteBuffer {
             writeString("BODY[")
             writeSection(section)
             writeString("]")
+            if let origin { writeString("<\(origin)>") }
+        case .binary(let part, let origin):
+            writeString("BINARY[\(part.map(String.init).joined(separator: "."))]")
             if let origin { writeString("<\(origin)>") }
         }
     }

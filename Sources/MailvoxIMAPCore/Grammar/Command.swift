@@ -125,19 +125,25 @@ public struct ListCommand: Sendable, Equatable {
     public var isExtended: Bool { !selectOptions.isEmpty || !returnOptions.isEmpty || patterns.count != 1 }
 }
 
-/// APPEND mailbox [flags] [date-time] literal (RFC 3501 §6.3.11).
+/// APPEND mailbox [flags] [date-time] literal (RFC 3501 §6.3.11), or literal8 (RFC 3516 §4.4).
 public struct AppendCommand: Sendable, Equatable {
     public var mailbox: MailboxName
     public var flags: [Flag]
     public var internalDate: InternalDate?
     /// The message, a slice of the parser's buffer (no copy).
     public var message: ByteBuffer
+    /// Whether the message came as a literal8 (`~{n}`), which may hold NUL octets.
+    public var isLiteral8: Bool
 
-    public init(mailbox: MailboxName, flags: [Flag] = [], internalDate: InternalDate? = nil, message: ByteBuffer) {
+    public init(
+        mailbox: MailboxName, flags: [Flag] = [], internalDate: InternalDate? = nil, message: ByteBuffer,
+        isLiteral8: Bool = false
+    ) {
         self.mailbox = mailbox
         self.flags = flags
         self.internalDate = internalDate
         self.message = message
+        self.isLiteral8 = isLiteral8
     }
 }
 

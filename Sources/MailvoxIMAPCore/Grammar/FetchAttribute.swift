@@ -1,7 +1,7 @@
 import MailvoxCore
 
-/// One data item a FETCH asks for (RFC 3501 §6.4.5, MODSEQ of RFC 7162). The macros ALL, FAST
-/// and FULL are expanded by the parser into the items they stand for.
+/// One data item a FETCH asks for (RFC 3501 §6.4.5, MODSEQ of RFC 7162, BINARY of RFC 3516). The
+/// macros ALL, FAST and FULL are expanded by the parser into the items they stand for.
 public enum FetchAttribute: Sendable, Hashable {
     case envelope
     case flags
@@ -17,6 +17,12 @@ public enum FetchAttribute: Sendable, Hashable {
     /// BODY[section]<partial> or, with `peek`, BODY.PEEK[…], which leaves \Seen alone.
     case section(SectionSpecifier, peek: Bool)
     case modSeq
+    /// BINARY[part]<partial> or, with `peek`, BINARY.PEEK[…] (RFC 3516 §4.2): the part with its
+    /// Content-Transfer-Encoding undone; the partial counts decoded octets. Empty `part` is the
+    /// whole message.
+    case binary(part: [Int], partial: SectionSpecifier.Partial?, peek: Bool)
+    /// BINARY.SIZE[part] (RFC 3516 §4.2): the octet count BINARY[part] would send.
+    case binarySize(part: [Int])
 
     /// `FAST`: (FLAGS INTERNALDATE RFC822.SIZE).
     public static let fast: [FetchAttribute] = [.flags, .internalDate, .rfc822Size]
@@ -30,6 +36,7 @@ public enum FetchAttribute: Sendable, Hashable {
         switch self {
         case .rfc822, .rfc822Text: true
         case .section(_, let peek): !peek
+        case .binary(_, _, let peek): !peek
         default: false
         }
     }

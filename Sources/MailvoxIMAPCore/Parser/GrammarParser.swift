@@ -423,8 +423,11 @@ package struct GrammarParser {
             date = try dateTime()
             try space()
         }
+        // RFC 3516 §4.4: `~{n}` (or `~{n+}`, RFC 7888) is a literal8, which may hold NUL.
+        let literal8 = take(UInt8(ascii: "~"))
         guard peek == UInt8(ascii: "{") else { throw GrammarError("APPEND needs the message as a literal") }
-        return AppendCommand(mailbox: mailbox, flags: flags, internalDate: date, message: try literal())
+        return AppendCommand(
+            mailbox: mailbox, flags: flags, internalDate: date, message: try literal(), isLiteral8: literal8)
     }
 
     // MARK: Dates
@@ -680,8 +683,33 @@ package struct GrammarParser {
                 return .bodyStructure(extensions: false)
             }
             return .section(try section(), peek: name == "BODY.PEEK")
+        case "BINARY", "BINARY.PEEK":
+            let part = try sectionBinary()
+            return .binary(part: part, partial: try partial(), peek: name == "BINARY.PEEK")
+        case "BINARY.SIZE": return .binarySize(part: try sectionBinary())
         default: throw GrammarError("Unknown FETCH attribute")
         }
+    }
+
+    /// section-binary (RFC 3516 §4.5): `[` [nz-number *("." nz-number)] `]`.
+    private mutating func sectionBinary() throws -> [Int] {
+        try expect(UInt8(ascii: "["), "[")
+        var parts: [Int] = []
+        if !take(UInt8(ascii: "]")) {
+            repeat { parts.append(Int(try nzNumber())) } while take(UInt8(ascii: "."))
+            try expect(UInt8(ascii: "]"), "]")
+        }
+        return parts
+    }
+
+    /// `<origin.size>` after a section, if there is one.
+    private mutating func partial() throws -> SectionSpecifier.Partial? {
+        guard take(UInt8(ascii: "<")) else { return nil }
+        let offset = try number()
+        try expect(UInt8(ascii: "."), ".")
+        let length = try nzNumber()
+        try expect(UInt8(ascii: ">"), ">")
+        return SectionSpecifier.Partial(offset: Int(offset), length: Int(length))
     }
 
     /// `[section]<origin.size>` after BODY or BODY.PEEK.
@@ -702,15 +730,7 @@ package struct GrammarParser {
             text = try sectionText(allowMIME: false)
         }
         try expect(UInt8(ascii: "]"), "]")
-        var partial: SectionSpecifier.Partial?
-        if take(UInt8(ascii: "<")) {
-            let offset = try number()
-            try expect(UInt8(ascii: "."), ".")
-            let length = try nzNumber()
-            try expect(UInt8(ascii: ">"), ">")
-            partial = SectionSpecifier.Partial(offset: Int(offset), length: Int(length))
-        }
-        return SectionSpecifier(part: parts, text: text, partial: partial)
+        return SectionSpecifier(part: parts, text: text, partial: try partial())
     }
 
     private mutating func sectionText(allowMIME: Bool) throws -> SectionSpecifier.Text {
