@@ -103,6 +103,9 @@ enum Settings {
             }
         },
         .int("inbound", "max_recipients", \.inbound.maxRecipients, 1...10_000),
+        .int("quota", "default_mb", \.quota.defaultMB, 0...(1 << 30)),
+        .int("quota", "default_messages", \.quota.defaultMessages, 0...(1 << 30)),
+        .int("quota", "warn_percent", \.quota.warnPercent, 1...100),
         .int("inbound", "idle_timeout_seconds", \.inbound.idleTimeoutSeconds, 1...3600),
         .int("inbound", "max_connections", \.inbound.maxConnections, 1...100_000),
         .int("inbound", "max_connections_per_address", \.inbound.maxConnectionsPerAddress, 1...100_000),

@@ -15,6 +15,8 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
     case audioTooShort = "audio_too_short"
     case audioTooLong = "audio_too_long"
     case insufficientStorage = "insufficient_storage"
+    /// The mailbox has reached its quota.
+    case mailboxFull = "mailbox_full"
     /// An idempotency key used again with a different recording (the same one is a duplicate).
     case idempotencyMismatch = "idempotency_mismatch"
 
@@ -29,7 +31,7 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
         case .audioEmpty, .audioTruncated, .audioNotAudio, .audioUnsupportedCodec, .audioSilence, .audioTooShort,
             .audioTooLong, .idempotencyMismatch:
             422
-        case .insufficientStorage: 507
+        case .insufficientStorage, .mailboxFull: 507
         }
     }
 }

@@ -166,8 +166,15 @@ public struct DeliverWorker: Sendable {
         // notify job never finds its copy missing and never needs the owner's key.
         let smsNumbers = config.sms.provider != .none ? mailbox.smsNumbers : []
         if !mailbox.emails.isEmpty || !smsNumbers.isEmpty {
+            var alert = message
+            var alertContext = context
+            if let percent = try quotaWarning(mailbox.id) {
+                // The stored message stays as it is; only this alert says the mailbox is nearly full.
+                alertContext.quotaPercent = percent
+                (alert.subject, alert.text, alert.html) = templates.renderVoicemail(alertContext)
+            }
             try writeAlertCopy(
-                message: message, mailbox: mailbox, context: context, attachAudio: mailbox.attachAudio)
+                message: alert, mailbox: mailbox, context: alertContext, attachAudio: mailbox.attachAudio)
         }
         // One notify job per recipient (docs/DESIGN.md §7), which NotifyWorker runs; recorded with the
         // delivered deposit and the finished job in one transaction.
@@ -176,6 +183,20 @@ public struct DeliverWorker: Sendable {
             notify: mailbox.emails.map { (.email, $0.rawValue) } + smsNumbers.map { (.sms, $0.rawValue) })
         clock.lap(.finish)
         return uid
+    }
+
+    /// The share of the fuller limit in use when this delivery took the mailbox past `[quota]
+    /// warn_percent` and the owner has not been warned since it last was below; nil otherwise.
+    /// Below the level the warning is armed again, so each crossing warns once.
+    func quotaWarning(_ id: MailboxID) throws -> Int? {
+        let quota = try directory.quota(of: id, defaults: config.quota)
+        guard quota.limits.isLimited else { return nil }
+        let percent = quota.limits.percentUsed(quota.usage)
+        guard percent >= config.quota.warnPercent else {
+            _ = try directory.setQuotaWarned(id, false)
+            return nil
+        }
+        return try directory.setQuotaWarned(id, true) ? percent : nil
     }
 
     /// The voice message rewritten for delivery (docs/DESIGN.md §7): From is `[smtp] from` with the

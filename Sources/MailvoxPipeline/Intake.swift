@@ -70,6 +70,10 @@ public struct Intake: Sendable {
         guard let id = MailboxID(request.mailbox), try directory.mailbox(id) != nil else {
             throw PipelineError.mailboxNotFound(request.mailbox)
         }
+        // A full mailbox takes no new voicemail; one accepted is always delivered, so this is
+        // the only place a quota refuses it.
+        let quota = try directory.quota(of: id, defaults: config.quota)
+        if quota.limits.isFull(quota.usage) { throw PipelineError.mailboxFull(id.rawValue) }
         let callerNumber: String?
         switch CallerID.parseNumber(request.callerNumber) {
         case .success(let number): callerNumber = number

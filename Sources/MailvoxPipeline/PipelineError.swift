@@ -4,6 +4,8 @@ import MailvoxCore
 /// Why a front door refused a deposit, or a job failed; `code` is the stable HTTP code.
 public enum PipelineError: MailvoxFailure {
     case mailboxNotFound(String)
+    /// The mailbox has reached its quota (`[quota]`, `mailbox set --quota-mb`).
+    case mailboxFull(String)
     case badRequest(String)
     case audio(AudioError)
     case payloadTooLarge(size: Int, limit: Int)
@@ -16,6 +18,7 @@ public enum PipelineError: MailvoxFailure {
     public var code: ErrorCode? {
         switch self {
         case .mailboxNotFound: .mailboxNotFound
+        case .mailboxFull: .mailboxFull
         case .badRequest: .badRequest
         case .audio(let error): error.code
         case .payloadTooLarge: .payloadTooLarge
@@ -29,13 +32,15 @@ public enum PipelineError: MailvoxFailure {
         switch self {
         case .mailboxNotFound, .badRequest, .payloadTooLarge, .idempotencyMismatch: .input
         case .audio(let error): error.kind
-        case .insufficientStorage, .corruptDeposit, .io: .runtime
+        case .mailboxFull, .insufficientStorage, .corruptDeposit, .io: .runtime
         }
     }
 
     public var description: String {
         switch self {
         case .mailboxNotFound(let id): "unknown mailbox \(id)"
+        case .mailboxFull(let id):
+            "mailbox_full: mailbox \(id) has reached its quota; nothing was queued (the owner must delete voicemail, or raise it with `mailvox mailbox set \(id) --quota-mb N`)"
         case .badRequest(let reason): reason
         case .audio(let error): error.description
         case .payloadTooLarge(let size, let limit): "the recording is \(size) bytes; the limit is \(limit)"

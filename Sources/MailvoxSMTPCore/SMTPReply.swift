@@ -61,6 +61,8 @@ extension SMTPReply {
     public static let unknownUser = SMTPReply(550, "5.1.1", "No such mailbox here")
     public static let relayDenied = SMTPReply(550, "5.7.1", "Relaying denied: not a domain of this server")
     public static let noAudio = SMTPReply(554, "5.6.0", "No voicemail audio in this message")
+    /// RFC 3463 X.2.2: the mailbox's quota is reached; temporary, as the owner can make room.
+    public static let mailboxFull = SMTPReply(452, "4.2.2", "Mailbox full; try again later")
     public static let storageFull = SMTPReply(452, "4.3.1", "Insufficient system storage; try again later")
     public static let temporaryFailure = SMTPReply(451, "4.3.0", "Local error in processing; try again later")
 

@@ -100,7 +100,7 @@ public struct Server: Sendable {
         if imap.listen != nil || imap.listenTLS != nil {
             let authenticator = DirectoryAuthenticator(
                 directory: context.directory, store: store, limits: MessageLimits(maxBytes: imap.maxMessageBytes),
-                auth: context.config.auth)
+                auth: context.config.auth, quota: context.config.quota)
             let server = IMAPServer(
                 configuration: IMAPServerConfiguration(context.config), authenticator: authenticator, logger: logger)
             services.append(ListenerService { try await server.run() })

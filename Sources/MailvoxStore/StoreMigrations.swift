@@ -163,5 +163,19 @@ public enum StoreMigrations {
                             """)
                 }
             ),
+            (
+                "7-quota",
+                { db in
+                    // Per-mailbox limits (RFC 9208 STORAGE in MiB, MESSAGE); NULL takes [quota]'s
+                    // default, 0 is none. quota_warned remembers the warning alert was sent, so
+                    // the owner gets one per crossing, not one per voicemail.
+                    try db.execute(
+                        sql: """
+                            ALTER TABLE mailbox ADD COLUMN quota_mb INTEGER;
+                            ALTER TABLE mailbox ADD COLUMN quota_messages INTEGER;
+                            ALTER TABLE mailbox ADD COLUMN quota_warned BOOLEAN NOT NULL DEFAULT 0;
+                            """)
+                }
+            ),
         ])
 }

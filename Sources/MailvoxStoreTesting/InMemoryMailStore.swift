@@ -295,14 +295,19 @@ public actor InMemoryMailStore: MailStore {
         return result
     }
 
-    public func quota() throws(MailStoreError) -> QuotaUsage {
+    /// Limits for tests of QUOTA; none unless set.
+    public var quotaLimits = QuotaLimits.none
+
+    public func setQuotaLimits(_ limits: QuotaLimits) { quotaLimits = limits }
+
+    public func quota() throws(MailStoreError) -> MailboxQuota {
         var messages = 0
         var bytes = 0
         for folder in folderTable.values {
             messages += folder.messages.count
             bytes += folder.messages.reduce(0) { $0 + $1.summary.size }
         }
-        return QuotaUsage(messages: messages, bytes: bytes, limitBytes: nil)
+        return MailboxQuota(limits: quotaLimits, usage: QuotaUsage(bytes: bytes, messages: messages))
     }
 
     // MARK: Inside

@@ -18,6 +18,9 @@ public struct TemplateContext: Sendable {
     /// `[server] hostname`.
     public var serverName: String
     public var depositID: String
+    /// Set in the alert of the voicemail that took the mailbox past `[quota] warn_percent`:
+    /// the share of the fuller limit in use.
+    public var quotaPercent: Int? = nil
 
     public init(
         callerName: String?, callerNumber: String?, mailboxID: String, mailboxName: String, receivedAt: Date,
@@ -70,6 +73,10 @@ public struct TemplateContext: Sendable {
             if Self.isE164(number) { values["caller_number_e164"] = number }
         }
         if let transcript, !transcript.isEmpty { values["transcript"] = transcript }
+        if let quotaPercent {
+            values["quota_warning"] = true
+            values["quota_percent"] = quotaPercent
+        }
         return values
     }
 

@@ -368,7 +368,7 @@ struct ConfigFixture {
             "inbound.smtp_listen", "inbound.smtps_listen", "inbound.lmtp_listen", "inbound.domains",
             "inbound.max_message_bytes", "inbound.require_auth", "inbound.trusted_networks", "inbound.max_recipients",
             "inbound.idle_timeout_seconds", "inbound.max_connections", "inbound.max_connections_per_address",
-            "inbound.caller_patterns",
+            "inbound.caller_patterns", "quota.default_mb", "quota.default_messages", "quota.warn_percent",
             "queue.max_attempts", "queue.backoff_initial_seconds", "queue.backoff_max_seconds",
             "queue.idempotency_days", "templates.dir", "smtp.host", "smtp.port", "smtp.security", "smtp.ca_file",
             "smtp.username", "smtp.password_file", "smtp.from", "sms.provider", "sms.max_length", "sms.webhook_url",

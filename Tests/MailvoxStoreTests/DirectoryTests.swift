@@ -46,7 +46,7 @@ struct DirectoryFixture {
         #expect(
             try MailvoxDatabase.appliedMigrations(fixture.database) == [
                 "store.1-directory", "store.2-messages", "store.3-recent", "store.4-uid-validity", "store.5-aliases",
-                "store.6-subscriptions",
+                "store.6-subscriptions", "store.7-quota",
             ])
         #expect(try fixture.scalar("PRAGMA journal_mode") == "wal")
         // The writer's setting is the one that counts (GRDB's WAL set-up lowers it to NORMAL).
@@ -67,7 +67,7 @@ struct DirectoryFixture {
         #expect(
             try MailvoxDatabase.appliedMigrations(again) == [
                 "store.1-directory", "store.2-messages", "store.3-recent", "store.4-uid-validity", "store.5-aliases",
-                "store.6-subscriptions",
+                "store.6-subscriptions", "store.7-quota",
             ])
         #expect(try Directory(database: again).mailboxes().map(\.id.rawValue) == ["1000"])
     }
@@ -91,7 +91,7 @@ struct DirectoryFixture {
         #expect(
             try MailvoxDatabase.appliedMigrations(pool) == [
                 "store.1-directory", "store.2-messages", "store.3-recent", "store.4-uid-validity", "store.5-aliases",
-                "store.6-subscriptions",
+                "store.6-subscriptions", "store.7-quota",
                 "later.1-uses-mailbox",
             ])
     }

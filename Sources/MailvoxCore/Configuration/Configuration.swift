@@ -14,6 +14,7 @@ public struct Configuration: Sendable, Equatable {
     public var audio = Audio()
     public var intake = Intake()
     public var inbound = Inbound()
+    public var quota = Quota()
     public var queue = Queue()
     public var templates = Templates()
     public var smtp = SMTP()
@@ -119,6 +120,22 @@ public struct Configuration: Sendable, Equatable {
     }
 
     /// The SMTP and LMTP door (docs/DESIGN.md §3.9); every listener is off until configured.
+    /// `[quota]`: limits for mailboxes that set none of their own (`mailbox set --quota-mb`).
+    public struct Quota: Sendable, Equatable {
+        /// MiB per mailbox; 0 is no limit.
+        public var defaultMB = 0
+        /// Messages per mailbox; 0 is no limit.
+        public var defaultMessages = 0
+        /// The share of a limit at which the owner is warned, once per crossing.
+        public var warnPercent = 90
+
+        public init(defaultMB: Int = 0, defaultMessages: Int = 0, warnPercent: Int = 90) {
+            self.defaultMB = defaultMB
+            self.defaultMessages = defaultMessages
+            self.warnPercent = warnPercent
+        }
+    }
+
     public struct Inbound: Sendable, Equatable {
         /// SMTP with STARTTLS; nil disables it.
         public var smtpListen: HostPort? = nil

@@ -65,8 +65,8 @@ public protocol MailStore: Sendable {
     ) async throws(MailStoreError) -> CopiedMessages
     /// UIDs in `folder` matching `criterion`, ascending.
     func search(in folder: String, _ criterion: SearchCriterion) async throws(MailStoreError) -> [UInt32]
-    /// Storage used by the whole mailbox.
-    func quota() async throws(MailStoreError) -> QuotaUsage
+    /// The mailbox's limits and what it uses across its folders (RFC 9208 QUOTA).
+    func quota() async throws(MailStoreError) -> MailboxQuota
 }
 
 extension MailStore {
@@ -136,21 +136,6 @@ public struct CopiedMessages: Sendable, Equatable {
     public init(uidValidity: UInt32, pairs: [UIDPair]) {
         self.uidValidity = uidValidity
         self.pairs = pairs
-    }
-}
-
-/// What a mailbox holds, for QUOTA-style reporting and `mailbox show`.
-public struct QuotaUsage: Sendable, Equatable {
-    public var messages: Int
-    /// Sum of RFC822.SIZE over every folder.
-    public var bytes: Int
-    /// Nil: no limit is configured.
-    public var limitBytes: Int?
-
-    public init(messages: Int, bytes: Int, limitBytes: Int?) {
-        self.messages = messages
-        self.bytes = bytes
-        self.limitBytes = limitBytes
     }
 }
 

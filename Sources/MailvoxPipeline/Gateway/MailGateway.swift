@@ -39,9 +39,16 @@ public struct MailGateway: Sendable {
         }
         var local = address.localPart
         if let plus = local.firstIndex(of: "+"), plus != local.startIndex { local = String(local[..<plus]) }
-        if let id = MailboxID(local), let mailbox = try directory.mailbox(id) { return .mailbox(mailbox.id) }
-        if let id = try directory.mailboxID(forAlias: local, domain: address.domain) { return .mailbox(id) }
-        return .refused(.unknownUser)
+        var found: MailboxID?
+        if let id = MailboxID(local), let mailbox = try directory.mailbox(id) {
+            found = mailbox.id
+        } else {
+            found = try directory.mailboxID(forAlias: local, domain: address.domain)
+        }
+        guard let found else { return .refused(.unknownUser) }
+        // A full mailbox is refused at RCPT, before the sender transmits the recording.
+        let quota = try directory.quota(of: found, defaults: config.quota)
+        return quota.limits.isFull(quota.usage) ? .refused(.mailboxFull) : .mailbox(found)
     }
 
     /// Takes one message for `mailboxes`: one reply per mailbox, in order, each positive only
@@ -112,6 +119,7 @@ public struct MailGateway: Sendable {
     static func reply(for error: PipelineError) -> SMTPReply {
         switch error {
         case .mailboxNotFound: .unknownUser
+        case .mailboxFull: .mailboxFull
         case .payloadTooLarge(_, let limit): .tooBig(limit: limit)
         case .insufficientStorage: .storageFull
         case .audio(let audio):

@@ -98,6 +98,9 @@ public final class Directory: Sendable {
             if let aliases = settings.aliases {
                 mailbox.aliases = try Self.replaceAliases(db, of: id, with: aliases)
             }
+            mailbox.quotaMB = settings.quotaMB ?? nil
+            mailbox.quotaMessages = settings.quotaMessages ?? nil
+            try Self.writeQuota(db, of: mailbox)
         }
         return mailbox
     }
@@ -135,6 +138,8 @@ public final class Directory: Sendable {
             if let language = settings.language { mailbox.language = language }
             if let attach = settings.attachAudio { mailbox.attachAudio = attach }
             if let delete = settings.deleteAfterEmail { mailbox.deleteAfterEmail = delete }
+            if let quota = settings.quotaMB { mailbox.quotaMB = quota }
+            if let quota = settings.quotaMessages { mailbox.quotaMessages = quota }
             mailbox.updatedAt = Self.truncated(Date())
             try Self.validate(mailbox)
             try db.execute(
@@ -151,6 +156,7 @@ public final class Directory: Sendable {
             if let aliases = settings.aliases {
                 mailbox.aliases = try Self.replaceAliases(db, of: mailbox.id, with: aliases)
             }
+            try Self.writeQuota(db, of: mailbox)
             return mailbox
         }
     }
@@ -359,7 +365,19 @@ public final class Directory: Sendable {
             aliases: try String.fetchAll(
                 db, sql: "SELECT address FROM mailbox_alias WHERE mailbox_id = ? ORDER BY address",
                 arguments: [id.rawValue]),
+            quotaMB: row["quota_mb"], quotaMessages: row["quota_messages"],
             createdAt: row["created_at"], updatedAt: row["updated_at"])
+    }
+
+    private static func writeQuota(_ db: GRDB.Database, of mailbox: Mailbox) throws {
+        for (field, value) in [("--quota-mb", mailbox.quotaMB), ("--quota-messages", mailbox.quotaMessages)] {
+            if let value, value < 0 {
+                throw DirectoryError.invalid(field: field, reason: "must be 0 (no limit) or more")
+            }
+        }
+        try db.execute(
+            sql: "UPDATE mailbox SET quota_mb = ?, quota_messages = ? WHERE id = ?",
+            arguments: [mailbox.quotaMB, mailbox.quotaMessages, mailbox.id.rawValue])
     }
 
     private static func json<T: Encodable>(_ value: T) -> String {

@@ -15,13 +15,18 @@ public struct DirectoryAuthenticator: Authenticator {
     let store: MessageStore
     let limits: MessageLimits
     let auth: Configuration.Auth
+    let quota: Configuration.Quota
     let failures: FailureCounter
 
-    public init(directory: Directory, store: MessageStore, limits: MessageLimits, auth: Configuration.Auth) {
+    public init(
+        directory: Directory, store: MessageStore, limits: MessageLimits, auth: Configuration.Auth,
+        quota: Configuration.Quota = .init()
+    ) {
         self.directory = directory
         self.store = store
         self.limits = limits
         self.auth = auth
+        self.quota = quota
         self.failures = FailureCounter(
             maxFailures: auth.maxFailures, lockoutSeconds: Double(auth.lockoutSeconds), baseDelay: .seconds(1))
     }
@@ -61,7 +66,7 @@ public struct DirectoryAuthenticator: Authenticator {
         // Only the (mailbox, address) failures are forgiven: knowing this mailbox's password
         // says nothing about the other mailboxes tried from the same address.
         failures.succeeded(attempt, forgetting: [keys[0].name])
-        return .success(MailboxStore(mailbox: canonical, store: store, limits: limits))
+        return .success(MailboxStore(mailbox: canonical, store: store, limits: limits, quotaDefaults: quota))
     }
 
     /// A hash no password matches, verified in place of a missing mailbox's.

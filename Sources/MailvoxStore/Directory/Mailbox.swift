@@ -16,6 +16,10 @@ public struct Mailbox: Sendable, Equatable, Codable {
     /// Addresses that reach this mailbox through the SMTP/LMTP door besides `ID@domain`,
     /// lower-cased: `grace@example.com`, or a local part alone for every accepted domain.
     public var aliases: [String] = []
+    /// MiB this mailbox may store; nil takes `[quota] default_mb`, 0 is no limit.
+    public var quotaMB: Int? = nil
+    /// Messages this mailbox may store; nil takes `[quota] default_messages`, 0 is no limit.
+    public var quotaMessages: Int? = nil
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -27,6 +31,8 @@ public struct Mailbox: Sendable, Equatable, Codable {
         case attachAudio = "attach_audio"
         case deleteAfterEmail = "delete_after_email"
         case aliases
+        case quotaMB = "quota_mb"
+        case quotaMessages = "quota_messages"
         case createdAt = "created_at"
         case updatedAt = "updated_at"
     }
@@ -43,6 +49,8 @@ public struct Mailbox: Sendable, Equatable, Codable {
         try container.encode(attachAudio, forKey: .attachAudio)
         try container.encode(deleteAfterEmail, forKey: .deleteAfterEmail)
         try container.encode(aliases, forKey: .aliases)
+        try container.encode(quotaMB, forKey: .quotaMB)
+        try container.encode(quotaMessages, forKey: .quotaMessages)
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(updatedAt, forKey: .updatedAt)
     }
@@ -60,12 +68,18 @@ public struct MailboxSettings: Sendable, Equatable {
     public var deleteAfterEmail: Bool?
     /// Replaces the aliases when set.
     public var aliases: [String]?
+    /// `.some(nil)` returns to the `[quota]` default.
+    public var quotaMB: Int??
+    public var quotaMessages: Int??
 
     public init(
         name: String? = nil, emails: [EmailAddress]? = nil, smsNumbers: [PhoneNumber]? = nil, timeZone: String?? = nil,
-        language: String?? = nil, attachAudio: Bool? = nil, deleteAfterEmail: Bool? = nil, aliases: [String]? = nil
+        language: String?? = nil, attachAudio: Bool? = nil, deleteAfterEmail: Bool? = nil, aliases: [String]? = nil,
+        quotaMB: Int?? = nil, quotaMessages: Int?? = nil
     ) {
         self.aliases = aliases
+        self.quotaMB = quotaMB
+        self.quotaMessages = quotaMessages
         self.name = name
         self.emails = emails
         self.smsNumbers = smsNumbers

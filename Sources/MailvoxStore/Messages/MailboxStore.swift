@@ -9,11 +9,17 @@ public struct MailboxStore: MailStore {
     let store: MessageStore
     /// APPEND's limits: `[imap] max_message_bytes` and the parser's header and nesting limits.
     let limits: MessageLimits
+    /// `[quota]`: the limits of a mailbox that sets none of its own.
+    let quotaDefaults: MailvoxCore.Configuration.Quota
 
-    public init(mailbox: MailboxID, store: MessageStore, limits: MessageLimits) {
+    public init(
+        mailbox: MailboxID, store: MessageStore, limits: MessageLimits,
+        quotaDefaults: MailvoxCore.Configuration.Quota = .init()
+    ) {
         self.mailbox = mailbox
         self.store = store
         self.limits = limits
+        self.quotaDefaults = quotaDefaults
     }
 
     public func folders() async throws(MailStoreError) -> [FolderInfo] {
@@ -96,7 +102,14 @@ public struct MailboxStore: MailStore {
         to folder: String, message: [UInt8], flags: MessageFlags, internalDate: Date?
     ) async throws(MailStoreError) -> AppendedMessage {
         let limits = self.limits
+        let defaults = quotaDefaults
         return try await run { store, mailbox in
+            // RFC 9208 §5: an APPEND past the quota is refused with OVERQUOTA. Read, then
+            // written: two sessions appending at once may pass the limit by one message.
+            let quota = try store.quota(mailbox: mailbox, defaults: defaults)
+            guard quota.limits.admits(quota.usage, adding: message.count, messages: 1) else {
+                throw MailStoreError.overQuota
+            }
             let (uidValidity, summary) = try store.append(
                 mailbox: mailbox, folder: folder, message: Data(message), internalDate: internalDate ?? Date(),
                 flags: flags, limits: limits)
@@ -122,7 +135,17 @@ public struct MailboxStore: MailStore {
     public func copy(
         from folder: String, uids: [UInt32], to target: String, removingSource: Bool
     ) async throws(MailStoreError) -> CopiedMessages {
-        try await run { store, mailbox in
+        let defaults = quotaDefaults
+        return try await run { store, mailbox in
+            if !removingSource {
+                let quota = try store.quota(mailbox: mailbox, defaults: defaults)
+                if quota.limits.isLimited {
+                    let sizes = try store.summaries(mailbox: mailbox, folder: folder, uids: uids).map(\.size)
+                    guard quota.limits.admits(quota.usage, adding: sizes.reduce(0, +), messages: sizes.count) else {
+                        throw MailStoreError.overQuota
+                    }
+                }
+            }
             let pairs = try store.copy(
                 mailbox: mailbox, from: folder, uids: uids, to: target, expungingSource: removingSource)
             let uidValidity = try store.status(mailbox: mailbox, folder: target).uidValidity
@@ -136,8 +159,9 @@ public struct MailboxStore: MailStore {
         try await run { store, mailbox in try store.search(mailbox: mailbox, folder: folder, criterion) }
     }
 
-    public func quota() async throws(MailStoreError) -> QuotaUsage {
-        try await run { store, mailbox in try store.usage(mailbox: mailbox) }
+    public func quota() async throws(MailStoreError) -> MailboxQuota {
+        let defaults = quotaDefaults
+        return try await run { store, mailbox in try store.quota(mailbox: mailbox, defaults: defaults) }
     }
 
     /// Runs `work` off the caller's threads and translates its failure.

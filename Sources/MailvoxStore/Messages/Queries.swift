@@ -128,16 +128,8 @@ extension MessageStore {
         return matches
     }
 
-    /// What the mailbox holds across its folders.
-    public func usage(mailbox: MailboxID) throws -> QuotaUsage {
-        try database.read { db in
-            let row = try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT COUNT(message.id) AS messages, COALESCE(SUM(message.size), 0) AS bytes FROM message
-                    JOIN folder ON folder.id = message.folder_id WHERE folder.mailbox_id = ?
-                    """, arguments: [mailbox.rawValue])!
-            return QuotaUsage(messages: row["messages"], bytes: row["bytes"], limitBytes: nil)
-        }
+    /// The mailbox's limits and what it holds across its folders.
+    public func quota(mailbox: MailboxID, defaults: MailvoxCore.Configuration.Quota) throws -> MailboxQuota {
+        try database.read { db in try Directory.quota(db, of: mailbox, defaults: defaults) }
     }
 }

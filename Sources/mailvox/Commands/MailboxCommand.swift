@@ -55,6 +55,24 @@ struct MailboxProfileOptions: ParsableArguments {
     )
     var alias: [String] = []
 
+    @Option(
+        name: .long,
+        help: "MiB of voicemail this mailbox may keep (every folder); 0 = no limit, default = [quota] default_mb.")
+    var quotaMb: String?
+
+    @Option(name: .long, help: "Messages this mailbox may keep; 0 = no limit, default = [quota] default_messages.")
+    var quotaMessages: String?
+
+    /// A quota option: a count, or `default` for `[quota]`'s.
+    static func quota(_ text: String?, _ option: String) throws -> Int?? {
+        guard let text else { return nil }
+        if text == "default" { return .some(nil) }
+        guard let value = Int(text), value >= 0 else {
+            throw UsageFailure(description: "\(option): \"\(text)\" is not 0 (no limit), a positive number or default")
+        }
+        return .some(value)
+    }
+
     func settings() throws -> MailboxSettings {
         var settings = MailboxSettings()
         settings.name = name
@@ -79,6 +97,8 @@ struct MailboxProfileOptions: ParsableArguments {
         if noAttachAudio { settings.attachAudio = false }
         if deleteAfterEmail { settings.deleteAfterEmail = true }
         if !alias.isEmpty { settings.aliases = alias }
+        settings.quotaMB = try Self.quota(quotaMb, "--quota-mb")
+        settings.quotaMessages = try Self.quota(quotaMessages, "--quota-messages")
         return settings
     }
 }
@@ -214,15 +234,27 @@ struct MailboxShow: AsyncParsableCommand {
         var folders: [Folder]
         /// The last alert result per recipient (docs/DESIGN.md §3.2).
         var alerts: [AlertResult]
+        /// The limits in force (the mailbox's or `[quota]`'s) and the usage.
+        var quota: MailboxQuota
 
         func encode(to encoder: any Encoder) throws {
             try mailbox.encode(to: encoder)
             var container = encoder.container(keyedBy: Key.self)
             try container.encode(folders, forKey: .folders)
             try container.encode(alerts, forKey: .alerts)
+            try container.encode(quota.usage.bytes, forKey: .usageBytes)
+            try container.encode(quota.usage.messages, forKey: .usageMessages)
+            try container.encode(quota.limits.bytes, forKey: .limitBytes)
+            try container.encode(quota.limits.messages, forKey: .limitMessages)
         }
 
-        enum Key: String, CodingKey { case folders, alerts }
+        enum Key: String, CodingKey {
+            case folders, alerts
+            case usageBytes = "usage_bytes"
+            case usageMessages = "usage_messages"
+            case limitBytes = "limit_bytes"
+            case limitMessages = "limit_messages"
+        }
     }
 
     func run() async throws {
@@ -238,10 +270,16 @@ struct MailboxShow: AsyncParsableCommand {
             Folder(name: $0.name, specialUse: $0.specialUse, messages: counts[$0.name] ?? 0)
         }
         let alerts = try context.jobQueue().alertResults(mailbox: id)
+        let quota = try context.directory.quota(of: id, defaults: context.config.quota)
         if json {
-            try printJSON(Details(mailbox: mailbox, folders: folders, alerts: alerts))
+            try printJSON(Details(mailbox: mailbox, folders: folders, alerts: alerts, quota: quota))
             return
         }
+        func limit(_ value: Int?, own: Int?, unit: (Int) -> String) -> String {
+            let text = value.map(unit) ?? "no limit"
+            return own == nil ? text + " ([quota] default)" : text
+        }
+        let mebibytes = { (bytes: Int) in String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
         let defaultZone = context.config.server.defaultTimezone
         let dates = ISO8601DateFormatter()
         printTable([
@@ -254,6 +292,12 @@ struct MailboxShow: AsyncParsableCommand {
             ["attach_audio:", mailbox.attachAudio ? "yes" : "no"],
             ["delete_after_email:", mailbox.deleteAfterEmail ? "yes" : "no"],
             ["aliases:", mailbox.aliases.isEmpty ? "-" : mailbox.aliases.joined(separator: ", ")],
+            [
+                "quota:",
+                "\(mebibytes(quota.usage.bytes)) of \(limit(quota.limits.bytes, own: mailbox.quotaMB, unit: mebibytes)), "
+                    + "\(quota.usage.messages) of \(limit(quota.limits.messages, own: mailbox.quotaMessages) { "\($0)" }) messages"
+                    + (quota.isFull ? " — FULL: new voicemail is refused" : ""),
+            ],
             ["created:", dates.string(from: mailbox.createdAt)],
             ["updated:", dates.string(from: mailbox.updatedAt)],
         ])
