@@ -79,6 +79,17 @@ public enum CommandEncoder {
             case .logout: write("LOGOUT")
             case .starttls: write("STARTTLS")
             case .namespace: write("NAMESPACE")
+            case .getQuotaRoot(let name):
+                write("GETQUOTAROOT ")
+                mailbox(name)
+            case .getQuota(let root):
+                write("GETQUOTA ")
+                astring(root)
+            case .setQuota(let root, let limits):
+                write("SETQUOTA ")
+                astring(root)
+                write(" ")
+                list(limits) { $0.write("\($1.resource) \($1.limit)") }
             case .idle: write("IDLE")
             case .check: write("CHECK")
             case .close: write("CLOSE")

@@ -36,7 +36,11 @@ public actor InMemoryMailStore: MailStore {
                 highestModseq: highestModseq, messages: messages.count,
                 unseen: messages.count { !$0.summary.flags.system.contains(.seen) },
                 size: messages.reduce(0) { $0 + $1.summary.size }, firstRecentUID: firstRecentUID,
-                recent: messages.count { $0.summary.uid >= firstRecentUID })
+                recent: messages.count { $0.summary.uid >= firstRecentUID },
+                deleted: messages.count { $0.summary.flags.system.contains(.deleted) },
+                deletedSize: messages.filter { $0.summary.flags.system.contains(.deleted) }.reduce(0) {
+                    $0 + $1.summary.size
+                })
         }
 
         func index(of uid: UInt32) -> Int? {

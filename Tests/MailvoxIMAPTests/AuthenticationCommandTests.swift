@@ -35,7 +35,8 @@ import Testing
         #expect(
             try await harness.send("c CAPABILITY").lines == [
                 "* CAPABILITY IMAP4rev1 SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE "
-                    + "LITERAL+ LIST-EXTENDED STATUS=SIZE CONDSTORE ESEARCH BINARY",
+                    + "LITERAL+ LIST-EXTENDED LIST-STATUS STATUS=SIZE CONDSTORE ESEARCH BINARY QUOTA QUOTA=RES-STORAGE "
+                    + "QUOTA=RES-MESSAGE",
                 "c OK CAPABILITY completed",
             ])
     }

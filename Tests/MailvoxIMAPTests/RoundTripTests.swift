@@ -28,6 +28,7 @@ import Testing
                 selectOptions: [.subscribed, .recursiveMatch], reference: "Saved/", patterns: ["%", "Trash"],
                 returnOptions: [.children, .specialUse, .status([.messages, .size])])),
         .lsub(reference: "", pattern: "Gr%"),
+        .getQuotaRoot(.inbox), .getQuota(""), .setQuota(root: "", [QuotaResourceLimit("STORAGE", 512)]),
         .status(MailboxName("Trash"), StatusAttribute.allCases),
         .append(
             AppendCommand(

@@ -166,4 +166,27 @@ import Testing
         await #expect(throws: MailStoreError.protectedFolder("INBOX")) { try await store.deleteFolder("INBOX") }
         await #expect(throws: MailStoreError.folderExists("Saved")) { try await store.createFolder("Saved") }
     }
+
+    /// RFC 9208 §5: APPEND and COPY past a limit are refused with OVERQUOTA and change nothing;
+    /// MOVE within the mailbox adds nothing, so it is allowed even when full.
+    @Test func appendAndCopyPastTheQuotaAreRefused() async throws {
+        let limited = MailboxStore(
+            mailbox: fixture.mailbox, store: fixture.store, limits: MessageLimits(maxBytes: 100_000),
+            quotaDefaults: Configuration.Quota(defaultMessages: 3))
+        for _ in 0..<2 {
+            _ = try await limited.append(to: "INBOX", message: Self.voicemail, flags: MessageFlags(), internalDate: nil)
+        }
+        await #expect(throws: MailStoreError.overQuota) {
+            _ = try await limited.copy(from: "INBOX", uids: [1, 2], to: "Saved", removingSource: false)
+        }
+        _ = try await limited.append(to: "INBOX", message: Self.voicemail, flags: MessageFlags(), internalDate: nil)
+        await #expect(throws: MailStoreError.overQuota) {
+            _ = try await limited.append(to: "Saved", message: Self.voicemail, flags: MessageFlags(), internalDate: nil)
+        }
+        _ = try await limited.copy(from: "INBOX", uids: [1], to: "Saved", removingSource: true)
+        let quota = try await limited.quota()
+        #expect(quota.usage == QuotaUsage(bytes: 3 * Self.voicemail.count, messages: 3))
+        #expect(quota.limits == QuotaLimits(bytes: nil, messages: 3) && quota.isFull)
+        #expect(try await store.quota().limits == .none, "no [quota] default: no limit")
+    }
 }

@@ -15,11 +15,16 @@ public struct FolderStatus: Sendable, Equatable {
     public var firstRecentUID: UInt32
     /// Messages with a UID of at least `firstRecentUID`: STATUS RECENT, EXAMINE's RECENT.
     public var recent: Int
+    /// Messages flagged \\Deleted and the octets they take (STATUS DELETED, DELETED-STORAGE).
+    public var deleted: Int
+    public var deletedSize: Int
 
     public init(
         name: String, specialUse: String?, uidValidity: UInt32, uidNext: UInt32, highestModseq: UInt64, messages: Int,
-        unseen: Int, size: Int, firstRecentUID: UInt32, recent: Int
+        unseen: Int, size: Int, firstRecentUID: UInt32, recent: Int, deleted: Int = 0, deletedSize: Int = 0
     ) {
+        self.deleted = deleted
+        self.deletedSize = deletedSize
         self.name = name
         self.specialUse = specialUse
         self.uidValidity = uidValidity

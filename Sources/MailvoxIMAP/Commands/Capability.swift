@@ -13,7 +13,8 @@ extension IMAPSession {
         }
         result += [
             "SASL-IR", "ID", "ENABLE", "IDLE", "NAMESPACE", "UIDPLUS", "MOVE", "UNSELECT", "CHILDREN", "SPECIAL-USE",
-            "LITERAL+", "LIST-EXTENDED", "STATUS=SIZE", "CONDSTORE", "ESEARCH", "BINARY",
+            "LITERAL+", "LIST-EXTENDED", "LIST-STATUS", "STATUS=SIZE", "CONDSTORE", "ESEARCH", "BINARY", "QUOTA",
+            "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE",
         ]
         return result
     }

@@ -2,7 +2,8 @@ import MailvoxCore
 import MailvoxIMAPCore
 
 extension IMAPSession {
-    /// STATUS (RFC 3501 §6.3.10, RFC 7162 HIGHESTMODSEQ, RFC 8438 SIZE). RECENT counts the
+    /// STATUS (RFC 3501 §6.3.10, RFC 7162 HIGHESTMODSEQ, RFC 8438 SIZE, RFC 9208 DELETED and
+    /// DELETED-STORAGE). RECENT counts the
     /// messages no session has claimed as recent yet; STATUS claims nothing.
     mutating func status(_ name: MailboxName, _ attributes: [StatusAttribute], tag: String) async throws {
         guard let store = state.store else { return }
@@ -22,6 +23,8 @@ extension IMAPSession {
             case .unseen: StatusValue(attribute, UInt64(status.unseen))
             case .highestModSeq: StatusValue(attribute, status.highestModseq)
             case .size: StatusValue(attribute, UInt64(status.size))
+            case .deleted: StatusValue(attribute, UInt64(status.deleted))
+            case .deletedStorage: StatusValue(attribute, UInt64(status.deletedSize))
             }
         }
     }

@@ -213,6 +213,10 @@ struct IMAPSession {
             case .list(let command): try await list(command, tag: tag)
             case .lsub(let reference, let pattern): try await lsub(reference: reference, pattern: pattern, tag: tag)
             case .namespace: await namespace(tag: tag)
+            case .getQuotaRoot(let name): try await getQuotaRoot(name, tag: tag)
+            case .getQuota(let root): try await getQuota(root, tag: tag)
+            case .setQuota:
+                no(tag, code: .noPerm, "Quotas are set by the administrator (mailvox mailbox set --quota-mb)")
             case .status(let name, let attributes): try await status(name, attributes, tag: tag)
             case .append(let command): try await append(command, tag: tag)
             case .idle: await idle(tag: tag)

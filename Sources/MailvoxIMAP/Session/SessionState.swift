@@ -100,7 +100,7 @@ struct SessionState: Sendable {
             if case .notAuthenticated = phase { return true }
             return false
         case .enable, .select, .examine, .create, .delete, .rename, .subscribe, .unsubscribe, .list, .lsub,
-            .namespace, .status, .append, .idle:
+            .namespace, .getQuotaRoot, .getQuota, .setQuota, .status, .append, .idle:
             return store != nil
         case .check, .close, .unselect, .expunge, .uidExpunge, .search, .fetch, .store, .copy, .move:
             return selected != nil

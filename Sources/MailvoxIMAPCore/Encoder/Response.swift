@@ -81,6 +81,23 @@ public enum UntaggedResponse: Sendable, Equatable {
     /// A FETCH response whose literals are all in memory; stream big ones with `FetchResponseWriter`.
     case fetch(sequenceNumber: UInt32, [FetchItem])
     case namespace(NamespaceResponse)
+    /// `* QUOTAROOT mailbox root…` (RFC 9208 §5.2).
+    case quotaRoot(MailboxName, roots: [String])
+    /// `* QUOTA root (resource usage limit …)` (RFC 9208 §5.1).
+    case quota(root: String, [QuotaResourceUsage])
+}
+
+/// One `resource usage limit` of a QUOTA response: STORAGE in units of 1024 octets, MESSAGE in messages.
+public struct QuotaResourceUsage: Sendable, Hashable {
+    public var resource: String
+    public var usage: UInt64
+    public var limit: UInt64
+
+    public init(_ resource: String, usage: UInt64, limit: UInt64) {
+        self.resource = resource
+        self.usage = usage
+        self.limit = limit
+    }
 }
 
 /// One `ATTRIBUTE value` of a STATUS response.

@@ -280,6 +280,20 @@ extension ByteBuffer {
         case .fetch(let number, let items):
             writeString("\(number) FETCH ")
             writeList(items) { $0.writeFetchItem($1) }
+        case .quotaRoot(let mailbox, let roots):
+            writeString("QUOTAROOT ")
+            writeMailbox(mailbox)
+            for root in roots {
+                writeString(" ")
+                writeAString(root)
+            }
+        case .quota(let root, let resources):
+            writeString("QUOTA ")
+            writeAString(root)
+            writeString(" ")
+            writeList(resources) { encoder, resource in
+                encoder.writeString("\(resource.resource) \(resource.usage) \(resource.limit)")
+            }
         case .namespace(let namespaces):
             writeString("NAMESPACE")
             for group in [namespaces.personal, namespaces.otherUsers, namespaces.shared] {

@@ -41,6 +41,12 @@ public enum Command: Sendable, Equatable {
     /// LSUB reference pattern; both are kept as wire text decoded from modified UTF-7 where valid.
     case lsub(reference: String, pattern: String)
     case namespace
+    /// GETQUOTAROOT mailbox (RFC 9208 §4.3.2).
+    case getQuotaRoot(MailboxName)
+    /// GETQUOTA root (RFC 9208 §4.3.1).
+    case getQuota(String)
+    /// SETQUOTA root (resource limit …) (RFC 9208 §4.3.3): limits are an administrator's, so it is refused.
+    case setQuota(root: String, [QuotaResourceLimit])
     case status(MailboxName, [StatusAttribute])
     case append(AppendCommand)
     case idle
@@ -77,6 +83,17 @@ public struct SelectParameters: Sendable, Hashable {
     public init(condStore: Bool = false) { self.condStore = condStore }
 }
 
+/// One `resource limit` pair of SETQUOTA.
+public struct QuotaResourceLimit: Sendable, Hashable {
+    public var resource: String
+    public var limit: UInt64
+
+    public init(_ resource: String, _ limit: UInt64) {
+        self.resource = resource
+        self.limit = limit
+    }
+}
+
 /// The attributes STATUS and LIST RETURN (STATUS …) ask for.
 public enum StatusAttribute: String, Sendable, Hashable, CaseIterable {
     case messages = "MESSAGES"
@@ -86,6 +103,10 @@ public enum StatusAttribute: String, Sendable, Hashable, CaseIterable {
     case unseen = "UNSEEN"
     case highestModSeq = "HIGHESTMODSEQ"
     case size = "SIZE"
+    /// Messages with \\Deleted (RFC 9051 §6.3.11, RFC 9208 §4.2.1).
+    case deleted = "DELETED"
+    /// Octets \\Deleted messages take, that an EXPUNGE would free (RFC 9208 §4.2.2).
+    case deletedStorage = "DELETED-STORAGE"
 }
 
 /// LIST, with the selection and return options of LIST-EXTENDED (RFC 5258) and SPECIAL-USE (RFC 6154).

@@ -217,6 +217,22 @@ package struct GrammarParser {
         case "LOGOUT": return .logout
         case "STARTTLS": return .starttls
         case "NAMESPACE": return .namespace
+        case "GETQUOTAROOT":
+            try space()
+            return .getQuotaRoot(try mailbox())
+        case "GETQUOTA":
+            try space()
+            return .getQuota(try astringText())
+        case "SETQUOTA":
+            try space()
+            let root = try astringText()
+            try space()
+            let limits = try list(allowEmpty: true) { parser -> QuotaResourceLimit in
+                let resource = try parser.word()
+                try parser.space()
+                return QuotaResourceLimit(resource, try parser.modSequence())  // number64 (RFC 9051)
+            }
+            return .setQuota(root: root, limits)
         case "IDLE": return .idle
         case "CHECK": return .check
         case "CLOSE": return .close

@@ -72,13 +72,20 @@ public final class MessageStore: Sendable {
             sql: """
                 SELECT COUNT(*) AS messages, COALESCE(SUM(size), 0) AS size,
                     COALESCE(SUM(CASE WHEN flags & ? = 0 THEN 1 ELSE 0 END), 0) AS unseen,
-                    COALESCE(SUM(CASE WHEN uid >= ? THEN 1 ELSE 0 END), 0) AS recent
+                    COALESCE(SUM(CASE WHEN uid >= ? THEN 1 ELSE 0 END), 0) AS recent,
+                    COALESCE(SUM(CASE WHEN flags & ? != 0 THEN 1 ELSE 0 END), 0) AS deleted,
+                    COALESCE(SUM(CASE WHEN flags & ? != 0 THEN size ELSE 0 END), 0) AS deleted_size
                 FROM message WHERE folder_id = ?
-                """, arguments: [SystemFlags.seen.rawValue, Int64(folder.firstRecentUID), folder.id])!
+                """,
+            arguments: [
+                SystemFlags.seen.rawValue, Int64(folder.firstRecentUID), SystemFlags.deleted.rawValue,
+                SystemFlags.deleted.rawValue, folder.id,
+            ])!
         return FolderStatus(
             name: folder.name, specialUse: folder.specialUse, uidValidity: folder.uidValidity,
             uidNext: folder.uidNext, highestModseq: folder.highestModseq, messages: row["messages"],
-            unseen: row["unseen"], size: row["size"], firstRecentUID: folder.firstRecentUID, recent: row["recent"])
+            unseen: row["unseen"], size: row["size"], firstRecentUID: folder.firstRecentUID, recent: row["recent"],
+            deleted: row["deleted"], deletedSize: row["deleted_size"])
     }
 
     /// Hands the folder's unclaimed recent UIDs to one session and marks them claimed: the
