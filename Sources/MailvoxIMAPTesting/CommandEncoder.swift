@@ -91,6 +91,7 @@ public enum CommandEncoder {
                 write(" ")
                 list(limits) { $0.write("\($1.resource) \($1.limit)") }
             case .idle: write("IDLE")
+            case .compress(let mechanism): write("COMPRESS \(mechanism)")
             case .check: write("CHECK")
             case .close: write("CLOSE")
             case .unselect: write("UNSELECT")
@@ -121,7 +122,14 @@ public enum CommandEncoder {
             case .select(let name, let parameters), .examine(let name, let parameters):
                 if case .select = command { write("SELECT ") } else { write("EXAMINE ") }
                 mailbox(name)
-                if parameters.condStore { write(" (CONDSTORE)") }
+                var items: [String] = parameters.condStore ? ["CONDSTORE"] : []
+                if let q = parameters.qresync {
+                    var text = "QRESYNC (\(q.uidValidity) \(q.modSeq)"
+                    if let known = q.knownUIDs { text += " \(known)" }
+                    if let match = q.sequenceMatch { text += " (\(match.sequenceNumbers) \(match.uids))" }
+                    items.append(text + ")")
+                }
+                if !items.isEmpty { write(" (" + items.joined(separator: " ") + ")") }
             case .create(let name):
                 write("CREATE ")
                 mailbox(name)
@@ -207,6 +215,25 @@ public enum CommandEncoder {
                 } else {
                     searchKey(search.key)
                 }
+            case .sort(let sort):
+                write(sort.byUID ? "UID SORT " : "SORT ")
+                if let options = sort.returnOptions {
+                    write("RETURN ")
+                    list(options) { $0.write($1.rawValue) }
+                    write(" ")
+                }
+                list(sort.criteria) { $0.write($1.reverse ? "REVERSE \($1.key.rawValue)" : $1.key.rawValue) }
+                write(" ")
+                astring(sort.charset)
+                write(" ")
+                if case .and(let keys) = sort.key, keys.count > 1 {
+                    for (index, key) in keys.enumerated() {
+                        if index > 0 { write(" ") }
+                        searchKey(key)
+                    }
+                } else {
+                    searchKey(sort.key)
+                }
             case .fetch(let fetch):
                 write(fetch.byUID ? "UID FETCH \(fetch.set) " : "FETCH \(fetch.set) ")
                 list(fetch.attributes) { $0.fetchAttribute($1) }
@@ -215,6 +242,7 @@ public enum CommandEncoder {
                     list(fetch.modifiers) { writer, modifier in
                         switch modifier {
                         case .changedSince(let value): writer.write("CHANGEDSINCE \(value)")
+                        case .vanished: writer.write("VANISHED")
                         }
                     }
                 }

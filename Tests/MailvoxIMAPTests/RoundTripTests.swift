@@ -58,6 +58,23 @@ import Testing
                     .sentSince(IMAPDate(year: 2020, month: 5, day: 9)!),
                 ]))),
         .search(SearchCommand(returnOptions: [.min, .max, .all, .count], key: .and([.and([.seen, .flagged])]))),
+        .search(
+            SearchCommand(
+                returnOptions: [.save, .min], key: .and([.sequenceNumbers(.savedResult), .uid(.savedResult)]))),
+        .sort(SortCommand(criteria: [SortCriterion(.date)], charset: "UTF-8", key: .all)),
+        .sort(
+            SortCommand(
+                byUID: true, returnOptions: [.min, .max, .count, .all, .save],
+                criteria: SortKey.allCases.map { SortCriterion($0, reverse: $0.rawValue.count % 2 == 0) },
+                charset: "US-ASCII", key: .and([.from("a b"), .sequenceNumbers(set)]))),
+        .sort(
+            SortCommand(
+                returnOptions: [], criteria: [SortCriterion(.subject, reverse: true)], charset: "UTF-8", key: .seen)),
+        .fetch(FetchCommand(set: .savedResult, attributes: [.flags])),
+        .store(StoreCommand(byUID: true, set: .savedResult, operation: .add, flags: [.seen])),
+        .copy(CopyCommand(set: .savedResult, mailbox: MailboxName("Saved"))),
+        .move(CopyCommand(byUID: true, set: .savedResult, mailbox: MailboxName("Trash"))),
+        .uidExpunge(.savedResult),
         .fetch(
             FetchCommand(
                 set: set, attributes: FetchAttribute.full + [.uid, .modSeq, .rfc822, .rfc822Header, .rfc822Text])),

@@ -2,7 +2,8 @@ import MailvoxIMAPCore
 
 extension IMAPSession {
     /// What this session can do now, in docs/DESIGN.md §6's order: STARTTLS and LOGINDISABLED only
-    /// before TLS, AUTH=PLAIN only where a password may be sent and only before login.
+    /// before TLS, AUTH=PLAIN only where a password may be sent and only before login,
+    /// COMPRESS=DEFLATE only after login and until it is on.
     var capabilities: [String] {
         var result = ["IMAP4rev1"]
         let loggedIn = state.store != nil
@@ -13,9 +14,12 @@ extension IMAPSession {
         }
         result += [
             "SASL-IR", "ID", "ENABLE", "IDLE", "NAMESPACE", "UIDPLUS", "MOVE", "UNSELECT", "CHILDREN", "SPECIAL-USE",
-            "LITERAL+", "LIST-EXTENDED", "LIST-STATUS", "STATUS=SIZE", "CONDSTORE", "ESEARCH", "BINARY", "QUOTA",
+            "LITERAL+", "LIST-EXTENDED", "LIST-STATUS", "STATUS=SIZE", "CONDSTORE", "QRESYNC", "ESEARCH", "SEARCHRES",
+            "SORT", "SORT=DISPLAY", "ESORT", "BINARY", "QUOTA",
             "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE",
         ]
+        // RFC 4978 §3: after login, and only while it could still be turned on.
+        if loggedIn && !state.isCompressed { result.append("COMPRESS=DEFLATE") }
         return result
     }
 

@@ -2,45 +2,78 @@ import MailvoxCore
 import MailvoxIMAPCore
 
 extension IMAPSession {
-    /// SEARCH and UID SEARCH (RFC 3501 §6.4.4) with ESEARCH results (RFC 4731) and MODSEQ
-    /// (RFC 7162 §3.1.5). Keys become a `SearchCriterion` over UIDs; the store evaluates it.
+    /// SEARCH and UID SEARCH (RFC 3501 §6.4.4) with ESEARCH results (RFC 4731), MODSEQ
+    /// (RFC 7162 §3.1.5) and SAVE (RFC 5182). Keys become a `SearchCriterion` over UIDs; the
+    /// store evaluates it.
     mutating func search(_ command: SearchCommand, tag: String) async throws {
-        guard let store = state.store, let folder = state.selected else { return }
-        if let charset = command.charset, !["US-ASCII", "UTF-8"].contains(charset) {
-            no(tag, code: .badCharset(["US-ASCII", "UTF-8"]), "Unsupported charset")
-            return
-        }
-        let criterion = Self.criterion(command.key, tracker: folder.tracker)
-        let usesModSeq = command.key.usesModSeq
-        if usesModSeq { state.condStoreUsed() }
-        let found = try await store.search(in: folder.name, criterion)
-        let visible = found.filter { folder.tracker.sequenceNumber(of: $0) != nil }
-        let wanted = command.returnOptions.map { $0.isEmpty ? [.all] : $0 } ?? [.all]
-        var highestModseq: UInt64?
-        if usesModSeq && !visible.isEmpty {
-            // RFC 4731 §3.2 / RFC 7162 §3.1.5: the highest modseq of the messages the answer
-            // names — only the first and last for RETURN (MIN) / (MAX), all of them otherwise.
-            var named = visible
-            if !wanted.contains(.all) && !wanted.contains(.count) {
-                named = []
-                if wanted.contains(.min), let first = visible.min() { named.append(first) }
-                if wanted.contains(.max), let last = visible.max() { named.append(last) }
-            }
-            highestModseq = try await store.summaries(in: folder.name, uids: named).map(\.modseq).max()
-        }
-        let numbers = command.byUID ? visible : visible.compactMap { folder.tracker.sequenceNumber(of: $0) }
-        if command.returnOptions != nil {
-            var result = ESearchResponse(tag: tag, byUID: command.byUID, modSeq: highestModseq)
-            if wanted.contains(.min) { result.min = numbers.min() }
-            if wanted.contains(.max) { result.max = numbers.max() }
-            if wanted.contains(.count) { result.count = numbers.count }
-            if wanted.contains(.all) { result.all = SequenceSet(numbers: numbers) }
-            send(.esearch(result))
-        } else {
-            send(.search(numbers, modSeq: highestModseq))
-        }
+        guard let folder = state.selected else { return }
+        guard
+            let matches = try await matchingUIDs(
+                command.key, charset: command.charset, returnOptions: command.returnOptions, tag: tag)
+        else { return }
+        try await answer(
+            matches.sorted(), returnOptions: command.returnOptions, byUID: command.byUID,
+            usesModSeq: command.key.usesModSeq, tag: tag, folder: folder
+        ) { .search($0, modSeq: $1) }
         // RFC 3501 §7.4.1: no EXPUNGE while answering SEARCH; UID SEARCH names no numbers.
         await ok(tag, "SEARCH completed", allowExpunge: command.byUID)
+    }
+
+    /// The visible messages `key` matches, as UIDs; nil (the command answered NO) for a charset
+    /// other than US-ASCII and UTF-8. A command that SAVEs empties `$` first, so that a failure
+    /// leaves it empty (RFC 5182 §2.1); `key` reads the old `$` before that.
+    mutating func matchingUIDs(
+        _ key: SearchKey, charset: String?, returnOptions: [SearchReturnOption]?, tag: String
+    ) async throws -> [UInt32]? {
+        guard let store = state.store, let folder = state.selected else { return nil }
+        let criterion = Self.criterion(key, tracker: folder.tracker)
+        if returnOptions?.contains(.save) == true { state.updateSelected { $0.tracker.savedResult = [] } }
+        if let charset, !["US-ASCII", "UTF-8"].contains(charset) {
+            no(tag, code: .badCharset(["US-ASCII", "UTF-8"]), "Unsupported charset")
+            return nil
+        }
+        if key.usesModSeq { state.condStoreUsed() }
+        let found = try await store.search(in: folder.name, criterion)
+        return found.filter { folder.tracker.sequenceNumber(of: $0) != nil }
+    }
+
+    /// Answers SEARCH or SORT once the matches are known, `ordered` being their UIDs in the
+    /// order to report them (ascending for SEARCH): MIN and MAX are the first and last of it
+    /// (RFC 5267 §3.1 for SORT), ALL keeps its order. SAVE keeps the result as `$`, only MIN
+    /// and/or MAX when those are all it asks for (RFC 5182 §2.4); SAVE alone sends no ESEARCH.
+    mutating func answer(
+        _ ordered: [UInt32], returnOptions: [SearchReturnOption]?, byUID: Bool, usesModSeq: Bool, tag: String,
+        folder: SelectedFolder, plain: ([UInt32], UInt64?) -> UntaggedResponse
+    ) async throws {
+        let wanted = returnOptions.map { $0.isEmpty ? [.all] : $0 } ?? [.all]
+        // The messages the answer names: only the first and last for RETURN (MIN) / (MAX).
+        var named = ordered
+        if !wanted.contains(.all) && !wanted.contains(.count) {
+            named = []
+            if wanted.contains(.min), let first = ordered.first { named.append(first) }
+            if wanted.contains(.max), let last = ordered.last, last != ordered.first { named.append(last) }
+        }
+        if wanted.contains(.save) {
+            let saved = wanted.contains(.min) || wanted.contains(.max) ? named : ordered
+            state.updateSelected { $0.tracker.savedResult = saved.sorted() }
+        }
+        var highestModseq: UInt64?
+        if usesModSeq, !named.isEmpty, let store = state.store {
+            // RFC 4731 §3.2 / RFC 7162 §3.1.5: the highest modseq of the messages the answer names.
+            highestModseq = try await store.summaries(in: folder.name, uids: named).map(\.modseq).max()
+        }
+        let numbers = byUID ? ordered : ordered.compactMap { folder.tracker.sequenceNumber(of: $0) }
+        guard returnOptions != nil else {
+            send(plain(numbers, highestModseq))
+            return
+        }
+        guard wanted.contains(where: { $0 != .save }) else { return }
+        var result = ESearchResponse(tag: tag, byUID: byUID, modSeq: highestModseq)
+        if wanted.contains(.min) { result.min = numbers.first }
+        if wanted.contains(.max) { result.max = numbers.last }
+        if wanted.contains(.count) { result.count = numbers.count }
+        if wanted.contains(.all) { result.all = SequenceSet(inOrder: numbers) }
+        send(.esearch(result))
     }
 
     /// The store's criterion for a key. Session state becomes UIDs through the tracker:
@@ -80,6 +113,10 @@ extension IMAPSession {
         case .sentSince(let date): return .sent(.since, SearchDay(date))
         case .larger(let size): return .larger(Int(size))
         case .smaller(let size): return .smaller(Int(size))
+        case .uid(let set) where set.isSavedResult, .sequenceNumbers(let set) where set.isSavedResult:
+            // RFC 5182 §2.1: `$` is the same messages as a UID or a sequence-number key.
+            guard let saved = SequenceSet(numbers: tracker.savedResult) else { return none }
+            return .uids(saved.ranges.map { $0.resolved(last: 0) })
         case .uid(let set):
             // `*` is the highest UID in use; in an empty folder nothing matches.
             guard let last = tracker.uids.last else { return none }

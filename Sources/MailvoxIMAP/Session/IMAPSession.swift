@@ -43,6 +43,9 @@ enum SessionAction: Sendable, Equatable {
     /// STARTTLS was accepted and its OK written: put TLS in front of everything now, and
     /// discard any plaintext the client sent after the command.
     case startTLS
+    /// COMPRESS was accepted and its OK is waiting in the output: write it uncompressed, then
+    /// put the deflate layer in place before reading on (RFC 4978 §3).
+    case startCompression
     /// `BYE` was sent: close the connection.
     case close
 }
@@ -130,8 +133,9 @@ struct IMAPSession {
             case .tooManyBeforeLogin: action = refuseTooManyBeforeLogin()
             }
         }
-        // STARTTLS's OK is written by the connection, together with putting TLS in place.
-        if action != .startTLS { try await flush() }
+        // STARTTLS's and COMPRESS's OK is written by the connection, together with putting
+        // TLS or compression in place.
+        if action != .startTLS, action != .startCompression { try await flush() }
         return action
     }
 
@@ -220,11 +224,13 @@ struct IMAPSession {
             case .status(let name, let attributes): try await status(name, attributes, tag: tag)
             case .append(let command): try await append(command, tag: tag)
             case .idle: await idle(tag: tag)
+            case .compress(let mechanism): return compress(mechanism, tag: tag)
             case .close: try await close(tag: tag)
             case .unselect: unselect(tag: tag)
             case .expunge: try await expunge(nil, tag: tag)
             case .uidExpunge(let set): try await expunge(set, tag: tag)
             case .search(let command): try await search(command, tag: tag)
+            case .sort(let command): try await sort(command, tag: tag)
             case .fetch(let command): try await fetch(command, tag: tag)
             case .store(let command): try await store(command, tag: tag)
             case .copy(let command): try await copy(command, removingSource: false, tag: tag)
@@ -302,9 +308,10 @@ struct IMAPSession {
             }
         }
         let condStore = state.condStore
+        let vanished = state.qresync
         var responses: [UntaggedResponse] = []
         state.updateSelected { folder in
-            responses = folder.tracker.takeUpdates(allowExpunge: allowExpunge, condStore: condStore)
+            responses = folder.tracker.takeUpdates(allowExpunge: allowExpunge, condStore: condStore, vanished: vanished)
         }
         for response in responses { send(response) }
     }
@@ -373,7 +380,7 @@ struct IMAPSession {
 extension Command {
     var isSelectedStateCommand: Bool {
         switch self {
-        case .check, .close, .unselect, .expunge, .uidExpunge, .search, .fetch, .store, .copy, .move: true
+        case .check, .close, .unselect, .expunge, .uidExpunge, .search, .sort, .fetch, .store, .copy, .move: true
         default: false
         }
     }

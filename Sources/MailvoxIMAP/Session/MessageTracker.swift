@@ -25,6 +25,9 @@ struct MessageTracker: Sendable, Equatable {
     private var claimedThrough: UInt32 = 0
     /// The RECENT count the client was last told.
     private var reportedRecent = 0
+    /// The UIDs `SEARCH RETURN (SAVE)` kept as `$` (RFC 5182), ascending; it dies with the
+    /// selection, and an expunged UID no longer resolves.
+    var savedResult: [UInt32] = []
 
     /// `recent`: the UIDs SELECT claimed (or EXAMINE found unclaimed); their visible count is
     /// what SELECT reports as RECENT.
@@ -117,6 +120,8 @@ struct MessageTracker: Sendable, Equatable {
 
     /// The visible messages `set` names, ascending, as (sequence number, UID).
     func resolve(_ set: SequenceSet, byUID: Bool) throws(InvalidSequenceNumber) -> [(seq: UInt32, uid: UInt32)] {
+        // RFC 5182 §2.1: `$` names the same messages in UID and sequence-number commands.
+        if set.isSavedResult { return savedResult.compactMap { uid in sequenceNumber(of: uid).map { ($0, uid) } } }
         if byUID {
             guard let last = uids.last else { return [] }
             let ranges = set.ranges.map { $0.resolved(last: last) }
@@ -169,18 +174,12 @@ struct MessageTracker: Sendable, Equatable {
     /// The untagged responses that bring the client up to date: EXPUNGE (only when
     /// `allowExpunge`), EXISTS, RECENT when its count changed (RFC 3501 §7.3.2), then FETCH
     /// FLAGS (with UID, and MODSEQ under CONDSTORE).
-    mutating func takeUpdates(allowExpunge: Bool, condStore: Bool) -> [UntaggedResponse] {
+    /// With `vanished` (QRESYNC enabled) the expunges are one `VANISHED uids` instead of an
+    /// EXPUNGE each (RFC 7162 §3.2.10).
+    mutating func takeUpdates(allowExpunge: Bool, condStore: Bool, vanished: Bool = false) -> [UntaggedResponse] {
         var responses: [UntaggedResponse] = []
         if allowExpunge && !pendingExpunged.isEmpty {
-            // Highest first, so every number sent is right at the moment it is sent.
-            for uid in pendingExpunged.sorted(by: >) {
-                if let seq = sequenceNumber(of: uid) {
-                    uids.remove(at: Int(seq) - 1)
-                    modseqs.remove(at: Int(seq) - 1)
-                    responses.append(.expunge(seq))
-                }
-            }
-            pendingExpunged = []
+            responses += remove(Array(pendingExpunged), vanished: vanished)
         }
         if !pendingAdded.isEmpty {
             for (uid, modseq) in pendingAdded.sorted(by: { $0.key < $1.key }) where uid > (uids.last ?? 0) {
@@ -215,18 +214,22 @@ struct MessageTracker: Sendable, Equatable {
         if let pending = pendingFlags[uid], pending.modseq <= modseq { pendingFlags[uid] = nil }
     }
 
-    /// Removes messages this session expunged or moved itself; returns the EXPUNGE responses
-    /// in the order to send them.
-    mutating func remove(_ removed: [UInt32]) -> [UntaggedResponse] {
+    /// Removes expunged messages (this session's own, or pending ones being reported); returns
+    /// the EXPUNGE responses in the order to send them — highest first, so every number is right
+    /// when it is sent — or, with `vanished`, one VANISHED naming their UIDs.
+    mutating func remove(_ removed: [UInt32], vanished: Bool = false) -> [UntaggedResponse] {
         var responses: [UntaggedResponse] = []
+        var gone: [UInt32] = []
         for uid in removed.sorted(by: >) {
             pendingExpunged.remove(uid)
             pendingFlags[uid] = nil
             guard let seq = sequenceNumber(of: uid) else { continue }
             uids.remove(at: Int(seq) - 1)
             modseqs.remove(at: Int(seq) - 1)
-            responses.append(.expunge(seq))
+            gone.append(uid)
+            if !vanished { responses.append(.expunge(seq)) }
         }
+        if vanished, let set = SequenceSet(numbers: gone) { responses.append(.vanished(earlier: false, set)) }
         return responses
     }
 }

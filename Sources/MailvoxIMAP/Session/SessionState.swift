@@ -48,10 +48,14 @@ struct SessionState: Sendable {
     private(set) var pending: Pending?
     /// RFC 7162 §3.1: CONDSTORE is on once ENABLEd or any command used it, and stays on.
     private(set) var condStore = false
+    /// ENABLE QRESYNC (RFC 7162 §3.2.3): expunges are VANISHED, SELECT takes QRESYNC data.
+    private(set) var qresync = false
     /// CONDSTORE came on while a folder was selected; the command's OK carries HIGHESTMODSEQ.
     private(set) var highestModSeqOwed = false
     /// Implicit TLS from the start, or STARTTLS since.
     private(set) var isTLS: Bool
+    /// COMPRESS DEFLATE is on (RFC 4978): both directions compressed until the connection ends.
+    private(set) var isCompressed = false
     /// Commands (of any kind, errors included) taken before login.
     private(set) var commandsBeforeLogin = 0
     let maxCommandsBeforeLogin: Int
@@ -100,9 +104,9 @@ struct SessionState: Sendable {
             if case .notAuthenticated = phase { return true }
             return false
         case .enable, .select, .examine, .create, .delete, .rename, .subscribe, .unsubscribe, .list, .lsub,
-            .namespace, .getQuotaRoot, .getQuota, .setQuota, .status, .append, .idle:
+            .namespace, .getQuotaRoot, .getQuota, .setQuota, .status, .append, .idle, .compress:
             return store != nil
-        case .check, .close, .unselect, .expunge, .uidExpunge, .search, .fetch, .store, .copy, .move:
+        case .check, .close, .unselect, .expunge, .uidExpunge, .search, .sort, .fetch, .store, .copy, .move:
             return selected != nil
         }
     }
@@ -171,6 +175,15 @@ struct SessionState: Sendable {
         isTLS = true
     }
 
+    /// COMPRESS's deflate layer was put in place (RFC 4978 §3); it stays for the connection.
+    mutating func compressionStarted() {
+        guard !isCompressed else {
+            assertionFailure("compression started twice")
+            return
+        }
+        isCompressed = true
+    }
+
     // MARK: Folders
 
     /// SELECT or EXAMINE succeeded: `folder` replaces any selected one. Returns the feed of a
@@ -221,6 +234,12 @@ struct SessionState: Sendable {
     mutating func condStoreUsed() {
         if !condStore, selected != nil { highestModSeqOwed = true }
         condStore = true
+    }
+
+    /// ENABLE QRESYNC, which implies CONDSTORE.
+    mutating func qresyncEnabled() {
+        condStoreUsed()
+        qresync = true
     }
 
     /// The HIGHESTMODSEQ owed has been sent (or the folder it was owed for is closed).

@@ -45,6 +45,8 @@ public enum ResponseCode: Sendable, Hashable {
     case authenticationFailed, authorizationFailed, privacyRequired
     case tooBig, limit, cannot, nonExistent, alreadyExists, serverBug, unavailable, expungeIssued, inUse
     case overQuota, contactAdmin, noPerm, clientBug
+    /// RFC 4978 §3: COMPRESS while compression is already on.
+    case compressionActive
     case badCharset([String])
     case capability([String])
     /// The flags STORE can change permanently; `allowsNewKeywords` adds `\*`.
@@ -75,9 +77,14 @@ public enum UntaggedResponse: Sendable, Equatable {
     /// `* SEARCH n…` with the RFC 7162 §3.1.5 `(MODSEQ n)` when the search used MODSEQ.
     case search([UInt32], modSeq: UInt64?)
     case esearch(ESearchResponse)
+    /// `* SORT n…` (RFC 5256 §4) in sort order, with `(MODSEQ n)` when the search used MODSEQ.
+    case sort([UInt32], modSeq: UInt64?)
     case exists(Int)
     case recent(Int)
     case expunge(UInt32)
+    /// `* VANISHED [(EARLIER)] uids` (RFC 7162 §3.2.10): expunges by UID once QRESYNC is enabled;
+    /// EARLIER for those the client missed before this command.
+    case vanished(earlier: Bool, SequenceSet)
     /// A FETCH response whose literals are all in memory; stream big ones with `FetchResponseWriter`.
     case fetch(sequenceNumber: UInt32, [FetchItem])
     case namespace(NamespaceResponse)

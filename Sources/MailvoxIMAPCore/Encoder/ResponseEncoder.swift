@@ -197,6 +197,7 @@ extension ByteBuffer {
         case .contactAdmin: writeString("CONTACTADMIN")
         case .noPerm: writeString("NOPERM")
         case .clientBug: writeString("CLIENTBUG")
+        case .compressionActive: writeString("COMPRESSIONACTIVE")
         case .badCharset(let charsets):
             writeString("BADCHARSET")
             if !charsets.isEmpty {
@@ -261,6 +262,10 @@ extension ByteBuffer {
             writeString("SEARCH")
             for number in numbers { writeString(" \(number)") }
             if let modSeq, !numbers.isEmpty { writeString(" (MODSEQ \(modSeq))") }
+        case .sort(let numbers, let modSeq):
+            writeString("SORT")
+            for number in numbers { writeString(" \(number)") }
+            if let modSeq, !numbers.isEmpty { writeString(" (MODSEQ \(modSeq))") }
         case .esearch(let result):
             writeString("ESEARCH")
             if let tag = result.tag {
@@ -277,6 +282,7 @@ extension ByteBuffer {
         case .exists(let count): writeString("\(count) EXISTS")
         case .recent(let count): writeString("\(count) RECENT")
         case .expunge(let number): writeString("\(number) EXPUNGE")
+        case .vanished(let earlier, let uids): writeString(earlier ? "VANISHED (EARLIER) \(uids)" : "VANISHED \(uids)")
         case .fetch(let number, let items):
             writeString("\(number) FETCH ")
             writeList(items) { $0.writeFetchItem($1) }

@@ -50,6 +50,8 @@ public enum Command: Sendable, Equatable {
     case status(MailboxName, [StatusAttribute])
     case append(AppendCommand)
     case idle
+    /// COMPRESS mechanism (RFC 4978 §3), the mechanism upper-cased; only DEFLATE is known.
+    case compress(String)
 
     // Selected (§6.4).
     case check
@@ -59,6 +61,8 @@ public enum Command: Sendable, Equatable {
     /// UID EXPUNGE set (RFC 4315).
     case uidExpunge(SequenceSet)
     case search(SearchCommand)
+    /// SORT / UID SORT (RFC 5256, RFC 5267, RFC 5957).
+    case sort(SortCommand)
     case fetch(FetchCommand)
     case store(StoreCommand)
     case copy(CopyCommand)
@@ -76,11 +80,44 @@ public struct IDParameter: Sendable, Hashable {
     }
 }
 
-/// SELECT/EXAMINE parameters (RFC 4466); only CONDSTORE (RFC 7162 §3.1.8) is understood.
+/// SELECT/EXAMINE parameters (RFC 4466): CONDSTORE (RFC 7162 §3.1.8) and QRESYNC (§3.2.5).
 public struct SelectParameters: Sendable, Hashable {
     public var condStore: Bool
+    public var qresync: QResyncParameters?
 
-    public init(condStore: Bool = false) { self.condStore = condStore }
+    public init(condStore: Bool = false, qresync: QResyncParameters? = nil) {
+        self.condStore = condStore
+        self.qresync = qresync
+    }
+}
+
+/// `QRESYNC (uidvalidity mod-sequence [known-uids [(known-sequence-set known-uid-set)]])`: what
+/// the client knew of the folder when it last synchronised.
+public struct QResyncParameters: Sendable, Hashable {
+    public var uidValidity: UInt32
+    public var modSeq: UInt64
+    public var knownUIDs: SequenceSet?
+    /// Sequence numbers and the UIDs the client had for them (§3.2.5.2); a server with the whole
+    /// expunge log, as this one, need not use them.
+    public var sequenceMatch: SequenceMatch?
+
+    public struct SequenceMatch: Sendable, Hashable {
+        public var sequenceNumbers: SequenceSet
+        public var uids: SequenceSet
+
+        public init(sequenceNumbers: SequenceSet, uids: SequenceSet) {
+            self.sequenceNumbers = sequenceNumbers
+            self.uids = uids
+        }
+    }
+
+    public init(uidValidity: UInt32, modSeq: UInt64, knownUIDs: SequenceSet? = nil, sequenceMatch: SequenceMatch? = nil)
+    {
+        self.uidValidity = uidValidity
+        self.modSeq = modSeq
+        self.knownUIDs = knownUIDs
+        self.sequenceMatch = sequenceMatch
+    }
 }
 
 /// One `resource limit` pair of SETQUOTA.
@@ -205,6 +242,9 @@ public struct FetchCommand: Sendable, Equatable {
         for case .changedSince(let value) in modifiers { return value }
         return nil
     }
+
+    /// The VANISHED modifier (RFC 7162 §3.2.6): report expunged UIDs of the set too.
+    public var vanished: Bool { modifiers.contains(.vanished) }
 }
 
 /// STORE / UID STORE [ (UNCHANGEDSINCE n) ] [+|-]FLAGS[.SILENT] flags.

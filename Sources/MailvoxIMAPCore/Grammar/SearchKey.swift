@@ -39,10 +39,12 @@ public struct ModSeqEntry: Sendable, Hashable {
     }
 }
 
-/// RETURN options of an extended SEARCH (RFC 4731 §3.1).
+/// RETURN options of an extended SEARCH (RFC 4731 §3.1) or SORT (RFC 5267 §3.1).
 public enum SearchReturnOption: String, Sendable, Hashable, CaseIterable {
     case min = "MIN"
     case max = "MAX"
     case all = "ALL"
     case count = "COUNT"
+    /// RFC 5182 §2.1: keep the result as `$` for later commands.
+    case save = "SAVE"
 }

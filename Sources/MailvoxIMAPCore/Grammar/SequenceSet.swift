@@ -37,9 +37,12 @@ public struct SequenceRange: Sendable, Hashable {
 /// An RFC 3501 sequence-set (`1:4,7,9:*`), used for message sequence numbers and UIDs alike.
 ///
 /// Never empty; every number is non-zero. The ranges keep the client's order so that
-/// `parse(encode(set)) == set`.
+/// `parse(encode(set)) == set`. `$` (RFC 5182 SEARCHRES) is the one set without ranges: the
+/// session's saved search result, which only the session can resolve.
 public struct SequenceSet: Sendable, Hashable, CustomStringConvertible {
     public private(set) var ranges: [SequenceRange]
+    /// `$`: the result the last `SEARCH RETURN (SAVE)` saved (RFC 5182 §2.1); `ranges` is empty.
+    public private(set) var isSavedResult = false
 
     /// Nil when `ranges` is empty or names the number 0, which no sequence-set can hold.
     public init?(_ ranges: [SequenceRange]) {
@@ -52,6 +55,13 @@ public struct SequenceSet: Sendable, Hashable, CustomStringConvertible {
 
     /// `1:*`.
     public static let all = SequenceSet(unchecked: [SequenceRange(.number(1), .last)])
+
+    /// `$` (RFC 5182 §2.1).
+    public static let savedResult: SequenceSet = {
+        var set = SequenceSet(unchecked: [])
+        set.isSavedResult = true
+        return set
+    }()
 
     init(unchecked ranges: [SequenceRange]) { self.ranges = ranges }
 
@@ -75,6 +85,27 @@ public struct SequenceSet: Sendable, Hashable, CustomStringConvertible {
         self.ranges = ranges
     }
 
+    /// The numbers in the order given, as ESORT's ALL reports them (RFC 5267 §3.1): only a run
+    /// ascending by one becomes a range (`a:b` with a < b reads in that order; a descending
+    /// `b:a` would mean the same set ascending). Nil when empty or holding 0.
+    public init?(inOrder numbers: [UInt32]) {
+        guard let firstNumber = numbers.first, !numbers.contains(0) else { return nil }
+        var ranges: [SequenceRange] = []
+        var start = firstNumber
+        var end = firstNumber
+        for number in numbers.dropFirst() {
+            if end != .max, number == end + 1 {
+                end = number
+            } else {
+                ranges.append(SequenceRange(start...end))
+                start = number
+                end = number
+            }
+        }
+        ranges.append(SequenceRange(start...end))
+        self.ranges = ranges
+    }
+
     /// Whether `number` is in the set once `*` is known to be `last`.
     public func contains(_ number: UInt32, last: UInt32) -> Bool {
         ranges.contains { $0.resolved(last: last).contains(number) }
@@ -82,7 +113,8 @@ public struct SequenceSet: Sendable, Hashable, CustomStringConvertible {
 
     /// The wire form, e.g. `1:4,7,9:*`.
     public var description: String {
-        ranges.map { range in
+        if isSavedResult { return "$" }
+        return ranges.map { range in
             func text(_ bound: SequenceBound) -> String {
                 switch bound {
                 case .number(let number): String(number)

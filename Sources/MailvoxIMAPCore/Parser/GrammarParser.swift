@@ -183,6 +183,28 @@ package struct GrammarParser {
     /// mod-sequence-valzer (RFC 7162 §7): 0 to 2^63 - 1.
     private mutating func modSequence() throws -> UInt64 { try digits(max: UInt64(Int64.max)) }
 
+    /// `(uidvalidity mod-sequence [known-uids [(known-sequence-set known-uid-set)]])` (RFC 7162 §3.2.5).
+    private mutating func qresyncParameters() throws -> QResyncParameters {
+        try expect(UInt8(ascii: "("), "(")
+        let validity = try nzNumber()
+        try space()
+        var parameters = QResyncParameters(uidValidity: validity, modSeq: try modSequence())
+        if take(UInt8(ascii: " ")) {
+            if peek != UInt8(ascii: "(") {
+                parameters.knownUIDs = try sequenceSet()
+                _ = take(UInt8(ascii: " "))
+            }
+            if take(UInt8(ascii: "(")) {
+                let numbers = try sequenceSet()
+                try space()
+                parameters.sequenceMatch = .init(sequenceNumbers: numbers, uids: try sequenceSet())
+                try expect(UInt8(ascii: ")"), ")")
+            }
+        }
+        try expect(UInt8(ascii: ")"), ")")
+        return parameters
+    }
+
     /// A parenthesised, space-separated list; `allowEmpty` for `()`.
     private mutating func list<T>(allowEmpty: Bool = false, _ element: (inout GrammarParser) throws -> T) throws -> [T]
     {
@@ -234,6 +256,9 @@ package struct GrammarParser {
             }
             return .setQuota(root: root, limits)
         case "IDLE": return .idle
+        case "COMPRESS":
+            try space()
+            return .compress(try word())
         case "CHECK": return .check
         case "CLOSE": return .close
         case "UNSELECT": return .unselect
@@ -256,8 +281,13 @@ package struct GrammarParser {
             var parameters = SelectParameters()
             if take(UInt8(ascii: " ")) {
                 _ = try list(allowEmpty: true) { parser in
-                    guard try parser.word() == "CONDSTORE" else { throw GrammarError("Unknown SELECT parameter") }
-                    parameters.condStore = true
+                    switch try parser.word() {
+                    case "CONDSTORE": parameters.condStore = true
+                    case "QRESYNC" where parameters.qresync == nil:
+                        try parser.space()
+                        parameters.qresync = try parser.qresyncParameters()
+                    default: throw GrammarError("Unknown SELECT parameter")
+                    }
                 }
             }
             return name == "SELECT" ? .select(mailbox, parameters) : .examine(mailbox, parameters)
@@ -291,6 +321,7 @@ package struct GrammarParser {
             return .status(mailbox, try list { try $0.statusAttribute() })
         case "APPEND": return .append(try append())
         case "SEARCH": return .search(try search(byUID: false))
+        case "SORT": return .sort(try sort(byUID: false))
         case "FETCH": return .fetch(try fetch(byUID: false))
         case "STORE": return .store(try store(byUID: false))
         case "COPY": return .copy(try copy(byUID: false))
@@ -299,13 +330,14 @@ package struct GrammarParser {
             try space()
             switch try word() {
             case "SEARCH": return .search(try search(byUID: true))
+            case "SORT": return .sort(try sort(byUID: true))
             case "FETCH": return .fetch(try fetch(byUID: true))
             case "STORE": return .store(try store(byUID: true))
             case "COPY": return .copy(try copy(byUID: true))
             case "MOVE": return .move(try copy(byUID: true))
             case "EXPUNGE":
                 try space()
-                return .uidExpunge(try sequenceSet())
+                return .uidExpunge(try messageSet())
             default: throw GrammarError("Unknown UID command")
             }
         default:
@@ -533,9 +565,17 @@ package struct GrammarParser {
         return SequenceSet(unchecked: ranges)
     }
 
+    /// A sequence-set where a command names messages, which may also be `$`, the saved search
+    /// result (RFC 5182 §4: `sequence-set =/ seq-last-command`).
+    private mutating func messageSet() throws -> SequenceSet {
+        if take(UInt8(ascii: "$")) { return .savedResult }
+        return try sequenceSet()
+    }
+
     private var atSequenceSet: Bool {
         guard let byte = peek else { return false }
-        return byte == UInt8(ascii: "*") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+        return byte == UInt8(ascii: "*") || byte == UInt8(ascii: "$")
+            || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
     }
 
     // MARK: SEARCH
@@ -568,7 +608,7 @@ package struct GrammarParser {
         defer { depth -= 1 }
         guard depth <= maxDepth else { throw GrammarError("Search keys nested too deeply", code: .limit) }
         if peek == UInt8(ascii: "(") { return .and(try list { try $0.searchKey() }) }
-        if atSequenceSet { return .sequenceNumbers(try sequenceSet()) }
+        if atSequenceSet { return .sequenceNumbers(try messageSet()) }
         let name = try word()
         func argument(_ parser: inout GrammarParser) throws -> String {
             try parser.space()
@@ -623,7 +663,7 @@ package struct GrammarParser {
             return .smaller(try number())
         case "UID":
             try space()
-            return .uid(try sequenceSet())
+            return .uid(try messageSet())
         case "NOT":
             try space()
             return .not(try searchKey())
@@ -650,11 +690,47 @@ package struct GrammarParser {
         }
     }
 
+    // MARK: SORT
+
+    /// `SORT [RETURN (options)] (criteria) charset search-keys` (RFC 5256 §5, RFC 5267 §3); the
+    /// charset is not optional here.
+    private mutating func sort(byUID: Bool) throws -> SortCommand {
+        try space()
+        var returnOptions: [SearchReturnOption]?
+        if takeWord("RETURN ") {
+            returnOptions = try list(allowEmpty: true) { parser in
+                guard let option = SearchReturnOption(rawValue: try parser.word()) else {
+                    throw GrammarError("Unknown SORT return option")
+                }
+                return option
+            }
+            try space()
+        }
+        let criteria = try list { parser -> SortCriterion in
+            var name = try parser.word()
+            let reverse = name == "REVERSE"
+            if reverse {
+                try parser.space()
+                name = try parser.word()
+            }
+            guard let key = SortKey(rawValue: name) else { throw GrammarError("Unknown sort key") }
+            return SortCriterion(key, reverse: reverse)
+        }
+        try space()
+        let charset = try astringText().uppercased()
+        try space()
+        var keys = [try searchKey()]
+        while take(UInt8(ascii: " ")) { keys.append(try searchKey()) }
+        return SortCommand(
+            byUID: byUID, returnOptions: returnOptions, criteria: criteria, charset: charset,
+            key: keys.count == 1 ? keys[0] : .and(keys))
+    }
+
     // MARK: FETCH
 
     private mutating func fetch(byUID: Bool) throws -> FetchCommand {
         try space()
-        let set = try sequenceSet()
+        let set = try messageSet()
         try space()
         var attributes: [FetchAttribute]
         if peek == UInt8(ascii: "(") {
@@ -671,9 +747,19 @@ package struct GrammarParser {
         var modifiers: [FetchModifier] = []
         if take(UInt8(ascii: " ")) {
             modifiers = try list { parser in
-                guard try parser.word() == "CHANGEDSINCE" else { throw GrammarError("Unknown FETCH modifier") }
-                try parser.space()
-                return .changedSince(try parser.modSequence())
+                switch try parser.word() {
+                case "CHANGEDSINCE":
+                    try parser.space()
+                    return .changedSince(try parser.modSequence())
+                case "VANISHED": return .vanished
+                default: throw GrammarError("Unknown FETCH modifier")
+                }
+            }
+            // RFC 7162 §3.2.6: VANISHED only with CHANGEDSINCE, and only in UID FETCH.
+            if modifiers.contains(.vanished) {
+                guard byUID, modifiers.contains(where: { if case .changedSince = $0 { true } else { false } }) else {
+                    throw GrammarError("VANISHED needs UID FETCH with CHANGEDSINCE")
+                }
             }
         }
         return FetchCommand(byUID: byUID, set: set, attributes: attributes, modifiers: modifiers)
@@ -775,7 +861,7 @@ package struct GrammarParser {
 
     private mutating func store(byUID: Bool) throws -> StoreCommand {
         try space()
-        let set = try sequenceSet()
+        let set = try messageSet()
         try space()
         var unchangedSince: UInt64?
         if peek == UInt8(ascii: "(") {
@@ -807,7 +893,7 @@ package struct GrammarParser {
 
     private mutating func copy(byUID: Bool) throws -> CopyCommand {
         try space()
-        let set = try sequenceSet()
+        let set = try messageSet()
         try space()
         return CopyCommand(byUID: byUID, set: set, mailbox: try mailbox())
     }
