@@ -29,6 +29,8 @@ public actor InMemoryMailStore: MailStore {
         var firstRecentUID: UInt32 = 1
         /// Ascending by UID.
         var messages: [StoredMessage] = []
+        /// Expunged UIDs and the modseq of their expunge (QRESYNC), as the real store's log.
+        var expungeLog: [UInt32: UInt64] = [:]
 
         var status: FolderStatus {
             FolderStatus(
@@ -145,7 +147,6 @@ public actor InMemoryMailStore: MailStore {
             let renamed = newName + key.dropFirst(name.count)
             moved.name = renamed
             folderTable[renamed] = moved
-            if subscriptionSet.remove(key) != nil { subscriptionSet.insert(renamed) }
             for continuation in subscribers[key]?.values ?? [:].values { continuation.finish() }
             subscribers[key] = nil
         }
@@ -262,6 +263,7 @@ public actor InMemoryMailStore: MailStore {
         guard !removed.isEmpty else { return [] }
         stored.messages.removeAll { wanted.contains($0.summary.uid) }
         stored.highestModseq += 1
+        for uid in removed { stored.expungeLog[uid] = stored.highestModseq }
         folderTable[folder] = stored
         publish(.expunged(uids: removed, modseq: stored.highestModseq), to: folder)
         return removed
@@ -297,6 +299,10 @@ public actor InMemoryMailStore: MailStore {
             }
         }
         return result
+    }
+
+    public func expunged(in folder: String, since modseq: UInt64) throws(MailStoreError) -> [UInt32] {
+        try existing(folder).expungeLog.filter { $0.value > modseq }.keys.sorted()
     }
 
     /// Limits for tests of QUOTA; none unless set.

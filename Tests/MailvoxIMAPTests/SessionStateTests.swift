@@ -41,7 +41,8 @@ import Testing
     @Test func failedSelectClosesThePreviousFolder() async throws {
         var (harness, _) = try await Fixture.selected()
         let reply = try await harness.send("c SELECT Nowhere")
-        #expect(reply.lines == ["c NO [NONEXISTENT] No such folder"])
+        // RFC 7162 §3.2.11: [CLOSED] marks the end of the previous folder's responses.
+        #expect(reply.lines == ["* OK [CLOSED] Previous folder closed", "c NO [NONEXISTENT] No such folder"])
         #expect(harness.session.state.selected == nil)
         #expect(harness.session.state.store != nil)
     }

@@ -149,15 +149,18 @@ import Testing
 
 /// Subscriptions are names (RFC 3501 §6.3.6): they outlive a deleted folder and follow a renamed one.
 @Suite struct SubscriptionTests {
-    @Test func aSubscriptionOutlivesItsFolderAndFollowsARename() throws {
+    @Test func aSubscriptionOutlivesItsFolderAndStaysThroughARename() throws {
         let fixture = try StoreFixture()
         let store = fixture.store
         let mailbox = fixture.mailbox
         try store.createFolder(mailbox: mailbox, name: "a/b")
         #expect(try store.subscriptions(mailbox: mailbox).contains("a/b"), "new folders are subscribed")
         try store.renameFolder(mailbox: mailbox, from: "a", to: "c")
+        // RFC 9051 §6.3.6: RENAME leaves subscriptions alone; the client moves them.
         #expect(
-            try store.subscriptions(mailbox: mailbox).filter { $0.hasPrefix("a") || $0.hasPrefix("c") } == ["c", "c/b"])
+            try store.subscriptions(mailbox: mailbox).filter { $0.hasPrefix("a") || $0.hasPrefix("c") } == ["a", "a/b"])
+        for name in ["c", "c/b"] { try store.setSubscribed(mailbox: mailbox, folder: name, true) }
+        for name in ["a", "a/b"] { try store.setSubscribed(mailbox: mailbox, folder: name, false) }
         try store.deleteFolder(mailbox: mailbox, name: "c/b")
         #expect(try store.subscriptions(mailbox: mailbox).contains("c/b"))
         #expect(try store.folders(mailbox: mailbox).first { $0.name == "c" }?.subscribed == true)

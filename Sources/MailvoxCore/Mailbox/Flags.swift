@@ -42,16 +42,20 @@ public struct MessageFlags: Hashable, Sendable {
 
 extension MessageFlags {
     /// These flags after a STORE of `flags` with `operation` (RFC 3501 §6.4.6): every store
-    /// applies a STORE through this one function.
+    /// applies a STORE through this one function. Keywords are atoms, so their case does not
+    /// matter (RFC 3501 §9, note 1): removing `another` removes `Another`, and adding `junk`
+    /// to a message with `Junk` keeps the spelling it has.
     public func applying(_ operation: FlagOperation, _ flags: MessageFlags) -> MessageFlags {
         var updated = self
         switch operation {
         case .add:
             updated.system.formUnion(flags.system)
-            updated.keywords.formUnion(flags.keywords)
+            let present = Set(keywords.map { $0.lowercased() })
+            updated.keywords.formUnion(flags.keywords.filter { !present.contains($0.lowercased()) })
         case .remove:
             updated.system.subtract(flags.system)
-            updated.keywords.subtract(flags.keywords)
+            let removed = Set(flags.keywords.map { $0.lowercased() })
+            updated.keywords = updated.keywords.filter { !removed.contains($0.lowercased()) }
         case .replace:
             updated = flags
         }

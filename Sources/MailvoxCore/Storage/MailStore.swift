@@ -63,6 +63,9 @@ public protocol MailStore: Sendable {
     func copy(
         from folder: String, uids: [UInt32], to target: String, removingSource: Bool
     ) async throws(MailStoreError) -> CopiedMessages
+    /// UIDs expunged from `folder` by a change above `modseq`, ascending: the expunge log that
+    /// QRESYNC's VANISHED (EARLIER) reports (RFC 7162 §3.2.5). Kept for the folder's life.
+    func expunged(in folder: String, since modseq: UInt64) async throws(MailStoreError) -> [UInt32]
     /// UIDs in `folder` matching `criterion`, ascending.
     func search(in folder: String, _ criterion: SearchCriterion) async throws(MailStoreError) -> [UInt32]
     /// The mailbox's limits and what it uses across its folders (RFC 9208 QUOTA).

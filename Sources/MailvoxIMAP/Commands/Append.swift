@@ -16,6 +16,12 @@ extension IMAPSession {
         let bytes = Array(command.message.readableBytesView)
         let appended = try await store.append(
             to: command.mailbox.name, message: bytes, flags: MessageFlags(command.flags), internalDate: date)
+        if command.mailbox.name == state.selected?.name {
+            // Into the selected folder: EXISTS before the OK (RFC 3501 §6.3.11), not at the next
+            // command when the feed's echo arrives (the tracker then ignores the echo).
+            let summary = appended.summary
+            state.updateSelected { $0.tracker.receive(.added(uid: summary.uid, modseq: summary.modseq)) }
+        }
         await ok(
             tag, code: .appendUID(uidValidity: appended.uidValidity, uid: appended.summary.uid), "APPEND completed")
     }

@@ -26,11 +26,20 @@ extension IMAPSession {
         {
             code = .copyUID(uidValidity: copied.uidValidity, source: source, destination: destination)
         }
+        if command.mailbox.name == folder.name {
+            // Copied into the selected folder: announced before the OK (RFC 3501 §5.2), not at the
+            // next command when the feed's echo arrives.
+            let added = try await store.summaries(in: folder.name, uids: copied.pairs.map(\.target))
+            state.updateSelected { selected in
+                for summary in added { selected.tracker.receive(.added(uid: summary.uid, modseq: summary.modseq)) }
+            }
+        }
         if removingSource {
             // RFC 6851 §4.3: COPYUID in an untagged OK before the EXPUNGEs.
             if let code { send(.condition(StatusResponse(.ok, code: code, text: "Moved UIDs"))) }
             var responses: [UntaggedResponse] = []
-            state.updateSelected { responses = $0.tracker.remove(copied.pairs.map(\.source)) }
+            let vanished = state.qresync
+            state.updateSelected { responses = $0.tracker.remove(copied.pairs.map(\.source), vanished: vanished) }
             for response in responses { send(response) }
             await ok(tag, "MOVE completed")
         } else {

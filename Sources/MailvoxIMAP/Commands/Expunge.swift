@@ -18,7 +18,8 @@ extension IMAPSession {
         }
         let removed = candidates.isEmpty ? [] : try await store.expunge(in: folder.name, uids: candidates)
         var responses: [UntaggedResponse] = []
-        state.updateSelected { responses = $0.tracker.remove(removed) }
+        let vanished = state.qresync
+        state.updateSelected { responses = $0.tracker.remove(removed, vanished: vanished) }
         for response in responses { send(response) }
         await ok(tag, "EXPUNGE completed")
     }

@@ -19,6 +19,18 @@ extension IMAPSession {
         if command.byUID && !attributes.contains(.uid) { attributes.insert(.uid, at: 0) }
         if command.changedSince != nil && !attributes.contains(.modSeq) { attributes.append(.modSeq) }
         if attributes.contains(.modSeq) { state.condStoreUsed() }
+        // RFC 7162 §3.2.6: UID FETCH … (CHANGEDSINCE n VANISHED) first reports the UIDs of the
+        // set expunged since n; the parser allows VANISHED only there.
+        if command.vanished {
+            guard state.qresync else {
+                bad(tag, "VANISHED needs ENABLE QRESYNC")
+                return
+            }
+            let gone = try await store.expunged(in: folder.name, since: command.changedSince ?? 0).filter {
+                command.set.contains($0, last: UInt32.max)
+            }
+            if let set = SequenceSet(numbers: gone) { send(.vanished(earlier: true, set)) }
+        }
         let setsSeen = !folder.readOnly && attributes.contains(where: \.setsSeen)
         let binaryParts = Self.binaryParts(attributes)
         var refusal: StatusResponse?
@@ -78,15 +90,24 @@ extension IMAPSession {
                     }
                 }
             }
+            var shown: [MessageSummary] = []
             for (seq, uid) in batch {
                 guard let summary = summaries[uid], !refused.contains(uid) else { continue }
                 do {
                     try await writeFetch(
                         seq: seq, summary: summary, recent: folder.tracker.isRecent(uid), attributes: attributes,
                         addFlags: seenNow.contains(uid), store: store, folder: folder, structure: structures[uid])
+                    shown.append(summary)
                 } catch MailStoreError.noSuchMessage {
                     // Expunged by another session meanwhile: nothing to say about it now.
                     continue
+                }
+            }
+            // The client now knows these flags and modseqs: a change the feed has not yet
+            // delivered that is older must not be sent after them (MODSEQ never goes back).
+            if attributes.contains(.flags) || attributes.contains(.modSeq) || !seenNow.isEmpty {
+                state.updateSelected { selected in
+                    for summary in shown { selected.tracker.noteModseq(summary.modseq, of: summary.uid) }
                 }
             }
         }

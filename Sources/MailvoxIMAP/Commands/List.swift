@@ -29,7 +29,11 @@ extension IMAPSession {
         // With SUBSCRIBED the candidates are the subscribed names — a subscription outlives its
         // folder — and, for RECURSIVEMATCH, their parents; otherwise the folders.
         let subscriptions = subscribedOnly ? Set(try await store.subscriptions()) : []
-        var candidates = folders.map(\.name)
+        // A level above a folder that is no folder itself (left by another client's DELETE) is
+        // listed too, as \Noselect (RFC 3501 §6.3.8) or \NonExistent (RFC 5258 §3).
+        var names = Set(folders.map(\.name))
+        for folder in folders { names.formUnion(Self.parents(of: folder.name)) }
+        var candidates = names.count == folders.count ? folders.map(\.name) : names.sorted(by: Self.listOrder)
         if subscribedOnly {
             var names = subscriptions
             if recursive { for name in subscriptions { names.formUnion(Self.parents(of: name)) } }
@@ -49,7 +53,8 @@ extension IMAPSession {
             if let folder {
                 attributes.append(folder.hasChildren ? .hasChildren : .hasNoChildren)
             } else {
-                attributes.append(.nonExistent)
+                attributes.append(command.isExtended ? .nonExistent : .noSelect)
+                if folders.contains(where: { $0.name.hasPrefix(name + "/") }) { attributes.append(.hasChildren) }
             }
             if returnSubscribed && (subscribedOnly ? subscriptions.contains(name) : folder?.subscribed == true) {
                 attributes.append(.subscribed)

@@ -4,13 +4,21 @@ import MailvoxIMAPCore
 extension IMAPSession {
     static let systemFlags: [Flag] = [.answered, .flagged, .deleted, .seen, .draft]
 
-    /// SELECT and EXAMINE (RFC 3501 §6.3.1–2, RFC 7162 §3.1.8 CONDSTORE).
+    /// SELECT and EXAMINE (RFC 3501 §6.3.1–2, RFC 7162 §3.1.8 CONDSTORE, §3.2.5 QRESYNC).
     mutating func select(_ name: MailboxName, _ parameters: SelectParameters, readOnly: Bool, tag: String) async throws
     {
         guard let store = state.store else { return }
-        // RFC 3501 §6.3.1: the previous folder is closed even if this SELECT fails.
-        state.unselected()?.stop()
-        if parameters.condStore { state.condStoreUsed() }
+        if parameters.qresync != nil && !state.qresync {
+            bad(tag, "QRESYNC is not enabled (ENABLE QRESYNC first)")
+            return
+        }
+        // RFC 3501 §6.3.1: the previous folder is closed even if this SELECT fails; RFC 7162
+        // §3.2.11: [CLOSED] marks where its responses end.
+        if let feed = state.unselected() {
+            feed.stop()
+            send(.condition(StatusResponse(.ok, code: .closed, text: "Previous folder closed")))
+        }
+        if parameters.condStore || parameters.qresync != nil { state.condStoreUsed() }
         // Subscribe before the snapshot, so no change falls between them; the tracker drops
         // what the snapshot already holds.
         let stream = try await store.changes(of: name.name)
@@ -51,6 +59,9 @@ extension IMAPSession {
         send(.condition(StatusResponse(.ok, code: .uidValidity(status.uidValidity), text: "UIDs valid")))
         send(.condition(StatusResponse(.ok, code: .uidNext(status.uidNext), text: "Predicted next UID")))
         send(.condition(StatusResponse(.ok, code: .highestModSeq(status.highestModseq), text: "Highest")))
+        if let qresync = parameters.qresync, qresync.uidValidity == status.uidValidity {
+            try await resynchronise(qresync, snapshot: snapshot, tracker: tracker, store: store, folder: name.name)
+        }
         send(
             .tagged(
                 tag: tag,
@@ -61,6 +72,30 @@ extension IMAPSession {
 
     /// `* FLAGS` and `* OK [PERMANENTFLAGS]` with the system flags and `keywords` (RFC 3501
     /// §7.2.6, §7.1): what SELECT sends, and what is sent again when a keyword first appears.
+    /// QRESYNC (RFC 7162 §3.2.5.1): what changed since the client's mod-sequence — the UIDs
+    /// expunged since (within its known UIDs), then the flags of every message changed since.
+    /// The store keeps the whole expunge log, so the sequence-match data is not needed.
+    mutating func resynchronise(
+        _ qresync: QResyncParameters, snapshot: FolderSnapshot, tracker: MessageTracker, store: any MailStore,
+        folder: String
+    ) async throws {
+        var vanished = try await store.expunged(in: folder, since: qresync.modSeq)
+        if let known = qresync.knownUIDs {
+            vanished = vanished.filter { known.contains($0, last: UInt32.max) }
+        }
+        if let set = SequenceSet(numbers: vanished) { send(.vanished(earlier: true, set)) }
+        for message in snapshot.messages where message.modseq > qresync.modSeq {
+            guard let seq = tracker.sequenceNumber(of: message.uid) else { continue }
+            send(
+                .fetch(
+                    sequenceNumber: seq,
+                    [
+                        .uid(message.uid), .flags(Flag.list(message.flags, recent: tracker.isRecent(message.uid))),
+                        .modSeq(message.modseq),
+                    ]))
+        }
+    }
+
     mutating func sendFlags(keywords: [String], readOnly: Bool) {
         let flags = Self.systemFlags + keywords.map(Flag.keyword)
         send(.flags(flags))

@@ -9,7 +9,15 @@ extension IMAPSession {
         guard let store = state.store else { return }
         let status = try await store.status(of: name.name)
         if attributes.contains(.highestModSeq) { state.condStoreUsed() }
-        send(.status(name, Self.statusValues(status, attributes)))
+        var values = Self.statusValues(status, attributes)
+        if let selected = state.selected, selected.name == name.name,
+            let index = values.firstIndex(where: { $0.attribute == .recent })
+        {
+            // The selected folder's recent messages are this session's, held in its tracker;
+            // the store counts only those no session has claimed (RFC 3501 §6.3.10, §2.3.2).
+            values[index] = StatusValue(.recent, UInt64(status.recent + selected.tracker.recentCount))
+        }
+        send(.status(name, values))
         await ok(tag, "STATUS completed")
     }
 

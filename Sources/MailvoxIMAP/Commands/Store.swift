@@ -24,8 +24,10 @@ extension IMAPSession {
         if !command.silent {
             let unchanged = targets.map(\.uid).filter { current[$0] == nil && !failed.contains($0) }
             if !unchanged.isEmpty {
-                for summary in try await store.summaries(in: folder.name, uids: unchanged) {
-                    current[summary.uid] = summary
+                let read = try await store.summaries(in: folder.name, uids: unchanged)
+                for summary in read { current[summary.uid] = summary }
+                state.updateSelected { selected in
+                    for summary in read { selected.tracker.noteModseq(summary.modseq, of: summary.uid) }
                 }
             }
         }

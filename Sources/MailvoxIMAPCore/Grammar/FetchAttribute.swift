@@ -46,4 +46,6 @@ public enum FetchAttribute: Sendable, Hashable {
 public enum FetchModifier: Sendable, Hashable {
     /// CHANGEDSINCE n (RFC 7162 §3.1.4): only messages whose mod-sequence is above n.
     case changedSince(UInt64)
+    /// VANISHED (RFC 7162 §3.2.6), with CHANGEDSINCE in a UID FETCH once QRESYNC is enabled.
+    case vanished
 }

@@ -97,14 +97,14 @@ public enum MIMEText {
         guard let value = dateTime(text), (1...12).contains(value.dt_month), (1...31).contains(value.dt_day) else {
             return nil
         }
-        return SearchDay(year: Int(value.dt_year), month: Int(value.dt_month), day: Int(value.dt_day))
+        return SearchDay(year: year(value), month: Int(value.dt_month), day: Int(value.dt_day))
     }
 
     /// An RFC 5322 date-time (`Tue, 1 Jul 2025 10:52:37 +0200`), or nil.
     public static func parseDate(_ text: String) -> Date? {
         guard let value = dateTime(text) else { return nil }
         var components = DateComponents()
-        components.year = Int(value.dt_year)
+        components.year = year(value)
         components.month = Int(value.dt_month)
         components.day = Int(value.dt_day)
         components.hour = Int(value.dt_hour)
@@ -116,6 +116,17 @@ public enum MIMEText {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
         return calendar.date(from: components)
+    }
+
+    /// The year as RFC 5322 §4.3 reads an obsolete one: two digits 00–49 are 2000–2049, 50–99
+    /// are 1950–1999, three digits add 1900 (`1 Jan 99` is 1999, not the year 99).
+    private static func year(_ value: mailimf_date_time) -> Int {
+        let year = Int(value.dt_year)
+        switch year {
+        case 0..<50: return year + 2000
+        case 50..<1000: return year + 1900
+        default: return year
+        }
     }
 
     /// libetpan's fields of an RFC 5322 date-time as written, or nil when it is not one.

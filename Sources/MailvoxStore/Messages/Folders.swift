@@ -68,7 +68,8 @@ extension MessageStore {
     }
 
     /// Renames a folder and its children; UIDVALIDITY and files stay (folders are directories by
-    /// id). Renaming INBOX moves its messages into a new folder and leaves INBOX empty (RFC 3501 §6.3.5).
+    /// id). Subscriptions stay as they are (RFC 9051 §6.3.6: a client subscribes the new name and
+    /// unsubscribes the old one itself). Renaming INBOX moves its messages into a new folder and leaves INBOX empty (RFC 3501 §6.3.5).
     public func renameFolder(mailbox: MailboxID, from old: String, to new: String) throws {
         let new = try Self.validateFolderName(new)
         if old.uppercased() == "INBOX" {
@@ -101,10 +102,6 @@ extension MessageStore {
                 }
                 try db.execute(
                     sql: "UPDATE folder SET name = ? WHERE id = ?", arguments: [renamed, row["id"] as Int64])
-                // The subscription goes with its folder.
-                try db.execute(
-                    sql: "UPDATE OR REPLACE subscription SET name = ? WHERE mailbox_id = ? AND name = ?",
-                    arguments: [renamed, mailbox.rawValue, name])
             }
             let parts = new.split(separator: "/")
             for depth in stride(from: parts.count - 1, through: 1, by: -1) {

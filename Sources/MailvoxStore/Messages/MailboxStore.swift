@@ -155,6 +155,10 @@ public struct MailboxStore: MailStore {
         }
     }
 
+    public func expunged(in folder: String, since modseq: UInt64) async throws(MailStoreError) -> [UInt32] {
+        try await run { store, mailbox in try store.expunged(mailbox: mailbox, folder: folder, since: modseq) }
+    }
+
     public func search(in folder: String, _ criterion: SearchCriterion) async throws(MailStoreError) -> [UInt32] {
         try await run { store, mailbox in try store.search(mailbox: mailbox, folder: folder, criterion) }
     }

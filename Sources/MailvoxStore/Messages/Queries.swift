@@ -128,6 +128,17 @@ extension MessageStore {
         return matches
     }
 
+    /// UIDs expunged from the folder by a change above `modseq`, ascending (QRESYNC).
+    public func expunged(mailbox: MailboxID, folder name: String, since modseq: UInt64) throws -> [UInt32] {
+        try database.read { db in
+            let folder = try Self.folder(db, mailbox: mailbox, name: name)
+            return try Int64.fetchAll(
+                db, sql: "SELECT uid FROM expunged WHERE folder_id = ? AND modseq > ? ORDER BY uid",
+                arguments: [folder.id, Int64(clamping: modseq)]
+            ).map { UInt32(truncatingIfNeeded: $0) }
+        }
+    }
+
     /// The mailbox's limits and what it holds across its folders.
     public func quota(mailbox: MailboxID, defaults: MailvoxCore.Configuration.Quota) throws -> MailboxQuota {
         try database.read { db in try Directory.quota(db, of: mailbox, defaults: defaults) }
