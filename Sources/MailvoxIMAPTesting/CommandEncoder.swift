@@ -186,14 +186,16 @@ public enum CommandEncoder {
             case .append(let append):
                 write("APPEND ")
                 mailbox(append.mailbox)
-                if !append.flags.isEmpty {
+                for message in append.messages {
+                    if !message.flags.isEmpty {
+                        write(" ")
+                        flags(message.flags)
+                    }
+                    if let date = message.internalDate { write(" \"\(date)\"") }
                     write(" ")
-                    flags(append.flags)
+                    if message.isLiteral8 { write("~") }
+                    literal(message.message.readableBytesView)
                 }
-                if let date = append.internalDate { write(" \"\(date)\"") }
-                write(" ")
-                if append.isLiteral8 { write("~") }
-                literal(append.message.readableBytesView)
             case .uidExpunge(let set): write("UID EXPUNGE \(set)")
             case .search(let search):
                 write(search.byUID ? "UID SEARCH " : "SEARCH ")

@@ -261,11 +261,11 @@ import Testing
             Issue.record("\(result)")
             return
         }
-        #expect(append.isLiteral8)
-        #expect(Array(append.message.readableBytesView) == [0x61, 0, 0x62])
-        #expect(append.flags == [.seen])
+        #expect(append.messages.count == 1 && append.messages[0].isLiteral8)
+        #expect(Array(append.messages[0].message.readableBytesView) == [0x61, 0, 0x62])
+        #expect(append.messages[0].flags == [.seen])
         guard case .append(let plain) = command("a APPEND INBOX {1+}\r\nx\r\n") else { return }
-        #expect(!plain.isLiteral8)
+        #expect(plain.messages.allSatisfy { !$0.isLiteral8 })
     }
 
     @Test func binaryCommandsRoundTrip() {

@@ -48,7 +48,7 @@ import Testing
         #expect(command("A023 LOGOUT\r\n") == .logout)
     }
 
-    @Test func appendWithLiteralFlagsAndDate() {
+    @Test func appendWithLiteralFlagsAndDate() throws {
         let message = "Date: Mon, 7 Feb 1994 21:52:25 -0800\r\nSubject: afternoon meeting\r\n\r\nHello Joe\r\n"
         let text =
             "A003 APPEND saved-messages (\\Seen) \"17-Jul-1996 02:44:25 -0700\" {\(message.utf8.count)}\r\n\(message)\r\n"
@@ -59,10 +59,12 @@ import Testing
             return
         }
         #expect(append.mailbox == MailboxName("saved-messages"))
-        #expect(append.flags == [.seen])
-        #expect(append.internalDate?.description == "17-Jul-1996 02:44:25 -0700")
-        #expect(append.internalDate?.secondsSince1970 == 837_596_665)
-        #expect(String(buffer: append.message) == message)
+        let first = try #require(append.messages.first)
+        #expect(append.messages.count == 1)
+        #expect(first.flags == [.seen])
+        #expect(first.internalDate?.description == "17-Jul-1996 02:44:25 -0700")
+        #expect(first.internalDate?.secondsSince1970 == 837_596_665)
+        #expect(String(buffer: first.message) == message)
     }
 
     @Test func searchWithCharsetAndLiteral() {

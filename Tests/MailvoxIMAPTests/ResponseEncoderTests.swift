@@ -31,7 +31,9 @@ import Testing
             wire(
                 .tagged(
                     tag: "A003",
-                    StatusResponse(.ok, code: .appendUID(uidValidity: 38505, uid: 3955), text: "APPEND completed")))
+                    StatusResponse(
+                        .ok, code: .appendUID(uidValidity: 38505, uids: SequenceSet(numbers: [3955])!),
+                        text: "APPEND completed")))
                 == "A003 OK [APPENDUID 38505 3955] APPEND completed\r\n")
         let source = SequenceSet([SequenceRange(304), SequenceRange(319...320)])!
         let destination = SequenceSet([SequenceRange(3956...3958)])!

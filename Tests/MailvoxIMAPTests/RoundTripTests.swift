@@ -37,6 +37,13 @@ import Testing
                     date: IMAPDate(year: 2024, month: 2, day: 29)!, hour: 23, minute: 5, second: 1, zoneMinutes: 330),
                 message: ByteBuffer(string: "Subject: x\r\n\r\nbody\r\n"))),
         .append(AppendCommand(mailbox: MailboxName("Saved"), message: ByteBuffer(string: ""))),
+        .append(
+            AppendCommand(
+                mailbox: .inbox,
+                messages: [
+                    .init(flags: [.seen], message: ByteBuffer(string: "Subject: a\r\n\r\n1\r\n")),
+                    .init(message: ByteBuffer(string: "Subject: b\r\n\r\n2\r\n"), isLiteral8: true),
+                ])),
         .uidExpunge(set),
         .search(SearchCommand(key: .all)),
         .search(

@@ -15,7 +15,7 @@ extension IMAPSession {
         result += [
             "SASL-IR", "ID", "ENABLE", "IDLE", "NAMESPACE", "UIDPLUS", "MOVE", "UNSELECT", "CHILDREN", "SPECIAL-USE",
             "LITERAL+", "LIST-EXTENDED", "LIST-STATUS", "STATUS=SIZE", "CONDSTORE", "QRESYNC", "ESEARCH", "SEARCHRES",
-            "SORT", "SORT=DISPLAY", "ESORT", "BINARY", "QUOTA",
+            "SORT", "SORT=DISPLAY", "ESORT", "MULTIAPPEND", "BINARY", "QUOTA",
             "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE",
         ]
         // RFC 4978 §3: after login, and only while it could still be turned on.

@@ -55,7 +55,8 @@ public enum ResponseCode: Sendable, Hashable {
     case uidValidity(UInt32)
     case unseen(UInt32)
     case highestModSeq(UInt64)
-    case appendUID(uidValidity: UInt32, uid: UInt32)
+    /// RFC 4315: one UID, or a set for a MULTIAPPEND.
+    case appendUID(uidValidity: UInt32, uids: SequenceSet)
     case copyUID(uidValidity: UInt32, source: SequenceSet, destination: SequenceSet)
     /// RFC 7162 §3.1.3: messages STORE UNCHANGEDSINCE did not change.
     case modified(SequenceSet)

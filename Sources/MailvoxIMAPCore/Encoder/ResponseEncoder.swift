@@ -214,7 +214,7 @@ extension ByteBuffer {
         case .uidValidity(let value): writeString("UIDVALIDITY \(value)")
         case .unseen(let number): writeString("UNSEEN \(number)")
         case .highestModSeq(let value): writeString("HIGHESTMODSEQ \(value)")
-        case .appendUID(let validity, let uid): writeString("APPENDUID \(validity) \(uid)")
+        case .appendUID(let validity, let uids): writeString("APPENDUID \(validity) \(uids)")
         case .copyUID(let validity, let source, let destination):
             writeString("COPYUID \(validity) \(source) \(destination)")
         case .modified(let set): writeString("MODIFIED \(set)")

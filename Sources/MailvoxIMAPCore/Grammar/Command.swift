@@ -186,22 +186,41 @@ public struct ListCommand: Sendable, Equatable {
 /// APPEND mailbox [flags] [date-time] literal (RFC 3501 §6.3.11), or literal8 (RFC 3516 §4.4).
 public struct AppendCommand: Sendable, Equatable {
     public var mailbox: MailboxName
-    public var flags: [Flag]
-    public var internalDate: InternalDate?
-    /// The message, a slice of the parser's buffer (no copy).
-    public var message: ByteBuffer
-    /// Whether the message came as a literal8 (`~{n}`), which may hold NUL octets.
-    public var isLiteral8: Bool
+    /// One or more (MULTIAPPEND, RFC 3502) messages, stored all or none.
+    public var messages: [Message]
 
+    /// One message of an APPEND with its flags and date.
+    public struct Message: Sendable, Equatable {
+        public var flags: [Flag]
+        public var internalDate: InternalDate?
+        /// The message, a slice of the parser's buffer (no copy).
+        public var message: ByteBuffer
+        /// Whether the message came as a literal8 (`~{n}`), which may hold NUL octets.
+        public var isLiteral8: Bool
+
+        public init(
+            flags: [Flag] = [], internalDate: InternalDate? = nil, message: ByteBuffer, isLiteral8: Bool = false
+        ) {
+            self.flags = flags
+            self.internalDate = internalDate
+            self.message = message
+            self.isLiteral8 = isLiteral8
+        }
+    }
+
+    public init(mailbox: MailboxName, messages: [Message]) {
+        self.mailbox = mailbox
+        self.messages = messages
+    }
+
+    /// A single-message APPEND.
     public init(
         mailbox: MailboxName, flags: [Flag] = [], internalDate: InternalDate? = nil, message: ByteBuffer,
         isLiteral8: Bool = false
     ) {
-        self.mailbox = mailbox
-        self.flags = flags
-        self.internalDate = internalDate
-        self.message = message
-        self.isLiteral8 = isLiteral8
+        self.init(
+            mailbox: mailbox,
+            messages: [Message(flags: flags, internalDate: internalDate, message: message, isLiteral8: isLiteral8)])
     }
 }
 

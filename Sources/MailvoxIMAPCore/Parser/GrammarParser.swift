@@ -457,25 +457,35 @@ package struct GrammarParser {
         return .keyword(try atom())
     }
 
+    /// Most messages one MULTIAPPEND (RFC 3502) may carry.
+    static let maxAppendMessages = 1_000
+
     private mutating func append() throws -> AppendCommand {
         try space()
         let mailbox = try self.mailbox()
-        try space()
-        var flags: [Flag] = []
-        if peek == UInt8(ascii: "(") {
-            flags = try list(allowEmpty: true) { try $0.flag() }
-            try space()
+        var messages: [AppendCommand.Message] = []
+        // RFC 3502: `append-message *(SP append-message)`.
+        while take(UInt8(ascii: " ")) {
+            guard messages.count < Self.maxAppendMessages else {
+                throw GrammarError("Too many messages in one APPEND", code: .limit)
+            }
+            var flags: [Flag] = []
+            if peek == UInt8(ascii: "(") {
+                flags = try list(allowEmpty: true) { try $0.flag() }
+                try space()
+            }
+            var date: InternalDate?
+            if peek == UInt8(ascii: "\"") {
+                date = try dateTime()
+                try space()
+            }
+            // RFC 3516 §4.4: `~{n}` (or `~{n+}`, RFC 7888) is a literal8, which may hold NUL.
+            let literal8 = take(UInt8(ascii: "~"))
+            guard peek == UInt8(ascii: "{") else { throw GrammarError("APPEND needs the message as a literal") }
+            messages.append(.init(flags: flags, internalDate: date, message: try literal(), isLiteral8: literal8))
         }
-        var date: InternalDate?
-        if peek == UInt8(ascii: "\"") {
-            date = try dateTime()
-            try space()
-        }
-        // RFC 3516 §4.4: `~{n}` (or `~{n+}`, RFC 7888) is a literal8, which may hold NUL.
-        let literal8 = take(UInt8(ascii: "~"))
-        guard peek == UInt8(ascii: "{") else { throw GrammarError("APPEND needs the message as a literal") }
-        return AppendCommand(
-            mailbox: mailbox, flags: flags, internalDate: date, message: try literal(), isLiteral8: literal8)
+        guard !messages.isEmpty else { throw GrammarError("APPEND needs a message") }
+        return AppendCommand(mailbox: mailbox, messages: messages)
     }
 
     // MARK: Dates
