@@ -46,6 +46,8 @@ let package = Package(
         .systemLibrary(name: "CEbur128", path: "Sources/CEbur128"),
         // libetpan's .pc carries linker specs SwiftPM rejects, so no pkgConfig here (docs/PLATFORM.md).
         .systemLibrary(name: "CEtPan", path: "Sources/CEtPan"),
+        // zlib's raw DEFLATE for IMAP COMPRESS=DEFLATE (RFC 4978).
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
 
         // MARK: Foundation of value types
         .target(name: "MailvoxCore"),
@@ -133,7 +135,7 @@ let package = Package(
         .target(
             name: "MailvoxIMAP",
             dependencies: [
-                "MailvoxCore", "MailvoxIMAPCore", "MailvoxTLS",
+                "MailvoxCore", "MailvoxIMAPCore", "MailvoxTLS", "CZlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

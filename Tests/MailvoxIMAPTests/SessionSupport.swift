@@ -29,6 +29,7 @@ struct SessionHarness {
     let sink: CollectingSink
     var closed = false
     var startedTLS = false
+    var startedCompression = false
 
     init(
         authenticator: InMemoryAuthenticator,
@@ -63,6 +64,10 @@ struct SessionHarness {
             }
             if action == .startTLS {
                 startedTLS = true
+                try await sink.write(session.takeOutput())
+            }
+            if action == .startCompression {
+                startedCompression = true
                 try await sink.write(session.takeOutput())
             }
         }

@@ -1,7 +1,23 @@
+import MailvoxIMAP
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
+
+/// Octets every client read off TLS (compressed, once COMPRESS is on): the wire cost of a run.
+let wireOctets = NIOLockedValueBox(0)
+
+/// Counts what TLS hands up, before any inflating.
+final class WireCounter: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let count = unwrapInboundIn(data).readableBytes
+        wireOctets.withLockedValue { $0 += count }
+        context.fireChannelRead(data)
+    }
+}
 
 /// A minimal IMAP client for load: sends one tagged command at a time and waits for its
 /// tagged completion, skipping literals by their announced size.
@@ -98,6 +114,7 @@ final class IMAPClient: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
                         NIOSSLClientHandler(context: sslContext, serverHostname: nil))
+                    try channel.pipeline.syncOperations.addHandler(WireCounter())
                     try channel.pipeline.syncOperations.addHandler(ClientHandler())
                 }
             }
@@ -140,6 +157,17 @@ final class IMAPClient: Sendable {
         }.get()
         guard line.hasPrefix("\(tag) OK") else { throw BenchError.commandFailed(command, line) }
         return line
+    }
+
+    /// COMPRESS DEFLATE (RFC 4978) with Mailvox's own deflate layer on the client's side, put in
+    /// place once the OK is read (the server sends nothing more until the next command).
+    func compress() async throws {
+        try await run("COMPRESS DEFLATE")
+        let channel = self.channel
+        try await channel.eventLoop.submit {
+            let pipeline = channel.pipeline.syncOperations
+            try pipeline.addHandler(CompressionHandler(), position: .before(pipeline.handler(type: ClientHandler.self)))
+        }.get()
     }
 
     /// Starts IDLE and waits for the continuation.

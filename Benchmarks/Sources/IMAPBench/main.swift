@@ -5,6 +5,10 @@
 // servers' memory (PSS from /proc/PID/smaps_rollup, summed over their processes) and the PSS
 // of K idle IDLE connections, with Mailvox/Dovecot ratios.
 //
+// Then the same load with COMPRESS=DEFLATE (RFC 4978) on every connection after login, for
+// both servers (Dovecot through its imap_zlib plugin): ops/s, p50/p99 and the octets read off
+// TLS per operation, against the uncompressed run of the same server.
+//
 // With the IDLE connections open it delivers D more messages, one at a time, and reports how
 // long each takes from the delivery's commit to `* n EXISTS` on every IDLE connection, p50/p99.
 //
@@ -222,6 +226,10 @@ func startDovecot(_ bench: Bench, maxConnections: Int) async throws -> (Process,
     ssl_key = <\(bench.key)
     auth_mechanisms = plain
     mail_location = maildir:~/Maildir
+    mail_plugins = $mail_plugins zlib
+    protocol imap {
+      mail_plugins = $mail_plugins imap_zlib
+    }
     mail_max_userip_connections = \(limit)
     default_process_limit = \(limit)
     default_client_limit = \(limit * 2)
@@ -284,6 +292,8 @@ struct LoadResult {
     /// The same latencies by command of the loop, in `loopCommands` order.
     var byCommand = [[Double]](repeating: [], count: loopCommands.count)
     var loginSelectFetch: [Double] = []
+    /// Octets the clients read off TLS during the run.
+    var wireOctets = 0
 
     func percentile(_ values: [Double], _ p: Double) -> Double {
         guard !values.isEmpty else { return 0 }
@@ -297,7 +307,8 @@ func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 /// The load loop's commands, by the names the figures use.
 let loopCommands = ["SELECT", "FETCH 1:* (FLAGS ENVELOPE BODYSTRUCTURE)", "FETCH BODY.PEEK[]", "STORE"]
 
-func load(port: Int) async throws -> LoadResult {
+func load(port: Int, compress: Bool = false) async throws -> LoadResult {
+    wireOctets.withLockedValue { $0 = 0 }
     let deadline = now() + seconds
     let start = now()
     let results = try await withThrowingTaskGroup(of: ([[Double]], Double).self) { group in
@@ -307,6 +318,7 @@ func load(port: Int) async throws -> LoadResult {
                 let began = now()
                 let client = try await IMAPClient.connect(port: port, sslContext: clientContext)
                 try await client.run("LOGIN bench \(password)")
+                if compress { try await client.compress() }
                 try await client.run("SELECT INBOX")
                 try await client.run("FETCH 1 (FLAGS ENVELOPE BODYSTRUCTURE)")
                 let first = now() - began
@@ -343,6 +355,7 @@ func load(port: Int) async throws -> LoadResult {
         result.loginSelectFetch.append(first)
     }
     result.operations = result.latencies.count
+    result.wireOctets = wireOctets.withLockedValue { $0 }
     return result
 }
 
@@ -473,6 +486,15 @@ struct Figures {
     var idleClients: Int
     var push: [Double]
     var pushAlone: [Double]
+    var compressed: LoadResult
+}
+
+/// One load's figures in a row: throughput, latency, and what it cost on the wire.
+func loadRow(_ name: String, _ result: LoadResult) -> String {
+    "\(name.padding(toLength: 17, withPad: " ", startingAt: 0)) ops/s \(String(format: "%8.1f", Double(result.operations) / result.elapsed))"
+        + "  p50 \(String(format: "%6.2f", result.percentile(result.latencies, 0.5) * 1000)) ms"
+        + "  p99 \(String(format: "%7.2f", result.percentile(result.latencies, 0.99) * 1000)) ms"
+        + "  read off TLS \(String(format: "%.1f", Double(result.wireOctets) / Double(max(result.operations, 1)) / 1024)) KiB/op"
 }
 
 func measure(
@@ -482,8 +504,11 @@ func measure(
     let base = pss(of: process.processIdentifier)
     say("\(name): load")
     let result = try await load(port: port)
-    say("\(name): idle connections")
     let afterLoad = pss(of: process.processIdentifier)
+    // Before the IDLE deliveries, so both loads see the same messages.
+    say("\(name): load with COMPRESS=DEFLATE")
+    let compressed = try await load(port: port, compress: true)
+    say("\(name): idle connections")
     let clients = try await idleConnections(port: port, count: idleCount)
     try await Task.sleep(for: .seconds(1))
     let idle = pss(of: process.processIdentifier)
@@ -514,9 +539,11 @@ func measure(
                 "\(command) \(String(format: "%.2f", result.percentile(values, 0.5) * 1000)) ms"
             }.joined(separator: ", "))
     idleFailures.withLockedValue { $0 = 0 }
+    say(loadRow("\(name)", result))
+    say(loadRow("\(name) COMPRESS", compressed))
     return Figures(
         load: result, pssAfterLoad: afterLoad, pssIdle: idle, pssBase: base, idleClients: clients.count, push: push,
-        pushAlone: pushAlone)
+        pushAlone: pushAlone, compressed: compressed)
 }
 
 let (mailvoxProcess, mailvoxPort) = try await startMailvox(bench)
@@ -555,6 +582,15 @@ say(
             let theirs = dovecot.load.percentile(dovecot.load.byCommand[kind], 0.5)
             return "\(loopCommands[kind]) \(String(format: "%.2f", ours / theirs))"
         }.joined(separator: ", "))
+
+let mailvoxCompressedRate = Double(mailvox.compressed.operations) / mailvox.compressed.elapsed
+let dovecotCompressedRate = Double(dovecot.compressed.operations) / dovecot.compressed.elapsed
+say(
+    "COMPRESS=DEFLATE: Mailvox compressed/uncompressed throughput \(String(format: "%.2f", mailvoxCompressedRate / mailvoxRate)), "
+        + "octets on the wire \(String(format: "%.2f", Double(mailvox.compressed.wireOctets) / Double(max(mailvox.compressed.operations, 1)) / (Double(mailvox.load.wireOctets) / Double(max(mailvox.load.operations, 1))))); "
+        + "ratio Mailvox/Dovecot compressed: throughput \(String(format: "%.2f", mailvoxCompressedRate / dovecotCompressedRate)), "
+        + "p50 latency \(String(format: "%.2f", mailvox.compressed.percentile(mailvox.compressed.latencies, 0.5) / dovecot.compressed.percentile(dovecot.compressed.latencies, 0.5)))"
+)
 
 // Only now stop Dovecot: with a thousand connections just closed its master can take long
 // to finish, so the figures are printed first and a master still alive after 5 s is killed.

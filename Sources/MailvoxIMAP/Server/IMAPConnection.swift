@@ -103,6 +103,11 @@ struct IMAPConnection {
                                 guard try await startTLS(&session, channel: channel, parser: parser, received: received)
                                 else { break loop }
                                 parser = CommandParser(limits: configuration.parserLimits)
+                            case .startCompression:
+                                guard
+                                    try await startCompression(
+                                        &session, channel: channel, parser: parser, received: received)
+                                else { break loop }
                             }
                         }
                         if parser.isClosed { break loop }
@@ -141,6 +146,26 @@ struct IMAPConnection {
             return false
         }
         session.didStartTLS()
+        return true
+    }
+
+    /// COMPRESS DEFLATE: as STARTTLS, the OK goes out uncompressed and the deflate layer is in
+    /// place in the same event-loop turn. RFC 4978 §3 has the client wait for the OK; one that
+    /// sent more before it is disconnected, since those octets may be compressed or not.
+    private func startCompression(
+        _ session: inout IMAPSession, channel: Channel, parser: CommandParser, received: Int
+    ) async throws -> Bool {
+        let readBefore = try await CompressionHandler.start(
+            on: channel, reply: session.takeOutput(), bytesRead: bytesRead)
+        guard parser.bufferedByteCount == 0, readBefore == received else {
+            logger.notice(
+                "IMAP client sent data after COMPRESS before its OK; disconnected",
+                metadata: [
+                    "buffered": "\(parser.bufferedByteCount)", "read": "\(readBefore)", "received": "\(received)",
+                ])
+            return false
+        }
+        session.didStartCompression()
         return true
     }
 }
