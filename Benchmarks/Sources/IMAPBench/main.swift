@@ -46,8 +46,11 @@ if CommandLine.arguments.count == 5, CommandLine.arguments[1] == "serve-mailvox"
     let master = try MasterKey.load(from: dir + "/master.key")
     let store = MessageStore(database: database, spoolDir: dir + "/spool", masterKey: master)
     let directory = Directory(database: database)
+    // Every attempt counts as a failure until it succeeds, and the load logs in up to 50
+    // connections at once from one address: the lockout limits must be above that.
     let authenticator = DirectoryAuthenticator(
-        directory: directory, store: store, limits: .default, auth: Configuration.Auth())
+        directory: directory, store: store, limits: .default,
+        auth: Configuration.Auth(maxFailures: 100_000, maxFailuresPerAddress: 100_000))
     var configuration = IMAPServerConfiguration(
         listen: nil, listenTLS: HostPort(host: "127.0.0.1", port: 0), certificateFile: CommandLine.arguments[3],
         privateKeyFile: CommandLine.arguments[4])
