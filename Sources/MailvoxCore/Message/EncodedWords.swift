@@ -55,9 +55,7 @@ public enum EncodedWords {
     private static func decodePayload(_ payload: Substring, encoding: Character) -> [UInt8]? {
         switch encoding {
         case "B", "b":
-            var base64 = String(payload)
-            while base64.count % 4 != 0 { base64 += "=" }
-            return Data(base64Encoded: base64).map { Array($0) }
+            return TransferDecoding.base64(Array(payload.utf8)[...])
         case "Q", "q":
             var bytes: [UInt8] = []
             let utf8 = Array(payload.utf8)
@@ -67,7 +65,8 @@ public enum EncodedWords {
                 if byte == UInt8(ascii: "_") {
                     bytes.append(0x20)
                 } else if byte == UInt8(ascii: "="), index + 2 < utf8.count,
-                    let high = hexValue(utf8[index + 1]), let low = hexValue(utf8[index + 2])
+                    let high = TransferDecoding.hexValue(utf8[index + 1]),
+                    let low = TransferDecoding.hexValue(utf8[index + 2])
                 {
                     bytes.append(high << 4 | low)
                     index += 2
@@ -79,15 +78,6 @@ public enum EncodedWords {
             return bytes
         default:
             return nil
-        }
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        default: nil
         }
     }
 

@@ -103,7 +103,8 @@ public enum TransferDecoding {
         return output
     }
 
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
+    /// A hexadecimal digit's value (quoted-printable here, RFC 2047's Q encoding too).
+    static func hexValue(_ byte: UInt8) -> UInt8? {
         switch byte {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
         case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
