@@ -1,11 +1,23 @@
 import Foundation
 
-/// The Date: header's date-time (RFC 5322 §3.3, with §4.3's obsolete forms) as an instant, for
-/// SORT's DATE key, which reads the ENVELOPE's date text without the MIME library.
+/// The Date: header's date-time (RFC 5322 §3.3, with §4.3's obsolete forms): as an instant for
+/// SORT's DATE key and a voicemail's received time, and as the day written for SEARCH SENT*.
+/// The one reader of message dates, in MailvoxCore so the IMAP layer needs no MIME library.
 public enum MessageDate {
     /// `Mon, 7 Feb 1994 21:52:25 -0800` and its variants (no weekday, no seconds, two- or
     /// three-digit years, zone names, comments); nil when it is not a date.
     public static func parse(_ text: String) -> Date? {
+        guard let fields = fields(text) else { return nil }
+        let days = daysSinceEpoch(year: fields.day.year, month: fields.day.month, day: fields.day.day)
+        return Date(timeIntervalSince1970: TimeInterval(days * 86_400 + fields.seconds - fields.offset))
+    }
+
+    /// The day the text names as written, whatever its time and zone: `Sun, 25 Mar 2007
+    /// 23:59:59 +1100` is 25 March 2007, as SENTON compares it (RFC 3501 §6.4.4).
+    public static func writtenDay(_ text: String) -> SearchDay? { fields(text)?.day }
+
+    /// The written day, the seconds into it and the zone's offset east of UTC.
+    private static func fields(_ text: String) -> (day: SearchDay, seconds: Int, offset: Int)? {
         var tokens = Self.tokens(withoutComments: text)
         // The optional day of the week (RFC 5322 §3.3: `day-of-week ","`).
         if let first = tokens.first, Int(first) == nil {
@@ -30,9 +42,7 @@ public enum MessageDate {
         guard let second, (0...60).contains(second) else { return nil }
         let offset = tokens.count > 4 ? zoneOffset(tokens[4]) : 0
         guard let offset else { return nil }
-        let days = daysSinceEpoch(year: year, month: monthIndex + 1, day: day)
-        let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second - offset
-        return Date(timeIntervalSince1970: TimeInterval(seconds))
+        return (SearchDay(year: year, month: monthIndex + 1, day: day), hour * 3_600 + minute * 60 + second, offset)
     }
 
     private static let weekdays: Set<String> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]

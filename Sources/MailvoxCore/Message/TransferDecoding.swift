@@ -1,3 +1,5 @@
+import Foundation
+
 /// Undoes a Content-Transfer-Encoding (RFC 2045 §6), for IMAP BINARY (RFC 3516): the bytes a
 /// client gets instead of base64 text a third larger.
 ///
@@ -35,7 +37,11 @@ public enum TransferDecoding {
 
     /// RFC 2045 §6.8: line breaks and other characters outside the alphabet are ignored; `=`
     /// ends the data. A final group of two or three characters still yields its one or two octets.
+    /// Whole, padded base64 — nearly every body — goes through Foundation's decoder, several
+    /// times faster than the loop below, which takes what it refuses (a voicemail email's
+    /// audio is most of the cost of taking it).
     static func base64(_ body: ArraySlice<UInt8>) -> [UInt8] {
+        if let decoded = Data(base64Encoded: Data(body), options: .ignoreUnknownCharacters) { return Array(decoded) }
         var output: [UInt8] = []
         output.reserveCapacity(body.count / 4 * 3)
         var bits: UInt32 = 0

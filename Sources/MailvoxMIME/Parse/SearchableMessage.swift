@@ -55,7 +55,7 @@ public final class SearchableMessage: SearchCandidate {
     }
 
     public func sentDay() throws -> SearchDay? {
-        try headerValues("Date").first.flatMap(MIMEText.writtenDay)
+        try headerValues("Date").first.flatMap(MessageDate.writtenDay)
     }
 
     public func bodyText() throws -> String {
@@ -91,54 +91,6 @@ public enum MIMEText {
         return String(cString: result)
     }
 
-    /// The day an RFC 5322 date-time names as written: `Sun, 25 Mar 2007 23:59:59 +1100` is
-    /// 25 March 2007 whatever the zone, as SENTON compares it (RFC 3501 §6.4.4).
-    public static func writtenDay(_ text: String) -> SearchDay? {
-        guard let value = dateTime(text), (1...12).contains(value.dt_month), (1...31).contains(value.dt_day) else {
-            return nil
-        }
-        return SearchDay(year: year(value), month: Int(value.dt_month), day: Int(value.dt_day))
-    }
-
-    /// An RFC 5322 date-time (`Tue, 1 Jul 2025 10:52:37 +0200`), or nil.
-    public static func parseDate(_ text: String) -> Date? {
-        guard let value = dateTime(text) else { return nil }
-        var components = DateComponents()
-        components.year = year(value)
-        components.month = Int(value.dt_month)
-        components.day = Int(value.dt_day)
-        components.hour = Int(value.dt_hour)
-        components.minute = Int(value.dt_min)
-        components.second = Int(value.dt_sec)
-        // dt_zone is ±hhmm as a number: +0130 → 130.
-        let zone = Int(value.dt_zone)
-        components.timeZone = TimeZone(secondsFromGMT: (zone / 100) * 3600 + (zone % 100) * 60)
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        return calendar.date(from: components)
-    }
-
-    /// The year as RFC 5322 §4.3 reads an obsolete one: two digits 00–49 are 2000–2049, 50–99
-    /// are 1950–1999, three digits add 1900 (`1 Jan 99` is 1999, not the year 99).
-    private static func year(_ value: mailimf_date_time) -> Int {
-        let year = Int(value.dt_year)
-        switch year {
-        case 0..<50: return year + 2000
-        case 50..<1000: return year + 1900
-        default: return year
-        }
-    }
-
-    /// libetpan's fields of an RFC 5322 date-time as written, or nil when it is not one.
-    private static func dateTime(_ text: String) -> mailimf_date_time? {
-        var index = 0
-        var parsed: UnsafeMutablePointer<mailimf_date_time>?
-        let status = text.withCString { mailimf_date_time_parse($0, strlen($0), &index, &parsed) }
-        guard status == Int32(MAILIMF_NO_ERROR), let parsed else { return nil }
-        defer { mailimf_date_time_free(parsed) }
-        return parsed.pointee
-    }
-
     /// Appends the decoded text of every `text/*` part below `structure`, in order.
     static func collectText(
         _ structure: BodyStructure, _ layout: MessagePart, bytes: [UInt8], into texts: inout [String]
@@ -166,34 +118,11 @@ public enum MIMEText {
         toUTF8(transferDecode(body, encoding: encoding), charset: charset)
     }
 
-    /// A part's body with its Content-Transfer-Encoding undone (base64 and quoted-printable;
-    /// 7bit, 8bit and binary are the bytes as they are). Undecodable input decodes as far as
-    /// libetpan can; a body it refuses is returned as it is.
+    /// A part's body with its Content-Transfer-Encoding undone (`TransferDecoding`: base64 and
+    /// quoted-printable, leniently; 7bit, 8bit and binary are the bytes as they are); an
+    /// encoding nobody knows leaves the body as it is.
     public static func transferDecode(_ body: [UInt8], encoding: String) -> [UInt8] {
-        let mechanism: Int32
-        switch encoding.lowercased() {
-        case "base64":
-            // Foundation's decoder first: libetpan's appends octet by octet and was most of the
-            // cost of taking a voicemail email. It refuses what is not whole base64 (padding,
-            // a truncated body); libetpan then decodes as far as it can, as before.
-            if let decoded = Data(base64Encoded: Data(body), options: .ignoreUnknownCharacters) {
-                return Array(decoded)
-            }
-            mechanism = Int32(MAILMIME_MECHANISM_BASE64)
-        case "quoted-printable": mechanism = Int32(MAILMIME_MECHANISM_QUOTED_PRINTABLE)
-        default: return body
-        }
-        var index = 0
-        var result: UnsafeMutablePointer<CChar>?
-        var length = 0
-        let status = body.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) {
-                mailmime_part_parse($0.baseAddress, $0.count, &index, mechanism, &result, &length)
-            }
-        }
-        guard status == Int32(MAILIMF_NO_ERROR), let result else { return body }
-        defer { mmap_string_unref(result) }
-        return Array(UnsafeRawBufferPointer(start: result, count: length))
+        TransferDecoding.decode(body[...], encoding: encoding.lowercased()) ?? body
     }
 
     static func toUTF8(_ bytes: [UInt8], charset: String) -> String {

@@ -136,9 +136,9 @@ public struct VoicemailMail: Sendable, Equatable {
     static func receivedAt(_ mail: InboundMail) -> Date? {
         if let text = mail.header("X-Asterisk-VM-Orig-time") {
             if let seconds = Int(text), seconds > 0 { return Date(timeIntervalSince1970: TimeInterval(seconds)) }
-            if let date = MIMEText.parseDate(text) { return date }
+            if let date = MessageDate.parse(text) { return date }
         }
-        return mail.header("Date").flatMap(MIMEText.parseDate)
+        return mail.header("Date").flatMap(MessageDate.parse)
     }
 
     /// `X-Priority: 1` or `2`, `Importance: high`, `Priority: urgent`, Asterisk's urgent flag, or
