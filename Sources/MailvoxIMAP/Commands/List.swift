@@ -26,19 +26,14 @@ extension IMAPSession {
         for case .status(let attributes) in command.returnOptions { statusAttributes = attributes }
         let patterns = command.patterns.map { Self.combine(reference: command.reference, pattern: $0) }
         let existing = Dictionary(folders.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        // With SUBSCRIBED the candidates are the subscribed names — a subscription outlives its
-        // folder — and, for RECURSIVEMATCH, their parents; otherwise the folders.
+        // The candidates: with SUBSCRIBED the subscribed names — a subscription outlives its
+        // folder — and, for RECURSIVEMATCH, their parents; otherwise the folders and any level
+        // above one that is no folder itself (left by another client's DELETE), listed as
+        // \Noselect (RFC 3501 §6.3.8) or \NonExistent (RFC 5258 §3).
         let subscriptions = subscribedOnly ? Set(try await store.subscriptions()) : []
-        // A level above a folder that is no folder itself (left by another client's DELETE) is
-        // listed too, as \Noselect (RFC 3501 §6.3.8) or \NonExistent (RFC 5258 §3).
-        var names = Set(folders.map(\.name))
-        for folder in folders { names.formUnion(Self.parents(of: folder.name)) }
-        var candidates = names.count == folders.count ? folders.map(\.name) : names.sorted(by: Self.listOrder)
-        if subscribedOnly {
-            var names = subscriptions
-            if recursive { for name in subscriptions { names.formUnion(Self.parents(of: name)) } }
-            candidates = names.sorted(by: Self.listOrder)
-        }
+        var names = subscribedOnly ? subscriptions : Set(folders.map(\.name))
+        if !subscribedOnly || recursive { for name in Array(names) { names.formUnion(Self.parents(of: name)) } }
+        let candidates = names.sorted(by: Self.listOrder)
         for name in candidates where patterns.contains(where: { Self.matches(name, pattern: $0) }) {
             let folder = existing[name]
             var childInfo = false
