@@ -174,7 +174,10 @@ import Testing
         let growth = residentBytes() - before
         #expect(result.status == 0, "\(result.output)\(result.error)")
         #expect(result.output.contains("PASS"), "\(result.output)")
-        #expect(growth < 64 << 20, "resident memory grew by \(growth >> 20) MiB")
+        // The test process runs other suites meanwhile, so its resident size moves by tens of
+        // MiB on its own (74 MiB once under `make test`); inflating the bomb whole would take
+        // 1 GiB. The bound tells the two apart; CompressTests' unit tests pin the 16 KiB pieces.
+        #expect(growth < 256 << 20, "resident memory grew by \(growth >> 20) MiB")
     }
 
     @Test func garbageClosesTheConnection() async throws {

@@ -342,7 +342,10 @@ enum Client {
                 while True:
                     line = b""
                     while not line.endswith(b"\\n"):
-                        octet = sock.recv(1)
+                        try:
+                            octet = sock.recv(1)
+                        except ConnectionResetError:
+                            octet = b""  # closed with a reset: the connection ended all the same
                         if not octet:
                             print("EOF", flush=True)
                             return False
