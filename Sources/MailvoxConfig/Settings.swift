@@ -159,6 +159,8 @@ enum Settings {
         .optionalPath("sms", "twilio_auth_token_file", \.sms.twilioAuthTokenFile),
         .string("sms", "twilio_from", \.sms.twilioFrom),
         .string("sms", "email_gateway_domain", \.sms.emailGatewayDomain),
+
+        .int("backup", "warn_after_days", \.backup.warnAfterDays, 0...3650),
     ]
 
     static let sections: [String] = {

@@ -39,6 +39,7 @@ public enum Doctor {
         checkDataDir(config, add: add)
         let masterKey = checkMasterKey(config, add: add)
         checkDatabase(config, masterKey: masterKey, add: add)
+        checkBackups(config, add: add)
         checkCertificate(config, add: add)
         checkListeners(config, add: add)
         checkDisk(config, add: add)
@@ -109,6 +110,39 @@ public enum Doctor {
             add(.fail, "database", "\(error)")
         }
     }
+
+    /// `[backup] warn_after_days`: an operator hears about a backup job that stopped running
+    /// before the day a backup is needed.
+    static func checkBackups(_ config: Configuration, now: Date = Date(), add: (Status, String, String) -> Void) {
+        let days = config.backup.warnAfterDays
+        // No database is the database check's failure, not a second one here.
+        guard days > 0, FileManager.default.fileExists(atPath: config.databasePath) else { return }
+        do {
+            let database = try MailvoxDatabase.open(path: config.databasePath, migrations: Context.migrations)
+            let log = BackupLog(database: database)
+            guard let last = try log.lastSuccessful(), let finished = last.finishedAt else {
+                let attempt = try log.last().map {
+                    " (the last attempt, \(Self.timestamp($0.startedAt)), ended \($0.result))"
+                }
+                add(
+                    .warn, "backup",
+                    "no successful backup on record\(attempt ?? ""); run `mailvox backup --to DIR` (docs/OPERATIONS.md)"
+                )
+                return
+            }
+            let age = now.timeIntervalSince(finished) / 86_400
+            let detail = "last successful backup \(Self.timestamp(finished)) to \(last.target)"
+            if age > Double(days) {
+                add(.warn, "backup", "\(detail), \(Int(age)) days ago: older than backup.warn_after_days (\(days))")
+            } else {
+                add(.ok, "backup", detail)
+            }
+        } catch {
+            add(.fail, "backup", "\(error)")
+        }
+    }
+
+    static func timestamp(_ date: Date) -> String { ISO8601DateFormatter().string(from: date) }
 
     private static func checkCertificate(_ config: Configuration, add: (Status, String, String) -> Void) {
         do {

@@ -3,7 +3,8 @@ import MailvoxDatabase
 
 /// The store's tables, oldest first: the directory (node key, mailboxes, folders, API
 /// tokens), then messages with their tombstones and expunge log, then each folder's first
-/// recent UID, then the highest UIDVALIDITY ever given.
+/// recent UID, then the highest UIDVALIDITY ever given, aliases, subscriptions, quota, and the
+/// record of backups.
 public enum StoreMigrations {
     public static let set = MigrationSet(
         module: "store",
@@ -174,6 +175,29 @@ public enum StoreMigrations {
                             ALTER TABLE mailbox ADD COLUMN quota_mb INTEGER;
                             ALTER TABLE mailbox ADD COLUMN quota_messages INTEGER;
                             ALTER TABLE mailbox ADD COLUMN quota_warned BOOLEAN NOT NULL DEFAULT 0;
+                            """)
+                }
+            ),
+            (
+                "8-backups",
+                { db in
+                    // One row per `mailvox backup` run (docs/OPERATIONS.md): `doctor` warns when no
+                    // run that ended 'ok' is younger than [backup] warn_after_days. A run killed
+                    // before its end stays 'running'.
+                    try db.execute(
+                        sql: """
+                            CREATE TABLE backup (
+                                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                                started_at REAL NOT NULL,
+                                finished_at REAL,
+                                target TEXT NOT NULL,
+                                run TEXT,
+                                kind TEXT NOT NULL CHECK (kind IN ('full', 'incremental')),
+                                result TEXT NOT NULL CHECK (result IN ('running', 'ok', 'problems', 'failed')),
+                                files INTEGER NOT NULL DEFAULT 0,
+                                bytes_written INTEGER NOT NULL DEFAULT 0,
+                                detail TEXT
+                            );
                             """)
                 }
             ),

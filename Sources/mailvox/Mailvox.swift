@@ -17,7 +17,8 @@ struct Mailvox: AsyncParsableCommand {
         subcommands: [
             InitCommand.self, ServeCommand.self, MailboxCommand.self, DepositCommand.self, QueueCommand.self,
             TokenCommand.self, AudioCommand.self,
-            FsckCommand.self, ExportCommand.self, KeysCommand.self, DoctorCommand.self, SendmailCommand.self,
+            FsckCommand.self, ExportCommand.self, BackupCommand.self, RestoreCommand.self, KeysCommand.self,
+            DoctorCommand.self, SendmailCommand.self,
         ]
     )
 }

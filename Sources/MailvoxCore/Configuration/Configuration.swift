@@ -19,6 +19,7 @@ public struct Configuration: Sendable, Equatable {
     public var templates = Templates()
     public var smtp = SMTP()
     public var sms = SMS()
+    public var backup = Backup()
 
     /// A configuration with every default (paths still relative, as the loader resolves them).
     public init(file: String) {
@@ -230,6 +231,14 @@ public struct Configuration: Sendable, Equatable {
 
     public enum SMSProvider: String, Sendable, CaseIterable {
         case none, webhook, twilio, email
+    }
+
+    /// `[backup]`: what `mailvox doctor` expects of `mailvox backup` (docs/OPERATIONS.md).
+    public struct Backup: Sendable, Equatable {
+        /// Doctor warns when no successful backup is younger than this many days; 0 never warns.
+        public var warnAfterDays = 7
+
+        public init(warnAfterDays: Int = 7) { self.warnAfterDays = warnAfterDays }
     }
 }
 

@@ -37,13 +37,13 @@ extension MessageStore {
 
         let parent = target.deletingLastPathComponent().path
         try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
-        let staging = try Self.makeStagingDirectory(beside: target)
+        let staging = try PrivateDirectory.staging(beside: target, purpose: "export")
         do {
             var done = 0
             var subscriptions: [String] = []
             for (ordinal, entry) in plan.enumerated() {
                 let folderDirectory = try Self.folderDirectory(staging: staging, maildirName: entry.name)
-                for sub in ["tmp", "new", "cur"] { try Self.makePrivateDirectory(folderDirectory + "/" + sub) }
+                for sub in ["tmp", "new", "cur"] { try PrivateDirectory.make(folderDirectory + "/" + sub) }
                 if let name = entry.name, entry.folder.subscribed { subscriptions.append(String(name.dropFirst())) }
                 for message in try messages(mailbox: mailbox, folder: entry.folder.name) {
                     // `mailvox export` cancels its task on SIGINT/SIGTERM: stop and clean up.
@@ -72,17 +72,6 @@ extension MessageStore {
         }
     }
 
-    /// A fresh 0700 directory beside `target` (same file system, so the final rename is atomic).
-    static func makeStagingDirectory(beside target: URL) throws -> String {
-        let template = target.deletingLastPathComponent().path + "/." + target.lastPathComponent + ".export-XXXXXX"
-        var bytes = Array(template.utf8CString)
-        guard let made = mkdtemp(&bytes) else {
-            throw MailStoreError.io(
-                path: template, reason: "cannot create the export's staging directory: \(errnoText())")
-        }
-        return String(cString: made)
-    }
-
     /// Where a folder goes inside `staging`: INBOX (nil) at the top, others one level below,
     /// checked to be inside `staging` whatever the name.
     static func folderDirectory(staging: String, maildirName: String?) throws -> String {
@@ -93,18 +82,8 @@ extension MessageStore {
         else {
             throw MailStoreError.io(path: path, reason: "refusing to write outside the export directory")
         }
-        try makePrivateDirectory(path)
+        try PrivateDirectory.make(path)
         return path
-    }
-
-    static func makePrivateDirectory(_ path: String) throws {
-        guard mkdir(path, 0o700) == 0 || errno == EEXIST else {
-            throw MailStoreError.io(path: path, reason: "cannot create: \(errnoText())")
-        }
-        // The umask may take bits away but never adds any; be exact all the same.
-        guard chmod(path, 0o700) == 0 else {
-            throw MailStoreError.io(path: path, reason: "cannot chmod: \(errnoText())")
-        }
     }
 
     /// Writes a new file, 0600, never through a symlink; sets its mtime to `mtime` if given.
