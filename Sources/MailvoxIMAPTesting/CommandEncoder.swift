@@ -13,8 +13,11 @@ public enum CommandEncoder {
         case nonSynchronising
     }
 
-    public static func encode(_ command: TaggedCommand, literals: LiteralStyle = .nonSynchronising) -> ByteBuffer {
-        var writer = Writer(buffer: ByteBufferAllocator().buffer(capacity: 128), literals: literals)
+    /// `names`: how the session reads mailbox names (UTF-8 once UTF8=ACCEPT or IMAP4rev2 is on).
+    public static func encode(
+        _ command: TaggedCommand, literals: LiteralStyle = .nonSynchronising, names: NameEncoding = .modifiedUTF7
+    ) -> ByteBuffer {
+        var writer = Writer(buffer: ByteBufferAllocator().buffer(capacity: 128), literals: literals, names: names)
         writer.write(command.tag)
         writer.write(" ")
         writer.command(command.command)
@@ -25,6 +28,7 @@ public enum CommandEncoder {
     private struct Writer {
         var buffer: ByteBuffer
         let literals: LiteralStyle
+        let names: NameEncoding
 
         mutating func write(_ text: String) { buffer.writeString(text) }
 
@@ -53,10 +57,10 @@ public enum CommandEncoder {
             }
         }
 
-        mutating func mailbox(_ name: MailboxName) { astring(name.wireName) }
+        mutating func mailbox(_ name: MailboxName) { astring(names == .utf8 ? name.name : name.wireName) }
 
         mutating func pattern(_ text: String) {
-            let wire = ModifiedUTF7.encode(text)
+            let wire = names == .utf8 ? text : ModifiedUTF7.encode(text)
             let bytes = Array(wire.utf8)
             if !bytes.isEmpty, bytes.allSatisfy(GrammarParser.isListChar) { write(wire) } else { string(wire) }
         }

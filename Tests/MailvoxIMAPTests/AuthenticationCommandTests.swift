@@ -25,7 +25,7 @@ import Testing
         #expect(harness.startedTLS)
         harness.session.didStartTLS()
         let capabilities = try await harness.send("d CAPABILITY").lines[0]
-        #expect(capabilities.hasPrefix("* CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR ID ENABLE IDLE"))
+        #expect(capabilities.hasPrefix("* CAPABILITY IMAP4rev1 IMAP4rev2 AUTH=PLAIN SASL-IR ID ENABLE IDLE"))
         #expect(!capabilities.contains("STARTTLS") && !capabilities.contains("LOGINDISABLED"))
         #expect(try await harness.send("e LOGIN 1000 secret").lines.last?.hasPrefix("e OK [CAPABILITY") == true)
     }
@@ -34,9 +34,10 @@ import Testing
         var (harness, _) = try await Fixture.selected()
         #expect(
             try await harness.send("c CAPABILITY").lines == [
-                "* CAPABILITY IMAP4rev1 SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE "
+                "* CAPABILITY IMAP4rev1 IMAP4rev2 SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE "
                     + "LITERAL+ LIST-EXTENDED LIST-STATUS STATUS=SIZE CONDSTORE QRESYNC ESEARCH SEARCHRES SORT "
-                    + "SORT=DISPLAY ESORT MULTIAPPEND BINARY QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE COMPRESS=DEFLATE",
+                    + "SORT=DISPLAY ESORT MULTIAPPEND BINARY QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE UTF8=ACCEPT "
+                    + "COMPRESS=DEFLATE",
                 "c OK CAPABILITY completed",
             ])
     }

@@ -115,6 +115,21 @@ import Testing
             #expect(events(bytes, chunk: 3).filter { $0 != .continuationRequest } == result)
         }
     }
+
+    /// The same commands with UTF-8 names, as a session that ENABLEd UTF8=ACCEPT sends them:
+    /// `a&b` stays `a&b`, and a name that is not UTF-8 stays one no folder has.
+    @Test(arguments: commands + [.select(MailboxName(MailboxName.unreadable([0x41, 0xFF])), SelectParameters())])
+    func parseOfEncodeIsIdentityWithUTF8Names(_ command: Command) {
+        let tagged = TaggedCommand(tag: "rt2", command: command)
+        let bytes = Array(CommandEncoder.encode(tagged, names: .utf8).readableBytesView)
+        var parser = CommandParser()
+        parser.loggedIn = true
+        parser.names = .utf8
+        parser.append(bytes)
+        var result: [ParserEvent] = []
+        while let event = parser.next() { result.append(event) }
+        #expect(result == [.command(tagged)], "\(String(decoding: bytes, as: UTF8.self))")
+    }
 }
 
 extension Command: CustomTestStringConvertible {

@@ -58,6 +58,7 @@ struct SessionHarness {
             let action = try await session.handle(event)
             parser.mode = session.parserMode
             parser.loggedIn = session.isLoggedIn
+            parser.names = session.names
             if action == .close {
                 closed = true
                 break

@@ -14,17 +14,24 @@ public func fuzzIMAP(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     let limits = ParserLimits(maxLineLength: 512, maxLiteralSize: 4096, maxNestingDepth: 12)
     let split = input.isEmpty ? 0 : Int(control) % (input.count + 1)
 
-    func run(_ chunks: [ArraySlice<UInt8>]) -> [ParserEvent] {
+    /// Each event with the name encoding its command was read in.
+    func run(_ chunks: [ArraySlice<UInt8>]) -> [(ParserEvent, NameEncoding)] {
         var parser = CommandParser(limits: limits)
-        var events: [ParserEvent] = []
+        var events: [(ParserEvent, NameEncoding)] = []
         for chunk in chunks {
             parser.append(chunk)
             while let event = parser.next() {
-                events.append(event)
-                // Let the input exercise IDLE and AUTHENTICATE continuation lines too.
+                events.append((event, parser.names))
+                // Let the input exercise IDLE and AUTHENTICATE continuation lines too, and UTF-8
+                // names after an ENABLE that turns them on, as the session does.
                 if case .command(let tagged) = event {
                     if tagged.command == .idle { parser.mode = .idle }
                     if case .authenticate(_, nil) = tagged.command { parser.mode = .authentication }
+                    if case .enable(let capabilities) = tagged.command,
+                        capabilities.contains(where: { ["UTF8=ACCEPT", "IMAP4REV2"].contains($0.uppercased()) })
+                    {
+                        parser.names = .utf8
+                    }
                 }
             }
             precondition(parser.bufferedByteCount <= limits.maxCommandSize + chunk.count + 2)
@@ -34,12 +41,13 @@ public func fuzzIMAP(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
 
     let whole = run([input[...]])
     let parts = run([input[..<split], input[split...]])
-    precondition(whole == parts, "split at \(split) changed the events")
+    precondition(whole.map(\.0) == parts.map(\.0), "split at \(split) changed the events")
 
-    for case .command(let tagged) in whole {
+    for case (.command(let tagged), let names) in whole {
         for style in [CommandEncoder.LiteralStyle.nonSynchronising, .synchronising] {
-            let encoded = Array(CommandEncoder.encode(tagged, literals: style).readableBytesView)
+            let encoded = Array(CommandEncoder.encode(tagged, literals: style, names: names).readableBytesView)
             var parser = CommandParser(limits: ParserLimits(maxLineLength: 1 << 20, maxLiteralSize: 1 << 20))
+            parser.names = names
             parser.append(encoded)
             var reparsed: ParserEvent? = parser.next()
             while reparsed == .continuationRequest { reparsed = parser.next() }

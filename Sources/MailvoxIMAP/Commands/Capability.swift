@@ -5,7 +5,7 @@ extension IMAPSession {
     /// before TLS, AUTH=PLAIN only where a password may be sent and only before login,
     /// COMPRESS=DEFLATE only after login and until it is on.
     var capabilities: [String] {
-        var result = ["IMAP4rev1"]
+        var result = ["IMAP4rev1", "IMAP4rev2"]
         let loggedIn = state.store != nil
         if !loggedIn {
             if !state.isTLS && configuration.startTLSAvailable { result.append("STARTTLS") }
@@ -16,7 +16,7 @@ extension IMAPSession {
             "SASL-IR", "ID", "ENABLE", "IDLE", "NAMESPACE", "UIDPLUS", "MOVE", "UNSELECT", "CHILDREN", "SPECIAL-USE",
             "LITERAL+", "LIST-EXTENDED", "LIST-STATUS", "STATUS=SIZE", "CONDSTORE", "QRESYNC", "ESEARCH", "SEARCHRES",
             "SORT", "SORT=DISPLAY", "ESORT", "MULTIAPPEND", "BINARY", "QUOTA",
-            "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE",
+            "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE", "UTF8=ACCEPT",
         ]
         // RFC 4978 §3: after login, and only while it could still be turned on.
         if loggedIn && !state.isCompressed { result.append("COMPRESS=DEFLATE") }

@@ -44,18 +44,15 @@ extension IMAPSession {
                 childInfo = true
             }
             if specialUseOnly && folder?.specialUse == nil { continue }
-            var attributes: [MailboxAttribute] = []
+            let subscribed =
+                returnSubscribed && (subscribedOnly ? subscriptions.contains(name) : folder?.subscribed == true)
+            var attributes: [MailboxAttribute]
             if let folder {
-                attributes.append(folder.hasChildren ? .hasChildren : .hasNoChildren)
+                attributes = Self.attributes(of: folder, subscribed: subscribed)
             } else {
-                attributes.append(command.isExtended ? .nonExistent : .noSelect)
+                attributes = [command.isExtended ? .nonExistent : .noSelect]
                 if folders.contains(where: { $0.name.hasPrefix(name + "/") }) { attributes.append(.hasChildren) }
-            }
-            if returnSubscribed && (subscribedOnly ? subscriptions.contains(name) : folder?.subscribed == true) {
-                attributes.append(.subscribed)
-            }
-            if let use = folder?.specialUse, let attribute = MailboxAttribute(specialUse: use) {
-                attributes.append(attribute)
+                if subscribed { attributes.append(.subscribed) }
             }
             let mailboxName = MailboxName(name)
             send(.list(MailboxListItem(attributes: attributes, name: mailboxName, childInfoSubscribed: childInfo)))
@@ -67,6 +64,17 @@ extension IMAPSession {
             try await flushIfLarge()
         }
         await ok(tag, "LIST completed")
+    }
+
+    /// An existing folder's LIST attributes: CHILDREN (RFC 3348), `\Subscribed` when asked for,
+    /// SPECIAL-USE (RFC 6154).
+    static func attributes(of folder: FolderInfo, subscribed: Bool) -> [MailboxAttribute] {
+        var attributes: [MailboxAttribute] = [folder.hasChildren ? .hasChildren : .hasNoChildren]
+        if subscribed { attributes.append(.subscribed) }
+        if let use = folder.specialUse, let attribute = MailboxAttribute(specialUse: use) {
+            attributes.append(attribute)
+        }
+        return attributes
     }
 
     /// LSUB (RFC 3501 §6.3.9): subscribed names matching the pattern, whether or not their

@@ -7,12 +7,14 @@ extension IMAPSession {
     /// store evaluates it.
     mutating func search(_ command: SearchCommand, tag: String) async throws {
         guard let folder = state.selected else { return }
+        // RFC 9051 §6.4.4: an IMAP4rev2 session gets ESEARCH for every SEARCH, `RETURN ()` or not.
+        let returnOptions = command.returnOptions ?? (state.imap4rev2 ? [] : nil)
         guard
             let matches = try await matchingUIDs(
-                command.key, charset: command.charset, returnOptions: command.returnOptions, tag: tag)
+                command.key, charset: command.charset, returnOptions: returnOptions, tag: tag)
         else { return }
         try await answer(
-            matches.sorted(), returnOptions: command.returnOptions, byUID: command.byUID,
+            matches.sorted(), returnOptions: returnOptions, byUID: command.byUID,
             usesModSeq: command.key.usesModSeq, tag: tag, folder: folder
         ) { .search($0, modSeq: $1) }
         // RFC 3501 §7.4.1: no EXPUNGE while answering SEARCH; UID SEARCH names no numbers.
@@ -28,6 +30,11 @@ extension IMAPSession {
         guard let store = state.store, let folder = state.selected else { return nil }
         let criterion = Self.criterion(key, tracker: folder.tracker)
         if returnOptions?.contains(.save) == true { state.updateSelected { $0.tracker.savedResult = [] } }
+        // RFC 6855 §3: after ENABLE UTF8=ACCEPT, every string is UTF-8; another label conflicts.
+        if let charset, state.utf8Accept, charset != "UTF-8" {
+            bad(tag, "Only UTF-8 once UTF8=ACCEPT is enabled")
+            return nil
+        }
         if let charset, !["US-ASCII", "UTF-8"].contains(charset) {
             no(tag, code: .badCharset(["US-ASCII", "UTF-8"]), "Unsupported charset")
             return nil

@@ -32,10 +32,13 @@ extension IMAPSession {
         // RFC 3501 §2.3.2: SELECT claims the folder's recent messages for this session; EXAMINE
         // only shows those still unclaimed. Claimed after the snapshot, so a message arriving
         // in between is claimed too and reported recent with its EXISTS.
+        // IMAP4rev2 has no `\Recent` (RFC 9051 Appendix E): such a session claims nothing.
         let recent =
-            readOnly
-            ? min(status.firstRecentUID, status.uidNext)..<status.uidNext
-            : try await claimRecent(in: name.name, uidValidity: status.uidValidity, store: store)
+            state.imap4rev2
+            ? 0..<0
+            : readOnly
+                ? min(status.firstRecentUID, status.uidNext)..<status.uidNext
+                : try await claimRecent(in: name.name, uidValidity: status.uidValidity, store: store)
         let tracker = MessageTracker(snapshot.messages, recent: recent)
         // Every keyword in use in the folder, so a client never meets one in a FETCH it was not
         // told of (RFC 3501 §7.2.6); new ones are announced as they appear (`announceKeywords`).
@@ -52,9 +55,16 @@ extension IMAPSession {
                 keywords: keywords, feed: ChangeFeed(stream)))?.stop()
         sendFlags(keywords: keywords, readOnly: readOnly)
         send(.exists(tracker.count))
-        send(.recent(tracker.recentCount))
-        if let firstUnseen = snapshot.messages.firstIndex(where: { !$0.flags.system.contains(.seen) }) {
-            send(.condition(StatusResponse(.ok, code: .unseen(UInt32(firstUnseen + 1)), text: "First unseen")))
+        if state.imap4rev2 {
+            // RFC 9051 §6.3.2: LIST with the folder's attributes instead of RECENT and UNSEEN.
+            if let folder = try await store.folders().first(where: { $0.name == name.name }) {
+                send(.list(MailboxListItem(attributes: Self.attributes(of: folder, subscribed: false), name: name)))
+            }
+        } else {
+            send(.recent(tracker.recentCount))
+            if let firstUnseen = snapshot.messages.firstIndex(where: { !$0.flags.system.contains(.seen) }) {
+                send(.condition(StatusResponse(.ok, code: .unseen(UInt32(firstUnseen + 1)), text: "First unseen")))
+            }
         }
         send(.condition(StatusResponse(.ok, code: .uidValidity(status.uidValidity), text: "UIDs valid")))
         send(.condition(StatusResponse(.ok, code: .uidNext(status.uidNext), text: "Predicted next UID")))

@@ -94,6 +94,7 @@ struct IMAPConnection {
                             }
                             parser.mode = session.parserMode
                             parser.loggedIn = session.isLoggedIn
+                            parser.names = session.names
                             switch action {
                             case .proceed:
                                 break

@@ -86,6 +86,9 @@ struct IMAPSession {
     /// How the parser must read the next line.
     var parserMode: CommandParser.Mode { state.parserMode }
 
+    /// How the parser reads the next command's mailbox names.
+    var names: NameEncoding { state.names }
+
     /// Whether a mailbox is logged in (authenticated or selected state).
     var isLoggedIn: Bool { state.store != nil }
 
@@ -253,7 +256,7 @@ struct IMAPSession {
         if case .untagged(.fetch(_, let items)) = response {
             for case .flags(let flags) in items { announceKeywords(in: flags) }
         }
-        ResponseEncoder.encode(response, into: &output)
+        ResponseEncoder.encode(response, into: &output, names: state.names)
     }
 
     mutating func send(_ untagged: UntaggedResponse) {
@@ -298,7 +301,10 @@ struct IMAPSession {
                 for change in changes { folder.tracker.receive(change) }
             }
         }
-        if let folder = state.selected, let store = state.store, let newest = folder.tracker.newestAwaitingClaim {
+        // An IMAP4rev2 session claims nothing: its messages stay recent for IMAP4rev1 sessions.
+        if !state.imap4rev2, let folder = state.selected, let store = state.store,
+            let newest = folder.tracker.newestAwaitingClaim
+        {
             do {
                 let recent = try await recentUIDs(of: folder, in: store, newest: newest)
                 state.updateSelected { $0.tracker.holdRecent(recent) }

@@ -59,6 +59,12 @@ struct MessageTracker: Sendable, Equatable {
         }
     }
 
+    /// Lets go of every recent message without telling the client (IMAP4rev2 has no `\Recent`).
+    mutating func forgetRecent() {
+        recentRanges = []
+        reportedRecent = 0
+    }
+
     /// The highest new UID waiting to be announced that no claim has looked at yet, if any: the
     /// session must claim before it sends EXISTS, so the message can be recent here.
     var newestAwaitingClaim: UInt32? { pendingAdded.keys.filter { $0 >= claimedThrough }.max() }

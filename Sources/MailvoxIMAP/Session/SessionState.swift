@@ -50,6 +50,10 @@ struct SessionState: Sendable {
     private(set) var condStore = false
     /// ENABLE QRESYNC (RFC 7162 §3.2.3): expunges are VANISHED, SELECT takes QRESYNC data.
     private(set) var qresync = false
+    /// ENABLE IMAP4rev2 (RFC 9051): UTF-8 names, no `\Recent`, ESEARCH for SEARCH, LIST on SELECT.
+    private(set) var imap4rev2 = false
+    /// ENABLE UTF8=ACCEPT (RFC 6855): UTF-8 names, SEARCH takes no charset but UTF-8.
+    private(set) var utf8Accept = false
     /// CONDSTORE came on while a folder was selected; the command's OK carries HIGHESTMODSEQ.
     private(set) var highestModSeqOwed = false
     /// Implicit TLS from the start, or STARTTLS since.
@@ -241,6 +245,19 @@ struct SessionState: Sendable {
         condStoreUsed()
         qresync = true
     }
+
+    mutating func imap4rev2Enabled() {
+        imap4rev2 = true
+        // RFC 9051 has no `\Recent`: what the selected folder's tracker holds is let go unseen.
+        if selected != nil { updateSelected { $0.tracker.forgetRecent() } }
+    }
+
+    mutating func utf8AcceptEnabled() {
+        utf8Accept = true
+    }
+
+    /// How mailbox names travel in both directions.
+    var names: NameEncoding { imap4rev2 || utf8Accept ? .utf8 : .modifiedUTF7 }
 
     /// The HIGHESTMODSEQ owed has been sent (or the folder it was owed for is closed).
     mutating func highestModSeqSent() {

@@ -4,13 +4,14 @@ import NIOCore
 /// Writes typed responses in RFC 3501 wire form.
 public enum ResponseEncoder {
     /// The wire bytes of one response.
-    public static func encode(_ response: Response) -> ByteBuffer {
+    public static func encode(_ response: Response, names: NameEncoding = .modifiedUTF7) -> ByteBuffer {
         var buffer = ByteBufferAllocator().buffer(capacity: 128)
-        encode(response, into: &buffer)
+        encode(response, into: &buffer, names: names)
         return buffer
     }
 
-    public static func encode(_ response: Response, into buffer: inout ByteBuffer) {
+    public static func encode(_ response: Response, into buffer: inout ByteBuffer, names: NameEncoding = .modifiedUTF7)
+    {
         switch response {
         case .tagged(let tag, let status):
             buffer.writeString(tag)
@@ -24,7 +25,7 @@ public enum ResponseEncoder {
             buffer.writeString(Base64.encode(bytes))
         case .untagged(let untagged):
             buffer.writeString("* ")
-            buffer.writeUntagged(untagged)
+            buffer.writeUntagged(untagged, names: names)
         }
         buffer.writeString("\r\n")
     }
@@ -98,12 +99,13 @@ extension ByteBuffer {
 
     /// A quoted string when it may be one, else a literal. Written in runs between escapes,
     /// not octet by octet: a FETCH of ENVELOPEs is mostly this.
-    private mutating func writeIMAPString(contiguous bytes: UnsafeBufferPointer<UInt8>) {
+    /// `utf8`: the octets are valid UTF-8 and the client reads UTF-8 in quoted strings.
+    private mutating func writeIMAPString(contiguous bytes: UnsafeBufferPointer<UInt8>, utf8: Bool = false) {
         var quotable = bytes.count <= 1024
         var escapes = 0
         if quotable {
             for byte in bytes {
-                if byte == 0 || byte >= 0x80 || byte == 0x0D || byte == 0x0A {
+                if byte == 0 || (byte >= 0x80 && !utf8) || byte == 0x0D || byte == 0x0A {
                     quotable = false
                     break
                 }
@@ -143,7 +145,20 @@ extension ByteBuffer {
         }
     }
 
-    mutating func writeMailbox(_ name: MailboxName) { writeAString(name.wireName) }
+    /// A mailbox name: modified UTF-7 (RFC 3501 §5.1.3), or as UTF-8 once the client ENABLEd
+    /// UTF8=ACCEPT or IMAP4rev2 — then a quoted string may hold it (RFC 6855 §3, RFC 9051 §4.3).
+    mutating func writeMailbox(_ name: MailboxName, names: NameEncoding) {
+        switch names {
+        case .modifiedUTF7: writeAString(name.wireName)
+        case .utf8:
+            var text = name.name
+            if text.utf8.contains(where: { $0 >= 0x80 }) {
+                text.withUTF8 { writeIMAPString(contiguous: $0, utf8: true) }
+            } else {
+                writeAString(text)
+            }
+        }
+    }
 
     mutating func writeDelimiter(_ delimiter: Character?) {
         if let delimiter { writeIMAPString(String(delimiter)) } else { writeString("NIL") }
@@ -224,7 +239,7 @@ extension ByteBuffer {
 
     // MARK: Untagged data
 
-    mutating func writeUntagged(_ response: UntaggedResponse) {
+    mutating func writeUntagged(_ response: UntaggedResponse, names: NameEncoding) {
         switch response {
         case .condition(let status): writeStatus(status)
         case .capability(let capabilities):
@@ -249,13 +264,13 @@ extension ByteBuffer {
             writeList(flags) { $0.writeString($1.description) }
         case .list(let item):
             writeString("LIST ")
-            writeListItem(item)
+            writeListItem(item, names: names)
         case .lsub(let item):
             writeString("LSUB ")
-            writeListItem(item)
+            writeListItem(item, names: names)
         case .status(let mailbox, let values):
             writeString("STATUS ")
-            writeMailbox(mailbox)
+            writeMailbox(mailbox, names: names)
             writeString(" ")
             writeList(values) { $0.writeString("\($1.attribute.rawValue) \($1.value)") }
         case .search(let numbers, let modSeq):
@@ -288,7 +303,7 @@ extension ByteBuffer {
             writeList(items) { $0.writeFetchItem($1) }
         case .quotaRoot(let mailbox, let roots):
             writeString("QUOTAROOT ")
-            writeMailbox(mailbox)
+            writeMailbox(mailbox, names: names)
             for root in roots {
                 writeString(" ")
                 writeAString(root)
@@ -322,12 +337,12 @@ extension ByteBuffer {
         }
     }
 
-    mutating func writeListItem(_ item: MailboxListItem) {
+    mutating func writeListItem(_ item: MailboxListItem, names: NameEncoding) {
         writeList(item.attributes) { $0.writeString($1.rawValue) }
         writeString(" ")
         writeDelimiter(item.delimiter)
         writeString(" ")
-        writeMailbox(item.name)
+        writeMailbox(item.name, names: names)
         if item.childInfoSubscribed { writeString(" (\"CHILDINFO\" (\"SUBSCRIBED\"))") }
     }
 

@@ -25,7 +25,9 @@ public struct MailboxName: Sendable, Hashable, CustomStringConvertible {
     /// control character, which `FolderNameRules` gives no folder, so it names none and a
     /// pattern made of it matches none.
     public static func unreadable(_ bytes: [UInt8]) -> String {
-        unreadableMark + String(decoding: bytes, as: UTF8.self)
+        let text = String(decoding: bytes, as: UTF8.self)
+        // Marked once: such a name sent back as UTF-8 reads as the same name.
+        return text.hasPrefix(unreadableMark) ? text : unreadableMark + text
     }
 
     private static let unreadableMark = "\u{1}"
@@ -40,6 +42,13 @@ public struct MailboxName: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { name }
+}
+
+/// How mailbox names travel: modified UTF-7 for IMAP4rev1 clients, UTF-8 once a client ENABLEd
+/// UTF8=ACCEPT (RFC 6855 §3) or IMAP4rev2 (RFC 9051 §5.1), in both directions.
+public enum NameEncoding: Sendable {
+    case modifiedUTF7
+    case utf8
 }
 
 /// The modified UTF-7 of RFC 3501 §5.1.3: printable ASCII stands for itself (`&` as `&-`), anything

@@ -23,6 +23,9 @@ public struct CommandParser: Sendable {
     /// session sets it after each event, as it sets `mode`, so the next command is framed
     /// under the limit of the state it will run in.
     public var loggedIn = false
+    /// How the client writes mailbox names; the session sets it, as `mode`, once an ENABLE of
+    /// UTF8=ACCEPT or IMAP4rev2 succeeded, so the next command's names are read as UTF-8.
+    public var names: NameEncoding = .modifiedUTF7
     public let limits: ParserLimits
 
     private var buffer: ByteBuffer
@@ -114,7 +117,7 @@ public struct CommandParser: Sendable {
             }
             let frame = buffer.getSlice(at: buffer.readerIndex, length: lfOffset + 1)!
             consume(lfOffset + 1)
-            var parser = GrammarParser(frame: frame, maxDepth: limits.maxNestingDepth)
+            var parser = GrammarParser(frame: frame, maxDepth: limits.maxNestingDepth, names: names)
             do {
                 return .command(try parser.taggedCommand())
             } catch let error as GrammarError {

@@ -24,7 +24,11 @@ package struct GrammarParser {
     private var depth = 0
     private(set) var tag: String?
 
-    init(frame: ByteBuffer, maxDepth: Int) {
+    /// How the client writes mailbox names (UTF-8 once it ENABLEd UTF8=ACCEPT or IMAP4rev2).
+    private let names: NameEncoding
+
+    init(frame: ByteBuffer, maxDepth: Int, names: NameEncoding = .modifiedUTF7) {
+        self.names = names
         self.frame = frame
         self.view = frame.readableBytesView
         self.position = view.startIndex
@@ -377,13 +381,15 @@ package struct GrammarParser {
         return .id(parameters)
     }
 
-    /// A name as sent. Clients without UTF8=ACCEPT still sometimes send raw UTF-8; it is taken
-    /// when valid. Anything else that is not modified UTF-7 (`&Jjo!`, `&AGE-`) is still a valid
-    /// astring, so the command is not BAD: the name becomes one no folder can have
-    /// (`MailboxName.unreadable`), and the command answers as for a folder that does not exist.
+    /// A name as sent. Once the client ENABLEd UTF-8 names (`names == .utf8`) the octets are the
+    /// name, `&` included (RFC 6855 §3). Before, modified UTF-7; clients without UTF8=ACCEPT still
+    /// sometimes send raw UTF-8, which is taken when valid. Anything else that is not modified
+    /// UTF-7 (`&Jjo!`, `&AGE-`) is still a valid astring, so the command is not BAD: the name
+    /// becomes one no folder can have (`MailboxName.unreadable`), and the command answers as for
+    /// a folder that does not exist.
     private func decodedName(_ bytes: [UInt8]) -> String {
-        if let decoded = ModifiedUTF7.decode(bytes) { return decoded }
-        if bytes.contains(where: { $0 >= 0x80 }), let text = String(validating: bytes, as: UTF8.self),
+        if names == .modifiedUTF7, let decoded = ModifiedUTF7.decode(bytes) { return decoded }
+        if names == .utf8 || bytes.contains(where: { $0 >= 0x80 }), let text = String(validating: bytes, as: UTF8.self),
             !text.unicodeScalars.contains(where: { $0.value < 0x20 })
         {
             return text
@@ -479,10 +485,17 @@ package struct GrammarParser {
                 date = try dateTime()
                 try space()
             }
+            // RFC 6855 §4: `UTF8 (~{n}…)` carries a message whose headers may hold UTF-8; it is
+            // stored as any other, so only its syntax is particular.
+            let utf8 = takeWord("UTF8 (")
             // RFC 3516 §4.4: `~{n}` (or `~{n+}`, RFC 7888) is a literal8, which may hold NUL.
             let literal8 = take(UInt8(ascii: "~"))
-            guard peek == UInt8(ascii: "{") else { throw GrammarError("APPEND needs the message as a literal") }
-            messages.append(.init(flags: flags, internalDate: date, message: try literal(), isLiteral8: literal8))
+            guard peek == UInt8(ascii: "{"), literal8 || !utf8 else {
+                throw GrammarError(utf8 ? "UTF8 needs a literal8 (~{n})" : "APPEND needs the message as a literal")
+            }
+            let message = try literal()
+            if utf8 { try expect(UInt8(ascii: ")"), ")") }
+            messages.append(.init(flags: flags, internalDate: date, message: message, isLiteral8: literal8))
         }
         guard !messages.isEmpty else { throw GrammarError("APPEND needs a message") }
         return AppendCommand(mailbox: mailbox, messages: messages)
