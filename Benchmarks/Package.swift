@@ -20,6 +20,11 @@ let package = Package(
         .executableTarget(
             name: "StoreBench", dependencies: [.product(name: "MailvoxStore", package: "mailvox")]),
         .executableTarget(
+            name: "BackupBench",
+            dependencies: [
+                .product(name: "MailvoxServer", package: "mailvox"), .product(name: "MailvoxStore", package: "mailvox"),
+            ]),
+        .executableTarget(
             name: "PipelineBench",
             dependencies: [
                 .product(name: "MailvoxServer", package: "mailvox"), .product(name: "MailvoxPipeline", package: "mailvox"),
