@@ -161,6 +161,11 @@ enum Settings {
         .string("sms", "email_gateway_domain", \.sms.emailGatewayDomain),
 
         .int("backup", "warn_after_days", \.backup.warnAfterDays, 0...3650),
+
+        .int("retention", "deleted_days", \.retention.deletedDays, 1...3650),
+        .int("retention", "trash_days", \.retention.trashDays, 0...36500),
+        .int("retention", "inbox_days", \.retention.inboxDays, 0...36500),
+        .int("retention", "saved_days", \.retention.savedDays, 0...36500),
     ]
 
     static let sections: [String] = {

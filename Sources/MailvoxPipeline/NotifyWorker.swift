@@ -142,7 +142,7 @@ public final class NotifyWorker {
         let states = try queue.notifyJobStates(depositID: job.depositID, channel: .email)
         guard !states.isEmpty, states.allSatisfy({ $0 == .done }) else { return }
         guard let uid = try queue.deposit(id: job.depositID)?.uid else { return }
-        let removed = try store.expunge(mailbox: id, folder: "INBOX", uids: [uid])
+        let removed = try store.expunge(mailbox: id, folder: "INBOX", uids: [uid], deletedBy: "delete_after_email")
         if !removed.isEmpty {
             logger.info("expunged after email (delete_after_email)", metadata: ["deposit": "\(job.depositID)"])
         }

@@ -9,6 +9,7 @@ import MailvoxQueue
 import MailvoxSMTP
 import MailvoxStore
 import MailvoxTemplates
+import Metrics
 import ServiceLifecycle
 
 /// `mailvox serve`: holds the data dir's serve lock and runs every service until SIGTERM or
@@ -124,7 +125,7 @@ public struct Server: Sendable {
         services.append(
             MaintenanceService(
                 queue: context.jobQueue(), retention: Double(context.config.queue.idempotencyDays) * 86_400,
-                logger: logger))
+                rules: Retention(config: context.config.retention, store: store), logger: logger))
         services.append(ReadinessService(logger: logger, dataDir: context.config.server.dataDir))
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
@@ -255,10 +256,13 @@ final class StopSignal: Sendable {
     }
 }
 
-/// Hourly housekeeping: forgets deposit records and idempotency keys past `idempotency_days`.
+/// Hourly housekeeping: forgets deposit records and idempotency keys past `idempotency_days`,
+/// and applies the `[retention]` rules (folder aging, then Recently Deleted's purge), logged and
+/// counted in `/metrics` (`mailvox_retention_expunged_total{folder}`, `mailvox_retention_purged_total`).
 struct MaintenanceService: Service {
     let queue: JobQueue
     let retention: Double
+    let rules: Retention
     let logger: Logger
 
     func run() async throws {
@@ -270,6 +274,18 @@ struct MaintenanceService: Service {
                 if purged > 0 { logger.info("forgot \(purged) finished deposits past the retention") }
             } catch {
                 logger.error("maintenance: \(error)")
+            }
+            do {
+                let rules = self.rules
+                let report = try await Offload.run { try rules.run(now: Date()) }
+                for (folder, count) in report.aged {
+                    Counter(label: "mailvox_retention_expunged_total", dimensions: [("folder", folder)])
+                        .increment(by: count)
+                }
+                Counter(label: "mailvox_retention_purged_total").increment(by: report.purged)
+                if report.purged > 0 || !report.aged.isEmpty { logger.info("\(report.summary)") }
+            } catch {
+                logger.error("retention: \(error)")
             }
             // Cancelled by graceful shutdown, so stopping never waits out the hour.
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(3600)) }

@@ -1,4 +1,5 @@
 import GRDB
+import MailvoxCore
 import MailvoxDatabase
 
 /// The store's tables, oldest first: the directory (node key, mailboxes, folders, API
@@ -199,6 +200,48 @@ public enum StoreMigrations {
                                 detail TEXT
                             );
                             """)
+                }
+            ),
+            (
+                "9-recoverable",
+                { db in
+                    // Nothing deleted by accident (#19, docs/OPERATIONS.md). An expunged message
+                    // becomes a row of the mailbox's read-only "Recently Deleted" folder, and
+                    // `deletion` says where it was and who expunged it when; the maintenance
+                    // service purges it after [retention] deleted_days. `filed_at` is when a row
+                    // entered its folder (NULL for rows older than this: their internal date),
+                    // which the folder aging rules count from. A held mailbox is never purged; a
+                    // removed one stays recoverable until `removed_at` + deleted_days.
+                    try db.execute(
+                        sql: """
+                            CREATE TABLE deletion (
+                                message_id INTEGER PRIMARY KEY REFERENCES message(id) ON DELETE CASCADE,
+                                folder_name TEXT NOT NULL,
+                                uid INTEGER NOT NULL,
+                                deleted_at INTEGER NOT NULL,
+                                deleted_by TEXT NOT NULL
+                            );
+                            CREATE INDEX deletion_deleted_at ON deletion(deleted_at);
+                            ALTER TABLE message ADD COLUMN filed_at INTEGER;
+                            ALTER TABLE mailbox ADD COLUMN held_since INTEGER;
+                            ALTER TABLE mailbox ADD COLUMN hold_reason TEXT;
+                            ALTER TABLE mailbox ADD COLUMN removed_at INTEGER;
+                            ALTER TABLE mailbox ADD COLUMN trash_days INTEGER;
+                            ALTER TABLE mailbox ADD COLUMN inbox_days INTEGER;
+                            ALTER TABLE mailbox ADD COLUMN saved_days INTEGER;
+                            """)
+                    // A user's own folder of that name (and its children) steps aside.
+                    let name = FolderInfo.recentlyDeleted
+                    try db.execute(
+                        sql: """
+                            UPDATE folder SET name = ? || substr(name, ?)
+                            WHERE name = ? OR substr(name, 1, ?) = ?
+                            """,
+                        arguments: [name + " (old)", name.count + 1, name, name.count + 1, name + "/"])
+                    for id in try String.fetchAll(db, sql: "SELECT id FROM mailbox") {
+                        guard let mailbox = MailboxID(id) else { continue }
+                        try Directory.insertFolder(db, mailbox: mailbox, name: name, specialUse: nil)
+                    }
                 }
             ),
         ])

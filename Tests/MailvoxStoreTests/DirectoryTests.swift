@@ -46,7 +46,7 @@ struct DirectoryFixture {
         #expect(
             try MailvoxDatabase.appliedMigrations(fixture.database) == [
                 "store.1-directory", "store.2-messages", "store.3-recent", "store.4-uid-validity", "store.5-aliases",
-                "store.6-subscriptions", "store.7-quota",
+                "store.6-subscriptions", "store.7-quota", "store.8-backups", "store.9-recoverable",
             ])
         #expect(try fixture.scalar("PRAGMA journal_mode") == "wal")
         // The writer's setting is the one that counts (GRDB's WAL set-up lowers it to NORMAL).
@@ -67,7 +67,7 @@ struct DirectoryFixture {
         #expect(
             try MailvoxDatabase.appliedMigrations(again) == [
                 "store.1-directory", "store.2-messages", "store.3-recent", "store.4-uid-validity", "store.5-aliases",
-                "store.6-subscriptions", "store.7-quota",
+                "store.6-subscriptions", "store.7-quota", "store.8-backups", "store.9-recoverable",
             ])
         #expect(try Directory(database: again).mailboxes().map(\.id.rawValue) == ["1000"])
     }
@@ -91,7 +91,7 @@ struct DirectoryFixture {
         #expect(
             try MailvoxDatabase.appliedMigrations(pool) == [
                 "store.1-directory", "store.2-messages", "store.3-recent", "store.4-uid-validity", "store.5-aliases",
-                "store.6-subscriptions", "store.7-quota",
+                "store.6-subscriptions", "store.7-quota", "store.8-backups", "store.9-recoverable",
                 "later.1-uses-mailbox",
             ])
     }
@@ -105,9 +105,9 @@ struct DirectoryFixture {
         #expect(!mailbox.deleteAfterEmail)
         #expect(try fixture.directory.mailbox(MailboxID("2000")!) == mailbox)
         let folders = try fixture.directory.folders(of: MailboxID("2000")!)
-        #expect(folders.map(\.name) == ["INBOX", "Saved", "Trash", "Greetings"])
-        #expect(folders.map(\.specialUse) == [nil, "\\Archive", "\\Trash", nil])
-        #expect(Set(folders.map(\.uidValidity)).count == 4, "every folder has its own UIDVALIDITY")
+        #expect(folders.map(\.name) == ["INBOX", "Saved", "Trash", "Greetings", "Recently Deleted"])
+        #expect(folders.map(\.specialUse) == [nil, "\\Archive", "\\Trash", nil, nil])
+        #expect(Set(folders.map(\.uidValidity)).count == 5, "every folder has its own UIDVALIDITY")
         let row = try #require(
             try fixture.database.read { db in try Row.fetchOne(db, sql: "SELECT * FROM mailbox WHERE id = '2000'") })
         let wrapped = WrappedPrivateKey(masterKeyID: row["master_key_id"], sealed: row["wrapped_private_key"])
@@ -208,7 +208,7 @@ struct DirectoryFixture {
         try fixture.directory.removeMailbox(MailboxID("1000")!)
         #expect(try fixture.directory.mailboxes().map(\.id.rawValue) == ["2000"])
         #expect(try fixture.scalar("SELECT COUNT(*) FROM folder WHERE mailbox_id = '1000'") == "0")
-        #expect(try fixture.scalar("SELECT COUNT(*) FROM folder WHERE mailbox_id = '2000'") == "4")
+        #expect(try fixture.scalar("SELECT COUNT(*) FROM folder WHERE mailbox_id = '2000'") == "5")
         #expect(throws: DirectoryError.unknownMailbox("1000")) {
             try fixture.directory.removeMailbox(MailboxID("1000")!)
         }

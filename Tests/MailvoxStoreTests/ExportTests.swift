@@ -104,7 +104,7 @@ import Testing
         #expect(
             Set(folders) == [
                 ".%2E", ".%2E%2E", ".%2E%2E.%2E%2E.escape", ".a.%2E%2E.%2E%2E", ".x.%.y", ".%.lead", ".50%25%2Eoff",
-                ".Greetings", ".Saved", ".Trash",
+                ".Greetings", ".Saved", ".Trash", ".Recently Deleted",
             ])
         let view = try Self.pythonView(target)
         #expect(view["%2E"] == ["dot"])

@@ -9,7 +9,10 @@ import Testing
         let fixture = try StoreFixture()
         try fixture.store.createFolder(mailbox: fixture.mailbox, name: "Clients/Acme")
         let folders = try fixture.store.folders(mailbox: fixture.mailbox)
-        #expect(folders.map(\.name) == ["Clients", "Clients/Acme", "Greetings", "INBOX", "Saved", "Trash"])
+        #expect(
+            folders.map(\.name) == [
+                "Clients", "Clients/Acme", "Greetings", "INBOX", "Recently Deleted", "Saved", "Trash",
+            ])
         #expect(folders.first { $0.name == "Clients" }?.hasChildren == true)
         #expect(folders.first { $0.name == "Trash" }?.specialUse == "\\Trash")
         #expect(throws: MailStoreError.folderExists("Clients/Acme")) {
@@ -38,7 +41,7 @@ import Testing
             let validity = try fixture.store.status(mailbox: fixture.mailbox, folder: "Work").uidValidity
             #expect(seen.insert(validity).inserted, "UIDVALIDITY \(validity) given twice")
             #expect(validity > seen.subtracting([validity]).max() ?? 0)
-            try fixture.store.deleteFolder(mailbox: fixture.mailbox, name: "Work")
+            try fixture.store.deleteFolder(mailbox: fixture.mailbox, name: "Work", deletedBy: "test")
         }
         // The mark survives a restart: it is in the database, not in memory.
         let database = try MailvoxDatabase.open(path: fixture.directoryFixture.path, migrations: [StoreMigrations.set])
@@ -79,17 +82,21 @@ import Testing
         let fixture = try StoreFixture()
         try fixture.store.createFolder(mailbox: fixture.mailbox, name: "Tmp/Child")
         try fixture.store.deliver(mailbox: fixture.mailbox, folder: "Tmp/Child", message: StoreFixture.message())
-        #expect(throws: MailStoreError.self) { try fixture.store.deleteFolder(mailbox: fixture.mailbox, name: "Tmp") }
-        try fixture.store.deleteFolder(mailbox: fixture.mailbox, name: "Tmp/Child")
-        try fixture.store.deleteFolder(mailbox: fixture.mailbox, name: "Tmp")
-        #expect(fixture.files().filter { $0.contains("/spool/") }.isEmpty)
-        for name in ["INBOX", "Saved", "Trash", "Greetings"] {
+        #expect(throws: MailStoreError.self) {
+            try fixture.store.deleteFolder(mailbox: fixture.mailbox, name: "Tmp", deletedBy: "test")
+        }
+        try fixture.store.deleteFolder(mailbox: fixture.mailbox, name: "Tmp/Child", deletedBy: "test")
+        try fixture.store.deleteFolder(mailbox: fixture.mailbox, name: "Tmp", deletedBy: "test")
+        // The message is kept in Recently Deleted (RecoverableDeletionTests), nothing else.
+        #expect(fixture.files().filter { $0.contains("/spool/") }.count == 1)
+        #expect(try fixture.store.deletedMessages(mailbox: fixture.mailbox).map(\.folder) == ["Tmp/Child"])
+        for name in ["INBOX", "Saved", "Trash", "Greetings", "Recently Deleted"] {
             #expect(throws: MailStoreError.protectedFolder(name)) {
-                try fixture.store.deleteFolder(mailbox: fixture.mailbox, name: name)
+                try fixture.store.deleteFolder(mailbox: fixture.mailbox, name: name, deletedBy: "test")
             }
         }
         #expect(throws: MailStoreError.noSuchFolder("Nope")) {
-            try fixture.store.deleteFolder(mailbox: fixture.mailbox, name: "Nope")
+            try fixture.store.deleteFolder(mailbox: fixture.mailbox, name: "Nope", deletedBy: "test")
         }
     }
 
@@ -161,7 +168,7 @@ import Testing
             try store.subscriptions(mailbox: mailbox).filter { $0.hasPrefix("a") || $0.hasPrefix("c") } == ["a", "a/b"])
         for name in ["c", "c/b"] { try store.setSubscribed(mailbox: mailbox, folder: name, true) }
         for name in ["a", "a/b"] { try store.setSubscribed(mailbox: mailbox, folder: name, false) }
-        try store.deleteFolder(mailbox: mailbox, name: "c/b")
+        try store.deleteFolder(mailbox: mailbox, name: "c/b", deletedBy: "test")
         #expect(try store.subscriptions(mailbox: mailbox).contains("c/b"))
         #expect(try store.folders(mailbox: mailbox).first { $0.name == "c" }?.subscribed == true)
         try store.setSubscribed(mailbox: mailbox, folder: "c/b", false)

@@ -162,7 +162,7 @@ import Testing
         try await store.createFolder("Archiv/2025")
         try await store.renameFolder("Archiv", to: "Ablage")
         let names = try await store.folders().map(\.name)
-        #expect(names == ["INBOX", "Ablage", "Ablage/2025", "Greetings", "Saved", "Trash"])
+        #expect(names == ["INBOX", "Ablage", "Ablage/2025", "Greetings", "Recently Deleted", "Saved", "Trash"])
         await #expect(throws: MailStoreError.protectedFolder("INBOX")) { try await store.deleteFolder("INBOX") }
         await #expect(throws: MailStoreError.folderExists("Saved")) { try await store.createFolder("Saved") }
     }

@@ -67,8 +67,8 @@ struct StoreFixture {
         #expect(status.highestModseq >= 3)
         #expect(status.size == first.count + StoreFixture.message().count)
         let counts = try fixture.store.messageCounts(mailbox: fixture.mailbox)
-        #expect(counts.map(\.folder) == ["INBOX", "Saved", "Trash", "Greetings"])
-        #expect(counts.map(\.messages) == [2, 0, 0, 0])
+        #expect(counts.map(\.folder) == ["INBOX", "Saved", "Trash", "Greetings", "Recently Deleted"])
+        #expect(counts.map(\.messages) == [2, 0, 0, 0, 0])
     }
 
     @Test func aRetriedDepositStoresOneMessage() throws {
@@ -207,16 +207,24 @@ struct StoreFixture {
         for index in 0..<3 {
             try fixture.store.deliver(mailbox: fixture.mailbox, depositID: "d\(index)", message: StoreFixture.message())
         }
-        let removed = try fixture.store.expunge(mailbox: fixture.mailbox, folder: "INBOX", uids: [2, 3, 99])
+        let removed = try fixture.store.expunge(
+            mailbox: fixture.mailbox, folder: "INBOX", uids: [2, 3, 99], deletedBy: "test")
         #expect(removed == [2, 3])
         #expect(try fixture.store.messages(mailbox: fixture.mailbox, folder: "INBOX").map(\.uid) == [1])
+        // The two are kept in Recently Deleted under new names; purged, only one file is left.
+        #expect(fixture.files().filter { $0.contains("/spool/") }.count == 3)
+        #expect(try fixture.store.purgeDeleted(before: Date().addingTimeInterval(60)) == 2)
         #expect(fixture.files().filter { $0.contains("/spool/") }.count == 1)
         #expect(throws: MailStoreError.noSuchMessage(uid: 2)) {
             try fixture.store.read(mailbox: fixture.mailbox, folder: "INBOX", uid: 2)
         }
         #expect(try fixture.store.deliver(mailbox: fixture.mailbox, message: StoreFixture.message()) == 4)
         #expect(try fixture.directoryFixture.scalar("SELECT COUNT(*) FROM tombstone") == "0")
-        #expect(try fixture.directoryFixture.scalar("SELECT COUNT(*) FROM expunged") == "2")
+        #expect(
+            try fixture.directoryFixture.scalar(
+                "SELECT COUNT(*) FROM expunged JOIN folder ON folder.id = expunged.folder_id WHERE folder.name = 'INBOX'"
+            )
+                == "2")
     }
 
     @Test func tombstonesLeftByACrashAreReplayed() throws {
@@ -265,7 +273,7 @@ struct StoreFixture {
         let uid = try fixture.store.deliver(mailbox: fixture.mailbox, message: StoreFixture.message())
         try fixture.store.storeFlags(
             mailbox: fixture.mailbox, folder: "INBOX", uids: [uid], operation: .add, flags: MessageFlags(system: .seen))
-        try fixture.store.expunge(mailbox: fixture.mailbox, folder: "INBOX", uids: [uid])
+        try fixture.store.expunge(mailbox: fixture.mailbox, folder: "INBOX", uids: [uid], deletedBy: "test")
         var seen: [FolderChange] = []
         for await change in changes {
             seen.append(change)

@@ -20,6 +20,7 @@ public struct Configuration: Sendable, Equatable {
     public var smtp = SMTP()
     public var sms = SMS()
     public var backup = Backup()
+    public var retention = Retention()
 
     /// A configuration with every default (paths still relative, as the loader resolves them).
     public init(file: String) {
@@ -239,6 +240,26 @@ public struct Configuration: Sendable, Equatable {
         public var warnAfterDays = 7
 
         public init(warnAfterDays: Int = 7) { self.warnAfterDays = warnAfterDays }
+    }
+
+    /// `[retention]` (docs/OPERATIONS.md): how long an expunged message stays recoverable, and the
+    /// folder aging rules the maintenance service applies. Days; 0 turns a folder's rule off.
+    /// A mailbox's own `mailbox set --trash-days …` overrides the folder rules; a held mailbox
+    /// (`mailbox hold`) is never purged by any of them.
+    public struct Retention: Sendable, Equatable {
+        /// Expunged messages stay in "Recently Deleted" this long, then are purged.
+        public var deletedDays = 30
+        /// Messages in Trash longer than this (since they were filed there) are expunged.
+        public var trashDays = 30
+        public var inboxDays = 0
+        public var savedDays = 0
+
+        public init(deletedDays: Int = 30, trashDays: Int = 30, inboxDays: Int = 0, savedDays: Int = 0) {
+            self.deletedDays = deletedDays
+            self.trashDays = trashDays
+            self.inboxDays = inboxDays
+            self.savedDays = savedDays
+        }
     }
 }
 

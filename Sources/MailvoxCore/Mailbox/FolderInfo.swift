@@ -15,4 +15,8 @@ public struct FolderInfo: Sendable, Equatable {
 
     /// The hierarchy delimiter of every Mailvox mailbox (docs/DESIGN.md §6).
     public static let delimiter: Character = "/"
+
+    /// The read-only folder where expunged messages stay recoverable for `[retention]
+    /// deleted_days` (docs/OPERATIONS.md); a COPY or MOVE out of it restores.
+    public static let recentlyDeleted = "Recently Deleted"
 }

@@ -18,11 +18,15 @@ public struct FolderStatus: Sendable, Equatable {
     /// Messages flagged \\Deleted and the octets they take (STATUS DELETED, DELETED-STORAGE).
     public var deleted: Int
     public var deletedSize: Int
+    /// Nothing may change in it (Recently Deleted): SELECT opens it as EXAMINE would.
+    public var readOnly: Bool
 
     public init(
         name: String, specialUse: String?, uidValidity: UInt32, uidNext: UInt32, highestModseq: UInt64, messages: Int,
-        unseen: Int, size: Int, firstRecentUID: UInt32, recent: Int, deleted: Int = 0, deletedSize: Int = 0
+        unseen: Int, size: Int, firstRecentUID: UInt32, recent: Int, deleted: Int = 0, deletedSize: Int = 0,
+        readOnly: Bool = false
     ) {
+        self.readOnly = readOnly
         self.deleted = deleted
         self.deletedSize = deletedSize
         self.name = name

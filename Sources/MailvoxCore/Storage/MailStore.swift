@@ -152,6 +152,8 @@ public enum MailStoreError: Error, Sendable, Equatable {
     case invalidFolderName(String, reason: String)
     /// `[CANNOT]`: INBOX and the special-use folders stay.
     case protectedFolder(String)
+    /// `[CANNOT]`: Recently Deleted takes no message, flag or expunge; copying out restores.
+    case readOnlyFolder(String)
     /// The UID is gone (expunged by another session meanwhile).
     case noSuchMessage(uid: UInt32)
     /// `[TOOBIG]`
@@ -169,6 +171,7 @@ public enum MailStoreError: Error, Sendable, Equatable {
         case .folderExists(let name): "folder \(name) already exists"
         case .invalidFolderName(let name, let reason): "folder name \"\(name)\": \(reason)"
         case .protectedFolder(let name): "folder \(name) cannot be deleted or renamed"
+        case .readOnlyFolder(let name): "folder \(name) is read-only: copy or move a message out of it to restore it"
         case .noSuchMessage(let uid): "no message with UID \(uid)"
         case .messageTooLarge(let size, let limit): "message of \(size) bytes exceeds the limit of \(limit)"
         case .overQuota: "the mailbox is over its quota"

@@ -6,7 +6,9 @@ extension IMAPSession {
     /// (RFC 4315). A missing target is [TRYCREATE].
     mutating func copy(_ command: CopyCommand, removingSource: Bool, tag: String) async throws {
         guard let store = state.store, let folder = state.selected else { return }
-        if removingSource && folder.readOnly {
+        // Recently Deleted is read-only, but a MOVE out of it is how a client restores a message
+        // (docs/OPERATIONS.md): the store takes that one change to it.
+        if removingSource && folder.readOnly && folder.name != FolderInfo.recentlyDeleted {
             no(tag, code: .readOnly, "Folder is read-only")
             return
         }

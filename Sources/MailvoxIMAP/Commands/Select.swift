@@ -29,6 +29,8 @@ extension IMAPSession {
             throw error
         }
         let status = snapshot.status
+        // A folder nothing may change in (Recently Deleted) opens read-only whatever was asked.
+        let readOnly = readOnly || status.readOnly
         // RFC 3501 §2.3.2: SELECT claims the folder's recent messages for this session; EXAMINE
         // only shows those still unclaimed. Claimed after the snapshot, so a message arriving
         // in between is claimed too and reported recent with its EXISTS.

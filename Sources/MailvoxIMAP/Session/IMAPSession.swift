@@ -372,6 +372,7 @@ struct IMAPSession {
         case .folderExists: no(tag, code: .alreadyExists, "Folder already exists")
         case .invalidFolderName(_, let reason): no(tag, code: .cannot, "Invalid folder name: \(reason)")
         case .protectedFolder: no(tag, code: .cannot, "This folder cannot be deleted or renamed")
+        case .readOnlyFolder: no(tag, code: .cannot, "Read-only folder: copy or move out of it to restore")
         case .noSuchMessage: no(tag, code: .expungeIssued, "Message was expunged")
         case .messageTooLarge(_, let limit): no(tag, code: .tooBig, "Message larger than \(limit) octets")
         case .overQuota: no(tag, code: .overQuota, "Mailbox is over its quota")

@@ -27,9 +27,10 @@ public struct ReferencedFile: Sendable, Hashable {
 /// What a backup must hold for its database snapshot to be whole.
 ///
 /// The one list of "files the index references": backup takes exactly these, `backup verify`
-/// and `restore` check every one against the manifest. A table that comes to refer to sealed
-/// files (the recoverable deletions of issue 19 will: their area of expunged messages) adds
-/// its rows to `referencedFiles` and its clean-up to `forgetMissing`, and backups cover it.
+/// and `restore` check every one against the manifest. Recoverable deletions need nothing of
+/// their own here: an expunged message is a `message` row of the Recently Deleted folder (its
+/// `deletion` row goes with it). A table that comes to refer to sealed files outside `message`
+/// adds its rows to `referencedFiles` and its clean-up to `forgetMissing`, and backups cover it.
 public enum BackupIndex {
     /// Every sealed file `db` refers to, messages first, in a stable order.
     public static func referencedFiles(_ db: GRDB.Database) throws -> [ReferencedFile] {

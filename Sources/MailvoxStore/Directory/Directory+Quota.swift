@@ -19,14 +19,17 @@ extension Directory {
             usage: try quotaUsage(db, of: id))
     }
 
-    /// Every message of every folder of the mailbox, in octets as stored and in messages.
+    /// Every message of every folder of the mailbox but Recently Deleted, in octets as stored and
+    /// in messages: deleting frees quota at once, so a full mailbox is not kept full by what its
+    /// owner already threw away (docs/OPERATIONS.md).
     static func quotaUsage(_ db: GRDB.Database, of id: MailboxID) throws -> QuotaUsage {
         let row = try Row.fetchOne(
             db,
             sql: """
                 SELECT COALESCE(SUM(message.size), 0), COUNT(*)
-                FROM message JOIN folder ON folder.id = message.folder_id WHERE folder.mailbox_id = ?
-                """, arguments: [id.rawValue])!
+                FROM message JOIN folder ON folder.id = message.folder_id
+                WHERE folder.mailbox_id = ? AND folder.name != ?
+                """, arguments: [id.rawValue, FolderInfo.recentlyDeleted])!
         return QuotaUsage(bytes: row[0], messages: row[1])
     }
 

@@ -366,7 +366,27 @@ public final class Directory: Sendable {
                 db, sql: "SELECT address FROM mailbox_alias WHERE mailbox_id = ? ORDER BY address",
                 arguments: [id.rawValue]),
             quotaMB: row["quota_mb"], quotaMessages: row["quota_messages"],
-            createdAt: row["created_at"], updatedAt: row["updated_at"])
+            heldSince: (row["held_since"] as Int64?).map { Date(timeIntervalSince1970: TimeInterval($0)) },
+            holdReason: row["hold_reason"], createdAt: row["created_at"], updatedAt: row["updated_at"])
+    }
+
+    /// Puts a mailbox on legal hold, or takes it off (`mailbox hold`). Returns the mailbox as it is now.
+    @discardableResult
+    public func setHold(_ id: MailboxID, on: Bool, reason: String?, at now: Date = Date()) throws -> Mailbox {
+        try database.write { db in
+            if on {
+                try db.execute(
+                    sql: "UPDATE mailbox SET held_since = COALESCE(held_since, ?), hold_reason = ? WHERE id = ?",
+                    arguments: [Int64(now.timeIntervalSince1970), reason, id.rawValue])
+            } else {
+                try db.execute(
+                    sql: "UPDATE mailbox SET held_since = NULL, hold_reason = NULL WHERE id = ?",
+                    arguments: [id.rawValue])
+            }
+            if db.changesCount == 0 { throw DirectoryError.unknownMailbox(id.rawValue) }
+            return try Self.mailbox(
+                Row.fetchOne(db, sql: "SELECT * FROM mailbox WHERE id = ?", arguments: [id.rawValue])!, db)
+        }
     }
 
     private static func writeQuota(_ db: GRDB.Database, of mailbox: Mailbox) throws {

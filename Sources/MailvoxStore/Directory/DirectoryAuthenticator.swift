@@ -66,7 +66,10 @@ public struct DirectoryAuthenticator: Authenticator {
         // Only the (mailbox, address) failures are forgiven: knowing this mailbox's password
         // says nothing about the other mailboxes tried from the same address.
         failures.succeeded(attempt, forgetting: [keys[0].name])
-        return .success(MailboxStore(mailbox: canonical, store: store, limits: limits, quotaDefaults: quota))
+        return .success(
+            MailboxStore(
+                mailbox: canonical, store: store, limits: limits, quotaDefaults: quota,
+                actor: "\(canonical.rawValue) from \(client)"))
     }
 
     /// A hash no password matches, verified in place of a missing mailbox's.

@@ -20,6 +20,10 @@ public struct Mailbox: Sendable, Equatable, Codable {
     public var quotaMB: Int? = nil
     /// Messages this mailbox may store; nil takes `[quota] default_messages`, 0 is no limit.
     public var quotaMessages: Int? = nil
+    /// On legal hold since then (`mailbox hold`): no retention rule purges anything of it and
+    /// `mailbox remove` is refused.
+    public var heldSince: Date? = nil
+    public var holdReason: String? = nil
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -33,6 +37,8 @@ public struct Mailbox: Sendable, Equatable, Codable {
         case aliases
         case quotaMB = "quota_mb"
         case quotaMessages = "quota_messages"
+        case heldSince = "held_since"
+        case holdReason = "hold_reason"
         case createdAt = "created_at"
         case updatedAt = "updated_at"
     }
@@ -51,6 +57,8 @@ public struct Mailbox: Sendable, Equatable, Codable {
         try container.encode(aliases, forKey: .aliases)
         try container.encode(quotaMB, forKey: .quotaMB)
         try container.encode(quotaMessages, forKey: .quotaMessages)
+        try container.encode(heldSince, forKey: .heldSince)
+        try container.encode(holdReason, forKey: .holdReason)
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(updatedAt, forKey: .updatedAt)
     }
@@ -120,5 +128,6 @@ public struct APIToken: Sendable, Equatable, Codable {
 enum DefaultFolders {
     static let all: [(name: String, specialUse: String?)] = [
         ("INBOX", nil), ("Saved", "\\Archive"), ("Trash", "\\Trash"), ("Greetings", nil),
+        (FolderInfo.recentlyDeleted, nil),
     ]
 }

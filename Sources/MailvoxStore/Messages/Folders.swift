@@ -44,27 +44,38 @@ extension MessageStore {
         }
     }
 
-    /// Deletes an empty-of-children folder with its messages (expunged through tombstones).
-    public func deleteFolder(mailbox: MailboxID, name: String) throws {
+    /// Deletes an empty-of-children folder; its messages go to Recently Deleted, as an expunge's
+    /// do, and are restored into INBOX once the folder is gone.
+    public func deleteFolder(mailbox: MailboxID, name: String, deletedBy: String, at now: Date = Date()) throws {
         guard !Self.isProtected(name) else { throw MailStoreError.protectedFolder(name) }
-        let folderID = try database.write { db -> Int64 in
-            let folder = try Self.folder(db, mailbox: mailbox, name: name)
-            let children =
-                try Int.fetchOne(
-                    db, sql: "SELECT COUNT(*) FROM folder WHERE mailbox_id = ? AND substr(name, 1, length(?)) = ?",
-                    arguments: [mailbox.rawValue, name + "/", name + "/"]) ?? 0
-            guard children == 0 else {
-                throw MailStoreError.invalidFolderName(name, reason: "has child folders; delete them first")
+        var linked: [String] = []
+        let result: (folderID: Int64, removal: Removal)
+        do {
+            result = try database.write { db -> (Int64, Removal) in
+                let folder = try Self.folder(db, mailbox: mailbox, name: name)
+                let children =
+                    try Int.fetchOne(
+                        db, sql: "SELECT COUNT(*) FROM folder WHERE mailbox_id = ? AND substr(name, 1, length(?)) = ?",
+                        arguments: [mailbox.rawValue, name + "/", name + "/"]) ?? 0
+                guard children == 0 else {
+                    throw MailStoreError.invalidFolderName(name, reason: "has child folders; delete them first")
+                }
+                let uids = try Int64.fetchAll(
+                    db, sql: "SELECT uid FROM message WHERE folder_id = ?", arguments: [folder.id])
+                let removal = try removeRows(
+                    db, mailbox: mailbox, folder: folder, uids: uids.map { UInt32(truncatingIfNeeded: $0) },
+                    keeping: Deletion(by: deletedBy, at: now), linked: &linked)
+                try db.execute(sql: "DELETE FROM folder WHERE id = ?", arguments: [folder.id])
+                return (folder.id, removal)
             }
-            let uids = try Int64.fetchAll(
-                db, sql: "SELECT uid FROM message WHERE folder_id = ?", arguments: [folder.id])
-            _ = try removeRows(db, mailbox: mailbox, folder: folder, uids: uids.map { UInt32(truncatingIfNeeded: $0) })
-            try db.execute(sql: "DELETE FROM folder WHERE id = ?", arguments: [folder.id])
-            return folder.id
+        } catch {
+            for path in linked { try? spool.remove(path) }
+            throw error
         }
         try replayTombstones()
+        publish(Removal(kept: result.removal.kept), from: result.folderID)
         try? FileManager.default.removeItem(
-            atPath: spool.folderDirectory(mailbox: mailbox.rawValue, folderID: folderID))
+            atPath: spool.folderDirectory(mailbox: mailbox.rawValue, folderID: result.folderID))
     }
 
     /// Renames a folder and its children; UIDVALIDITY and files stay (folders are directories by

@@ -11,11 +11,15 @@ public struct MailboxStore: MailStore {
     let limits: MessageLimits
     /// `[quota]`: the limits of a mailbox that sets none of its own.
     let quotaDefaults: MailvoxCore.Configuration.Quota
+    /// Who works through this store, as Recently Deleted records an expunge's author: the
+    /// login and the client's address (`1000 from 192.0.2.7`).
+    let actor: String
 
     public init(
         mailbox: MailboxID, store: MessageStore, limits: MessageLimits,
-        quotaDefaults: MailvoxCore.Configuration.Quota = .init()
+        quotaDefaults: MailvoxCore.Configuration.Quota = .init(), actor: String? = nil
     ) {
+        self.actor = actor ?? mailbox.rawValue
         self.mailbox = mailbox
         self.store = store
         self.limits = limits
@@ -36,7 +40,7 @@ public struct MailboxStore: MailStore {
     }
 
     public func deleteFolder(_ name: String) async throws(MailStoreError) {
-        try await run { store, mailbox in try store.deleteFolder(mailbox: mailbox, name: name) }
+        try await run { store, mailbox in try store.deleteFolder(mailbox: mailbox, name: name, deletedBy: actor) }
     }
 
     public func renameFolder(_ name: String, to newName: String) async throws(MailStoreError) {
@@ -129,7 +133,9 @@ public struct MailboxStore: MailStore {
     }
 
     public func expunge(in folder: String, uids: [UInt32]) async throws(MailStoreError) -> [UInt32] {
-        try await run { store, mailbox in try store.expunge(mailbox: mailbox, folder: folder, uids: uids) }
+        try await run { store, mailbox in
+            try store.expunge(mailbox: mailbox, folder: folder, uids: uids, deletedBy: actor)
+        }
     }
 
     public func copy(

@@ -85,7 +85,8 @@ public final class MessageStore: Sendable {
             name: folder.name, specialUse: folder.specialUse, uidValidity: folder.uidValidity,
             uidNext: folder.uidNext, highestModseq: folder.highestModseq, messages: row["messages"],
             unseen: row["unseen"], size: row["size"], firstRecentUID: folder.firstRecentUID, recent: row["recent"],
-            deleted: row["deleted"], deletedSize: row["deleted_size"])
+            deleted: row["deleted"], deletedSize: row["deleted_size"],
+            readOnly: folder.name == FolderInfo.recentlyDeleted)
     }
 
     /// Hands the folder's unclaimed recent UIDs to one session and marks them claimed: the
@@ -184,6 +185,7 @@ public final class MessageStore: Sendable {
                         """), arguments: [depositID, mailbox.rawValue, name])
         }
         guard let found else { throw MailStoreError.noSuchFolder(name) }
+        guard name != FolderInfo.recentlyDeleted else { throw MailStoreError.readOnlyFolder(name) }
         let folder = FolderRow(found)
         let publicKey: Data? = found["owner_public_key"]
         if let uid = found["existing_uid"] as Int64? {
@@ -303,6 +305,7 @@ public final class MessageStore: Sendable {
         mailbox: MailboxID, folder name: String, uids: [UInt32], operation: FlagOperation, flags: MessageFlags,
         unchangedSince: UInt64? = nil
     ) throws -> (changed: [MessageSummary], failed: [UInt32]) {
+        guard name != FolderInfo.recentlyDeleted else { throw MailStoreError.readOnlyFolder(name) }
         var folderID: Int64 = 0
         let result = try database.write { db -> (changed: [MessageSummary], failed: [UInt32]) in
             let folder = try Self.folder(db, mailbox: mailbox, name: name)
@@ -349,48 +352,155 @@ public final class MessageStore: Sendable {
 
     // MARK: - Expunge, copy, move
 
-    /// Removes `uids` for good: rows and tombstones in one transaction, then the files.
+    /// Expunges `uids` (IMAP EXPUNGE, the CLI, `delete_after_email`, the aging rules): each
+    /// message becomes a row of Recently Deleted, recoverable for `[retention] deleted_days`,
+    /// with `deletedBy` (who, from where) and the time. Rows, the new rows and tombstones in one
+    /// transaction, then the old names are unlinked.
     @discardableResult
-    public func expunge(mailbox: MailboxID, folder name: String, uids: [UInt32]) throws -> [UInt32] {
-        let (folderID, removed, modseq) = try database.write { db -> (Int64, [UInt32], UInt64) in
-            let folder = try Self.folder(db, mailbox: mailbox, name: name)
-            let (removed, modseq) = try removeRows(db, mailbox: mailbox, folder: folder, uids: uids)
-            return (folder.id, removed, modseq)
+    public func expunge(
+        mailbox: MailboxID, folder name: String, uids: [UInt32], deletedBy: String, at now: Date = Date()
+    ) throws -> [UInt32] {
+        guard name != FolderInfo.recentlyDeleted else { throw MailStoreError.readOnlyFolder(name) }
+        return try removeMessages(mailbox: mailbox, folder: name, uids: uids, keeping: Deletion(by: deletedBy, at: now))
+    }
+
+    /// Removes `uids` from `folder`: kept in Recently Deleted with `deletion`, for good without.
+    func removeMessages(
+        mailbox: MailboxID, folder name: String, uids: [UInt32], keeping deletion: Deletion?
+    ) throws
+        -> [UInt32]
+    {
+        var linked: [String] = []
+        let (folderID, removal): (Int64, Removal)
+        do {
+            (folderID, removal) = try database.write { db -> (Int64, Removal) in
+                let folder = try Self.folder(db, mailbox: mailbox, name: name)
+                return (
+                    folder.id,
+                    try removeRows(db, mailbox: mailbox, folder: folder, uids: uids, keeping: deletion, linked: &linked)
+                )
+            }
+        } catch {
+            // The transaction rolled back: the names made in Recently Deleted must not outlive it.
+            for path in linked { try? spool.remove(path) }
+            throw error
         }
         try replayTombstones()
-        if !removed.isEmpty { feed.publish([.expunged(uids: removed, modseq: modseq)], folderID: folderID) }
-        return removed
+        publish(removal, from: folderID)
+        return removal.removed
+    }
+
+    /// Who expunged, and when: what keeps an expunged message recoverable.
+    struct Deletion {
+        var by: String
+        var at: Date
+    }
+
+    /// What `removeRows` did: the UIDs gone from the folder, and those it added to Recently Deleted.
+    struct Removal {
+        var removed: [UInt32] = []
+        var modseq: UInt64 = 0
+        var kept: (folderID: Int64, uids: [UInt32], modseq: UInt64)?
+    }
+
+    /// Tells the folder's sessions of the expunge, and Recently Deleted's of what it gained.
+    func publish(_ removal: Removal, from folderID: Int64) {
+        if !removal.removed.isEmpty {
+            feed.publish([.expunged(uids: removal.removed, modseq: removal.modseq)], folderID: folderID)
+        }
+        if let kept = removal.kept, !kept.uids.isEmpty {
+            feed.publish(kept.uids.map { .added(uid: $0, modseq: kept.modseq) }, folderID: kept.folderID)
+        }
     }
 
     /// Deletes rows of `uids` in `folder`, leaving a tombstone per file and a log entry per UID.
+    /// With `deletion`, each message first gets a row in Recently Deleted — its file hard-linked
+    /// there under a new name, added to `linked` so the caller can unlink it if the transaction
+    /// fails — and a `deletion` row saying where it was. A message whose file is already gone
+    /// cannot be kept and is only removed.
     func removeRows(
-        _ db: GRDB.Database, mailbox: MailboxID, folder: FolderRow, uids: [UInt32]
-    ) throws
-        -> ([UInt32], UInt64)
-    {
-        var removed: [UInt32] = []
+        _ db: GRDB.Database, mailbox: MailboxID, folder: FolderRow, uids: [UInt32], keeping deletion: Deletion? = nil,
+        linked: inout [String]
+    ) throws -> Removal {
+        var removal = Removal()
         let modseq = folder.highestModseq + 1
+        var bin: FolderRow?
+        if deletion != nil && folder.name != FolderInfo.recentlyDeleted {
+            bin = try Self.recentlyDeletedFolder(db, mailbox: mailbox)
+            removal.kept = (bin!.id, [], 0)
+        }
         for uid in uids.sorted() {
             guard
                 let row = try Self.messageRow(db, folderID: folder.id, uid: uid)
             else { continue }
+            let found = try? path(mailbox: mailbox, folderID: folder.id, row: row)
             let path =
-                (try? path(mailbox: mailbox, folderID: folder.id, row: row))
+                found
                 ?? spool.path(
                     mailbox: mailbox.rawValue, folderID: folder.id, fileName: row["file_name"], inCur: row["in_cur"],
                     letters: SystemFlags(rawValue: row["flags"]).maildirLetters)
+            if let deletion, var target = bin, let found {
+                // Every flag is kept but `\Deleted`, the mark the expunge acted on: a restored
+                // message must not go again at the folder's next EXPUNGE.
+                let (newUID, newModseq) = try linkCopy(
+                    db, mailbox: mailbox, row: row, file: found, into: target,
+                    flags: SystemFlags(rawValue: row["flags"]).subtracting(.deleted), linked: &linked)
+                try db.execute(
+                    sql: """
+                        INSERT INTO deletion (message_id, folder_name, uid, deleted_at, deleted_by)
+                        VALUES (?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        db.lastInsertedRowID, folder.name, Int64(uid), Int64(deletion.at.timeIntervalSince1970),
+                        deletion.by,
+                    ])
+                target.uidNext = newUID + 1
+                target.highestModseq = newModseq
+                bin = target
+                removal.kept?.uids.append(newUID)
+                removal.kept?.modseq = newModseq
+            }
             try db.execute(sql: "INSERT INTO tombstone (path) VALUES (?)", arguments: [path])
             try db.execute(sql: "DELETE FROM message WHERE id = ?", arguments: [row["id"] as Int64])
             try db.execute(
                 sql: "INSERT OR REPLACE INTO expunged (folder_id, uid, modseq) VALUES (?, ?, ?)",
                 arguments: [folder.id, Int64(uid), Int64(modseq)])
-            removed.append(uid)
+            removal.removed.append(uid)
         }
-        if !removed.isEmpty {
+        if !removal.removed.isEmpty {
             try db.execute(
                 sql: "UPDATE folder SET highest_modseq = ? WHERE id = ?", arguments: [Int64(modseq), folder.id])
         }
-        return (removed, modseq)
+        removal.modseq = modseq
+        return removal
+    }
+
+    /// A second row for the message of `row` in `target` under the next UID, its `file`
+    /// hard-linked there under a new name (added to `linked`, for the caller to unlink if the
+    /// transaction fails): COPY, MOVE and an expunge into Recently Deleted. Never re-sealed.
+    func linkCopy(
+        _ db: GRDB.Database, mailbox: MailboxID, row: Row, file: String, into target: FolderRow, flags: SystemFlags,
+        linked: inout [String]
+    ) throws -> (uid: UInt32, modseq: UInt64) {
+        let fileName = UUID().uuidString.lowercased()
+        let destination = spool.path(
+            mailbox: mailbox.rawValue, folderID: target.id, fileName: fileName, inCur: true,
+            letters: flags.maildirLetters)
+        try spool.link(from: file, to: destination, mailbox: mailbox.rawValue, folderID: target.id)
+        linked.append(destination)
+        return try Self.insertNext(
+            db, folder: target,
+            NewRow(
+                fileName: fileName, depositID: nil,
+                flags: MessageFlags(system: flags, keywords: Self.keywords(row["keywords"])),
+                size: row["size"], internalDate: row["internal_date"], inCur: true, meta: row["meta"]))
+    }
+
+    /// The mailbox's Recently Deleted folder, made if a mailbox somehow lacks it.
+    static func recentlyDeletedFolder(_ db: GRDB.Database, mailbox: MailboxID) throws -> FolderRow {
+        if let folder = try? Self.folder(db, mailbox: mailbox, name: FolderInfo.recentlyDeleted) { return folder }
+        try Directory.insertFolder(db, mailbox: mailbox, name: FolderInfo.recentlyDeleted, specialUse: nil)
+        return try Self.folder(db, mailbox: mailbox, name: FolderInfo.recentlyDeleted)
     }
 
     /// Copies `uids` into `target` (COPY; with `expungingSource`, MOVE). Returns source → new UID
@@ -400,6 +510,7 @@ public final class MessageStore: Sendable {
         mailbox: MailboxID, from sourceName: String, uids: [UInt32], to targetName: String,
         expungingSource: Bool = false
     ) throws -> [(source: UInt32, target: UInt32)] {
+        guard targetName != FolderInfo.recentlyDeleted else { throw MailStoreError.readOnlyFolder(targetName) }
         var linked: [String] = []
         do {
             let result = try database.write {
@@ -414,21 +525,9 @@ public final class MessageStore: Sendable {
                     guard
                         let row = try Self.messageRow(db, folderID: source.id, uid: uid)
                     else { continue }
-                    let fileName = UUID().uuidString.lowercased()
-                    let flags = SystemFlags(rawValue: row["flags"])
-                    let destination = spool.path(
-                        mailbox: mailbox.rawValue, folderID: target.id, fileName: fileName, inCur: true,
-                        letters: flags.maildirLetters)
-                    try spool.link(
-                        from: try path(mailbox: mailbox, folderID: source.id, row: row), to: destination,
-                        mailbox: mailbox.rawValue, folderID: target.id)
-                    linked.append(destination)
-                    let (newUID, _) = try Self.insertNext(
-                        db, folder: target,
-                        NewRow(
-                            fileName: fileName, depositID: nil,
-                            flags: MessageFlags(system: flags, keywords: Self.keywords(row["keywords"])),
-                            size: row["size"], internalDate: row["internal_date"], inCur: true, meta: row["meta"]))
+                    let (newUID, _) = try linkCopy(
+                        db, mailbox: mailbox, row: row, file: try path(mailbox: mailbox, folderID: source.id, row: row),
+                        into: target, flags: SystemFlags(rawValue: row["flags"]), linked: &linked)
                     pairs.append((uid, newUID))
                     target.uidNext = newUID + 1
                     target.highestModseq += 1
@@ -436,8 +535,9 @@ public final class MessageStore: Sendable {
                 var removed: [UInt32] = []
                 var removedModseq: UInt64 = 0
                 if expungingSource && source.id != target.id {
-                    (removed, removedModseq) = try removeRows(
-                        db, mailbox: mailbox, folder: source, uids: pairs.map(\.0))
+                    let removal = try removeRows(
+                        db, mailbox: mailbox, folder: source, uids: pairs.map(\.0), linked: &linked)
+                    (removed, removedModseq) = (removal.removed, removal.modseq)
                 }
                 return (pairs, source.id, target.id, target.highestModseq, removed, removedModseq)
             }
@@ -528,13 +628,14 @@ public final class MessageStore: Sendable {
         try db.cachedStatement(
             sql: """
                 INSERT INTO message (folder_id, uid, modseq, file_name, deposit_id, flags, keywords, size,
-                    internal_date, in_cur, meta)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    internal_date, in_cur, meta, filed_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(
             arguments: [
                 folder.id, Int64(folder.uidNext), Int64(modseq), row.fileName, row.depositID, row.flags.system.rawValue,
                 keywordText(row.flags.keywords), row.size, row.internalDate, row.inCur, row.meta,
+                Int64(Date().timeIntervalSince1970),
             ])
         try db.cachedStatement(sql: "UPDATE folder SET uid_next = ?, highest_modseq = ? WHERE id = ?").execute(
             arguments: [Int64(folder.uidNext) + 1, Int64(modseq), folder.id])

@@ -12,7 +12,7 @@ struct MailboxCommand: AsyncParsableCommand {
         abstract: "Add, change, list, show and remove mailboxes.",
         subcommands: [
             MailboxAdd.self, MailboxSet.self, MailboxList.self, MailboxShow.self, MailboxPasswd.self,
-            MailboxRemove.self,
+            MailboxRemove.self, MailboxDeleted.self, MailboxRestore.self, MailboxHold.self,
         ])
 }
 
@@ -298,6 +298,13 @@ struct MailboxShow: AsyncParsableCommand {
                     + "\(quota.usage.messages) of \(limit(quota.limits.messages, own: mailbox.quotaMessages) { "\($0)" }) messages"
                     + (quota.isFull ? " — FULL: new voicemail is refused" : ""),
             ],
+            [
+                "hold:",
+                mailbox.heldSince.map {
+                    "ON since \(dates.string(from: $0))" + (mailbox.holdReason.map { " (\($0))" } ?? "")
+                        + " — nothing is purged, remove is refused"
+                } ?? "off",
+            ],
             ["created:", dates.string(from: mailbox.createdAt)],
             ["updated:", dates.string(from: mailbox.updatedAt)],
         ])
@@ -354,6 +361,12 @@ struct MailboxRemove: AsyncParsableCommand {
         let id = try parseMailboxID(id)
         let context = try Context.open(configPath: options.path, needs: .masterKey)
         let mailbox = try context.directory.requireMailbox(id)
+        if let since = mailbox.heldSince {
+            throw UsageFailure(
+                description: "mailbox \(mailbox.id) is on hold since \(ISO8601DateFormatter().string(from: since))"
+                    + (mailbox.holdReason.map { " (\($0))" } ?? "")
+                    + "; `mailvox mailbox hold \(mailbox.id) --off` first")
+        }
         let store = context.makeMessageStore()
         let messages = try store.messageCounts(mailbox: id).reduce(0) { $0 + $1.messages }
         guard yes else {
