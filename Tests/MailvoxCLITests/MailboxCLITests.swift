@@ -101,7 +101,7 @@ import Testing
         #expect(shown["attach_audio"] as? Bool == false)
         #expect(
             (shown["folders"] as? [[String: Any]])?.compactMap { $0["name"] as? String } == [
-                "INBOX", "Saved", "Trash", "Greetings",
+                "INBOX", "Saved", "Trash", "Greetings", "Recently Deleted",
             ])
 
         let set = try cli.run([

@@ -81,6 +81,9 @@ import Testing
         let later = ISO8601DateFormatter().string(from: Date().addingTimeInterval(31 * 86_400))
         let soon = ISO8601DateFormatter().string(from: Date().addingTimeInterval(29 * 86_400))
         #expect(try cli.run(["maintenance", "--now", soon]).stdout.contains("purged 0 from Recently Deleted"))
+        #expect(try cli.run(["mailbox", "set", "1000", "--trash-days", "7"]).status == 0)
+        let shown = try cli.run(["mailbox", "show", "1000"]).stdout
+        #expect(shown.contains("Trash 7 days, INBOX kept ([retention]), Saved kept ([retention])"), "\(shown)")
         #expect(try cli.run(["mailbox", "hold", "1000", "--on", "--reason", "dispute 17"]).status == 0)
         #expect(try cli.run(["mailbox", "show", "1000"]).stdout.contains("ON since"))
         let remove = try cli.run(["mailbox", "remove", "1000", "--yes"])

@@ -374,6 +374,7 @@ struct ConfigFixture {
             "smtp.username", "smtp.password_file", "smtp.from", "sms.provider", "sms.max_length", "sms.webhook_url",
             "sms.webhook_secret_file", "sms.twilio_base_url", "sms.twilio_account_sid", "sms.twilio_auth_token_file",
             "sms.twilio_from", "sms.email_gateway_domain", "backup.warn_after_days",
+            "retention.deleted_days", "retention.trash_days", "retention.inbox_days", "retention.saved_days",
         ]
         #expect(Set(keys) == documented)
         for key in keys {

@@ -119,6 +119,31 @@ import Testing
         #expect(try rules.run(now: filed + 62 * 86_400).purged == 1)
     }
 
+    /// A mailbox's own days win over `[retention]`'s, and 0 turns its rule off.
+    @Test func aMailboxsOwnDaysOverrideTheDefaults() throws {
+        let directory = fixture.directoryFixture.directory
+        var settings = MailboxSettings()
+        settings.trashDays = .some(5)
+        settings.inboxDays = .some(0)
+        try directory.updateMailbox(mailbox, settings: settings)
+        #expect(try directory.mailbox(mailbox)?.trashDays == 5)
+        let uid = try store.deliver(mailbox: mailbox, message: StoreFixture.message())
+        try store.deliver(mailbox: mailbox, message: StoreFixture.message())
+        try store.copy(mailbox: mailbox, from: "INBOX", uids: [uid], to: "Trash", expungingSource: true)
+        let rules = Retention(config: .init(deletedDays: 30, trashDays: 30, inboxDays: 1), store: store)
+        let report = try rules.run(now: Date() + 6 * 86_400)
+        #expect(report.aged == ["Trash": 1], "INBOX's rule is off for this mailbox: \(report)")
+        settings = MailboxSettings()
+        settings.inboxDays = .some(nil)
+        try directory.updateMailbox(mailbox, settings: settings)
+        #expect(try rules.run(now: Date() + 6 * 86_400).aged == ["INBOX": 1])
+        #expect(throws: DirectoryError.self) {
+            var negative = MailboxSettings()
+            negative.savedDays = .some(-1)
+            try directory.updateMailbox(mailbox, settings: negative)
+        }
+    }
+
     @Test func recentlyDeletedDoesNotCountAgainstTheQuota() throws {
         let message = StoreFixture.message(body: String(repeating: "x", count: 1000))
         let uid = try store.deliver(mailbox: mailbox, message: message)

@@ -100,6 +100,9 @@ public final class Directory: Sendable {
             }
             mailbox.quotaMB = settings.quotaMB ?? nil
             mailbox.quotaMessages = settings.quotaMessages ?? nil
+            mailbox.trashDays = settings.trashDays ?? nil
+            mailbox.inboxDays = settings.inboxDays ?? nil
+            mailbox.savedDays = settings.savedDays ?? nil
             try Self.writeQuota(db, of: mailbox)
         }
         return mailbox
@@ -140,6 +143,9 @@ public final class Directory: Sendable {
             if let delete = settings.deleteAfterEmail { mailbox.deleteAfterEmail = delete }
             if let quota = settings.quotaMB { mailbox.quotaMB = quota }
             if let quota = settings.quotaMessages { mailbox.quotaMessages = quota }
+            if let days = settings.trashDays { mailbox.trashDays = days }
+            if let days = settings.inboxDays { mailbox.inboxDays = days }
+            if let days = settings.savedDays { mailbox.savedDays = days }
             mailbox.updatedAt = Self.truncated(Date())
             try Self.validate(mailbox)
             try db.execute(
@@ -365,7 +371,8 @@ public final class Directory: Sendable {
             aliases: try String.fetchAll(
                 db, sql: "SELECT address FROM mailbox_alias WHERE mailbox_id = ? ORDER BY address",
                 arguments: [id.rawValue]),
-            quotaMB: row["quota_mb"], quotaMessages: row["quota_messages"],
+            quotaMB: row["quota_mb"], quotaMessages: row["quota_messages"], trashDays: row["trash_days"],
+            inboxDays: row["inbox_days"], savedDays: row["saved_days"],
             heldSince: (row["held_since"] as Int64?).map { Date(timeIntervalSince1970: TimeInterval($0)) },
             holdReason: row["hold_reason"], createdAt: row["created_at"], updatedAt: row["updated_at"])
     }
@@ -389,15 +396,27 @@ public final class Directory: Sendable {
         }
     }
 
+    /// The mailbox's own limits: quota, and the days of the folder aging rules.
     private static func writeQuota(_ db: GRDB.Database, of mailbox: Mailbox) throws {
-        for (field, value) in [("--quota-mb", mailbox.quotaMB), ("--quota-messages", mailbox.quotaMessages)] {
+        let limits = [
+            ("--quota-mb", mailbox.quotaMB), ("--quota-messages", mailbox.quotaMessages),
+            ("--trash-days", mailbox.trashDays), ("--inbox-days", mailbox.inboxDays),
+            ("--saved-days", mailbox.savedDays),
+        ]
+        for (field, value) in limits {
             if let value, value < 0 {
-                throw DirectoryError.invalid(field: field, reason: "must be 0 (no limit) or more")
+                throw DirectoryError.invalid(field: field, reason: "must be 0 (none) or more")
             }
         }
         try db.execute(
-            sql: "UPDATE mailbox SET quota_mb = ?, quota_messages = ? WHERE id = ?",
-            arguments: [mailbox.quotaMB, mailbox.quotaMessages, mailbox.id.rawValue])
+            sql: """
+                UPDATE mailbox SET quota_mb = ?, quota_messages = ?, trash_days = ?, inbox_days = ?, saved_days = ?
+                WHERE id = ?
+                """,
+            arguments: [
+                mailbox.quotaMB, mailbox.quotaMessages, mailbox.trashDays, mailbox.inboxDays, mailbox.savedDays,
+                mailbox.id.rawValue,
+            ])
     }
 
     private static func json<T: Encodable>(_ value: T) -> String {

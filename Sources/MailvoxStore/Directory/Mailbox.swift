@@ -22,6 +22,11 @@ public struct Mailbox: Sendable, Equatable, Codable {
     public var quotaMessages: Int? = nil
     /// On legal hold since then (`mailbox hold`): no retention rule purges anything of it and
     /// `mailbox remove` is refused.
+    /// Days before Trash, INBOX and Saved age into Recently Deleted; nil takes `[retention]`'s,
+    /// 0 is never (docs/OPERATIONS.md).
+    public var trashDays: Int? = nil
+    public var inboxDays: Int? = nil
+    public var savedDays: Int? = nil
     public var heldSince: Date? = nil
     public var holdReason: String? = nil
     public var createdAt: Date
@@ -37,6 +42,9 @@ public struct Mailbox: Sendable, Equatable, Codable {
         case aliases
         case quotaMB = "quota_mb"
         case quotaMessages = "quota_messages"
+        case trashDays = "trash_days"
+        case inboxDays = "inbox_days"
+        case savedDays = "saved_days"
         case heldSince = "held_since"
         case holdReason = "hold_reason"
         case createdAt = "created_at"
@@ -57,6 +65,9 @@ public struct Mailbox: Sendable, Equatable, Codable {
         try container.encode(aliases, forKey: .aliases)
         try container.encode(quotaMB, forKey: .quotaMB)
         try container.encode(quotaMessages, forKey: .quotaMessages)
+        try container.encode(trashDays, forKey: .trashDays)
+        try container.encode(inboxDays, forKey: .inboxDays)
+        try container.encode(savedDays, forKey: .savedDays)
         try container.encode(heldSince, forKey: .heldSince)
         try container.encode(holdReason, forKey: .holdReason)
         try container.encode(createdAt, forKey: .createdAt)
@@ -79,6 +90,10 @@ public struct MailboxSettings: Sendable, Equatable {
     /// `.some(nil)` returns to the `[quota]` default.
     public var quotaMB: Int??
     public var quotaMessages: Int??
+    /// `.some(nil)` returns to the `[retention]` default.
+    public var trashDays: Int??
+    public var inboxDays: Int??
+    public var savedDays: Int??
 
     public init(
         name: String? = nil, emails: [EmailAddress]? = nil, smsNumbers: [PhoneNumber]? = nil, timeZone: String?? = nil,

@@ -63,6 +63,15 @@ struct MailboxProfileOptions: ParsableArguments {
     @Option(name: .long, help: "Messages this mailbox may keep; 0 = no limit, default = [quota] default_messages.")
     var quotaMessages: String?
 
+    @Option(name: .long, help: "Days before Trash empties into Recently Deleted; 0 = never, default = [retention].")
+    var trashDays: String?
+
+    @Option(name: .long, help: "Days before INBOX messages go to Recently Deleted; 0 = never, default = [retention].")
+    var inboxDays: String?
+
+    @Option(name: .long, help: "Days before Saved messages go to Recently Deleted; 0 = never, default = [retention].")
+    var savedDays: String?
+
     /// A quota option: a count, or `default` for `[quota]`'s.
     static func quota(_ text: String?, _ option: String) throws -> Int?? {
         guard let text else { return nil }
@@ -99,6 +108,9 @@ struct MailboxProfileOptions: ParsableArguments {
         if !alias.isEmpty { settings.aliases = alias }
         settings.quotaMB = try Self.quota(quotaMb, "--quota-mb")
         settings.quotaMessages = try Self.quota(quotaMessages, "--quota-messages")
+        settings.trashDays = try Self.quota(trashDays, "--trash-days")
+        settings.inboxDays = try Self.quota(inboxDays, "--inbox-days")
+        settings.savedDays = try Self.quota(savedDays, "--saved-days")
         return settings
     }
 }
@@ -297,6 +309,17 @@ struct MailboxShow: AsyncParsableCommand {
                 "\(mebibytes(quota.usage.bytes)) of \(limit(quota.limits.bytes, own: mailbox.quotaMB, unit: mebibytes)), "
                     + "\(quota.usage.messages) of \(limit(quota.limits.messages, own: mailbox.quotaMessages) { "\($0)" }) messages"
                     + (quota.isFull ? " — FULL: new voicemail is refused" : ""),
+            ],
+            [
+                "retention:",
+                [
+                    ("Trash", mailbox.trashDays, context.config.retention.trashDays),
+                    ("INBOX", mailbox.inboxDays, context.config.retention.inboxDays),
+                    ("Saved", mailbox.savedDays, context.config.retention.savedDays),
+                ].map { folder, own, fallback in
+                    let days = own ?? fallback
+                    return "\(folder) " + (days == 0 ? "kept" : "\(days) days") + (own == nil ? " ([retention])" : "")
+                }.joined(separator: ", ") + "; deleted kept \(context.config.retention.deletedDays) days",
             ],
             [
                 "hold:",
