@@ -125,7 +125,7 @@ public struct Server: Sendable {
         services.append(
             MaintenanceService(
                 queue: context.jobQueue(), retention: Double(context.config.queue.idempotencyDays) * 86_400,
-                rules: Retention(config: context.config.retention, store: store), logger: logger))
+                maintenance: Maintenance(context: context), logger: logger))
         services.append(ReadinessService(logger: logger, dataDir: context.config.server.dataDir))
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
@@ -262,7 +262,7 @@ final class StopSignal: Sendable {
 struct MaintenanceService: Service {
     let queue: JobQueue
     let retention: Double
-    let rules: Retention
+    let maintenance: Maintenance
     let logger: Logger
 
     func run() async throws {
@@ -276,14 +276,16 @@ struct MaintenanceService: Service {
                 logger.error("maintenance: \(error)")
             }
             do {
-                let rules = self.rules
-                let report = try await Offload.run { try rules.run(now: Date()) }
-                for (folder, count) in report.aged {
+                let maintenance = self.maintenance
+                let report = try await Offload.run { try maintenance.run(now: Date()) }
+                for (folder, count) in report.retention.aged {
                     Counter(label: "mailvox_retention_expunged_total", dimensions: [("folder", folder)])
                         .increment(by: count)
                 }
-                Counter(label: "mailvox_retention_purged_total").increment(by: report.purged)
-                if report.purged > 0 || !report.aged.isEmpty { logger.info("\(report.summary)") }
+                Counter(label: "mailvox_retention_purged_total").increment(by: report.retention.purged)
+                if report.retention.purged > 0 || !report.retention.aged.isEmpty || !report.purgedMailboxes.isEmpty {
+                    logger.info("\(report.summary)")
+                }
             } catch {
                 logger.error("retention: \(error)")
             }

@@ -82,7 +82,10 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: cli.directory + "/var/queue/\(deposit.lastLine).mvx"))
         let refused = try cli.run(["mailbox", "remove", "1000"])
         #expect(refused.status == 2)
+        // Removed recoverably, the deposit waits with the mailbox; purged, it goes.
         #expect(try cli.run(["mailbox", "remove", "1000", "--yes"]).status == 0)
+        #expect(FileManager.default.fileExists(atPath: cli.directory + "/var/queue/\(deposit.lastLine).mvx"))
+        #expect(try cli.run(["mailbox", "remove", "1000", "--yes", "--purge-now"]).status == 0)
         #expect(!FileManager.default.fileExists(atPath: cli.directory + "/var/queue/\(deposit.lastLine).mvx"))
         #expect(!(try cli.run(["queue", "list"]).stdout.contains(deposit.lastLine)))
     }

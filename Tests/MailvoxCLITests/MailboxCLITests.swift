@@ -132,10 +132,18 @@ import Testing
         #expect(refused.status == 2)
         #expect(refused.stderr.contains("--yes"))
         #expect(try cli.run(["mailbox", "show", "sales"]).status == 0)
-        #expect(try cli.run(["mailbox", "remove", "sales", "--yes"]).status == 0)
+        let removed = try cli.run(["mailbox", "remove", "sales", "--yes"])
+        #expect(removed.status == 0 && removed.stdout.contains("mailvox mailbox undelete sales"), "\(removed.stdout)")
         let gone = try cli.run(["mailbox", "show", "sales"])
         #expect(gone.status == 2)
         #expect(gone.stderr == "mailvox: unknown mailbox sales\n")
+        #expect(!(try cli.run(["mailbox", "list"]).stdout.contains("sales")))
+        #expect(try cli.run(["mailbox", "list", "--removed"]).stdout.contains("sales"))
+        let again = try cli.run(["mailbox", "add", "sales", "--name", "Sales"])
+        #expect(again.status != 0 && again.stderr.contains("mailbox undelete sales"), "\(again.stderr)")
+        #expect(try cli.run(["mailbox", "undelete", "sales"]).stdout.contains("mailbox sales is back"))
+        #expect(try cli.run(["mailbox", "show", "sales"]).status == 0)
+        #expect(try cli.run(["mailbox", "undelete", "sales"]).status != 0)
     }
 
     @Test(
@@ -266,7 +274,7 @@ import Testing
         let second = try cli.run(["serve"])
         #expect(second.status == 1)
         #expect(second.stderr.contains("serve.lock"))
-        let remove = try cli.run(["mailbox", "remove", "1000", "--yes"])
+        let remove = try cli.run(["mailbox", "remove", "1000", "--yes", "--purge-now"])
         #expect(remove.status == 1)
         #expect(remove.stderr.contains("while `mailvox serve` runs"))
         #expect(try cli.run(["mailbox", "show", "1000"]).status == 0)
@@ -275,7 +283,7 @@ import Testing
         server.waitUntilExit()
         #expect(server.terminationStatus == 0)
         #expect(CLI.wait(for: "stopped", in: log, seconds: 1))
-        #expect(try cli.run(["mailbox", "remove", "1000", "--yes"]).status == 0)
+        #expect(try cli.run(["mailbox", "remove", "1000", "--yes", "--purge-now"]).status == 0)
     }
 
     @Test func doctorReportsEachCheck() throws {

@@ -56,7 +56,7 @@ import Testing
 
         let listing = try cli.run(["mailbox", "deleted", "1000", "--json"])
         #expect(listing.status == 0, "\(listing.stderr)")
-        let entries = try JSONSerialization.jsonObject(with: Data(listing.stdout.utf8)) as? [[String: Any]] ?? []
+        let entries = (try? JSONSerialization.jsonObject(with: Data(listing.stdout.utf8)) as? [[String: Any]]) ?? []
         #expect(entries.count == 1)
         #expect(entries.first?["folder"] as? String == "INBOX")
         #expect(entries.first?["original_uid"] as? Int == 1)
@@ -92,7 +92,22 @@ import Testing
         #expect(try cli.run(["mailbox", "hold", "1000", "--off"]).status == 0)
         let purge = try cli.run(["maintenance", "--now", later])
         #expect(purge.stdout.contains("purged 1 from Recently Deleted"), "\(purge.stdout)\(purge.stderr)")
-        let left = try cli.run(["mailbox", "deleted", "1000", "--json"]).stdout
-        #expect((try JSONSerialization.jsonObject(with: Data(left.utf8)) as? [Any])?.isEmpty == true, "\(left)")
+        let left = try cli.run(["mailbox", "deleted", "1000", "--json"])
+        #expect(
+            (try? JSONSerialization.jsonObject(with: Data(left.stdout.utf8)) as? [Any])?.isEmpty == true,
+            "\(left.stdout)\(left.stderr)")
+        // A removed mailbox: no login while removed, back with undelete, purged after the window.
+        #expect(try cli.run(["mailbox", "remove", "1000", "--yes"]).status == 0)
+        let refusedLogin = try python("recoverable.py", login + ["restored", "second.eml"], in: cli.directory)
+        #expect(refusedLogin.status != 0 && refusedLogin.output.contains("LOGIN"), "\(refusedLogin.output)")
+        #expect(try cli.run(["mailbox", "undelete", "1000"]).status == 0)
+        let back = try python("recoverable.py", login + ["restored", "saved.eml"], in: cli.directory)
+        #expect(back.status == 0, "\(back.output)")
+        #expect(try cli.run(["mailbox", "remove", "1000", "--yes"]).status == 0)
+        #expect(try cli.run(["maintenance", "--now", soon]).stdout.contains("purged removed") == false)
+        let gone = try cli.run(["maintenance", "--now", later])
+        #expect(gone.stdout.contains("purged removed mailbox 1000"), "\(gone.stdout)")
+        #expect(try cli.run(["mailbox", "list", "--removed"]).stdout.contains("1000") == false)
+        #expect(!FileManager.default.fileExists(atPath: cli.directory + "/var/spool/1000"))
     }
 }

@@ -13,7 +13,8 @@ extension Directory {
             try String.fetchOne(
                 db,
                 sql: """
-                    SELECT mailbox_id FROM mailbox_alias WHERE address IN (?, ?)
+                    SELECT mailbox_id FROM mailbox_alias JOIN mailbox ON mailbox.id = mailbox_alias.mailbox_id
+                    WHERE address IN (?, ?) AND mailbox.removed_at IS NULL
                     ORDER BY address = ? DESC LIMIT 1
                     """, arguments: [whole, local, whole]
             ).flatMap(MailboxID.init)
@@ -30,7 +31,7 @@ extension Directory {
             try validateAlias(alias)
             let local = String(alias.prefix { $0 != "@" })
             if let other = MailboxID(local), other.rawValue.lowercased() != id.rawValue.lowercased(),
-                try exists(other, in: db)
+                try taken(other, in: db) != nil
             {
                 throw DirectoryError.invalid(field: "--alias", reason: "\"\(alias)\" is mailbox \(other)'s own address")
             }

@@ -70,16 +70,14 @@ public final class Directory: Sendable {
             createdAt: Date(), updatedAt: Date())
         try Self.validate(mailbox)
         // Checked again inside the transaction; here so a taken id is reported before a weak password.
-        if try database.read({ db in try Self.exists(id, in: db) }) {
-            throw DirectoryError.duplicateMailbox(id.rawValue)
-        }
+        if let taken = try database.read({ db in try Self.taken(id, in: db) }) { throw taken }
         try Self.validatePassword(password)
         let passwordHash = try hasher.hash(password)
         let (publicKey, wrapped) = try KeyPairs.generate(for: .mailbox(id.rawValue), under: master)
         mailbox.createdAt = Self.truncated(mailbox.createdAt)
         mailbox.updatedAt = mailbox.createdAt
         try database.write { db in
-            if try Self.exists(id, in: db) { throw DirectoryError.duplicateMailbox(id.rawValue) }
+            if let taken = try Self.taken(id, in: db) { throw taken }
             try db.execute(
                 sql: """
                     INSERT INTO mailbox (id, display_name, emails, sms_numbers, time_zone, language, attach_audio,
@@ -108,11 +106,19 @@ public final class Directory: Sendable {
         return mailbox
     }
 
+    /// The mailbox, unless it does not exist or was removed (`mailbox remove`): a removed
+    /// mailbox takes no login, deposit or mail and is listed nowhere until it is undeleted.
     public func mailbox(_ id: MailboxID) throws -> Mailbox? {
+        try mailbox(id, includingRemoved: false)
+    }
+
+    public func mailbox(_ id: MailboxID, includingRemoved: Bool) throws -> Mailbox? {
         try database.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM mailbox WHERE id = ?", arguments: [id.rawValue]).map {
-                try Self.mailbox($0, db)
-            }
+            try Row.fetchOne(
+                db,
+                sql: "SELECT * FROM mailbox WHERE id = ?" + (includingRemoved ? "" : " AND removed_at IS NULL"),
+                arguments: [id.rawValue]
+            ).map { try Self.mailbox($0, db) }
         }
     }
 
@@ -123,7 +129,9 @@ public final class Directory: Sendable {
 
     public func mailboxes() throws -> [Mailbox] {
         try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM mailbox ORDER BY id").map { try Self.mailbox($0, db) }
+            try Row.fetchAll(db, sql: "SELECT * FROM mailbox WHERE removed_at IS NULL ORDER BY id").map {
+                try Self.mailbox($0, db)
+            }
         }
     }
 
@@ -131,7 +139,9 @@ public final class Directory: Sendable {
     @discardableResult
     public func updateMailbox(_ id: MailboxID, settings: MailboxSettings) throws -> Mailbox {
         try database.write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM mailbox WHERE id = ?", arguments: [id.rawValue])
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT * FROM mailbox WHERE id = ? AND removed_at IS NULL", arguments: [id.rawValue])
             else { throw DirectoryError.unknownMailbox(id.rawValue) }
             var mailbox = try Self.mailbox(row, db)
             if let name = settings.name { mailbox.name = name }
@@ -182,13 +192,68 @@ public final class Directory: Sendable {
     /// True when `password` is the mailbox's; false for a wrong password or an unknown mailbox.
     public func verifyPassword(_ id: MailboxID, password: String) throws -> Bool {
         let stored = try database.read { db in
-            try String.fetchOne(db, sql: "SELECT password_hash FROM mailbox WHERE id = ?", arguments: [id.rawValue])
+            try String.fetchOne(
+                db, sql: "SELECT password_hash FROM mailbox WHERE id = ? AND removed_at IS NULL",
+                arguments: [id.rawValue])
         }
         guard let stored else { return false }
         return try PasswordHasher.verify(password, against: stored)
     }
 
-    /// Removes the mailbox row; its folders go with it (foreign keys cascade).
+    /// Removes a mailbox recoverably (`mailbox remove`): from now on it is as if it did not
+    /// exist, but every row and file stays until `[retention] deleted_days` have passed
+    /// (`removedMailboxes(before:)`, purged by the maintenance service) or it is undeleted.
+    /// Refused while the mailbox is on hold.
+    @discardableResult
+    public func markRemoved(_ id: MailboxID, at now: Date = Date()) throws -> Mailbox {
+        try database.write { db in
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT * FROM mailbox WHERE id = ? AND removed_at IS NULL", arguments: [id.rawValue])
+            else { throw DirectoryError.unknownMailbox(id.rawValue) }
+            if row["held_since"] as Int64? != nil { throw DirectoryError.onHold(id.rawValue) }
+            try db.execute(
+                sql: "UPDATE mailbox SET removed_at = ? WHERE id = ?",
+                arguments: [Int64(now.timeIntervalSince1970), id.rawValue])
+            return try Self.mailbox(
+                Row.fetchOne(db, sql: "SELECT * FROM mailbox WHERE id = ?", arguments: [id.rawValue])!, db)
+        }
+    }
+
+    /// Brings a removed mailbox back as it was (`mailbox undelete`).
+    @discardableResult
+    public func undelete(_ id: MailboxID) throws -> Mailbox {
+        try database.write { db in
+            try db.execute(
+                sql: "UPDATE mailbox SET removed_at = NULL WHERE id = ? AND removed_at IS NOT NULL",
+                arguments: [id.rawValue])
+            if db.changesCount == 0 { throw DirectoryError.notRemoved(id.rawValue) }
+            return try Self.mailbox(
+                Row.fetchOne(db, sql: "SELECT * FROM mailbox WHERE id = ?", arguments: [id.rawValue])!, db)
+        }
+    }
+
+    /// Every removed mailbox not yet purged, by id.
+    public func removedMailboxes() throws -> [Mailbox] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM mailbox WHERE removed_at IS NOT NULL ORDER BY id").map {
+                try Self.mailbox($0, db)
+            }
+        }
+    }
+
+    /// Mailboxes removed before `cutoff` and not on hold: what the maintenance service purges.
+    public func removedMailboxes(before cutoff: Date) throws -> [MailboxID] {
+        try database.read { db in
+            try String.fetchAll(
+                db,
+                sql: "SELECT id FROM mailbox WHERE removed_at < ? AND held_since IS NULL ORDER BY id",
+                arguments: [Int64(cutoff.timeIntervalSince1970)]
+            ).compactMap(MailboxID.init)
+        }
+    }
+
+    /// Deletes the mailbox row for good; its folders go with it (foreign keys cascade).
     public func removeMailbox(_ id: MailboxID) throws {
         try database.write { db in
             try db.execute(sql: "DELETE FROM mailbox WHERE id = ?", arguments: [id.rawValue])
@@ -326,8 +391,14 @@ public final class Directory: Sendable {
 
     // MARK: - Rows
 
-    static func exists(_ id: MailboxID, in db: GRDB.Database) throws -> Bool {
-        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM mailbox WHERE id = ?", arguments: [id.rawValue]) != 0
+    /// Why `id` cannot be given to a new mailbox — one has it, or a removed one not yet purged
+    /// does — or nil.
+    static func taken(_ id: MailboxID, in db: GRDB.Database) throws -> DirectoryError? {
+        guard
+            let row = try Row.fetchOne(db, sql: "SELECT removed_at FROM mailbox WHERE id = ?", arguments: [id.rawValue])
+        else { return nil }
+        return row["removed_at"] as Int64? == nil
+            ? .duplicateMailbox(id.rawValue) : .removedMailbox(id.rawValue)
     }
 
     /// Inserts a folder with a UIDVALIDITY no folder has had, subscribed, so every client
@@ -374,7 +445,9 @@ public final class Directory: Sendable {
             quotaMB: row["quota_mb"], quotaMessages: row["quota_messages"], trashDays: row["trash_days"],
             inboxDays: row["inbox_days"], savedDays: row["saved_days"],
             heldSince: (row["held_since"] as Int64?).map { Date(timeIntervalSince1970: TimeInterval($0)) },
-            holdReason: row["hold_reason"], createdAt: row["created_at"], updatedAt: row["updated_at"])
+            holdReason: row["hold_reason"],
+            removedAt: (row["removed_at"] as Int64?).map { Date(timeIntervalSince1970: TimeInterval($0)) },
+            createdAt: row["created_at"], updatedAt: row["updated_at"])
     }
 
     /// Puts a mailbox on legal hold, or takes it off (`mailbox hold`). Returns the mailbox as it is now.

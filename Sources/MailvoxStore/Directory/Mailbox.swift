@@ -29,6 +29,8 @@ public struct Mailbox: Sendable, Equatable, Codable {
     public var savedDays: Int? = nil
     public var heldSince: Date? = nil
     public var holdReason: String? = nil
+    /// Removed then (`mailbox remove`), recoverable with `mailbox undelete` until purged.
+    public var removedAt: Date? = nil
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -47,6 +49,7 @@ public struct Mailbox: Sendable, Equatable, Codable {
         case savedDays = "saved_days"
         case heldSince = "held_since"
         case holdReason = "hold_reason"
+        case removedAt = "removed_at"
         case createdAt = "created_at"
         case updatedAt = "updated_at"
     }
@@ -70,6 +73,7 @@ public struct Mailbox: Sendable, Equatable, Codable {
         try container.encode(savedDays, forKey: .savedDays)
         try container.encode(heldSince, forKey: .heldSince)
         try container.encode(holdReason, forKey: .holdReason)
+        try container.encode(removedAt, forKey: .removedAt)
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(updatedAt, forKey: .updatedAt)
     }

@@ -143,7 +143,7 @@ struct MailboxRestore: AsyncParsableCommand {
 struct MaintenanceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "maintenance",
-        abstract: "Run the retention rules once: purge Recently Deleted past [retention] deleted_days.")
+        abstract: "Run the retention rules once: age folders, purge Recently Deleted and removed mailboxes.")
 
     @OptionGroup var options: ConfigOption
     @Option(name: .long, help: "Act as if it were this ISO 8601 time (default: now).") var now: String?
@@ -157,8 +157,7 @@ struct MaintenanceCommand: AsyncParsableCommand {
             }
             date = parsed
         }
-        let report = try Retention(config: context.config.retention, store: context.makeMessageStore()).run(now: date)
-        print(report.summary)
+        print(try Maintenance(context: context).run(now: date).summary)
     }
 }
 

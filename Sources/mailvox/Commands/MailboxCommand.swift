@@ -12,7 +12,7 @@ struct MailboxCommand: AsyncParsableCommand {
         abstract: "Add, change, list, show and remove mailboxes.",
         subcommands: [
             MailboxAdd.self, MailboxSet.self, MailboxList.self, MailboxShow.self, MailboxPasswd.self,
-            MailboxRemove.self, MailboxDeleted.self, MailboxRestore.self, MailboxHold.self,
+            MailboxRemove.self, MailboxUndelete.self, MailboxDeleted.self, MailboxRestore.self, MailboxHold.self,
         ])
 }
 
@@ -197,12 +197,24 @@ struct MailboxList: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOption
     @Flag(name: .long, help: "Print JSON for tools.") var json = false
+    @Flag(name: .long, help: "List the removed mailboxes that `mailbox undelete` can bring back.") var removed = false
 
     func run() async throws {
         let context = try Context.open(configPath: options.path, needs: .masterKey)
-        let mailboxes = try context.directory.mailboxes()
+        let mailboxes = removed ? try context.directory.removedMailboxes() : try context.directory.mailboxes()
         if json {
             try printJSON(mailboxes)
+        } else if removed {
+            let dates = ISO8601DateFormatter()
+            let window = Double(context.config.retention.deletedDays) * 86_400
+            printTable(
+                mailboxes.map { box in
+                    let at = box.removedAt ?? Date()
+                    return [
+                        box.id.rawValue, box.name, dates.string(from: at),
+                        box.heldSince == nil ? dates.string(from: at + window) : "on hold",
+                    ]
+                }, header: ["ID", "NAME", "REMOVED", "PURGED AFTER"])
         } else {
             printTable(
                 mailboxes.map { box in
@@ -373,43 +385,71 @@ struct MailboxPasswd: AsyncParsableCommand {
 struct MailboxRemove: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "remove",
-        abstract: "Remove a mailbox with its folders, messages, files and queued jobs.",
-        discussion: "Refuses without --yes (exit 2) and while `mailvox serve` runs.")
+        abstract: "Remove a mailbox: recoverable for [retention] deleted_days, or for good with --purge-now.",
+        discussion: """
+            Refuses without --yes (exit 2) and while the mailbox is on hold. A removed mailbox takes no login, \
+            deposit or mail until `mailbox undelete`; the maintenance service deletes it for good after \
+            [retention] deleted_days. --purge-now deletes it, its messages, files and queued jobs at once \
+            (refused while `mailvox serve` runs).
+            """)
 
     @OptionGroup var options: ConfigOption
     @Argument(help: "Mailbox id.") var id: String
     @Flag(name: .long, help: "Really remove it.") var yes = false
+    @Flag(name: .long, help: "Delete it for good now instead of keeping it recoverable.") var purgeNow = false
 
     func run() async throws {
         let id = try parseMailboxID(id)
         let context = try Context.open(configPath: options.path, needs: .masterKey)
-        let mailbox = try context.directory.requireMailbox(id)
+        // --purge-now also takes a mailbox already removed (and waiting for its purge).
+        guard let mailbox = try context.directory.mailbox(id, includingRemoved: purgeNow) else {
+            throw DirectoryError.unknownMailbox(id.rawValue)
+        }
         if let since = mailbox.heldSince {
             throw UsageFailure(
                 description: "mailbox \(mailbox.id) is on hold since \(ISO8601DateFormatter().string(from: since))"
                     + (mailbox.holdReason.map { " (\($0))" } ?? "")
                     + "; `mailvox mailbox hold \(mailbox.id) --off` first")
         }
-        let store = context.makeMessageStore()
-        let messages = try store.messageCounts(mailbox: id).reduce(0) { $0 + $1.messages }
+        let messages = try context.makeMessageStore().messageCounts(mailbox: id).reduce(0) { $0 + $1.messages }
+        let plural = messages == 1 ? "" : "s"
         guard yes else {
             throw UsageFailure(
-                description: "removing mailbox \(mailbox.id) (\(mailbox.name)) would delete \(messages) "
-                    + "message\(messages == 1 ? "" : "s") for good; run again with --yes")
+                description: purgeNow
+                    ? "removing mailbox \(mailbox.id) (\(mailbox.name)) would delete \(messages) message\(plural) "
+                        + "for good; run again with --yes"
+                    : "removing mailbox \(mailbox.id) (\(mailbox.name)) takes it and its \(messages) message\(plural) "
+                        + "out of service (recoverable for \(context.config.retention.deletedDays) days); run again with --yes"
+            )
         }
-        try ServeLock.requireNotServing(context.config.serveLockPath, action: "remove a mailbox")
-        // Rows first (folders and messages go with the mailbox row), then the files: a crash in
-        // between leaves only files of a mailbox that no longer exists, never rows without files.
-        let deposits = try context.jobQueue().depositIDs(mailbox: mailbox.id)
-        try context.directory.removeMailbox(id)
-        try store.removeSpool(of: mailbox.id)
-        // Queued deposits' rows went with the mailbox; their sealed files (and the alert
-        // copies of deposits whose alerts were still pending) go now.
-        for deposit in deposits {
-            unlink("\(context.config.queueDir)/\(deposit).mvx")
-            unlink("\(context.config.queueDir)/notify/\(deposit).mvx")
+        if purgeNow {
+            try ServeLock.requireNotServing(context.config.serveLockPath, action: "purge a mailbox")
+            try MailboxPurger(context: context).purge(mailbox.id)
+            print("removed mailbox \(mailbox.id) and its \(messages) message\(plural) for good")
+            return
         }
-        print("removed mailbox \(mailbox.id) and its \(messages) message\(messages == 1 ? "" : "s")")
+        let removed = try context.directory.markRemoved(mailbox.id)
+        let until = (removed.removedAt ?? Date()).addingTimeInterval(
+            Double(context.config.retention.deletedDays) * 86_400)
+        print(
+            "removed mailbox \(mailbox.id) with its \(messages) message\(plural); recoverable until "
+                + "\(ISO8601DateFormatter().string(from: until)) with `mailvox mailbox undelete \(mailbox.id)`")
+    }
+}
+
+struct MailboxUndelete: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "undelete", abstract: "Bring back a removed mailbox as it was, messages and settings.")
+
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "Mailbox id.") var id: String
+
+    func run() async throws {
+        let id = try parseMailboxID(id)
+        let context = try Context.open(configPath: options.path, needs: .masterKey)
+        let mailbox = try context.directory.undelete(id)
+        let messages = try context.makeMessageStore().messageCounts(mailbox: id).reduce(0) { $0 + $1.messages }
+        print("mailbox \(mailbox.id) is back with its \(messages) message\(messages == 1 ? "" : "s")")
     }
 }
 
