@@ -222,6 +222,11 @@ import Testing
         #expect(first451 < then250, "\(events)")
         #expect(try alerts(cli, "2000").first?["attempts"] as? Int == 2)
         #expect(try waitFor(seconds: 10) { try inbox() == 0 }, "delete_after_email did not expunge")
+        // Expunged recoverably, as every deletion is (#19): the voicemail waits in Recently Deleted.
+        let deleted = try cli.run(["mailbox", "deleted", "2000", "--json"]).stdout
+        let kept = (try? JSONSerialization.jsonObject(with: Data(deleted.utf8)) as? [[String: Any]]) ?? []
+        #expect(kept.count == 1 && kept.first?["deleted_by"] as? String == "delete_after_email", "\(deleted)")
+        #expect(kept.first?["caller"] as? String == "201", "\(deleted)")
 
         let received = try #require(relay.messages().first)
         #expect(received.envelope["tls"] as? Bool == true)
