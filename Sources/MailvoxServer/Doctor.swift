@@ -81,7 +81,8 @@ public enum Doctor {
         if path.hasPrefix(dataDir) {
             add(
                 .warn, "master key",
-                "\(path) (id \(key.id)) lies inside the data dir, so a backup of the data dir holds it too; "
+                "\(path) (id \(key.id)) lies inside the data dir, so a copy of the data dir (tar, a disk "
+                    + "snapshot; never `mailvox backup`) holds it too; "
                     + "in production move it elsewhere and set crypto.master_key_file")
         } else {
             add(.ok, "master key", "\(path) (id \(key.id)), outside the data dir")
