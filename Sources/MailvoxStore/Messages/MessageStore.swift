@@ -272,14 +272,31 @@ public final class MessageStore: Sendable {
     }
 
     func openMessage(mailbox: MailboxID, folder name: String, uid: UInt32) throws -> SealedFileReader {
-        let path = try database.read { db in
+        let (folderID, row) = try database.read { db in
             let folder = try Self.folder(db, mailbox: mailbox, name: name)
             guard let row = try Self.messageRow(db, folderID: folder.id, uid: uid) else {
                 throw MailStoreError.noSuchMessage(uid: uid)
             }
-            return try self.path(mailbox: mailbox, folderID: folder.id, row: row)
+            return (folder.id, row)
         }
-        return try SealedFileReader(path: path, key: try ownerKey(mailbox))
+        return try openFile(mailbox: mailbox, folderID: folderID, row: row, key: try ownerKey(mailbox))
+    }
+
+    /// Opens the sealed file of `row`. Another session's flag change renames it (`new/` to
+    /// `cur/`, a new info suffix) at any moment, so a name found a moment ago may be gone when
+    /// it is opened: then the file is found again under its new name and opened (IMAPBench's
+    /// FETCH BODY[] beside STORE ±FLAGS met this as NO [SERVERBUG]).
+    func openFile(mailbox: MailboxID, folderID: Int64, row: Row, key: OwnerKey) throws -> SealedFileReader {
+        var attempt = 0
+        while true {
+            let path = try self.path(mailbox: mailbox, folderID: folderID, row: row)
+            do {
+                return try SealedFileReader(path: path, key: key)
+            } catch {
+                attempt += 1
+                guard attempt < 5, access(path, F_OK) != 0 else { throw error }
+            }
+        }
     }
 
     func path(mailbox: MailboxID, folderID: Int64, row: Row) throws -> String {

@@ -116,8 +116,8 @@ extension MessageStore {
                 summary: summary,
                 header: { Array(try opened().headers.utf8) },
                 message: {
-                    let path = try self.path(mailbox: mailbox, folderID: folderID, row: row)
-                    let bytes = [UInt8](try SealedFileReader(path: path, key: key).readAll())
+                    let bytes = [UInt8](
+                        try self.openFile(mailbox: mailbox, folderID: folderID, row: row, key: key).readAll())
                     let structure =
                         try opened().structure
                         ?? MessageParser.parse(bytes, limits: MessageLimits(maxBytes: max(bytes.count, 1)))

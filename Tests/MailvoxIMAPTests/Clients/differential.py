@@ -18,7 +18,8 @@ Normalised away, each for the reason given where it is done: tags, human text af
 are compared by what SEARCH MODSEQ/CHANGEDSINCE select), capability lists, INTERNALDATE's zone,
 the order of untagged responses and of FETCH items, literal vs quoted strings, FETCH responses
 split in two, `[CLOSED]` (owed only with QRESYNC), unrequested child/special-use attributes of
-an extended LIST, INBOX's spelling.
+an extended LIST, the optional Marked and Unmarked hints (Dovecot derives them from timestamps),
+INBOX's spelling.
 Exit status: 0 unless an unlisted difference exists or a defect is fixed (remove it from the
 table); 2 when a server could not be driven.
 """
@@ -845,7 +846,9 @@ def normalise_untagged(line, command=""):
     match = re.match(r"(LIST|LSUB) (.*)", text, re.I | re.S)
     if match:
         nodes = tree(tokens(match.group(2)))
-        drops = list_drops(command)
+        # \Marked/\Unmarked (RFC 3501 §7.2.2) are optional hints; Dovecot gives \Unmarked from
+        # its own Maildir timestamps, so it comes and goes with the second a folder was made in.
+        drops = list_drops(command) | {"\\marked", "\\unmarked"}
         attributes = sorted(a.lower() for a in nodes[0] if isinstance(a, str) and a.lower() not in drops)
         attributes = "(" + " ".join(attributes) + ")"
         delimiter = render(nodes[1]) if len(nodes) > 1 else ""
