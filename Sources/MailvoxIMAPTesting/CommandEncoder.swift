@@ -94,6 +94,29 @@ public enum CommandEncoder {
                 astring(root)
                 write(" ")
                 list(limits) { $0.write("\($1.resource) \($1.limit)") }
+            case .getACL(let name):
+                write("GETACL ")
+                mailbox(name)
+            case .myRights(let name):
+                write("MYRIGHTS ")
+                mailbox(name)
+            case .setACL(let name, let identifier, let rights):
+                write("SETACL ")
+                mailbox(name)
+                write(" ")
+                astring(identifier)
+                write(" ")
+                astring(rights)
+            case .deleteACL(let name, let identifier):
+                write("DELETEACL ")
+                mailbox(name)
+                write(" ")
+                astring(identifier)
+            case .listRights(let name, let identifier):
+                write("LISTRIGHTS ")
+                mailbox(name)
+                write(" ")
+                astring(identifier)
             case .idle: write("IDLE")
             case .compress(let mechanism): write("COMPRESS \(mechanism)")
             case .check: write("CHECK")

@@ -164,8 +164,10 @@ public struct DeliverWorker: Sendable {
 
         // The alerts' own copy, sealed to the node key before any notify job exists, so a
         // notify job never finds its copy missing and never needs the owner's key.
-        let smsNumbers = config.sms.provider != .none ? mailbox.smsNumbers : []
-        if !mailbox.emails.isEmpty || !smsNumbers.isEmpty {
+        // A department's members who opted in are alerted too, each address once.
+        let recipients = try directory.alertAddresses(of: mailbox)
+        let smsNumbers = config.sms.provider != .none ? recipients.sms : []
+        if !recipients.emails.isEmpty || !smsNumbers.isEmpty {
             var alert = message
             var alertContext = context
             if let percent = try quotaWarning(mailbox.id) {
@@ -180,7 +182,7 @@ public struct DeliverWorker: Sendable {
         // delivered deposit and the finished job in one transaction.
         try queue.completeDelivery(
             job, uid: uid,
-            notify: mailbox.emails.map { (.email, $0.rawValue) } + smsNumbers.map { (.sms, $0.rawValue) })
+            notify: recipients.emails.map { (.email, $0.rawValue) } + smsNumbers.map { (.sms, $0.rawValue) })
         clock.lap(.finish)
         return uid
     }

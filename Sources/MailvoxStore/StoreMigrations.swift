@@ -244,5 +244,48 @@ public enum StoreMigrations {
                     }
                 }
             ),
+            (
+                "10-departments",
+                { db in
+                    // Departments (#16, docs/DEPARTMENTS.md). `member`: who reaches which
+                    // mailbox with their own login, with which RFC 4314 rights (letters), and
+                    // whether voicemail alerts of it reach them too. `mailbox.login = 0` is a
+                    // mailbox only its members open (`--no-login`). `audit`: who did what in a
+                    // mailbox that has members, each entry sealed to the mailbox's key like a
+                    // message's headers, kept [audit] days.
+                    try db.execute(
+                        sql: """
+                            CREATE TABLE member (
+                                mailbox_id TEXT NOT NULL COLLATE NOCASE REFERENCES mailbox(id) ON DELETE CASCADE,
+                                member_id TEXT NOT NULL COLLATE NOCASE REFERENCES mailbox(id) ON DELETE CASCADE,
+                                rights TEXT NOT NULL,
+                                alerts TEXT NOT NULL DEFAULT '',
+                                added_at INTEGER NOT NULL,
+                                PRIMARY KEY (mailbox_id, member_id),
+                                CHECK (mailbox_id <> member_id)
+                            );
+                            CREATE INDEX member_member ON member(member_id);
+                            ALTER TABLE mailbox ADD COLUMN login INTEGER NOT NULL DEFAULT 1;
+                            CREATE TABLE audit (
+                                id INTEGER PRIMARY KEY,
+                                mailbox_id TEXT NOT NULL COLLATE NOCASE REFERENCES mailbox(id) ON DELETE CASCADE,
+                                at INTEGER NOT NULL,
+                                entry BLOB NOT NULL
+                            );
+                            CREATE INDEX audit_mailbox_at ON audit(mailbox_id, at);
+                            """)
+                    // The shared namespace's prefix is no personal folder's name any more.
+                    let prefix = NamespaceStore.sharedPrefix.lowercased()
+                    for (id, name) in try Row.fetchAll(
+                        db, sql: "SELECT id, name FROM folder WHERE lower(name) = ? OR lower(name) LIKE ?",
+                        arguments: [prefix, prefix + "/%"]
+                    ).map({ ($0["id"] as Int64, $0["name"] as String) }) {
+                        let slash = name.firstIndex(of: "/") ?? name.endIndex
+                        let renamed = name[..<slash] + " (old)" + name[slash...]
+                        try db.execute(
+                            sql: "UPDATE folder SET name = ? WHERE id = ?", arguments: [String(renamed), id])
+                    }
+                }
+            ),
         ])
 }

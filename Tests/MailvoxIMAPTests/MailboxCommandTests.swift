@@ -59,7 +59,7 @@ import Testing
         #expect(try await harness.send("k DELETE Drafts").lines == ["k OK DELETE completed"])
         #expect(
             try await harness.send("l NAMESPACE").lines == [
-                "* NAMESPACE ((\"\" \"/\")) NIL NIL", "l OK NAMESPACE completed",
+                "* NAMESPACE ((\"\" \"/\")) NIL ((\"Shared/\" \"/\"))", "l OK NAMESPACE completed",
             ])
     }
 

@@ -5,8 +5,12 @@ public struct FolderInfo: Sendable, Equatable {
     public var specialUse: String?
     public var subscribed: Bool
     public var hasChildren: Bool
+    /// False for a level that only holds other folders (`\Noselect`): the shared namespace's
+    /// `Shared` and `Shared/2100 Support`.
+    public var selectable: Bool
 
-    public init(name: String, specialUse: String?, subscribed: Bool, hasChildren: Bool) {
+    public init(name: String, specialUse: String?, subscribed: Bool, hasChildren: Bool, selectable: Bool = true) {
+        self.selectable = selectable
         self.name = name
         self.specialUse = specialUse
         self.subscribed = subscribed

@@ -20,6 +20,10 @@ public struct FolderStatus: Sendable, Equatable {
     public var deletedSize: Int
     /// Nothing may change in it (Recently Deleted): SELECT opens it as EXAMINE would.
     public var readOnly: Bool
+    /// What the login that asked may do in it: all for its own mailbox, a member's rights in
+    /// a department's. SELECT opens a folder read-only without any of `Rights.changing`, and
+    /// PERMANENTFLAGS lists only the flags the rights let it change.
+    public var rights: Rights = .all
 
     public init(
         name: String, specialUse: String?, uidValidity: UInt32, uidNext: UInt32, highestModseq: UInt64, messages: Int,

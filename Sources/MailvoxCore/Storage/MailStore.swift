@@ -70,6 +70,47 @@ public protocol MailStore: Sendable {
     func search(in folder: String, _ criterion: SearchCriterion) async throws(MailStoreError) -> [UInt32]
     /// The mailbox's limits and what it uses across its folders (RFC 9208 QUOTA).
     func quota() async throws(MailStoreError) -> MailboxQuota
+
+    // MARK: Access (RFC 4314 ACL, RFC 9208 quota roots)
+
+    /// What the session's login may do in `folder` (MYRIGHTS); `.noSuchFolder` if there is none.
+    func myRights(in folder: String) async throws(MailStoreError) -> Rights
+    /// The access list of the mailbox holding `folder` (GETACL): its owner, then its members.
+    /// Needs the `a` right.
+    func accessList(of folder: String) async throws(MailStoreError) -> [ACLEntry]
+    /// SETACL, or DELETEACL when `rights` is nil, for the mailbox holding `folder`. Needs `a`.
+    func setAccess(of folder: String, identifier: String, rights: Rights?) async throws(MailStoreError)
+    /// The quota root `folder` counts against (GETQUOTAROOT).
+    func quotaRoot(of folder: String) async throws(MailStoreError) -> String
+    /// The usage and limits of quota root `root` (GETQUOTA).
+    func quota(root: String) async throws(MailStoreError) -> MailboxQuota
+}
+
+/// What a store that knows only its own mailbox answers: its login owns it.
+extension MailStore {
+    public func myRights(in folder: String) async throws(MailStoreError) -> Rights {
+        _ = try await status(of: folder)
+        return .all
+    }
+
+    public func accessList(of folder: String) async throws(MailStoreError) -> [ACLEntry] {
+        _ = try await status(of: folder)
+        return [ACLEntry(identifier: mailbox.rawValue, rights: .all)]
+    }
+
+    public func setAccess(of folder: String, identifier: String, rights: Rights?) async throws(MailStoreError) {
+        throw .noPermission("this store keeps no access list")
+    }
+
+    public func quotaRoot(of folder: String) async throws(MailStoreError) -> String {
+        _ = try await status(of: folder)
+        return ""
+    }
+
+    public func quota(root: String) async throws(MailStoreError) -> MailboxQuota {
+        guard root.isEmpty else { throw .noSuchFolder(root) }
+        return try await quota()
+    }
 }
 
 extension MailStore {
@@ -162,6 +203,9 @@ public enum MailStoreError: Error, Sendable, Equatable {
     case overQuota
     /// A message a client uploaded that the MIME parser refuses (`[PARSE]`).
     case malformedMessage(String)
+    /// `[NOPERM]`: the login lacks the right the request needs, or names a mailbox it has no
+    /// access to (the same answer whether that mailbox exists or not).
+    case noPermission(String)
     /// `[SERVERBUG]`-class: storage failed; the text is for the log, not the client.
     case storage(String)
 
@@ -176,6 +220,7 @@ public enum MailStoreError: Error, Sendable, Equatable {
         case .messageTooLarge(let size, let limit): "message of \(size) bytes exceeds the limit of \(limit)"
         case .overQuota: "the mailbox is over its quota"
         case .malformedMessage(let reason): "message refused: \(reason)"
+        case .noPermission(let reason): "not permitted: \(reason)"
         case .storage(let reason): "storage failed: \(reason)"
         }
     }

@@ -16,7 +16,7 @@ extension IMAPSession {
             "SASL-IR", "ID", "ENABLE", "IDLE", "NAMESPACE", "UIDPLUS", "MOVE", "UNSELECT", "CHILDREN", "SPECIAL-USE",
             "LITERAL+", "LIST-EXTENDED", "LIST-STATUS", "STATUS=SIZE", "CONDSTORE", "QRESYNC", "ESEARCH", "SEARCHRES",
             "SORT", "SORT=DISPLAY", "ESORT", "MULTIAPPEND", "BINARY", "QUOTA",
-            "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE", "UTF8=ACCEPT",
+            "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE", "ACL", "RIGHTS=texk", "UTF8=ACCEPT",
         ]
         // RFC 4978 §3: after login, and only while it could still be turned on.
         if loggedIn && !state.isCompressed { result.append("COMPRESS=DEFLATE") }

@@ -9,7 +9,7 @@ extension IMAPSession {
         // Recently Deleted is read-only, but a MOVE out of it is how a client restores a message
         // (docs/OPERATIONS.md): the store takes that one change to it.
         if removingSource && folder.readOnly && folder.name != FolderInfo.recentlyDeleted {
-            no(tag, code: .readOnly, "Folder is read-only")
+            refuseReadOnly(tag, folder, needing: [.deleteMessages, .expunge])
             return
         }
         let targets = try folder.tracker.resolve(command.set, byUID: command.byUID)

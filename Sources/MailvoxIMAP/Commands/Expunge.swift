@@ -7,7 +7,13 @@ extension IMAPSession {
     mutating func expunge(_ set: SequenceSet?, tag: String) async throws {
         guard let store = state.store, let folder = state.selected else { return }
         guard !folder.readOnly else {
-            no(tag, code: .readOnly, "Folder is read-only")
+            refuseReadOnly(tag, folder, needing: .expunge)
+            return
+        }
+        // The store refuses too; asked here as well so an EXPUNGE with nothing to remove is
+        // refused the same (RFC 4314 §4).
+        guard folder.rights.contains(.expunge) else {
+            no(tag, code: .noPerm, "Expunging here needs the e right")
             return
         }
         var candidates = try await store.search(in: folder.name, .flagged(.deleted))
@@ -22,5 +28,17 @@ extension IMAPSession {
         state.updateSelected { responses = $0.tracker.remove(removed, vanished: vanished) }
         for response in responses { send(response) }
         await ok(tag, "EXPUNGE completed")
+    }
+
+    /// A change refused in a read-only folder: `[NOPERM]` when the login's rights are why
+    /// (RFC 4314 §4; a department member without them), `[READ-ONLY]` when EXAMINE or the
+    /// folder is (RFC 5530 §3).
+    mutating func refuseReadOnly(_ tag: String, _ folder: SelectedFolder, needing: Rights) {
+        let missing = needing.subtracting(folder.rights)
+        if missing.isEmpty {
+            no(tag, code: .readOnly, "Folder is read-only")
+        } else {
+            no(tag, code: .noPerm, "Permission denied: this needs the \(missing.letters) right")
+        }
     }
 }

@@ -56,7 +56,7 @@ extension IMAPSession {
             }
             let mailboxName = MailboxName(name)
             send(.list(MailboxListItem(attributes: attributes, name: mailboxName, childInfoSubscribed: childInfo)))
-            if let statusAttributes, folder != nil {
+            if let statusAttributes, folder?.selectable == true {
                 if let status = try? await store.status(of: name) {
                     send(.status(mailboxName, Self.statusValues(status, statusAttributes)))
                 }
@@ -70,6 +70,7 @@ extension IMAPSession {
     /// SPECIAL-USE (RFC 6154).
     static func attributes(of folder: FolderInfo, subscribed: Bool) -> [MailboxAttribute] {
         var attributes: [MailboxAttribute] = [folder.hasChildren ? .hasChildren : .hasNoChildren]
+        if !folder.selectable { attributes.insert(.noSelect, at: 0) }
         if subscribed { attributes.append(.subscribed) }
         if let use = folder.specialUse, let attribute = MailboxAttribute(specialUse: use) {
             attributes.append(attribute)

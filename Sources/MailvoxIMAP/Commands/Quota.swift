@@ -2,31 +2,36 @@ import MailvoxCore
 import MailvoxIMAPCore
 
 extension IMAPSession {
-    /// The one quota root of a mailbox: every folder counts against the same limits.
-    static let quotaRoot = ""
-
-    /// GETQUOTAROOT (RFC 9208 §4.3.2): every folder has the mailbox's one root, `""`; without
-    /// limits there is no root at all, and no QUOTA response.
+    /// GETQUOTAROOT (RFC 9208 §4.3.2): a folder of the login's own mailbox has the root `""`, a
+    /// folder of a shared mailbox that mailbox's level (`Shared/2100 Support`): every folder of
+    /// a mailbox counts against the same limits. Without limits there is no root at all, and
+    /// no QUOTA response.
     mutating func getQuotaRoot(_ name: MailboxName, tag: String) async throws {
         guard let store = state.store else { return }
         // A folder that does not exist has no quota root (NO [NONEXISTENT]).
-        _ = try await store.status(of: name.name)
-        let quota = try await store.quota()
-        let resources = Self.quotaResources(quota)
-        send(.quotaRoot(name, roots: resources.isEmpty ? [] : [Self.quotaRoot]))
-        if !resources.isEmpty { send(.quota(root: Self.quotaRoot, resources)) }
+        let root = try await store.quotaRoot(of: name.name)
+        let resources = Self.quotaResources(try await store.quota(root: root))
+        send(.quotaRoot(name, roots: resources.isEmpty ? [] : [root]))
+        if !resources.isEmpty { send(.quota(root: root, resources)) }
         await ok(tag, "GETQUOTAROOT completed")
     }
 
-    /// GETQUOTA (RFC 9208 §4.3.1) of the mailbox's root.
+    /// GETQUOTA (RFC 9208 §4.3.1) of one of the roots GETQUOTAROOT names.
     mutating func getQuota(_ root: String, tag: String) async throws {
         guard let store = state.store else { return }
-        let resources = Self.quotaResources(try await store.quota())
-        guard root == Self.quotaRoot, !resources.isEmpty else {
+        let quota: MailboxQuota
+        do {
+            quota = try await store.quota(root: root)
+        } catch .noSuchFolder, .noPermission {
             no(tag, code: .nonExistent, "No such quota root")
             return
         }
-        send(.quota(root: Self.quotaRoot, resources))
+        let resources = Self.quotaResources(quota)
+        guard !resources.isEmpty else {
+            no(tag, code: .nonExistent, "No such quota root")
+            return
+        }
+        send(.quota(root: root, resources))
         await ok(tag, "GETQUOTA completed")
     }
 

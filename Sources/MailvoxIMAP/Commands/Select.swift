@@ -30,7 +30,8 @@ extension IMAPSession {
         }
         let status = snapshot.status
         // A folder nothing may change in (Recently Deleted) opens read-only whatever was asked.
-        let readOnly = readOnly || status.readOnly
+        // So does one the login may not change (a department where it lacks s, w, t, e and i).
+        let readOnly = readOnly || status.readOnly || status.rights.isDisjoint(with: .changing)
         // RFC 3501 §2.3.2: SELECT claims the folder's recent messages for this session; EXAMINE
         // only shows those still unclaimed. Claimed after the snapshot, so a message arriving
         // in between is claimed too and reported recent with its EXISTS.
@@ -54,8 +55,8 @@ extension IMAPSession {
         state.selected(
             SelectedFolder(
                 name: name.name, readOnly: readOnly, uidValidity: status.uidValidity, tracker: tracker,
-                keywords: keywords, feed: ChangeFeed(stream)))?.stop()
-        sendFlags(keywords: keywords, readOnly: readOnly)
+                keywords: keywords, rights: status.rights, feed: ChangeFeed(stream)))?.stop()
+        sendFlags(keywords: keywords, readOnly: readOnly, rights: status.rights)
         send(.exists(tracker.count))
         if state.imap4rev2 {
             // RFC 9051 §6.3.2: LIST with the folder's attributes instead of RECENT and UNSEEN.
@@ -108,14 +109,27 @@ extension IMAPSession {
         }
     }
 
-    mutating func sendFlags(keywords: [String], readOnly: Bool) {
+    mutating func sendFlags(keywords: [String], readOnly: Bool, rights: Rights = .all) {
         let flags = Self.systemFlags + keywords.map(Flag.keyword)
         send(.flags(flags))
+        // RFC 4314 §4: only the flags the rights let the login change are permanent: \Seen
+        // with s, \Deleted with t, the others and new keywords with w.
+        let permanent =
+            readOnly
+            ? []
+            : flags.filter { flag in
+                switch flag {
+                case .seen: rights.contains(.keepSeen)
+                case .deleted: rights.contains(.deleteMessages)
+                default: rights.contains(.write)
+                }
+            }
+        let newKeywords = !readOnly && rights.contains(.write)
         send(
             .condition(
                 StatusResponse(
-                    .ok, code: .permanentFlags(readOnly ? [] : flags, allowsNewKeywords: !readOnly),
-                    text: readOnly ? "No permanent flags permitted" : "Flags permitted")))
+                    .ok, code: .permanentFlags(permanent, allowsNewKeywords: newKeywords),
+                    text: permanent.isEmpty && !newKeywords ? "No permanent flags permitted" : "Flags permitted")))
     }
 
     /// Before a FETCH reports `flags`: any keyword the client was not told of in FLAGS is
@@ -132,13 +146,14 @@ extension IMAPSession {
         guard !added.isEmpty else { return }
         let keywords = folder.keywords + added
         state.updateSelected { $0.keywords = keywords }
-        sendFlags(keywords: keywords, readOnly: folder.readOnly)
+        sendFlags(keywords: keywords, readOnly: folder.readOnly, rights: folder.rights)
     }
 
     /// CLOSE (RFC 3501 §6.4.2): silently expunges `\Deleted` messages of a read-write folder.
     mutating func close(tag: String) async throws {
         guard let store = state.store, let folder = state.selected else { return }
-        if !folder.readOnly {
+        // RFC 4314 §4: without `e` CLOSE closes without expunging, and without an error.
+        if !folder.readOnly && folder.rights.contains(.expunge) {
             let deleted = try await store.search(in: folder.name, .flagged(.deleted))
             let visible = deleted.filter { folder.tracker.sequenceNumber(of: $0) != nil }
             if !visible.isEmpty { _ = try await store.expunge(in: folder.name, uids: visible) }

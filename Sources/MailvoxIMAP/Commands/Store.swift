@@ -7,7 +7,7 @@ extension IMAPSession {
     mutating func store(_ command: StoreCommand, tag: String) async throws {
         guard let store = state.store, let folder = state.selected else { return }
         guard !folder.readOnly else {
-            no(tag, code: .readOnly, "Folder is read-only")
+            refuseReadOnly(tag, folder, needing: Rights.needed(toStore: command.operation, MessageFlags(command.flags)))
             return
         }
         let targets = try folder.tracker.resolve(command.set, byUID: command.byUID)

@@ -78,7 +78,7 @@ struct IMAPConnection {
                     case .closed:
                         break loop
                     case .changes:
-                        try await session.changesArrived()
+                        if try await session.changesArrived() == .close { break loop }
                     case .bytes(let buffer):
                         received += buffer.readableBytes
                         parser.append(buffer)

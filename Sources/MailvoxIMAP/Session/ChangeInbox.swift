@@ -11,6 +11,8 @@ package final class ChangeInbox: Sendable {
 
     struct State {
         var changes: [FolderChange] = []
+        /// The store ended the folder's feed: the session lost access to it.
+        var closed = false
         var onChange: (@Sendable () -> Void)?
     }
 
@@ -31,6 +33,17 @@ package final class ChangeInbox: Sendable {
         }
         handler?()
     }
+
+    /// The feed ended for good; wakes the session like a change.
+    func close() {
+        let handler = state.withLockedValue { state in
+            state.closed = true
+            return state.onChange
+        }
+        handler?()
+    }
+
+    var isClosed: Bool { state.withLockedValue { $0.closed } }
 
     /// Everything received so far, in order.
     func drain() -> [FolderChange] {

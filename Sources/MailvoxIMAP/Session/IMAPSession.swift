@@ -149,10 +149,19 @@ struct IMAPSession {
     }
 
     /// Changes arrived on the feed: pushed at once during IDLE, else kept for the next command.
-    mutating func changesArrived() async throws {
-        guard isIdling else { return }
+    /// A feed the store closed ends the session if it is idling there (as Dovecot disconnects
+    /// a session whose selected mailbox went away): the client learns at once, and finds the
+    /// folder gone when it logs in again.
+    @discardableResult
+    mutating func changesArrived() async throws -> SessionAction {
+        guard isIdling else { return .proceed }
+        if inbox?.isClosed == true {
+            try await autologout("Access to the selected folder was removed, have to disconnect")
+            return .close
+        }
         await sendUpdates(allowExpunge: true)
         try await flush()
+        return .proceed
     }
 
     /// The server ends the session on its own (RFC 3501 §7.1.5): `* BYE` with `reason`, then
@@ -186,6 +195,16 @@ struct IMAPSession {
     private mutating func execute(_ tagged: TaggedCommand) async -> SessionAction {
         let tag = tagged.tag
         let command = tagged.command
+        if let folder = state.selected, folder.feed.inbox.isClosed {
+            // Access to the selected folder was taken away (a department member removed, or
+            // the r right): the folder is closed, and a command that needs it is refused.
+            state.unselected()?.stop()
+            send(.condition(StatusResponse(.ok, code: .closed, text: "Access to \(folder.name) was removed")))
+            if command.isSelectedStateCommand {
+                no(tag, code: .noPerm, "Access to the selected folder was removed")
+                return .proceed
+            }
+        }
         guard state.allows(command) else {
             let text: String
             switch state.phase {
@@ -222,6 +241,12 @@ struct IMAPSession {
             case .namespace: await namespace(tag: tag)
             case .getQuotaRoot(let name): try await getQuotaRoot(name, tag: tag)
             case .getQuota(let root): try await getQuota(root, tag: tag)
+            case .getACL(let name): try await getACL(name, tag: tag)
+            case .setACL(let name, let identifier, let rights):
+                try await setACL(name, identifier: identifier, rights: rights, tag: tag)
+            case .deleteACL(let name, let identifier): try await deleteACL(name, identifier: identifier, tag: tag)
+            case .listRights(let name, let identifier): try await listRights(name, identifier: identifier, tag: tag)
+            case .myRights(let name): try await myRights(name, tag: tag)
             case .setQuota:
                 no(tag, code: .noPerm, "Quotas are set by the administrator (mailvox mailbox set --quota-mb)")
             case .status(let name, let attributes): try await status(name, attributes, tag: tag)
@@ -377,6 +402,7 @@ struct IMAPSession {
         case .messageTooLarge(_, let limit): no(tag, code: .tooBig, "Message larger than \(limit) octets")
         case .overQuota: no(tag, code: .overQuota, "Mailbox is over its quota")
         case .malformedMessage(let reason): no(tag, code: .parse, "Message refused: \(reason)")
+        case .noPermission(let reason): no(tag, code: .noPerm, "Permission denied: \(reason)")
         case .storage(let reason):
             logger.error("IMAP storage failure: \(reason)")
             no(tag, code: .serverBug, "Internal storage error")

@@ -108,7 +108,8 @@ struct SessionState: Sendable {
             if case .notAuthenticated = phase { return true }
             return false
         case .enable, .select, .examine, .create, .delete, .rename, .subscribe, .unsubscribe, .list, .lsub,
-            .namespace, .getQuotaRoot, .getQuota, .setQuota, .status, .append, .idle, .compress:
+            .namespace, .getQuotaRoot, .getQuota, .setQuota, .status, .append, .idle, .compress, .getACL, .setACL,
+            .deleteACL, .listRights, .myRights:
             return store != nil
         case .check, .close, .unselect, .expunge, .uidExpunge, .search, .sort, .fetch, .store, .copy, .move:
             return selected != nil
@@ -304,6 +305,10 @@ struct SelectedFolder: Sendable {
     /// The keywords the client has been told of in FLAGS, in the order it learned them
     /// (RFC 3501 §7.2.6: FLAGS names every flag a FETCH may report).
     var keywords: [String] = []
+    /// The login's rights in the folder when it was selected (all in its own mailbox). The
+    /// store checks them afresh on every call; this only shapes PERMANENTFLAGS and answers
+    /// what needs no call.
+    var rights: Rights = .all
     /// Lives and dies with the selection: `SessionState` hands it back when the folder is closed.
     let feed: ChangeFeed
 }

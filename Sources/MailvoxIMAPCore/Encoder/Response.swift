@@ -93,6 +93,12 @@ public enum UntaggedResponse: Sendable, Equatable {
     case quotaRoot(MailboxName, roots: [String])
     /// `* QUOTA root (resource usage limit …)` (RFC 9208 §5.1).
     case quota(root: String, [QuotaResourceUsage])
+    /// `* ACL mailbox identifier rights …` (RFC 4314 §3.6).
+    case acl(MailboxName, [ACLEntry])
+    /// `* LISTRIGHTS mailbox identifier required optional…` (RFC 4314 §3.7).
+    case listRights(MailboxName, identifier: String, required: Rights, optional: [Rights])
+    /// `* MYRIGHTS mailbox rights` (RFC 4314 §3.8).
+    case myRights(MailboxName, Rights)
 }
 
 /// One `resource usage limit` of a QUOTA response: STORAGE in units of 1024 octets, MESSAGE in messages.

@@ -315,6 +315,31 @@ extension ByteBuffer {
             writeList(resources) { encoder, resource in
                 encoder.writeString("\(resource.resource) \(resource.usage) \(resource.limit)")
             }
+        case .acl(let mailbox, let entries):
+            writeString("ACL ")
+            writeMailbox(mailbox, names: names)
+            for entry in entries {
+                writeString(" ")
+                writeAString(entry.identifier)
+                writeString(" ")
+                writeAString(entry.rights.letters)
+            }
+        case .listRights(let mailbox, let identifier, let required, let optional):
+            writeString("LISTRIGHTS ")
+            writeMailbox(mailbox, names: names)
+            writeString(" ")
+            writeAString(identifier)
+            writeString(" ")
+            writeAString(required.letters)
+            for rights in optional {
+                writeString(" ")
+                writeAString(rights.letters)
+            }
+        case .myRights(let mailbox, let rights):
+            writeString("MYRIGHTS ")
+            writeMailbox(mailbox, names: names)
+            writeString(" ")
+            writeAString(rights.letters)
         case .namespace(let namespaces):
             writeString("NAMESPACE")
             for group in [namespaces.personal, namespaces.otherUsers, namespaces.shared] {

@@ -45,6 +45,16 @@ public enum Command: Sendable, Equatable {
     case getQuotaRoot(MailboxName)
     /// GETQUOTA root (RFC 9208 §4.3.1).
     case getQuota(String)
+    /// GETACL mailbox (RFC 4314 §3.3).
+    case getACL(MailboxName)
+    /// SETACL mailbox identifier [+|-]rights (RFC 4314 §3.1): the rights as the client wrote them.
+    case setACL(MailboxName, identifier: String, rights: String)
+    /// DELETEACL mailbox identifier (RFC 4314 §3.2).
+    case deleteACL(MailboxName, identifier: String)
+    /// LISTRIGHTS mailbox identifier (RFC 4314 §3.4).
+    case listRights(MailboxName, identifier: String)
+    /// MYRIGHTS mailbox (RFC 4314 §3.5).
+    case myRights(MailboxName)
     /// SETQUOTA root (resource limit …) (RFC 9208 §4.3.3): limits are an administrator's, so it is refused.
     case setQuota(root: String, [QuotaResourceLimit])
     case status(MailboxName, [StatusAttribute])

@@ -301,6 +301,24 @@ package struct GrammarParser {
         case "DELETE":
             try space()
             return .delete(try mailbox())
+        case "GETACL":
+            try space()
+            return .getACL(try mailbox())
+        case "MYRIGHTS":
+            try space()
+            return .myRights(try mailbox())
+        case "SETACL", "DELETEACL", "LISTRIGHTS":
+            try space()
+            let mailbox = try self.mailbox()
+            try space()
+            let identifier = try astringText()
+            switch name {
+            case "DELETEACL": return .deleteACL(mailbox, identifier: identifier)
+            case "LISTRIGHTS": return .listRights(mailbox, identifier: identifier)
+            default:
+                try space()
+                return .setACL(mailbox, identifier: identifier, rights: try astringText())
+            }
         case "SUBSCRIBE":
             try space()
             return .subscribe(try mailbox())

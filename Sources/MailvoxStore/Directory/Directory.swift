@@ -191,13 +191,19 @@ public final class Directory: Sendable {
 
     /// True when `password` is the mailbox's; false for a wrong password or an unknown mailbox.
     public func verifyPassword(_ id: MailboxID, password: String) throws -> Bool {
-        let stored = try database.read { db in
-            try String.fetchOne(
-                db, sql: "SELECT password_hash FROM mailbox WHERE id = ? AND removed_at IS NULL",
+        let row = try database.read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT password_hash, login FROM mailbox WHERE id = ? AND removed_at IS NULL",
                 arguments: [id.rawValue])
         }
-        guard let stored else { return false }
-        return try PasswordHasher.verify(password, against: stored)
+        guard let row else { return false }
+        // A mailbox without a login of its own (`--no-login`) costs the same work as a wrong
+        // password, so timing does not tell which mailboxes are departments.
+        guard row["login"] as Bool else {
+            _ = try PasswordHasher.verify(password, against: DirectoryAuthenticator.decoyHash)
+            return false
+        }
+        return try PasswordHasher.verify(password, against: row["password_hash"])
     }
 
     /// Removes a mailbox recoverably (`mailbox remove`): from now on it is as if it did not
@@ -447,7 +453,7 @@ public final class Directory: Sendable {
             heldSince: (row["held_since"] as Int64?).map { Date(timeIntervalSince1970: TimeInterval($0)) },
             holdReason: row["hold_reason"],
             removedAt: (row["removed_at"] as Int64?).map { Date(timeIntervalSince1970: TimeInterval($0)) },
-            createdAt: row["created_at"], updatedAt: row["updated_at"])
+            login: row["login"] ?? true, createdAt: row["created_at"], updatedAt: row["updated_at"])
     }
 
     /// Puts a mailbox on legal hold, or takes it off (`mailbox hold`). Returns the mailbox as it is now.
@@ -499,7 +505,7 @@ public final class Directory: Sendable {
     private static func digest(_ token: String) -> Data { Hashing.sha256(Data(token.utf8)) }
 
     /// Whole seconds: what SQLite keeps, so values read back compare equal.
-    private static func truncated(_ date: Date) -> Date {
+    static func truncated(_ date: Date) -> Date {
         Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down))
     }
 }

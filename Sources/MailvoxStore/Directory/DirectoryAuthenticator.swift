@@ -17,6 +17,8 @@ public struct DirectoryAuthenticator: Authenticator {
     let auth: Configuration.Auth
     let quota: Configuration.Quota
     let failures: FailureCounter
+    /// Ends members' change streams of departments they leave; one per server.
+    let watcher: AccessWatcher
 
     public init(
         directory: Directory, store: MessageStore, limits: MessageLimits, auth: Configuration.Auth,
@@ -27,6 +29,7 @@ public struct DirectoryAuthenticator: Authenticator {
         self.limits = limits
         self.auth = auth
         self.quota = quota
+        self.watcher = AccessWatcher(directory: directory)
         self.failures = FailureCounter(
             maxFailures: auth.maxFailures, lockoutSeconds: Double(auth.lockoutSeconds), baseDelay: .seconds(1))
     }
@@ -66,10 +69,15 @@ public struct DirectoryAuthenticator: Authenticator {
         // Only the (mailbox, address) failures are forgiven: knowing this mailbox's password
         // says nothing about the other mailboxes tried from the same address.
         failures.succeeded(attempt, forgetting: [keys[0].name])
+        let actor = "\(canonical.rawValue) from \(client)"
+        // The login's own mailbox, and under Shared/ every department it is a member of.
         return .success(
-            MailboxStore(
-                mailbox: canonical, store: store, limits: limits, quotaDefaults: quota,
-                actor: "\(canonical.rawValue) from \(client)"))
+            NamespaceStore(
+                personal: MailboxStore(
+                    mailbox: canonical, store: store, limits: limits, quotaDefaults: quota, actor: actor),
+                shared: MemberMailboxes(
+                    login: canonical, directory: directory, store: store, limits: limits, quotaDefaults: quota,
+                    watcher: watcher, actor: actor)))
     }
 
     /// A hash no password matches, verified in place of a missing mailbox's.

@@ -31,6 +31,9 @@ public struct Mailbox: Sendable, Equatable, Codable {
     public var holdReason: String? = nil
     /// Removed then (`mailbox remove`), recoverable with `mailbox undelete` until purged.
     public var removedAt: Date? = nil
+    /// Whether the mailbox's own id and password log in; a department's members always use
+    /// their own (`--no-login`, docs/DEPARTMENTS.md).
+    public var login: Bool = true
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -50,6 +53,7 @@ public struct Mailbox: Sendable, Equatable, Codable {
         case heldSince = "held_since"
         case holdReason = "hold_reason"
         case removedAt = "removed_at"
+        case login
         case createdAt = "created_at"
         case updatedAt = "updated_at"
     }
@@ -74,6 +78,7 @@ public struct Mailbox: Sendable, Equatable, Codable {
         try container.encode(heldSince, forKey: .heldSince)
         try container.encode(holdReason, forKey: .holdReason)
         try container.encode(removedAt, forKey: .removedAt)
+        try container.encode(login, forKey: .login)
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(updatedAt, forKey: .updatedAt)
     }

@@ -2,10 +2,19 @@ import Foundation
 import MailvoxCore
 
 /// The `MailStore` of one mailbox over the sealed Maildir and its index: what a logged-in
-/// IMAP session gets. Blocking work (SQLite, fsync, decryption) runs off the caller's
-/// threads; store errors become `MailStoreError`s the protocol layer maps to response codes.
+/// IMAP session gets, for its own mailbox or, with `member`, for a department it is a member
+/// of. Blocking work (SQLite, fsync, decryption) runs off the caller's threads; store errors
+/// become `MailStoreError`s the protocol layer maps to response codes.
+///
+/// A member's store enforces the member's rights (RFC 4314) itself: every call first reads
+/// them from the directory, in the same offloaded step as its work, so a right taken away is
+/// refused at the very next call, whatever the caller — and the change streams it hands out
+/// end when the member loses `r` (`AccessWatcher`).
 public struct MailboxStore: MailStore {
     public let mailbox: MailboxID
+    /// The login working through this store when it is not the mailbox's own.
+    let member: MailboxID?
+    let watcher: AccessWatcher?
     let store: MessageStore
     /// APPEND's limits: `[imap] max_message_bytes` and the parser's header and nesting limits.
     let limits: MessageLimits
@@ -17,8 +26,11 @@ public struct MailboxStore: MailStore {
 
     public init(
         mailbox: MailboxID, store: MessageStore, limits: MessageLimits,
-        quotaDefaults: MailvoxCore.Configuration.Quota = .init(), actor: String? = nil
+        quotaDefaults: MailvoxCore.Configuration.Quota = .init(), actor: String? = nil, member: MailboxID? = nil,
+        watcher: AccessWatcher? = nil
     ) {
+        self.member = member
+        self.watcher = watcher
         self.actor = actor ?? mailbox.rawValue
         self.mailbox = mailbox
         self.store = store
@@ -28,7 +40,7 @@ public struct MailboxStore: MailStore {
 
     public func folders() async throws(MailStoreError) -> [FolderInfo] {
         // RFC 3501 has no order; clients show INBOX first, and so does this.
-        try await run { store, mailbox in
+        try await run(needing: .lookup) { store, mailbox in
             try store.folders(mailbox: mailbox).sorted { a, b in
                 a.name == "INBOX" ? b.name != "INBOX" : b.name != "INBOX" && a.name < b.name
             }
@@ -36,36 +48,53 @@ public struct MailboxStore: MailStore {
     }
 
     public func createFolder(_ name: String) async throws(MailStoreError) {
-        try await run { store, mailbox in try store.createFolder(mailbox: mailbox, name: name) }
+        try await run(needing: .createFolders) { store, mailbox in try store.createFolder(mailbox: mailbox, name: name)
+        }
     }
 
     public func deleteFolder(_ name: String) async throws(MailStoreError) {
-        try await run { store, mailbox in try store.deleteFolder(mailbox: mailbox, name: name, deletedBy: actor) }
+        try await run(needing: .deleteFolders) { store, mailbox in
+            try store.deleteFolder(mailbox: mailbox, name: name, deletedBy: actor)
+        }
     }
 
     public func renameFolder(_ name: String, to newName: String) async throws(MailStoreError) {
-        try await run { store, mailbox in try store.renameFolder(mailbox: mailbox, from: name, to: newName) }
+        try await run(needing: [.deleteFolders, .createFolders]) { store, mailbox in
+            try store.renameFolder(mailbox: mailbox, from: name, to: newName)
+        }
     }
 
     public func setSubscribed(_ name: String, _ subscribed: Bool) async throws(MailStoreError) {
-        try await run { store, mailbox in try store.setSubscribed(mailbox: mailbox, folder: name, subscribed) }
+        try await run(needing: .lookup) { store, mailbox in
+            try store.setSubscribed(mailbox: mailbox, folder: name, subscribed)
+        }
     }
 
     public func subscriptions() async throws(MailStoreError) -> [String] {
-        try await run { store, mailbox in try store.subscriptions(mailbox: mailbox) }
+        try await run(needing: .lookup) { store, mailbox in try store.subscriptions(mailbox: mailbox) }
     }
 
     public func status(of folder: String) async throws(MailStoreError) -> FolderStatus {
-        try await run { store, mailbox in try store.status(mailbox: mailbox, folder: folder) }
+        try await runChecked(needing: .read) { store, mailbox, rights in
+            var status = try store.status(mailbox: mailbox, folder: folder)
+            status.rights = rights
+            return status
+        }
     }
 
     public func snapshot(of folder: String) async throws(MailStoreError) -> FolderSnapshot {
-        try await run { store, mailbox in try store.snapshot(mailbox: mailbox, folder: folder) }
+        try await runChecked(needing: .read) { store, mailbox, rights in
+            var snapshot = try store.snapshot(mailbox: mailbox, folder: folder)
+            snapshot.status.rights = rights
+            return snapshot
+        }
     }
 
     public func claimRecent(in folder: String) async throws(MailStoreError) -> Range<UInt32> {
         do {
-            return try await run { store, mailbox in try store.claimRecent(mailbox: mailbox, folder: folder) }
+            return try await run(needing: .read) { store, mailbox in
+                try store.claimRecent(mailbox: mailbox, folder: folder)
+            }
         } catch .storage(let reason) where DiskSpace.isDiskFullError(reason) {
             // Claiming is the one write a SELECT makes. On a full disk the folder still opens:
             // its new messages stay unclaimed (not \Recent here) for a later session to claim.
@@ -74,23 +103,33 @@ public struct MailboxStore: MailStore {
     }
 
     public func changes(of folder: String) async throws(MailStoreError) -> AsyncStream<FolderChange> {
-        try await run { store, mailbox in try store.changes(mailbox: mailbox, folder: folder) }
+        let stream = try await run(needing: .read) { store, mailbox in
+            try store.changes(mailbox: mailbox, folder: folder)
+        }
+        guard let member, let watcher else { return stream }
+        return watcher.watch(stream, member: member, mailbox: mailbox)
     }
 
     public func summaries(in folder: String, uids: [UInt32]) async throws(MailStoreError) -> [MessageSummary] {
-        try await run { store, mailbox in try store.summaries(mailbox: mailbox, folder: folder, uids: uids) }
+        try await run(needing: .read) { store, mailbox in
+            try store.summaries(mailbox: mailbox, folder: folder, uids: uids)
+        }
     }
 
     public func structure(in folder: String, uid: UInt32) async throws(MailStoreError) -> ParsedMessage {
-        try await run { store, mailbox in try store.structure(mailbox: mailbox, folder: folder, uid: uid) }
+        try await run(needing: .read) { store, mailbox in
+            try store.structure(mailbox: mailbox, folder: folder, uid: uid)
+        }
     }
 
     public func structures(in folder: String, uids: [UInt32]) async throws(MailStoreError) -> [UInt32: ParsedMessage] {
-        try await run { store, mailbox in try store.structures(mailbox: mailbox, folder: folder, uids: uids) }
+        try await run(needing: .read) { store, mailbox in
+            try store.structures(mailbox: mailbox, folder: folder, uids: uids)
+        }
     }
 
     public func content(in folder: String, uid: UInt32, range: Range<Int>?) async throws(MailStoreError) -> [UInt8] {
-        try await run { store, mailbox in
+        try await run(needing: .read) { store, mailbox in
             let data: Data
             if let range {
                 data = try store.read(
@@ -107,7 +146,7 @@ public struct MailboxStore: MailStore {
     ) async throws(MailStoreError) -> AppendedMessage {
         let limits = self.limits
         let defaults = quotaDefaults
-        return try await run { store, mailbox in
+        return try await run(needing: .insert) { store, mailbox in
             // RFC 9208 §5: an APPEND past the quota is refused with OVERQUOTA. Read, then
             // written: two sessions appending at once may pass the limit by one message.
             let quota = try store.quota(mailbox: mailbox, defaults: defaults)
@@ -124,7 +163,7 @@ public struct MailboxStore: MailStore {
     public func storeFlags(
         in folder: String, uids: [UInt32], operation: FlagOperation, flags: MessageFlags, unchangedSince: UInt64?
     ) async throws(MailStoreError) -> FlagUpdate {
-        try await run { store, mailbox in
+        try await run(needing: Rights.needed(toStore: operation, flags)) { store, mailbox in
             let (changed, failed) = try store.storeFlags(
                 mailbox: mailbox, folder: folder, uids: uids, operation: operation, flags: flags,
                 unchangedSince: unchangedSince)
@@ -133,7 +172,7 @@ public struct MailboxStore: MailStore {
     }
 
     public func expunge(in folder: String, uids: [UInt32]) async throws(MailStoreError) -> [UInt32] {
-        try await run { store, mailbox in
+        try await run(needing: .expunge) { store, mailbox in
             try store.expunge(mailbox: mailbox, folder: folder, uids: uids, deletedBy: actor)
         }
     }
@@ -142,7 +181,8 @@ public struct MailboxStore: MailStore {
         from folder: String, uids: [UInt32], to target: String, removingSource: Bool
     ) async throws(MailStoreError) -> CopiedMessages {
         let defaults = quotaDefaults
-        return try await run { store, mailbox in
+        return try await run(needing: removingSource ? [.read, .insert, .deleteMessages, .expunge] : [.read, .insert]) {
+            store, mailbox in
             if !removingSource {
                 let quota = try store.quota(mailbox: mailbox, defaults: defaults)
                 if quota.limits.isLimited {
@@ -162,28 +202,103 @@ public struct MailboxStore: MailStore {
     }
 
     public func expunged(in folder: String, since modseq: UInt64) async throws(MailStoreError) -> [UInt32] {
-        try await run { store, mailbox in try store.expunged(mailbox: mailbox, folder: folder, since: modseq) }
+        try await run(needing: .read) { store, mailbox in
+            try store.expunged(mailbox: mailbox, folder: folder, since: modseq)
+        }
     }
 
     public func search(in folder: String, _ criterion: SearchCriterion) async throws(MailStoreError) -> [UInt32] {
-        try await run { store, mailbox in try store.search(mailbox: mailbox, folder: folder, criterion) }
+        try await run(needing: .read) { store, mailbox in try store.search(mailbox: mailbox, folder: folder, criterion)
+        }
     }
 
     public func quota() async throws(MailStoreError) -> MailboxQuota {
         let defaults = quotaDefaults
-        return try await run { store, mailbox in try store.quota(mailbox: mailbox, defaults: defaults) }
+        return try await run(needing: .lookup) { store, mailbox in try store.quota(mailbox: mailbox, defaults: defaults)
+        }
     }
 
-    /// Runs `work` off the caller's threads and translates its failure.
+    /// Runs `work` off the caller's threads, after checking that the login holds `needed`,
+    /// and translates its failure.
     private func run<T: Sendable>(
-        _ work: @escaping @Sendable (MessageStore, MailboxID) throws -> T
+        needing needed: Rights, _ work: @escaping @Sendable (MessageStore, MailboxID) throws -> T
+    ) async throws(MailStoreError) -> T {
+        try await runChecked(needing: needed) { store, mailbox, _ in try work(store, mailbox) }
+    }
+
+    /// `run`, with the rights the login holds handed to `work`.
+    private func runChecked<T: Sendable>(
+        needing needed: Rights, _ work: @escaping @Sendable (MessageStore, MailboxID, Rights) throws -> T
     ) async throws(MailStoreError) -> T {
         let store = self.store
         let mailbox = self.mailbox
+        let member = self.member
         do {
-            return try await Offload.run { try work(store, mailbox) }
+            return try await Offload.run {
+                let rights =
+                    try member.map { try Self.rights(of: $0, in: mailbox, store: store, needing: needed) } ?? .all
+                return try work(store, mailbox, rights)
+            }
         } catch {
             throw Self.translate(error)
+        }
+    }
+
+    /// `member`'s rights in `mailbox`, read now; refused unless they hold `needed`.
+    static func rights(
+        of member: MailboxID, in mailbox: MailboxID, store: MessageStore, needing needed: Rights
+    ) throws -> Rights {
+        guard let rights = try store.database.read({ db in try Directory.rights(db, member: member, mailbox: mailbox) })
+        else { throw MailStoreError.noPermission("\(member.rawValue) is not a member of \(mailbox.rawValue)") }
+        let missing = needed.subtracting(rights)
+        guard missing.isEmpty else {
+            throw MailStoreError.noPermission("this needs the \(missing.letters) right in \(mailbox.rawValue)")
+        }
+        return rights
+    }
+
+    // MARK: Access
+
+    public func myRights(in folder: String) async throws(MailStoreError) -> Rights {
+        try await runChecked(needing: []) { store, mailbox, rights in
+            _ = try store.status(mailbox: mailbox, folder: folder)
+            return rights
+        }
+    }
+
+    /// The owner (whose rights are all, and fixed) and the members.
+    public func accessList(of folder: String) async throws(MailStoreError) -> [ACLEntry] {
+        try await run(needing: .administer) { store, mailbox in
+            _ = try store.status(mailbox: mailbox, folder: folder)
+            let directory = Directory(database: store.database)
+            return [ACLEntry(identifier: mailbox.rawValue, rights: .all)]
+                + (try directory.members(of: mailbox)).map {
+                    ACLEntry(identifier: $0.member.rawValue, rights: $0.rights)
+                }
+        }
+    }
+
+    /// SETACL and DELETEACL: the identifier is a mailbox id (a person); `anyone`,
+    /// `authenticated` and negative rights are not kept, and the owner's rights never change.
+    public func setAccess(of folder: String, identifier: String, rights: Rights?) async throws(MailStoreError) {
+        try await run(needing: .administer) { store, mailbox in
+            _ = try store.status(mailbox: mailbox, folder: folder)
+            guard let person = MailboxID(identifier), !identifier.hasPrefix("-") else {
+                throw MailStoreError.noPermission("identifier \(identifier) is not a mailbox id")
+            }
+            guard person.rawValue.lowercased() != mailbox.rawValue.lowercased() else {
+                throw MailStoreError.noPermission("the owner's rights cannot change")
+            }
+            let directory = Directory(database: store.database)
+            do {
+                if let rights, !rights.isEmpty {
+                    try directory.setMember(person, of: mailbox, rights: rights)
+                } else {
+                    try directory.removeMember(person, of: mailbox)
+                }
+            } catch let error as DirectoryError {
+                throw MailStoreError.noPermission(error.description)
+            }
         }
     }
 

@@ -13,6 +13,7 @@ struct MailboxCommand: AsyncParsableCommand {
         subcommands: [
             MailboxAdd.self, MailboxSet.self, MailboxList.self, MailboxShow.self, MailboxPasswd.self,
             MailboxRemove.self, MailboxUndelete.self, MailboxDeleted.self, MailboxRestore.self, MailboxHold.self,
+            MemberCommand.self,
         ])
 }
 
@@ -71,6 +72,9 @@ struct MailboxProfileOptions: ParsableArguments {
 
     @Option(name: .long, help: "Days before Saved messages go to Recently Deleted; 0 = never, default = [retention].")
     var savedDays: String?
+
+    @Flag(name: .long, help: "The mailbox's own id and password do not log in: only its members, with theirs.")
+    var noLogin = false
 
     /// A quota option: a count, or `default` for `[quota]`'s.
     static func quota(_ text: String?, _ option: String) throws -> Int?? {
@@ -135,10 +139,13 @@ struct MailboxAdd: AsyncParsableCommand {
         let password = passwordStdin ? readFirstLineOfStandardInput() : GeneratedPassword.make()
         let mailbox = try context.directory.addMailbox(
             id: id, settings: settings, password: password, master: context.requireMasterKey())
+        if profile.noLogin { try context.directory.setLogin(mailbox.id, enabled: false) }
         warnAboutForeignAliases(mailbox, config: context.config)
         let folders = try context.directory.folders(of: id).map(\.name).joined(separator: ", ")
         print("added mailbox \(mailbox.id) (\(mailbox.name)) with folders \(folders)")
-        if !passwordStdin {
+        if profile.noLogin {
+            print("\(mailbox.id) has no login of its own: add members with mailvox mailbox member add")
+        } else if !passwordStdin {
             print("password for \(mailbox.id), shown once:")
             print(password)
         }
@@ -159,6 +166,7 @@ struct MailboxSet: AsyncParsableCommand {
     @Flag(name: .long, help: "Use the server's default time zone.") var clearTimezone = false
     @Flag(name: .long, help: "Use the default templates.") var clearLanguage = false
     @Flag(name: .long, help: "Remove every email alias.") var clearAlias = false
+    @Flag(name: .long, help: "Let the mailbox's own id and password log in again.") var login = false
 
     func validate() throws {
         let conflicts: [(Bool, Bool, String)] = [
@@ -169,6 +177,7 @@ struct MailboxSet: AsyncParsableCommand {
             (clearTimezone, profile.timezone != nil, "--timezone and --clear-timezone"),
             (clearLanguage, profile.language != nil, "--language and --clear-language"),
             (clearAlias, !profile.alias.isEmpty, "--alias and --clear-alias"),
+            (login, profile.noLogin, "--login and --no-login"),
         ]
         for (first, second, names) in conflicts where first && second {
             throw ValidationError("\(names) contradict each other")
@@ -186,7 +195,11 @@ struct MailboxSet: AsyncParsableCommand {
         if clearLanguage { settings.language = .some(nil) }
         if clearAlias { settings.aliases = [] }
         let context = try Context.open(configPath: options.path, needs: .masterKey)
-        let mailbox = try context.directory.updateMailbox(id, settings: settings)
+        var mailbox = try context.directory.updateMailbox(id, settings: settings)
+        if login || profile.noLogin {
+            try context.directory.setLogin(mailbox.id, enabled: login)
+            mailbox.login = login
+        }
         print("updated mailbox \(mailbox.id)")
         warnAboutForeignAliases(mailbox, config: context.config)
     }

@@ -44,6 +44,11 @@ PARTIAL_CRLF = "a multipart body part: Dovecot ends it with the CRLF before the 
 NO_DATE = "messages 10 and 11 have no readable Date: header (none; 'sometime last week'). RFC 3501 §6.4.4 defines SENTBEFORE/SENTON/SENTSINCE by the Date: header and says nothing for a message without one: Mailvox matches neither, Dovecot takes 1 Jan 1970 (RFC 5256 §2.2's rule for SORT, INTERNALDATE, would be a third answer)"
 
 KNOWN_DIFFERENCES = {
+    "NAMESPACE": "Mailvox names its shared namespace `Shared/` (departments a login is a member of, RFC 2342 "
+    "§5) even to a login that is a member of none, so clients learn where departments appear before the first "
+    "arrives; this Dovecot is configured without one. The ACL differential (acl_differential.py) compares "
+    "NAMESPACE against a Dovecot that has a shared namespace",
+    "NAMESPACE #2": "as NAMESPACE",
     "STATUS INBOX (MESSAGES UIDNEXT UNSEEN RECENT)": "the same STATUS; Dovecot adds [CLIENTBUG] (RFC 5530) to "
     "its OK because RFC 9051 §6.3.11 says a client SHOULD NOT ask STATUS of the selected folder. It is allowed, "
     "and Mailvox answers it without the hint",
