@@ -166,6 +166,8 @@ enum Settings {
         .int("retention", "trash_days", \.retention.trashDays, 0...36500),
         .int("retention", "inbox_days", \.retention.inboxDays, 0...36500),
         .int("retention", "saved_days", \.retention.savedDays, 0...36500),
+
+        .int("audit", "days", \.audit.days, 1...3650),
     ]
 
     static let sections: [String] = {

@@ -39,15 +39,17 @@ public struct MailboxPurger: Sendable {
 }
 
 /// What the maintenance service does every hour and `mailvox maintenance` once: the `[retention]`
-/// rules (docs/OPERATIONS.md), then the purge of mailboxes removed more than `deleted_days` ago.
-/// A mailbox on hold is skipped by all of it.
+/// rules (docs/OPERATIONS.md), then the purge of mailboxes removed more than `deleted_days` ago,
+/// then of audit log entries older than `[audit] days`. A mailbox on hold is skipped by all of it.
 public struct Maintenance: Sendable {
     public let rules: Retention
+    public let auditDays: Int
     let purger: MailboxPurger
     let directory: Directory
 
     public init(context: Context) {
         rules = Retention(config: context.config.retention, store: context.makeMessageStore())
+        auditDays = context.config.audit.days
         purger = MailboxPurger(context: context)
         directory = context.directory
     }
@@ -55,6 +57,8 @@ public struct Maintenance: Sendable {
     public struct Report: Sendable {
         public var retention: Retention.Report
         public var purgedMailboxes: [MailboxID] = []
+        /// Audit log entries deleted for being older than `[audit] days`.
+        public var auditPurged = 0
 
         public var summary: String {
             retention.summary
@@ -62,6 +66,7 @@ public struct Maintenance: Sendable {
                     ? ""
                     : "; purged removed mailbox\(purgedMailboxes.count == 1 ? "" : "es") "
                         + purgedMailboxes.map(\.rawValue).joined(separator: ", "))
+                + "; audit: purged \(auditPurged) entr\(auditPurged == 1 ? "y" : "ies")"
         }
     }
 
@@ -72,6 +77,7 @@ public struct Maintenance: Sendable {
             try purger.purge(id)
             report.purgedMailboxes.append(id)
         }
+        report.auditPurged = try rules.store.purgeAudit(before: now.addingTimeInterval(-Double(auditDays) * 86_400))
         return report
     }
 }

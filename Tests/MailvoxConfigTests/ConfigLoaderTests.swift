@@ -375,6 +375,7 @@ struct ConfigFixture {
             "sms.webhook_secret_file", "sms.twilio_base_url", "sms.twilio_account_sid", "sms.twilio_auth_token_file",
             "sms.twilio_from", "sms.email_gateway_domain", "backup.warn_after_days",
             "retention.deleted_days", "retention.trash_days", "retention.inbox_days", "retention.saved_days",
+            "audit.days",
         ]
         #expect(Set(keys) == documented)
         for key in keys {

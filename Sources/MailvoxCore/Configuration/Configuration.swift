@@ -21,6 +21,7 @@ public struct Configuration: Sendable, Equatable {
     public var sms = SMS()
     public var backup = Backup()
     public var retention = Retention()
+    public var audit = Audit()
 
     /// A configuration with every default (paths still relative, as the loader resolves them).
     public init(file: String) {
@@ -260,6 +261,14 @@ public struct Configuration: Sendable, Equatable {
             self.inboxDays = inboxDays
             self.savedDays = savedDays
         }
+    }
+
+    /// `[audit]` (docs/OPERATIONS.md): how long a mailbox's audit log keeps an entry.
+    public struct Audit: Sendable, Equatable {
+        /// Entries older than this are purged by the maintenance service (a held mailbox keeps them).
+        public var days = 90
+
+        public init(days: Int = 90) { self.days = days }
     }
 }
 
