@@ -257,8 +257,9 @@ final class StopSignal: Sendable {
 }
 
 /// Hourly housekeeping: forgets deposit records and idempotency keys past `idempotency_days`,
-/// and applies the `[retention]` rules (folder aging, then Recently Deleted's purge), logged and
-/// counted in `/metrics` (`mailvox_retention_expunged_total{folder}`, `mailvox_retention_purged_total`).
+/// applies the `[retention]` rules (folder aging, then Recently Deleted's purge) and forgets audit
+/// entries past `[audit] days`, logged and counted in `/metrics`
+/// (`mailvox_retention_expunged_total{folder}`, `mailvox_retention_purged_total`, `mailvox_audit_purged_total`).
 struct MaintenanceService: Service {
     let queue: JobQueue
     let retention: Double
@@ -283,7 +284,10 @@ struct MaintenanceService: Service {
                         .increment(by: count)
                 }
                 Counter(label: "mailvox_retention_purged_total").increment(by: report.retention.purged)
-                if report.retention.purged > 0 || !report.retention.aged.isEmpty || !report.purgedMailboxes.isEmpty {
+                Counter(label: "mailvox_audit_purged_total").increment(by: report.auditPurged)
+                if report.retention.purged > 0 || !report.retention.aged.isEmpty || !report.purgedMailboxes.isEmpty
+                    || report.auditPurged > 0
+                {
                     logger.info("\(report.summary)")
                 }
             } catch {

@@ -102,5 +102,28 @@ import Testing
             ], in: cli.directory)
         #expect(client.status == 0 && client.stdout.contains("ALL PASS"), "\(client.output)")
         #expect(try cli.run(["mailbox", "member", "list", "2100"]).stdout.contains("has no members"))
+
+        // Who did what: the department's audit log names each member, their address and action.
+        let audit = try cli.run(["mailbox", "audit", "2100", "--json"])
+        #expect(audit.status == 0, "\(audit.stderr)")
+        let entries = (try? JSONSerialization.jsonObject(with: Data(audit.stdout.utf8)) as? [[String: Any]]) ?? []
+        func did(_ actor: String, _ action: String, _ detail: String? = nil) -> Bool {
+            entries.contains {
+                $0["actor"] as? String == actor && $0["action"] as? String == action
+                    && $0["address"] as? String == "127.0.0.1"
+                    && (detail == nil || ($0["detail"] as? String)?.contains(detail!) == true)
+            }
+        }
+        #expect(did("2000", "login") && did("2001", "login"), "\(audit.stdout)")
+        #expect(did("2000", "open") && did("2001", "open"))
+        #expect(did("2001", "flags", "+\\Seen") && did("2000", "flags", "+\\Flagged"), "\(audit.stdout)")
+        #expect(!did("2001", "flags", "\\Deleted"), "a refused change is not recorded as done")
+        let table = try cli.run(["mailbox", "audit", "2100", "--since", "1h"]).stdout
+        #expect(table.contains("2000") && table.contains("open") && table.contains("Shared") == false, "\(table)")
+        // The log is sealed: nothing of an entry is in the database in the clear.
+        for file in ["mailvox.sqlite", "mailvox.sqlite-wal"] {
+            let bytes = (try? Data(contentsOf: URL(fileURLWithPath: cli.directory + "/var/" + file))) ?? Data()
+            #expect(bytes.range(of: Data("+\\Flagged".utf8)) == nil, "\(file)")
+        }
     }
 }

@@ -6,6 +6,47 @@ import Testing
 @testable import MailvoxIMAPCore
 
 @Suite struct CommandParserTests {
+    // MARK: RFC 4314 examples (ACL)
+
+    @Test func rfc4314Examples() {
+        #expect(command("A001 GETACL INBOX\r\n") == .getACL(.inbox))
+        #expect(
+            command("A002 SETACL INBOX/Drafts Byron lrswikda\r\n")
+                == .setACL(MailboxName("INBOX/Drafts"), identifier: "Byron", rights: "lrswikda"))
+        #expect(
+            command("A035 SETACL INBOX/Drafts John +lrswipkxtea\r\n")
+                == .setACL(MailboxName("INBOX/Drafts"), identifier: "John", rights: "+lrswipkxtea"))
+        #expect(
+            command("A036 SETACL INBOX/Drafts Fred \"\"\r\n")
+                == .setACL(MailboxName("INBOX/Drafts"), identifier: "Fred", rights: ""))
+        #expect(
+            command("A003 DELETEACL INBOX/Drafts Byron\r\n")
+                == .deleteACL(MailboxName("INBOX/Drafts"), identifier: "Byron"))
+        #expect(
+            command("a001 LISTRIGHTS ~/Mail/saved smith\r\n")
+                == .listRights(MailboxName("~/Mail/saved"), identifier: "smith"))
+        #expect(
+            command("A003 MYRIGHTS \"Shared/2100 Support/INBOX\"\r\n")
+                == .myRights(MailboxName("Shared/2100 Support/INBOX")))
+        // Missing arguments are errors, not commands.
+        for line in [
+            "a GETACL\r\n", "a SETACL INBOX Byron\r\n", "a DELETEACL INBOX\r\n", "a LISTRIGHTS INBOX\r\n",
+            "a MYRIGHTS\r\n", "a SETACL INBOX Byron lr extra\r\n",
+        ] {
+            #expect(error(of: events(line)) != nil, "\(line)")
+        }
+    }
+
+    @Test func rightsParseAsRFC4314SaysAndPrintInItsOrder() {
+        #expect(Rights(letters: "lrswtei")?.letters == "lrswite")
+        #expect(Rights(letters: "c")?.letters == "k")
+        #expect(Rights(letters: "d")?.letters == "xte")
+        #expect(Rights(letters: "") == [])
+        #expect(Rights(letters: "lrz") == nil)
+        #expect(Rights(letters: "L") == nil)
+        #expect(Rights.all.letters == "lrswipkxtea")
+    }
+
     // MARK: RFC 3501 examples
 
     @Test func rfc3501Examples() {

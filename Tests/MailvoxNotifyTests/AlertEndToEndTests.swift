@@ -44,6 +44,41 @@ import Testing
         FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
     }
 
+    /// A department's voicemail alerts the department's own address and each member who opted
+    /// in (#16): one mail per person, even when a member shares the department's address or is
+    /// listed twice over, and none for a member who did not opt in.
+    @Test func aDepartmentsVoicemailAlertsEachOptedInMemberOnce() throws {
+        let work = try temporaryDirectory()
+        let relay = try Relay([], directory: work)
+        let cli = try prepared(relay: relay)
+        for (id, name, email) in [
+            ("2100", "Support", "support@example.com"), ("2000", "Ada", "ada@example.com"),
+            ("2001", "Bob", "bob@example.com"), ("2002", "Cy", "support@example.com"),
+        ] {
+            let added = try cli.run(
+                ["mailbox", "add", id, "--name", name, "--email", email, "--password-stdin"], stdin: "long-enough-1")
+            #expect(added.status == 0, "\(added.stderr)")
+        }
+        for (member, alerts) in [("2000", "email"), ("2001", "none"), ("2002", "email,sms")] {
+            #expect(try cli.run(["mailbox", "member", "add", "2100", member, "--alerts", alerts]).status == 0)
+        }
+        #expect(
+            try cli.run(["deposit", "--mailbox", "2100", "--caller-number", "+4930123456", "hello.wav"]).status == 0)
+        let log = cli.directory + "/serve.log"
+        let server = try cli.start(["serve"], log: log)
+        defer {
+            server.terminate()
+            server.waitUntilExit()
+        }
+        #expect(
+            waitFor { relay.messages().count >= 2 && ((try? alerts(cli, "2100")) ?? []).count >= 2 },
+            "alerts never arrived; log: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        sleep(2)
+        let recipients = relay.messages().flatMap { $0.envelope["rcpt_tos"] as? [String] ?? [] }.sorted()
+        #expect(recipients == ["ada@example.com", "support@example.com"], "\(recipients)")
+        #expect(!recipients.contains("bob@example.com"))
+    }
+
     @Test func aVoicemailReachesTheRelayAndTheGatewayAndARejectedRecipientDeadLetters() throws {
         let work = try temporaryDirectory()
         let relay = try Relay(["--reject", "gone@example.com"], directory: work)

@@ -175,6 +175,24 @@ import Testing
         #expect(!(try directory.folders(of: support).map(\.name).contains("Escalated")))
     }
 
+    /// RFC 4314 §4: a STORE with one permitted flag among others sets that one and leaves the
+    /// rest; a replace needs every flag right.
+    @Test func aStoreSetsWhatTheRightsAllowAndLeavesTheRest() async throws {
+        let store = try await member("lrs")
+        let uid = try await store.snapshot(of: Self.inbox).messages[0].uid
+        let update = try await store.storeFlags(
+            in: Self.inbox, uids: [uid], operation: .add, flags: MessageFlags(system: [.seen, .flagged]),
+            unchangedSince: nil)
+        #expect(update.changed.map(\.flags) == [MessageFlags(system: .seen)])
+        #expect(
+            await Self.refused {
+                _ = try await store.storeFlags(
+                    in: Self.inbox, uids: [uid], operation: .replace, flags: MessageFlags(system: .seen),
+                    unchangedSince: nil)
+            })
+        #expect(try await login("2100").snapshot(of: "INBOX").messages[0].flags == MessageFlags(system: .seen))
+    }
+
     @Test func aMoveOutNeedsDeleteAndExpungeAndLeavesNoCopyWhenRefused() async throws {
         let store = try await member("lrsi")
         let uid = try await store.snapshot(of: Self.inbox).messages[0].uid

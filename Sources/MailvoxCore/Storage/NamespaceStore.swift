@@ -160,6 +160,15 @@ public struct NamespaceStore: MailStore {
 
     static func prefix(of mailbox: SharedMailbox) -> String { "\(sharedPrefix)/\(mailbox.level)/" }
 
+    /// Which mailbox a name belongs to, as far as the name tells: `Shared/<level>` for a
+    /// folder of a shared mailbox, `""` for the login's own. Folders with the same key share
+    /// one access list and one quota root.
+    public static func mailboxKey(of name: String) -> String {
+        let levels = name.split(separator: FolderInfo.delimiter, maxSplits: 2, omittingEmptySubsequences: false)
+        guard levels[0] == sharedPrefix, levels.count > 1 else { return "" }
+        return "\(sharedPrefix)/\(levels[1])"
+    }
+
     // MARK: Folders
 
     public func folders() async throws(MailStoreError) -> [FolderInfo] {

@@ -68,6 +68,24 @@ public struct Rights: OptionSet, Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { letters }
 
+    /// The letters as MYRIGHTS and ACL responses give them: with the obsolete `c` when `k` is
+    /// held and `d` when any of `x t e` is (RFC 4314 §2.1.1), for clients that still read RFC
+    /// 2086's letters.
+    public var responseLetters: String {
+        letters + (contains(.createFolders) ? "c" : "")
+            + (isDisjoint(with: [.deleteFolders, .deleteMessages, .expunge]) ? "" : "d")
+    }
+
+    /// What of `flags` these rights let a login set or clear: `\Seen` with `s`, `\Deleted`
+    /// with `t`, the other flags and keywords with `w`.
+    public func permitted(_ flags: MessageFlags) -> MessageFlags {
+        var system = flags.system
+        if !contains(.keepSeen) { system.remove(.seen) }
+        if !contains(.deleteMessages) { system.remove(.deleted) }
+        if !contains(.write) { system.formIntersection([.seen, .deleted]) }
+        return MessageFlags(system: system, keywords: contains(.write) ? flags.keywords : [])
+    }
+
     /// The rights a STORE needs (RFC 4314 §4): `s` for `\Seen`, `t` for `\Deleted`, `w` for
     /// any other flag or keyword. Replacing the flags may clear any of them, so it needs all three.
     public static func needed(toStore operation: FlagOperation, _ flags: MessageFlags) -> Rights {

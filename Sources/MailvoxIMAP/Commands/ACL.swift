@@ -52,6 +52,7 @@ extension IMAPSession {
             rights = modifier == "+" ? current.union(given) : current.subtracting(given)
         }
         try await store.setAccess(of: name.name, identifier: identifier, rights: rights)
+        try await announceSideEffects(of: name, store: store)
         await ok(tag, "SETACL completed")
     }
 
@@ -59,6 +60,19 @@ extension IMAPSession {
     mutating func deleteACL(_ name: MailboxName, identifier: String, tag: String) async throws {
         guard let store = state.store else { return }
         try await store.setAccess(of: name.name, identifier: identifier, rights: nil)
+        try await announceSideEffects(of: name, store: store)
         await ok(tag, "DELETEACL completed")
+    }
+
+    /// The one access list changed for every folder of the mailbox, not only the one named:
+    /// each of the others is announced with an untagged ACL response, as RFC 4314 asks of a
+    /// server whose SETACL changes other mailboxes' lists.
+    mutating func announceSideEffects(of name: MailboxName, store: any MailStore) async throws {
+        let entries = try await store.accessList(of: name.name)
+        let key = NamespaceStore.mailboxKey(of: name.name)
+        for folder in try await store.folders()
+        where folder.selectable && folder.name != name.name && NamespaceStore.mailboxKey(of: folder.name) == key {
+            send(.acl(MailboxName(folder.name), entries))
+        }
     }
 }

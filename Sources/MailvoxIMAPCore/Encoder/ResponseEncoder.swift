@@ -322,7 +322,7 @@ extension ByteBuffer {
                 writeString(" ")
                 writeAString(entry.identifier)
                 writeString(" ")
-                writeAString(entry.rights.letters)
+                writeAString(entry.rights.responseLetters)
             }
         case .listRights(let mailbox, let identifier, let required, let optional):
             writeString("LISTRIGHTS ")
@@ -330,16 +330,18 @@ extension ByteBuffer {
             writeString(" ")
             writeAString(identifier)
             writeString(" ")
-            writeAString(required.letters)
+            writeAString(required.responseLetters)
             for rights in optional {
                 writeString(" ")
                 writeAString(rights.letters)
             }
+            // RFC 4314 §2.1.1: the obsolete c and d are listed too, each standing for its group.
+            if !optional.isEmpty { writeString(" c d") }
         case .myRights(let mailbox, let rights):
             writeString("MYRIGHTS ")
             writeMailbox(mailbox, names: names)
             writeString(" ")
-            writeAString(rights.letters)
+            writeAString(rights.responseLetters)
         case .namespace(let namespaces):
             writeString("NAMESPACE")
             for group in [namespaces.personal, namespaces.otherUsers, namespaces.shared] {

@@ -70,14 +70,32 @@ public struct DirectoryAuthenticator: Authenticator {
         // says nothing about the other mailboxes tried from the same address.
         failures.succeeded(attempt, forgetting: [keys[0].name])
         let actor = "\(canonical.rawValue) from \(client)"
+        let auditor = MailboxStore.Auditor(login: canonical.rawValue, address: client.rawValue)
+        // A department's audit log names every login into it: its own, and each member's.
+        let store = self.store
+        let audited =
+            await
+            (try? Offload.run { () throws -> Bool in
+                let departments = try directory.sharedMailboxes(of: canonical)
+                for department in departments {
+                    try? store.recordAudit(
+                        mailbox: department.id,
+                        AuditEntry(actor: auditor.login, address: auditor.address, action: "login"))
+                }
+                guard try directory.hasMembers(canonical) else { return false }
+                try? store.recordAudit(
+                    mailbox: canonical, AuditEntry(actor: auditor.login, address: auditor.address, action: "login"))
+                return true
+            }) ?? false
         // The login's own mailbox, and under Shared/ every department it is a member of.
         return .success(
             NamespaceStore(
                 personal: MailboxStore(
-                    mailbox: canonical, store: store, limits: limits, quotaDefaults: quota, actor: actor),
+                    mailbox: canonical, store: store, limits: limits, quotaDefaults: quota, actor: actor,
+                    auditor: audited ? auditor : nil),
                 shared: MemberMailboxes(
                     login: canonical, directory: directory, store: store, limits: limits, quotaDefaults: quota,
-                    watcher: watcher, actor: actor)))
+                    watcher: watcher, actor: actor, auditor: auditor)))
     }
 
     /// A hash no password matches, verified in place of a missing mailbox's.

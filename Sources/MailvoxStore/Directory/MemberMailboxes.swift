@@ -13,11 +13,14 @@ public struct MemberMailboxes: SharedMailboxes {
     let watcher: AccessWatcher
     /// How Recently Deleted names who expunged: `2000 from 192.0.2.7`.
     let actor: String
+    /// How the department's audit log names the member.
+    let auditor: MailboxStore.Auditor
 
     public init(
         login: MailboxID, directory: Directory, store: MessageStore, limits: MessageLimits,
-        quotaDefaults: Configuration.Quota, watcher: AccessWatcher, actor: String
+        quotaDefaults: Configuration.Quota, watcher: AccessWatcher, actor: String, auditor: MailboxStore.Auditor
     ) {
+        self.auditor = auditor
         self.login = login
         self.directory = directory
         self.store = store
@@ -40,6 +43,6 @@ public struct MemberMailboxes: SharedMailboxes {
     public func store(for id: MailboxID) -> any MailStore {
         MailboxStore(
             mailbox: id, store: store, limits: limits, quotaDefaults: quotaDefaults, actor: actor, member: login,
-            watcher: watcher)
+            watcher: watcher, auditor: auditor)
     }
 }

@@ -23,12 +23,27 @@ public struct MailboxStore: MailStore {
     /// Who works through this store, as Recently Deleted records an expunge's author: the
     /// login and the client's address (`1000 from 192.0.2.7`).
     let actor: String
+    /// Who to name in the mailbox's audit log, when it keeps one: a department's (a mailbox with
+    /// members), for its members and its own login alike.
+    let auditor: Auditor?
+
+    /// The login and client address an audit entry names.
+    public struct Auditor: Sendable {
+        public let login: String
+        public let address: String
+
+        public init(login: String, address: String) {
+            self.login = login
+            self.address = address
+        }
+    }
 
     public init(
         mailbox: MailboxID, store: MessageStore, limits: MessageLimits,
         quotaDefaults: MailvoxCore.Configuration.Quota = .init(), actor: String? = nil, member: MailboxID? = nil,
-        watcher: AccessWatcher? = nil
+        watcher: AccessWatcher? = nil, auditor: Auditor? = nil
     ) {
+        self.auditor = auditor
         self.member = member
         self.watcher = watcher
         self.actor = actor ?? mailbox.rawValue
@@ -48,19 +63,23 @@ public struct MailboxStore: MailStore {
     }
 
     public func createFolder(_ name: String) async throws(MailStoreError) {
-        try await run(needing: .createFolders) { store, mailbox in try store.createFolder(mailbox: mailbox, name: name)
+        try await run(needing: .createFolders) { store, mailbox in
+            try store.createFolder(mailbox: mailbox, name: name)
+            audit(store, mailbox, "create", folder: name)
         }
     }
 
     public func deleteFolder(_ name: String) async throws(MailStoreError) {
         try await run(needing: .deleteFolders) { store, mailbox in
             try store.deleteFolder(mailbox: mailbox, name: name, deletedBy: actor)
+            audit(store, mailbox, "delete", folder: name)
         }
     }
 
     public func renameFolder(_ name: String, to newName: String) async throws(MailStoreError) {
         try await run(needing: [.deleteFolders, .createFolders]) { store, mailbox in
             try store.renameFolder(mailbox: mailbox, from: name, to: newName)
+            audit(store, mailbox, "rename", folder: name, detail: "to \(newName)")
         }
     }
 
@@ -86,6 +105,7 @@ public struct MailboxStore: MailStore {
         try await runChecked(needing: .read) { store, mailbox, rights in
             var snapshot = try store.snapshot(mailbox: mailbox, folder: folder)
             snapshot.status.rights = rights
+            audit(store, mailbox, "open", folder: folder)
             return snapshot
         }
     }
@@ -156,24 +176,42 @@ public struct MailboxStore: MailStore {
             let (uidValidity, summary) = try store.append(
                 mailbox: mailbox, folder: folder, message: Data(message), internalDate: internalDate ?? Date(),
                 flags: flags, limits: limits)
+            audit(store, mailbox, "append", folder: folder, detail: "UID \(summary.uid)")
             return AppendedMessage(uidValidity: uidValidity, summary: summary)
         }
     }
 
     public func storeFlags(
-        in folder: String, uids: [UInt32], operation: FlagOperation, flags: MessageFlags, unchangedSince: UInt64?
+        in folder: String, uids: [UInt32], operation: FlagOperation, flags requested: MessageFlags,
+        unchangedSince: UInt64?
     ) async throws(MailStoreError) -> FlagUpdate {
-        try await run(needing: Rights.needed(toStore: operation, flags)) { store, mailbox in
+        // RFC 4314 §4: a STORE SHOULD NOT fail when the login may change at least one of its
+        // flags; those it may not change are left alone. A replace may clear any flag, so it
+        // needs every right that guards one; one that names nothing permitted is refused.
+        let needed = operation == .replace ? Rights.needed(toStore: operation, requested) : []
+        return try await runChecked(needing: needed) { store, mailbox, rights in
+            let flags = operation == .replace ? requested : rights.permitted(requested)
+            if flags != requested && flags == MessageFlags() {
+                let missing = Rights.needed(toStore: operation, requested).subtracting(rights)
+                throw MailStoreError.noPermission("this needs the \(missing.letters) right in \(mailbox.rawValue)")
+            }
             let (changed, failed) = try store.storeFlags(
                 mailbox: mailbox, folder: folder, uids: uids, operation: operation, flags: flags,
                 unchangedSince: unchangedSince)
+            if !changed.isEmpty {
+                audit(
+                    store, mailbox, "flags", folder: folder,
+                    detail: "\(Self.describe(operation, flags)) \(Self.describe(changed.map(\.uid)))")
+            }
             return FlagUpdate(changed: changed, failed: failed)
         }
     }
 
     public func expunge(in folder: String, uids: [UInt32]) async throws(MailStoreError) -> [UInt32] {
         try await run(needing: .expunge) { store, mailbox in
-            try store.expunge(mailbox: mailbox, folder: folder, uids: uids, deletedBy: actor)
+            let removed = try store.expunge(mailbox: mailbox, folder: folder, uids: uids, deletedBy: actor)
+            if !removed.isEmpty { audit(store, mailbox, "expunge", folder: folder, detail: Self.describe(removed)) }
+            return removed
         }
     }
 
@@ -195,6 +233,11 @@ public struct MailboxStore: MailStore {
             let pairs = try store.copy(
                 mailbox: mailbox, from: folder, uids: uids, to: target, expungingSource: removingSource)
             let uidValidity = try store.status(mailbox: mailbox, folder: target).uidValidity
+            if !pairs.isEmpty {
+                audit(
+                    store, mailbox, removingSource ? "move" : "copy", folder: folder,
+                    detail: "\(Self.describe(pairs.map(\.source))) to \(target)")
+            }
             return CopiedMessages(
                 uidValidity: uidValidity,
                 pairs: pairs.map { CopiedMessages.UIDPair(source: $0.source, target: $0.target) })
@@ -299,7 +342,34 @@ public struct MailboxStore: MailStore {
             } catch let error as DirectoryError {
                 throw MailStoreError.noPermission(error.description)
             }
+            audit(store, mailbox, "acl", folder: folder, detail: "\(person.rawValue) \(rights?.letters ?? "")")
         }
+    }
+
+    // MARK: Audit
+
+    /// Records what was just done in the mailbox's audit log, when it keeps one. The work is
+    /// done and committed by then: a failure to record is not the client's failure, so it
+    /// neither fails nor undoes the command.
+    func audit(_ store: MessageStore, _ mailbox: MailboxID, _ action: String, folder: String?, detail: String? = nil) {
+        guard let auditor else { return }
+        try? store.recordAudit(
+            mailbox: mailbox,
+            AuditEntry(actor: auditor.login, address: auditor.address, action: action, folder: folder, detail: detail))
+    }
+
+    /// `+\Seen \Flagged`, `-$Label1`, `\Seen` (a replace).
+    static func describe(_ operation: FlagOperation, _ flags: MessageFlags) -> String {
+        let sign = operation == .add ? "+" : operation == .remove ? "-" : ""
+        let names =
+            SystemFlags.names.filter { flags.system.contains($0.flag) }.map(\.imap) + flags.keywords.sorted()
+        return sign + (names.isEmpty ? "()" : names.joined(separator: " "))
+    }
+
+    /// UIDs as `UID 3,4,9`, the first 50 of a long list and how many more.
+    static func describe(_ uids: [UInt32]) -> String {
+        let shown = uids.prefix(50).map(String.init).joined(separator: ",")
+        return "UID " + shown + (uids.count > 50 ? " and \(uids.count - 50) more" : "")
     }
 
     static func translate(_ error: any Error) -> MailStoreError {

@@ -64,7 +64,7 @@ for name in (b'"Shared/2100 Support/INBOX"', b'"Shared/2100 Support/Saved"', b'"
 check(re.search(rb'\(\\Noselect[^)]*\) "/" "Shared/2100 Support"', listing) is not None, "Shared/2100 Support is \\Noselect")
 check(b"2101" not in listing and b"Sales" not in listing, "LIST shows no mailbox 2000 is not a member of")
 typ, data = ada.myrights(INBOX)
-check(typ == "OK" and data[0].endswith(b" lrswite"), f"MYRIGHTS {data}")
+check(typ == "OK" and data[0].endswith(b" lrswited"), f"MYRIGHTS (with d for t and e, RFC 4314 §2.1.1) {data}")
 typ, data = ada.getacl(INBOX)
 refused_noperm(typ, data, "GETACL without the a right")
 typ, data = ada.setacl(INBOX, "2000", "lrswipkxtea")
