@@ -114,6 +114,16 @@ import Testing
         _ = try await store.append(
             to: Self.inbox, message: Array(StoreFixture.message()), flags: MessageFlags(), internalDate: nil)
         #expect(try await store.expunge(in: Self.inbox, uids: [uid]) == [uid])
+        // COPY from the member's own mailbox into the department, sealed to the department's key.
+        let own = try await store.append(
+            to: "Saved", message: Array(StoreFixture.message(subject: "mine")), flags: MessageFlags(),
+            internalDate: nil)
+        let copied = try await store.copy(
+            from: "Saved", uids: [own.summary.uid], to: "Shared/2100 Support/Cases", removingSource: true)
+        let department = try await login("2100")
+        let bytes = try await department.content(in: "Cases", uid: copied.pairs[0].target, range: nil)
+        #expect(String(decoding: bytes, as: UTF8.self).contains("Subject: mine"))
+        #expect(try await store.snapshot(of: "Saved").messages.isEmpty)
         try await store.createFolder("Shared/2100 Support/Escalated")
         try await store.deleteFolder("Shared/2100 Support/Cases")
         #expect(try await store.accessList(of: Self.inbox).count == 2)
@@ -121,7 +131,9 @@ import Testing
         #expect(names.contains("Escalated") && !names.contains("Cases"))
         // The expunged voicemail is recoverable in the department, with the member as its deleter.
         let deleted = try fixture.store.deletedMessages(mailbox: support)
-        #expect(deleted.count == 1 && deleted[0].deletedBy.hasPrefix("2000 from "))
+        #expect(deleted.contains { $0.folder == "INBOX" && $0.deletedBy.hasPrefix("2000 from ") }, "\(deleted)")
+        // So is the copy in Cases, whose DELETE a member made.
+        #expect(deleted.contains { $0.folder == "Cases" && $0.deletedBy.hasPrefix("2000 from ") }, "\(deleted)")
     }
 
     /// Each right taken away alone: the operation that needs it is refused NOPERM and nothing
