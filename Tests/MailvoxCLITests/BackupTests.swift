@@ -125,10 +125,11 @@ import Testing
 
         let edited = try tampered("edited") { root in
             let run = try FileManager.default.contentsOfDirectory(atPath: root).first { $0.hasPrefix("20") }!
-            // A line dropped from the manifest: its blob would silently not be restored.
+            // A line dropped from the manifest: a chunk of the entries, whose files would silently
+            // not be restored.
             try rewrite("\(root)/\(run)/manifest") { data in
                 var lines = String(decoding: data, as: UTF8.self).split(separator: "\n")
-                lines.remove(at: lines.firstIndex { $0.hasPrefix("file") }!)
+                lines.remove(at: lines.lastIndex { $0.hasPrefix("chunk") }!)
                 data = Data((lines.joined(separator: "\n") + "\n").utf8)
             }
         }
@@ -138,9 +139,14 @@ import Testing
         // The manifest and its digest edited together still meet the snapshot's own index.
         let consistent = try tampered("consistent") { root in
             let run = try FileManager.default.contentsOfDirectory(atPath: root).first { $0.hasPrefix("20") }!
-            var text = try String(contentsOfFile: "\(root)/\(run)/manifest", encoding: .utf8)
-                .split(separator: "\n").filter { !$0.hasPrefix("file") }
-            text[text.count - 1] = "end\t0\t0"
+            // The entries replaced by none (the SHA-256 of no bytes), with no chunk.
+            let lines = try String(contentsOfFile: "\(root)/\(run)/manifest", encoding: .utf8)
+                .split(separator: "\n")
+            let entries = try #require(lines.firstIndex { $0.hasPrefix("entries\t") })
+            let text =
+                lines[..<entries] + [
+                    "entries\te3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\t0\t0", "end\t0\t0",
+                ]
             let manifest = text.joined(separator: "\n") + "\n"
             try rewrite("\(root)/\(run)/manifest") { $0 = Data(manifest.utf8) }
             let digest = try Subprocess.shell("sha256sum \(run)/manifest | cut -d' ' -f1", in: root).stdout
@@ -174,6 +180,117 @@ import Testing
         #expect(
             verify.status == 0 && verify.stdout.components(separatedBy: ": ok").count == 3,
             "\(verify.stdout)\(verify.stderr)")
+    }
+
+    /// The chunks (blob digests) the manifest of `run` lists after its `database` line.
+    func snapshotChunks(_ runDirectory: String) throws -> [String] {
+        let lines = try String(contentsOfFile: runDirectory + "/manifest", encoding: .utf8).split(separator: "\n")
+        let start = try #require(lines.firstIndex { $0.hasPrefix("database\t") })
+        return lines[(start + 1)...].prefix { $0.hasPrefix("chunk\t") }.map { String($0.split(separator: "\t")[1]) }
+    }
+
+    func runs(_ directory: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: directory).filter {
+            $0.hasPrefix("20") && !$0.hasSuffix(".partial")
+        }.sorted()
+    }
+
+    func bytesWritten(_ output: String) -> Int {
+        Int(output.firstMatch(of: /(\d+) written/).map { String($0.1) } ?? "") ?? -1
+    }
+
+    /// The snapshot is stored as content-defined chunks: a second run after a few new deposits
+    /// writes only the chunks that changed, though the new rows move every later page of the
+    /// `VACUUM INTO` copy; a flipped byte in a chunk and a missing chunk are refused; restore
+    /// puts the database together row for row. A backup of the earlier format (version 1,
+    /// snapshot whole in the run directory, entries in the manifest) is still verified and
+    /// restored.
+    @Test func chunkedSnapshotIsSharedCheckedAndRestored() throws {
+        let cli = try prepared(deposits: 3)
+        // 4 MB of rows in a table after all others: the deposits below move all of its pages.
+        let filler = try Subprocess.shell(
+            "sqlite3 var/mailvox.sqlite \"CREATE TABLE filler(x); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL "
+                + "SELECT i + 1 FROM c WHERE i < 8000) INSERT INTO filler SELECT randomblob(500) FROM c;\"",
+            in: cli.directory)
+        #expect(filler.succeeded, "\(filler.stderr)")
+        let full = try cli.run(["backup", "--to", "backups"])
+        #expect(full.status == 0, "\(full.stderr)")
+        try deposit(cli, 2)
+        let incremental = try cli.run(["backup", "--to", "backups", "--incremental"])
+        #expect(incremental.status == 0, "\(incremental.stderr)")
+        let (fullWritten, incrementalWritten) = (bytesWritten(full.stdout), bytesWritten(incremental.stdout))
+        #expect(fullWritten > 4_000_000, "\(full.stdout)")
+        #expect(
+            incrementalWritten > 0 && incrementalWritten * 8 < fullWritten, "\(full.stdout)\n\(incremental.stdout)")
+        let runs = try runs(cli.directory + "/backups")
+        #expect(runs.count == 2)
+        let first = try snapshotChunks(cli.directory + "/backups/" + runs[0])
+        let second = try snapshotChunks(cli.directory + "/backups/" + runs[1])
+        #expect(first.count > 20, "4 MB in chunks of about 40 KiB")
+        #expect(Set(second).subtracting(first).count * 5 < second.count, "most chunks shared: \(first) \(second)")
+        #expect(!FileManager.default.fileExists(atPath: cli.directory + "/backups/\(runs[1])/mailvox.sqlite"))
+        let manifest = try String(contentsOfFile: cli.directory + "/backups/\(runs[1])/manifest", encoding: .utf8)
+        #expect(manifest.hasPrefix("mailvox-backup\t2\n") && !manifest.contains("\nfile\t"), "\(manifest)")
+        let verify = try cli.run(["backup", "verify", "backups"])
+        #expect(verify.status == 0 && verify.stdout.contains(": ok, 5 files"), "\(verify.stdout)\(verify.stderr)")
+
+        // Restored: the same rows as the data dir (the deposits' and the filler's).
+        let restore = try cli.run(["restore", "--from", "backups", "--data-dir", "restored"])
+        #expect(restore.status == 0, "\(restore.stderr)")
+        func digest(_ database: String, _ table: String) throws -> String {
+            try Subprocess.shell("sqlite3 \(database) '.sha3sum \(table)'", in: cli.directory).stdout
+        }
+        for table in ["filler", "deposit", "mailbox", "folder"] {
+            let original = try digest("var/mailvox.sqlite", table)
+            let restored = try digest("restored/mailvox.sqlite", table)
+            #expect(!original.isEmpty && original == restored, "\(table)")
+        }
+
+        // A flipped byte in a chunk of the snapshot, and a chunk missing: refused, nothing written.
+        for (name, change) in [
+            ("flipped", { (path: String) in try rewrite(path) { $0[$0.count / 2] ^= 0x01 } }),
+            ("missing", { (path: String) in _ = unlink(path) }),
+        ] as [(String, (String) throws -> Void)] {
+            #expect(try Subprocess.shell("cp -a backups \(name)", in: cli.directory).succeeded)
+            let chunk = second[second.count / 2]
+            try change(cli.directory + "/\(name)/blobs/\(chunk.prefix(2))/\(chunk)")
+            let verify = try cli.run(["backup", "verify", name, "--backup", runs[1]])
+            #expect(verify.status == 1, "\(name): \(verify.stdout)")
+            let expected = name == "flipped" ? "content differs from its SHA-256" : "missing"
+            #expect(verify.stderr.contains("database snapshot, chunk"), "\(verify.stderr)")
+            #expect(verify.stderr.contains(expected), "\(verify.stderr)")
+            let restore = try cli.run(["restore", "--from", name, "--data-dir", "restored-\(name)"])
+            #expect(restore.status == 1 && restore.stderr.contains("nothing was written"), "\(restore.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: cli.directory + "/restored-\(name)"))
+        }
+
+        // The earlier format, made from the newest run by hand: still verified and restored.
+        let v1 = "v1/" + runs[1]
+        let script = """
+            set -e
+            mkdir -p v1 && cp -al backups/blobs v1/blobs && cp -a backups/\(runs[1]) \(v1)
+            chunks() { awk -F'\\t' -v s="$1" '$1==s {on=1; next} $1!="chunk" {on=0} on {print $2}' \(v1)/manifest; }
+            for d in $(chunks database); do cat backups/blobs/$(echo $d | cut -c1-2)/$d; done > \(v1)/mailvox.sqlite
+            for d in $(chunks entries); do cat backups/blobs/$(echo $d | cut -c1-2)/$d; done > entries.txt
+            size=$(stat -c %s \(v1)/mailvox.sqlite); sum=$(sha256sum \(v1)/mailvox.sqlite | cut -d' ' -f1)
+            { printf 'mailvox-backup\\t1\\n'
+              grep -E '^(created|kind|data_dir|hostname|master_key_ids|config)\t' \(v1)/manifest
+              printf 'database\\t%s\\t%s\\tmailvox.sqlite\\n' $sum $size
+              cat entries.txt; grep '^end' \(v1)/manifest; } > manifest.v1
+            rm \(v1)/manifest && mv manifest.v1 \(v1)/manifest
+            (cd \(v1) && echo "$(sha256sum manifest | cut -d' ' -f1)  manifest" > manifest.sha256)
+            """
+        let made = try Subprocess.shell(script, in: cli.directory)
+        #expect(made.succeeded, "\(made.stdout)\(made.stderr)")
+        let verifyV1 = try cli.run(["backup", "verify", "v1"])
+        #expect(
+            verifyV1.status == 0 && verifyV1.stdout.contains(": ok, 5 files"), "\(verifyV1.stdout)\(verifyV1.stderr)")
+        let restoreV1 = try cli.run(["restore", "--from", "v1", "--data-dir", "restored-v1"])
+        #expect(restoreV1.status == 0, "\(restoreV1.stderr)")
+        let (original, restoredV1) = (
+            try digest("var/mailvox.sqlite", "filler"), try digest("restored-v1/mailvox.sqlite", "filler")
+        )
+        #expect(original == restoredV1)
     }
 
     @Test func doctorWarnsUntilABackupSucceeds() throws {

@@ -12,14 +12,22 @@ extension BackupVerifier.Verified {
     ) throws -> Int {
         let database = directory + "/mailvox.sqlite"
         let snapshot = repository.runDirectory(run) + "/" + BackupManifest.databaseFileName
-        let source = open(snapshot, O_RDONLY | O_CLOEXEC)
-        guard source >= 0 else { throw BackupError.io(path: snapshot, reason: "cannot open: \(errnoText())") }
-        let copied = try {
-            defer { close(source) }
-            return try BackupFiles.copy(fd: source, sourcePath: snapshot, to: database)
-        }()
-        guard copied.0 == manifest.database.digest else {
-            throw BackupError.damaged(backup: snapshot, problems: ["the snapshot changed while it was restored"])
+        if let chunked = manifest.chunkedDatabase {
+            // Every chunk and the whole checked again while it is put together.
+            let damage = try repository.assemble(chunked, what: "database snapshot", to: database)
+            guard damage.isEmpty else {
+                throw BackupError.damaged(backup: repository.runDirectory(run), problems: damage)
+            }
+        } else {
+            let source = open(snapshot, O_RDONLY | O_CLOEXEC)
+            guard source >= 0 else { throw BackupError.io(path: snapshot, reason: "cannot open: \(errnoText())") }
+            let copied = try {
+                defer { close(source) }
+                return try BackupFiles.copy(fd: source, sourcePath: snapshot, to: database)
+            }()
+            guard copied.0 == manifest.database.digest else {
+                throw BackupError.damaged(backup: snapshot, problems: ["the snapshot changed while it was restored"])
+            }
         }
         let queue = try DatabaseQueue(path: database)
         let folders = try queue.write { db in

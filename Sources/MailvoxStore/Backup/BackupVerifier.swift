@@ -28,13 +28,20 @@ public struct BackupVerifier {
         let directory = repository.runDirectory(run)
         let manifest: BackupManifest
         do {
-            manifest = try BackupManifest.load(runDirectory: directory)
+            manifest = try BackupManifest.load(runDirectory: directory, repository: repository)
         } catch {
             throw BackupError.damaged(backup: directory, problems: ["\(error)"])
         }
         var problems: [String] = []
-        let snapshotPath = directory + "/" + BackupManifest.databaseFileName
-        if let problem = try Self.check(snapshotPath, against: manifest.database) {
+        var snapshotPath = directory + "/" + BackupManifest.databaseFileName
+        let scratch = try BackupFiles.scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        if let chunked = manifest.chunkedDatabase {
+            // Version 2: put together from its chunks, each checked, to open it.
+            snapshotPath = scratch + "/" + BackupManifest.databaseFileName
+            let damage = try repository.assemble(chunked, what: "database snapshot", to: snapshotPath)
+            if !damage.isEmpty { throw BackupError.damaged(backup: directory, problems: damage) }
+        } else if let problem = try Self.check(snapshotPath, against: manifest.database) {
             throw BackupError.damaged(backup: directory, problems: ["database snapshot: \(problem)"])
         }
         if let config = manifest.config,

@@ -112,18 +112,33 @@ public final class BackupWriter {
 
         // 2. The snapshot: one read transaction, so writers (serve) go on meanwhile.
         progress(BackupProgress(phase: "snapshot", done: 0, total: 1, bytes: bytesRead))
-        let snapshotPath = partial + "/" + BackupManifest.databaseFileName
-        try database.unsafeRead { db in try db.execute(sql: "VACUUM INTO ?", arguments: [snapshotPath]) }
-        let (references, masterKeyIDs) = try Self.readSnapshot(snapshotPath)
-        guard let snapshot = try BackupFiles.digest(path: snapshotPath) else {
-            throw BackupError.io(path: snapshotPath, reason: "the snapshot vanished")
+        // Taken in RAM (/dev/shm) when it fits, then cut into content-defined chunks: only the
+        // chunks no earlier run stored are written to DIR.
+        let scratch = try BackupFiles.scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let inRAM = scratch + "/" + BackupManifest.databaseFileName
+        let onDisk = partial + "/" + BackupManifest.databaseFileName
+        let snapshotPath: String
+        do {
+            try database.unsafeRead { db in try db.execute(sql: "VACUUM INTO ?", arguments: [inRAM]) }
+            snapshotPath = inRAM
+        } catch {
+            // /dev/shm too small for it: on the backup's own disk instead, removed once chunked.
+            unlink(inRAM)
+            try database.unsafeRead { db in try db.execute(sql: "VACUUM INTO ?", arguments: [onDisk]) }
+            snapshotPath = onDisk
         }
-        bytesWritten += snapshot.1
+        let (references, masterKeyIDs) = try Self.readSnapshot(snapshotPath)
+        let snapshot = try repository.storeChunks(ofFile: snapshotPath, temporaryDirectory: incoming)
+        unlink(snapshotPath)
+        bytesWritten += snapshot.written
+        touchedDirectories.formUnion(snapshot.directories)
 
         // 3. What the snapshot references that step 1 did not take.
         var manifest = BackupManifest(
             created: Date(), incremental: incremental, dataDir: dataDir, hostname: hostname,
-            masterKeyIDs: masterKeyIDs, database: .init(digest: snapshot.0, size: snapshot.1))
+            masterKeyIDs: masterKeyIDs, database: .init(digest: snapshot.file.digest, size: snapshot.file.size))
+        manifest.databaseChunks = snapshot.file.chunks
         var problems: [String] = []
         for (index, reference) in references.enumerated() {
             if index % 256 == 0 {
@@ -154,7 +169,12 @@ public final class BackupWriter {
             manifest.config = .init(digest: copied.0, size: copied.1)
             bytesWritten += copied.1
         }
-        let text = manifest.encoded()
+        let entries = try Array(manifest.entriesText().utf8).withUnsafeBytes {
+            try repository.storeChunks($0, temporaryDirectory: incoming)
+        }
+        bytesWritten += entries.written
+        touchedDirectories.formUnion(entries.directories)
+        let text = manifest.encoded(entries: entries.file)
         try BackupFiles.writeFile(partial + "/" + BackupManifest.fileName, text)
         try BackupFiles.writeFile(
             partial + "/" + BackupManifest.digestFileName,
@@ -164,9 +184,11 @@ public final class BackupWriter {
         // Blobs this run linked for files the snapshot no longer references (expunged between
         // step 1 and 2) belong to no run: no earlier manifest can name a blob that was not there.
         let referenced = Set(manifest.files.map(\.blob.digest))
-        for digest in newBlobs where !referenced.contains(digest) { unlink(repository.blobPath(digest)) }
+        let chunks = Set(snapshot.file.chunks.map(\.digest)).union(entries.file.chunks.map(\.digest))
+        for digest in newBlobs where !referenced.contains(digest) && !chunks.contains(digest) {
+            unlink(repository.blobPath(digest))
+        }
         try? FileManager.default.removeItem(atPath: incoming)
-        try BackupFiles.fsyncFile(snapshotPath)
         for directory in touchedDirectories { try BackupFiles.fsyncFile(directory) }
         try BackupFiles.fsyncFile(partial)
         guard rename(partial, repository.runDirectory(name)) == 0 else {
@@ -318,7 +340,7 @@ public final class BackupWriter {
     /// The blobs of the newest complete run by key, for an incremental run to reuse unread.
     private func previousBlobs() -> [String: BackupManifest.Blob] {
         guard let last = repository.completeRuns().last,
-            let manifest = try? BackupManifest.load(runDirectory: repository.runDirectory(last))
+            let manifest = try? BackupManifest.load(runDirectory: repository.runDirectory(last), repository: repository)
         else { return [:] }
         var blobs: [String: BackupManifest.Blob] = [:]
         for entry in manifest.files { blobs[entry.key] = entry.blob }
