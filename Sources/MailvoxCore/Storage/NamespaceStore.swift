@@ -38,67 +38,6 @@ public protocol SharedMailboxes: Sendable {
     func store(for id: MailboxID) -> any MailStore
 }
 
-/// No mailbox is shared with the login.
-public struct NoSharedMailboxes: SharedMailboxes {
-    public init() {}
-    public func list() async throws(MailStoreError) -> [SharedMailbox] { [] }
-    public func store(for id: MailboxID) -> any MailStore { NoSharedMailboxes.Refusing(mailbox: id) }
-
-    struct Refusing: MailStore {
-        let mailbox: MailboxID
-        func folders() async throws(MailStoreError) -> [FolderInfo] { throw .noPermission("not shared") }
-        func createFolder(_ name: String) async throws(MailStoreError) { throw .noPermission("not shared") }
-        func deleteFolder(_ name: String) async throws(MailStoreError) { throw .noPermission("not shared") }
-        func renameFolder(_ name: String, to newName: String) async throws(MailStoreError) {
-            throw .noPermission("not shared")
-        }
-        func setSubscribed(_ name: String, _ subscribed: Bool) async throws(MailStoreError) {
-            throw .noPermission("not shared")
-        }
-        func subscriptions() async throws(MailStoreError) -> [String] { throw .noPermission("not shared") }
-        func status(of folder: String) async throws(MailStoreError) -> FolderStatus {
-            throw .noPermission("not shared")
-        }
-        func snapshot(of folder: String) async throws(MailStoreError) -> FolderSnapshot {
-            throw .noPermission("not shared")
-        }
-        func claimRecent(in folder: String) async throws(MailStoreError) -> Range<UInt32> {
-            throw .noPermission("not shared")
-        }
-        func changes(of folder: String) async throws(MailStoreError) -> AsyncStream<FolderChange> {
-            throw .noPermission("not shared")
-        }
-        func summaries(in folder: String, uids: [UInt32]) async throws(MailStoreError) -> [MessageSummary] {
-            throw .noPermission("not shared")
-        }
-        func structure(in folder: String, uid: UInt32) async throws(MailStoreError) -> ParsedMessage {
-            throw .noPermission("not shared")
-        }
-        func content(in folder: String, uid: UInt32, range: Range<Int>?) async throws(MailStoreError) -> [UInt8] {
-            throw .noPermission("not shared")
-        }
-        func append(
-            to folder: String, message: [UInt8], flags: MessageFlags, internalDate: Date?
-        ) async throws(MailStoreError) -> AppendedMessage { throw .noPermission("not shared") }
-        func storeFlags(
-            in folder: String, uids: [UInt32], operation: FlagOperation, flags: MessageFlags, unchangedSince: UInt64?
-        ) async throws(MailStoreError) -> FlagUpdate { throw .noPermission("not shared") }
-        func expunge(in folder: String, uids: [UInt32]) async throws(MailStoreError) -> [UInt32] {
-            throw .noPermission("not shared")
-        }
-        func copy(
-            from folder: String, uids: [UInt32], to target: String, removingSource: Bool
-        ) async throws(MailStoreError) -> CopiedMessages { throw .noPermission("not shared") }
-        func expunged(in folder: String, since modseq: UInt64) async throws(MailStoreError) -> [UInt32] {
-            throw .noPermission("not shared")
-        }
-        func search(in folder: String, _ criterion: SearchCriterion) async throws(MailStoreError) -> [UInt32] {
-            throw .noPermission("not shared")
-        }
-        func quota() async throws(MailStoreError) -> MailboxQuota { throw .noPermission("not shared") }
-    }
-}
-
 /// A login's whole view as one `MailStore` (RFC 2342 namespaces): its own mailbox's folders
 /// under their own names (the personal namespace, no prefix), and every mailbox shared with it
 /// under `Shared/<id> <name>/` (the shared namespace), e.g. `Shared/2100 Support/INBOX`.
