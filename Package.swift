@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        // Already in the graph through Hummingbird; named for HTTPField, which it does not re-export.
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
@@ -113,13 +115,26 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The web inbox: pages, the JSON API and audio over the HTTP listener (docs/WEB.md).
+        .target(
+            name: "MailvoxWeb",
+            dependencies: [
+                "MailvoxCore", "MailvoxCrypto", "MailvoxStore", "MailvoxTemplates",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "MailvoxHTTP",
             dependencies: [
-                "MailvoxCore", "MailvoxPipeline", "MailvoxStore", "MailvoxTLS",
+                "MailvoxCore", "MailvoxPipeline", "MailvoxStore", "MailvoxTLS", "MailvoxWeb",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "MultipartKit", package: "multipart-kit"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -172,7 +187,7 @@ let package = Package(
             dependencies: [
                 "MailvoxCore", "MailvoxConfig", "MailvoxCrypto", "MailvoxDatabase", "MailvoxStore", "MailvoxSMTP",
                 "MailvoxSMTPCore",
-                "MailvoxQueue", "MailvoxPipeline", "MailvoxHTTP", "MailvoxIMAP", "MailvoxNotify",
+                "MailvoxQueue", "MailvoxPipeline", "MailvoxHTTP", "MailvoxIMAP", "MailvoxNotify", "MailvoxWeb",
                 "MailvoxTemplates", "MailvoxAudio", "MailvoxMIME",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -236,6 +251,7 @@ let package = Package(
             ],
             exclude: ["Golden"]),
         .testTarget(name: "MailvoxTemplatesTests", dependencies: ["MailvoxTemplates", "MailvoxCore"]),
+        .testTarget(name: "MailvoxWebTests", dependencies: ["MailvoxWeb", "MailvoxCore", "MailvoxTemplates"]),
         .testTarget(
             name: "MailvoxIMAPTests",
             dependencies: [

@@ -25,6 +25,19 @@ enum Settings {
         .int("http", "max_body_bytes", \.http.maxBodyBytes, 1024...(1 << 31)),
         .int("http", "header_timeout_seconds", \.http.headerTimeoutSeconds, 1...3600),
 
+        .bool("web", "enabled", \.web.enabled),
+        .string("web", "base_url", \.web.baseURL) { text in
+            guard !text.isEmpty else { return nil }
+            guard let url = URL(string: text), ["https", "http"].contains(url.scheme?.lowercased() ?? ""),
+                url.host != nil,
+                url.query == nil
+            else { return "\"\(text)\" is not an http(s) URL without a query (e.g. \"https://voicemail.example.com\")" }
+            return nil
+        },
+        .int("web", "idle_timeout_seconds", \.web.idleTimeoutSeconds, 1...86_400),
+        .int("web", "max_session_seconds", \.web.maxSessionSeconds, 60...(30 * 86_400)),
+        .bool("web", "alert_links", \.web.alertLinks),
+
         .path("tls", "certificate_file", \.tls.certificateFile),
         .path("tls", "private_key_file", \.tls.privateKeyFile),
 

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
@@ -7,6 +8,7 @@ import MailvoxCore
 import MailvoxPipeline
 import MailvoxStore
 import MailvoxTLS
+import MailvoxWeb
 import MultipartKit
 import NIOCore
 import NIOSSL
@@ -25,12 +27,15 @@ public struct FrontDoor: Sendable {
     let metrics: @Sendable () -> String
     let logger: Logger
     let limiter: FailureCounter
+    /// The web inbox on the same listener; nil when `[web] enabled` is false.
+    let web: WebInbox?
 
     public init(
         config: Configuration, intake: Intake, directory: Directory, metrics: @escaping @Sendable () -> String,
-        logger: Logger
+        web: WebInbox? = nil, logger: Logger
     ) {
         self.config = config
+        self.web = web
         self.intake = intake
         self.directory = directory
         self.metrics = metrics
@@ -45,6 +50,7 @@ public struct FrontDoor: Sendable {
         guard let listen = config.http.listen else { return nil }
         let router = Router(context: FrontDoorContext.self)
         router.add(middleware: AccessLog(logger: logger))
+        router.add(middleware: SecurityHeaders(tls: config.http.tls))
         router.get("/healthz") { _, _ in Self.text("ok\n") }
         // Every handler that reads SQLite or the disk does it on the blocking pool: an event
         // loop or the cooperative pool that waits on I/O stalls every other client.
@@ -62,6 +68,7 @@ public struct FrontDoor: Sendable {
         router.get("/api/v1/deposits/:id") { request, context in
             try await handleStatus(request, context)
         }
+        web?.addRoutes(to: router)
         // The idle timeout runs from connect (and from each response) until a request's head has
         // arrived: a TLS handshake that never ends, or headers sent a byte at a time, cannot keep
         // a connection open past it.
@@ -260,6 +267,32 @@ public struct FrontDoorContext: RequestContext, RemoteAddressRequestContext {
 
     /// Bodies are bounded by `[http] max_body_bytes` in the handler, not here.
     public var maxUploadSize: Int { Int.max }
+}
+
+/// What every answer carries (docs/WEB.md): no script but the site's own and no framing, no
+/// type sniffing, no referrer leaving with a URL, and with TLS, HTTPS only from then on.
+struct SecurityHeaders<Context: RequestContext>: RouterMiddleware {
+    let tls: Bool
+
+    static var policy: String {
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
+            + "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    }
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws
+        -> Response
+    {
+        var response = try await next(request, context)
+        response.headers[.contentSecurityPolicy] = Self.policy
+        response.headers[.xContentTypeOptions] = "nosniff"
+        response.headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
+        response.headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
+        response.headers[HTTPField.Name("Cross-Origin-Opener-Policy")!] = "same-origin"
+        if tls { response.headers[.strictTransportSecurity] = "max-age=31536000" }
+        return response
+    }
 }
 
 /// One access-log line per request: method, path without the query, status, milliseconds.

@@ -9,6 +9,7 @@ import MailvoxQueue
 import MailvoxSMTP
 import MailvoxStore
 import MailvoxTemplates
+import MailvoxWeb
 import Metrics
 import ServiceLifecycle
 
@@ -93,15 +94,22 @@ public struct Server: Sendable {
                     }))
         }
         let metrics = ServerMetrics(intake: context.intake(), queue: context.jobQueue())
+        let imap = context.config.imap
+        // One authenticator for IMAP and the web inbox: a password guessed at on one door
+        // counts, and locks out, on the other too.
+        let authenticator = DirectoryAuthenticator(
+            directory: context.directory, store: store, limits: MessageLimits(maxBytes: imap.maxMessageBytes),
+            auth: context.config.auth, quota: context.config.quota)
+        let web =
+            context.config.web.enabled
+            ? try WebInbox(
+                config: context.config, directory: context.directory, authenticator: authenticator, logger: logger)
+            : nil
         let frontDoor = FrontDoor(
             config: context.config, intake: context.intake(), directory: context.directory,
-            metrics: { metrics.scrape() }, logger: logger)
+            metrics: { metrics.scrape() }, web: web, logger: logger)
         if let http = try frontDoor.application() { services.append(http) }
-        let imap = context.config.imap
         if imap.listen != nil || imap.listenTLS != nil {
-            let authenticator = DirectoryAuthenticator(
-                directory: context.directory, store: store, limits: MessageLimits(maxBytes: imap.maxMessageBytes),
-                auth: context.config.auth, quota: context.config.quota)
             let server = IMAPServer(
                 configuration: IMAPServerConfiguration(context.config), authenticator: authenticator, logger: logger)
             services.append(ListenerService { try await server.run() })

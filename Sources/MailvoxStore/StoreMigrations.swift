@@ -287,5 +287,26 @@ public enum StoreMigrations {
                     }
                 }
             ),
+            (
+                "11-web",
+                { db in
+                    // The web inbox (docs/WEB.md). `personal_token`: tokens a mailbox's owner
+                    // makes for programs that call the API as them, kept as SHA-256 only.
+                    // `mailbox.totp_secret`: the TOTP second factor's secret, sealed to the
+                    // mailbox's own key like its messages; NULL when the mailbox has none.
+                    try db.execute(
+                        sql: """
+                            CREATE TABLE personal_token (
+                                mailbox_id TEXT NOT NULL COLLATE NOCASE REFERENCES mailbox(id) ON DELETE CASCADE,
+                                name TEXT NOT NULL,
+                                token_sha256 BLOB NOT NULL UNIQUE,
+                                created_at DATETIME NOT NULL,
+                                last_used_at DATETIME,
+                                PRIMARY KEY (mailbox_id, name)
+                            );
+                            ALTER TABLE mailbox ADD COLUMN totp_secret BLOB;
+                            """)
+                }
+            ),
         ])
 }

@@ -50,7 +50,7 @@ public struct TemplateContext: Sendable {
     }
 
     /// The variables as Mustache sees them; absent keys are false in sections.
-    var variables: [String: Any] {
+    public var variables: [String: Any] {
         let seconds = max(0, Int(duration.rounded()))
         var values: [String: Any] = [
             "mailbox_id": mailboxID,

@@ -88,7 +88,7 @@ public struct VoicemailTemplates: Sendable {
     }
 
     /// `de-CH` → `de-CH`, `de`; `de_CH` is read as `de-CH`.
-    static func languageCandidates(_ language: String?) -> [String] {
+    public static func languageCandidates(_ language: String?) -> [String] {
         guard let language = language?.replacingOccurrences(of: "_", with: "-"), !language.isEmpty else { return [] }
         var candidates = [language]
         var parts = language.split(separator: "-")

@@ -8,6 +8,7 @@ public struct Configuration: Sendable, Equatable {
     public var server = Server()
     public var imap = IMAP()
     public var http = HTTP()
+    public var web = Web()
     public var tls = TLS()
     public var crypto = Crypto()
     public var auth = Auth()
@@ -64,6 +65,20 @@ public struct Configuration: Sendable, Equatable {
         /// From connect (or the last response) until a request's head has arrived, TLS
         /// handshake included; past it the connection is closed.
         public var headerTimeoutSeconds = 30
+    }
+
+    /// The web inbox (docs/WEB.md), served by the HTTP listener.
+    public struct Web: Sendable, Equatable {
+        public var enabled = true
+        /// Where users reach the web inbox, for links in alert mails (`https://voicemail.example.com`);
+        /// "" means `https://[server] hostname:[http] listen's port`.
+        public var baseURL = ""
+        /// A session unused this long ends.
+        public var idleTimeoutSeconds = 1800
+        /// A session ends this long after sign-in, however busy.
+        public var maxSessionSeconds = 43_200
+        /// Alert mails link to the voicemail in the web inbox.
+        public var alertLinks = true
     }
 
     public struct TLS: Sendable, Equatable {

@@ -46,6 +46,9 @@ public protocol MailStore: Sendable {
     /// The structures of several messages in one call (a FETCH of ENVELOPE or BODYSTRUCTURE
     /// over a folder); UIDs that are gone are left out.
     func structures(in folder: String, uids: [UInt32]) async throws(MailStoreError) -> [UInt32: ParsedMessage]
+    /// The header blocks of several messages (up to the blank line), without their bodies:
+    /// what a list of voicemails shows. UIDs that are gone are left out.
+    func headers(in folder: String, uids: [UInt32]) async throws(MailStoreError) -> [UInt32: [UInt8]]
     /// The message's bytes, or the `range` of them; only what the range touches is decrypted.
     func content(in folder: String, uid: UInt32, range: Range<Int>?) async throws(MailStoreError) -> [UInt8]
     /// APPEND: stores a message a client uploads.
@@ -120,6 +123,19 @@ extension MailStore {
         for uid in uids {
             do {
                 result[uid] = try await structure(in: folder, uid: uid)
+            } catch .noSuchMessage {
+                continue
+            }
+        }
+        return result
+    }
+
+    /// Each message's header range read through `content`: right for a store whose reads cost nothing.
+    public func headers(in folder: String, uids: [UInt32]) async throws(MailStoreError) -> [UInt32: [UInt8]] {
+        var result: [UInt32: [UInt8]] = [:]
+        for (uid, structure) in try await structures(in: folder, uids: uids) {
+            do {
+                result[uid] = try await content(in: folder, uid: uid, range: structure.layout.header)
             } catch .noSuchMessage {
                 continue
             }

@@ -225,6 +225,11 @@ public struct NamespaceStore: MailStore {
         return try await store.structures(in: inner, uids: uids)
     }
 
+    public func headers(in folder: String, uids: [UInt32]) async throws(MailStoreError) -> [UInt32: [UInt8]] {
+        let (store, inner) = try await self.folder(folder)
+        return try await store.headers(in: inner, uids: uids)
+    }
+
     public func content(in folder: String, uid: UInt32, range: Range<Int>?) async throws(MailStoreError) -> [UInt8] {
         let (store, inner) = try await self.folder(folder)
         return try await store.content(in: inner, uid: uid, range: range)

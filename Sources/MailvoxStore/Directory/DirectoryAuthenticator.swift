@@ -69,6 +69,14 @@ public struct DirectoryAuthenticator: Authenticator {
         // Only the (mailbox, address) failures are forgiven: knowing this mailbox's password
         // says nothing about the other mailboxes tried from the same address.
         failures.succeeded(attempt, forgetting: [keys[0].name])
+        return .success(await openStore(for: canonical, client: client))
+    }
+
+    /// The store a login of `canonical` from `client` works in, once its credentials (a
+    /// password, or a web session or personal token that one made) are proven: its own mailbox,
+    /// and under `Shared/` every department it is a member of. Records the login in the audit
+    /// logs that keep one.
+    public func openStore(for canonical: MailboxID, client: ClientAddress) async -> any MailStore {
         let actor = "\(canonical.rawValue) from \(client)"
         let auditor = MailboxStore.Auditor(login: canonical.rawValue, address: client.rawValue)
         // A department's audit log names every login into it: its own, and each member's.
@@ -87,15 +95,13 @@ public struct DirectoryAuthenticator: Authenticator {
                     mailbox: canonical, AuditEntry(actor: auditor.login, address: auditor.address, action: "login"))
                 return true
             }) ?? false
-        // The login's own mailbox, and under Shared/ every department it is a member of.
-        return .success(
-            NamespaceStore(
-                personal: MailboxStore(
-                    mailbox: canonical, store: store, limits: limits, quotaDefaults: quota, actor: actor,
-                    auditor: audited ? auditor : nil),
-                shared: MemberMailboxes(
-                    login: canonical, directory: directory, store: store, limits: limits, quotaDefaults: quota,
-                    watcher: watcher, actor: actor, auditor: auditor)))
+        return NamespaceStore(
+            personal: MailboxStore(
+                mailbox: canonical, store: store, limits: limits, quotaDefaults: quota, actor: actor,
+                auditor: audited ? auditor : nil),
+            shared: MemberMailboxes(
+                login: canonical, directory: directory, store: store, limits: limits, quotaDefaults: quota,
+                watcher: watcher, actor: actor, auditor: auditor))
     }
 
     /// A hash no password matches, verified in place of a missing mailbox's.

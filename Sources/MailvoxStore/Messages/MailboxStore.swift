@@ -148,6 +148,12 @@ public struct MailboxStore: MailStore {
         }
     }
 
+    public func headers(in folder: String, uids: [UInt32]) async throws(MailStoreError) -> [UInt32: [UInt8]] {
+        try await run(needing: .read) { store, mailbox in
+            try store.headers(mailbox: mailbox, folder: folder, uids: uids)
+        }
+    }
+
     public func content(in folder: String, uid: UInt32, range: Range<Int>?) async throws(MailStoreError) -> [UInt8] {
         try await run(needing: .read) { store, mailbox in
             let data: Data

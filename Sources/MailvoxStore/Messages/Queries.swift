@@ -87,6 +87,28 @@ extension MessageStore {
         return result
     }
 
+    /// The header blocks of `uids` (those that exist) from one read of their sealed metadata.
+    public func headers(mailbox: MailboxID, folder name: String, uids: [UInt32]) throws -> [UInt32: [UInt8]] {
+        guard let low = uids.min(), let high = uids.max() else { return [:] }
+        let wanted = Set(uids)
+        let rows = try database.read { db in
+            let folder = try Self.folder(db, mailbox: mailbox, name: name)
+            return try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT uid, meta FROM message WHERE folder_id = ? AND uid BETWEEN ? AND ?"),
+                arguments: [folder.id, Int64(low), Int64(high)])
+        }
+        let key = try ownerKey(mailbox)
+        var result: [UInt32: [UInt8]] = [:]
+        for row in rows {
+            let uid = UInt32(truncatingIfNeeded: row["uid"] as Int64)
+            guard wanted.contains(uid) else { continue }
+            let sealed: Data = row["meta"]
+            result[uid] = Array(
+                try MessageMetadata.decode(try SealedFileReader(sealed: sealed, key: key).readAll()).headers.utf8)
+        }
+        return result
+    }
+
     /// UIDs in `folder` matching `criterion`. Clear columns answer most keys; header keys open
     /// the sealed metadata, body keys decrypt the message — each only for messages still in
     /// question, and only once.

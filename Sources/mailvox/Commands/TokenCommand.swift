@@ -38,12 +38,17 @@ struct TokenList: AsyncParsableCommand {
         if json {
             try printJSON(tokens)
         } else {
-            let dates = ISO8601DateFormatter()
-            printTable(
-                tokens.map { [$0.name, dates.string(from: $0.createdAt), $0.lastUsedAt.map(dates.string) ?? "never"] },
-                header: ["NAME", "CREATED", "LAST USED"])
+            printTokenTable(tokens.map { ($0.name, $0.createdAt, $0.lastUsedAt) })
         }
     }
+}
+
+/// Tokens as `token list` and `mailbox token list` show them: name, made, last used.
+func printTokenTable(_ tokens: [(name: String, created: Date, lastUsed: Date?)]) {
+    let dates = ISO8601DateFormatter()
+    printTable(
+        tokens.map { [$0.name, dates.string(from: $0.created), $0.lastUsed.map(dates.string) ?? "never"] },
+        header: ["NAME", "CREATED", "LAST USED"])
 }
 
 struct TokenRevoke: AsyncParsableCommand {

@@ -1,0 +1,102 @@
+import Foundation
+import MailvoxCore
+import MailvoxCrypto
+import Synchronization
+
+/// The web inbox's signed-in sessions, in memory (docs/WEB.md): a random 256-bit token in a
+/// cookie, kept here only as its SHA-256, so neither a memory dump nor a timing difference in
+/// the lookup gives a usable cookie away. A session ends at sign-out, after `idle` unused, and
+/// `lifetime` after sign-in, whichever comes first; a restart ends them all.
+final class WebSessions: Sendable {
+    /// What pages show of the login, read once at sign-in.
+    struct Profile: Sendable {
+        let name: String
+        /// The mailbox's language; nil follows the browser's Accept-Language.
+        let language: String?
+        let timeZone: TimeZone
+    }
+
+    struct Session: Sendable {
+        /// The mailbox (or member) that signed in.
+        let login: MailboxID
+        let profile: Profile
+        let store: any MailStore
+        /// Sent back with every state change (a form field or the `X-CSRF-Token` header).
+        let csrf: String
+        let started: Date
+        var lastSeen: Date
+    }
+
+    private let sessions = Mutex<[Data: Session]>([:])
+    let idle: TimeInterval
+    let lifetime: TimeInterval
+
+    init(idle: TimeInterval, lifetime: TimeInterval) {
+        self.idle = idle
+        self.lifetime = lifetime
+    }
+
+    /// A new session for `login`; the returned token goes into the cookie and nowhere else.
+    func start(
+        login: MailboxID, profile: Profile, store: any MailStore, now: Date = Date()
+    ) -> (token: String, session: Session) {
+        let token = Self.randomToken()
+        let session = Session(
+            login: login, profile: profile, store: store, csrf: Self.randomToken(), started: now, lastSeen: now)
+        sessions.withLock { all in
+            all = all.filter { !expired($0.value, now: now) }
+            all[Self.key(token)] = session
+        }
+        return (token, session)
+    }
+
+    /// The session `token` names, refreshed, or nil when there is none or it has run out.
+    func find(_ token: String, now: Date = Date()) -> Session? {
+        let key = Self.key(token)
+        return sessions.withLock { all in
+            guard var session = all[key] else { return nil }
+            if expired(session, now: now) {
+                all[key] = nil
+                return nil
+            }
+            session.lastSeen = now
+            all[key] = session
+            return session
+        }
+    }
+
+    /// Whether `token` still names a live session, without refreshing it (an event stream's check).
+    func isLive(_ token: String, now: Date = Date()) -> Bool {
+        sessions.withLock { all in all[Self.key(token)].map { !expired($0, now: now) } ?? false }
+    }
+
+    func end(_ token: String) {
+        _ = sessions.withLock { $0.removeValue(forKey: Self.key(token)) }
+    }
+
+    var count: Int { sessions.withLock { $0.count } }
+
+    private func expired(_ session: Session, now: Date) -> Bool {
+        now.timeIntervalSince(session.lastSeen) >= idle || now.timeIntervalSince(session.started) >= lifetime
+    }
+
+    static func key(_ token: String) -> Data { Hashing.sha256(Data(token.utf8)) }
+
+    /// 32 random bytes, base64url without padding.
+    static func randomToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    /// Compares two secrets in time that depends only on their lengths.
+    static func same(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8)
+        let y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        var difference: UInt8 = 0
+        for index in x.indices { difference |= x[index] ^ y[index] }
+        return difference == 0
+    }
+}
