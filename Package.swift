@@ -119,8 +119,10 @@ let package = Package(
         .target(
             name: "MailvoxWeb",
             dependencies: [
-                "MailvoxCore", "MailvoxCrypto", "MailvoxStore", "MailvoxTemplates",
+                "MailvoxCore", "MailvoxCrypto", "MailvoxStore", "MailvoxTemplates", "MailvoxAudio", "MailvoxMIME",
+                "MailvoxPipeline",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "MultipartKit", package: "multipart-kit"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
@@ -263,7 +265,8 @@ let package = Package(
             // The client scripts are run by path (#filePath), not bundled.
             exclude: ["Clients"]
         ),
-        .testTarget(name: "MailvoxCLITests", dependencies: ["MailvoxCore", "MailvoxTestSupport"]),
+        .testTarget(
+            name: "MailvoxCLITests", dependencies: ["MailvoxCore", "MailvoxTestSupport"], exclude: ["Clients"]),
         .testTarget(
             name: "MailvoxSMTPTests",
             dependencies: [

@@ -10,13 +10,21 @@ final class AudioOutput {
     let path: String
     private let file: SoundFile
 
-    init(format: OutputFormat, path: String, sampleRate: Int, options: TranscodeOptions) throws(AudioError) {
+    init(
+        format: OutputFormat, path: String, wavEncoding: WAVEncoding = .pcm16, sampleRate: Int,
+        options: TranscodeOptions
+    ) throws(AudioError) {
         self.format = format
         self.path = path
         let sndfileFormat: Int32
         switch format {
         case .mp3: sndfileFormat = Int32(SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III)
-        case .wav: sndfileFormat = Int32(SF_FORMAT_WAV | SF_FORMAT_PCM_16)
+        case .wav:
+            switch wavEncoding {
+            case .pcm16: sndfileFormat = Int32(SF_FORMAT_WAV | SF_FORMAT_PCM_16)
+            case .muLaw: sndfileFormat = Int32(SF_FORMAT_WAV | SF_FORMAT_ULAW)
+            case .aLaw: sndfileFormat = Int32(SF_FORMAT_WAV | SF_FORMAT_ALAW)
+            }
         case .opus: sndfileFormat = Int32(SF_FORMAT_OGG | SF_FORMAT_OPUS)
         case .flac: sndfileFormat = Int32(SF_FORMAT_FLAC | SF_FORMAT_PCM_16)
         }

@@ -20,6 +20,9 @@ public struct TranscodeOptions: Sendable, Equatable {
     public var silencePaddingSeconds = 0.25
     /// The gain never lifts the sample peak above this level, so normalising never clips.
     public var peakCeilingDBFS = -1.0
+    /// The rate of every output; nil chooses 8 or 16 kHz from the input (`outputSampleRate`).
+    /// A PBX's greeting is asked for at its own rate, 8 kHz for G.711.
+    public var sampleRate: Int?
 
     public init() {}
 
@@ -39,11 +42,21 @@ public struct TranscodeOptions: Sendable, Equatable {
 public struct TranscodeTarget: Sendable, Equatable {
     public var format: OutputFormat
     public var path: String
+    /// How a WAV target stores its samples; ignored for the other formats.
+    public var wavEncoding: WAVEncoding
 
-    public init(_ format: OutputFormat, path: String) {
+    public init(_ format: OutputFormat, path: String, wavEncoding: WAVEncoding = .pcm16) {
         self.format = format
         self.path = path
+        self.wavEncoding = wavEncoding
     }
+}
+
+/// The sample encodings of a WAV file: 16-bit PCM, or the G.711 companding telephone
+/// systems play directly (µ-law in North America and Japan, A-law elsewhere; Asterisk's
+/// `wav` greetings are 8 kHz µ-law).
+public enum WAVEncoding: String, Sendable, Equatable, CaseIterable {
+    case pcm16, muLaw = "ulaw", aLaw = "alaw"
 }
 
 /// What a transcode did.
@@ -105,7 +118,7 @@ public enum Transcoder {
             input = try AudioInput.open(path: path, format: format)
         }
 
-        let outputRate = outputSampleRate(forInput: rate)
+        let outputRate = options.sampleRate ?? outputSampleRate(forInput: rate)
         let resampler: Resampler?
         if outputRate != rate {
             guard let made = Resampler(from: rate, to: outputRate) else {
@@ -118,7 +131,9 @@ public enum Transcoder {
         var outputs: [AudioOutput] = []
         for target in targets {
             outputs.append(
-                try AudioOutput(format: target.format, path: target.path, sampleRate: outputRate, options: options))
+                try AudioOutput(
+                    format: target.format, path: target.path, wavEncoding: target.wavEncoding, sampleRate: outputRate,
+                    options: options))
             created.append(target.path)
         }
 

@@ -164,11 +164,20 @@ extension WebInbox {
     /// The stored attachment, decoded in memory and never written in clear, whole or as the
     /// one byte range asked (RFC 9110 §14), which Safari and iOS need to play it.
     func audio(_ identity: Identity, _ ref: MessageRef, _ request: Request) async throws -> Response {
+        try await audio(
+            identity, ref, format: request.uri.queryParameters.get("format")?.lowercased(),
+            download: request.uri.queryParameters.get("download") != nil, range: request.headers[.range])
+    }
+
+    func audio(
+        _ identity: Identity, _ ref: MessageRef, format wanted: String?, download: Bool, range header: String?
+    )
+        async throws -> Response
+    {
         let (_, name) = try await folder(identity, mailbox: ref.mailbox, ref.folder)
         let store = identity.store
         let structure = try await store.structure(in: name, uid: ref.uid)
         let parts = AudioPart.all(in: structure)
-        let wanted = request.uri.queryParameters.get("format")?.lowercased()
         guard let part = wanted.map({ format in parts.first { $0.format == format } }) ?? parts.first else {
             throw WebError.notFound(
                 wanted.map { "voicemail \(ref.uid) has no \($0) audio" } ?? "voicemail \(ref.uid) has no audio")
@@ -179,11 +188,11 @@ extension WebInbox {
                 status: .unprocessableContent, code: "bad_request",
                 message: "the audio's transfer encoding \(part.encoding) cannot be decoded")
         }
-        let range = ByteRangeRequest(header: request.headers[.range], length: bytes.count)
+        let range = ByteRangeRequest(header: header, length: bytes.count)
         var headers: HTTPFields = [
             .contentType: part.contentType, .acceptRanges: "bytes", .cacheControl: "private, no-store",
         ]
-        if request.uri.queryParameters.get("download") != nil {
+        if download {
             headers[.contentDisposition] = "attachment; filename=\"voicemail-\(ref.uid).\(part.format)\""
         }
         if let contentRange = range.contentRange(length: bytes.count) { headers[.contentRange] = contentRange }

@@ -114,6 +114,29 @@ public struct WebInbox: Sendable {
                 try await emptyTrash(identity, mailbox: context.parameters.get("id") ?? "")
             }
         }
+        router.get("/greetings") { request, context in
+            await greetingsPage(request, context)
+        }
+        router.post("/greetings") { request, context in
+            await greetingUpload(request, context)
+        }
+        router.get("/api/v1/mailboxes/:id/greetings") { request, context in
+            await api(request, context) { identity in
+                try await listGreetings(identity, mailbox: context.parameters.get("id") ?? "")
+            }
+        }
+        router.post("/api/v1/mailboxes/:id/greetings") { request, context in
+            await api(request, context) { identity in
+                try await uploadGreeting(identity, mailbox: context.parameters.get("id") ?? "", request)
+            }
+        }
+        router.get("/api/v1/mailboxes/:id/greetings/:type/audio") { request, context in
+            await api(request, context) { identity in
+                try await greetingAudio(
+                    identity, mailbox: context.parameters.get("id") ?? "", type: context.parameters.get("type") ?? "",
+                    request)
+            }
+        }
         router.get("/api/v1/events") { request, context in
             await api(request, context) { identity in try await events(identity) }
         }

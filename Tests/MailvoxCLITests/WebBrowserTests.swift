@@ -62,7 +62,7 @@ import Testing
             Subprocess.python,
             [
                 Self.script.path, base, "\(imapPort)", "1000", Self.password, screenshots,
-                String(format: "%.3f", seconds), Self.callerName, Self.callerNumber,
+                String(format: "%.3f", seconds), Self.callerName, Self.callerNumber, cli.directory + "/hello.wav",
             ], in: cli.directory)
         let copied = keep(screenshots)
         #expect(

@@ -461,4 +461,82 @@ import Testing
         #expect(log.contains("/inbox"), "access log written")
         #expect(!log.contains("4930123456") && !log.contains("Ada") && !log.contains("long-enough-1"))
     }
+
+    // MARK: - Greetings
+
+    @Test func aGreetingIsStoredAsAVoiceMessageAndHandedToThePBXAsMuLaw() throws {
+        let server = try start()
+        defer { server.stop() }
+        var browser = Browser(server)
+        #expect(try browser.signIn("1000", "long-enough-1") == 303)
+        let base = "/api/v1/mailboxes/1000/greetings"
+        let upload = { (type: String) throws -> (body: String, status: Int, headers: [String: [String]]) in
+            try browser.request(
+                [
+                    "-X", "POST", "-H", "X-CSRF-Token: \(browser.csrf)", "-H", "Content-Type: audio/wav",
+                    "--data-binary",
+                    "@hello.wav",
+                ], path: "\(base)?type=\(type)")
+        }
+        #expect(try upload("bogus").status == 400)
+        let first = try upload("unavailable")
+        #expect(first.status == 201, "\(first.body)")
+        let second = try upload("unavailable")
+        #expect(second.status == 201)
+        let listed = Self.json(try browser.get(base).body)["greetings"] as? [[String: Any]]
+        #expect(listed?.count == 1)
+        #expect(listed?.first?["uid"] as? Int == Self.json(second.body)["uid"] as? Int, "the newest one counts")
+        // The one it replaced is in Trash, recoverable.
+        let trash = Self.json(try browser.get("/api/v1/mailboxes/1000/voicemails?folder=Trash").body)
+        #expect((trash["voicemails"] as? [[String: Any]])?.first?["greeting_type"] as? String == "unavailable")
+
+        // Over IMAP it is a voice message with its type.
+        let header = try Subprocess.run(
+            "/usr/bin/curl",
+            [
+                "-sk", "--ssl-reqd", "-u", "1000:long-enough-1",
+                "imap://127.0.0.1:\(server.imapPort)/Greetings;UID=\(Self.json(second.body)["uid"] as? Int ?? 0);SECTION=HEADER",
+            ], in: server.cli.directory
+        ).stdout
+        #expect(header.contains("X-CNS-Greeting-Type: unavailable"), "\(header)")
+        #expect(header.contains("Message-Context: voice-message"))
+
+        let file = server.cli.directory + "/pbx.wav"
+        let pbx = try browser.get("\(base)/unavailable/audio?format=wav-ulaw", ["-o", file])
+        #expect(pbx.status == 200)
+        #expect(pbx.headers["content-type"] == ["audio/wav"])
+        let wav = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
+        #expect(Array(wav.prefix(4)) == Array("RIFF".utf8))
+        #expect(wav.count > 44 && wav[20] == 7 && wav[21] == 0, "format 7: G.711 µ-law")
+        let rate = Int(wav[24]) | Int(wav[25]) << 8 | Int(wav[26]) << 16
+        #expect(rate == 8000)
+        let probe = try server.cli.run(["audio", "probe", file])
+        #expect(probe.status == 0, "\(probe.stdout)")
+        #expect(try browser.get("\(base)/busy/audio?format=wav-ulaw").status == 404)
+        #expect(
+            try browser.get("\(base)/unavailable/audio", ["-o", "/dev/null"]).headers["content-type"] == ["audio/mpeg"])
+
+        // The page's form takes any audio file, and refuses what is not audio.
+        try "not audio at all".write(toFile: server.cli.directory + "/text.wav", atomically: true, encoding: .utf8)
+        let page = try browser.get("/greetings")
+        #expect(page.body.contains("id=\"greeting-upload\""))
+        let form = { (file: String) throws -> Int in
+            try browser.request(
+                [
+                    "-F", "csrf=\(browser.csrf)", "-F", "mailbox=1000", "-F", "type=busy", "-F",
+                    "audio=@\(file);type=audio/wav",
+                ], path: "/greetings"
+            ).status
+        }
+        #expect(try form("text.wav") == 422)
+        #expect(try form("hello.wav") == 303)
+        #expect(try browser.get("\(base)/busy/audio?format=wav-alaw", ["-o", "/dev/null"]).status == 200)
+        let other = try browser.request(
+            [
+                "-X", "POST", "-H", "X-CSRF-Token: \(browser.csrf)", "-H", "Content-Type: audio/wav", "--data-binary",
+                "@hello.wav",
+            ],
+            path: "/api/v1/mailboxes/2000/greetings?type=name")
+        #expect(other.status == 404)
+    }
 }

@@ -46,7 +46,8 @@ function enhance() {
       const body = new URLSearchParams(new FormData(form, event.submitter));
       for (const button of form.querySelectorAll("button")) button.disabled = true;
       try {
-        const response = await fetch(form.action, {
+        // Not form.action: the buttons are named "action", which shadows the property.
+        const response = await fetch(form.getAttribute("action"), {
           method: "POST",
           body,
           credentials: "same-origin",
@@ -110,6 +111,75 @@ function offerNotifications() {
   });
 }
 
+// Greetings recorded in the browser: microphone samples as 16-bit PCM WAV, put into the
+// form's file field, so the upload is the same form post as a chosen file.
+function offerRecording() {
+  const recorder = document.querySelector(".recorder");
+  const input = document.getElementById("greeting-file");
+  const AudioContextClass = window.AudioContext ?? window.webkitAudioContext;
+  if (!recorder || !input || !navigator.mediaDevices?.getUserMedia || !AudioContextClass) return;
+  recorder.hidden = false;
+  const start = document.getElementById("record-start");
+  const stop = document.getElementById("record-stop");
+  const status = document.getElementById("record-status");
+  let session = null;
+  start.addEventListener("click", async () => {
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+    const context = new AudioContextClass();
+    const source = context.createMediaStreamSource(stream);
+    const processor = context.createScriptProcessor(4096, 1, 1);
+    const chunks = [];
+    processor.onaudioprocess = (event) => chunks.push(new Float32Array(event.inputBuffer.getChannelData(0)));
+    source.connect(processor);
+    processor.connect(context.destination);
+    session = { stream, context, processor, chunks };
+    start.disabled = true;
+    stop.disabled = false;
+    status.textContent = start.dataset.recording ?? "…";
+  });
+  stop.addEventListener("click", async () => {
+    if (!session) return;
+    session.processor.disconnect();
+    for (const track of session.stream.getTracks()) track.stop();
+    const wav = encodeWAV(session.chunks, session.context.sampleRate);
+    await session.context.close();
+    session = null;
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([wav], "greeting.wav", { type: "audio/wav" }));
+    input.files = transfer.files;
+    start.disabled = false;
+    stop.disabled = true;
+    status.textContent = stop.dataset.recorded ?? "✓";
+  });
+}
+
+function encodeWAV(chunks, rate) {
+  const frames = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+  const view = new DataView(new ArrayBuffer(44 + frames * 2));
+  const text = (offset, value) => [...value].forEach((c, i) => view.setUint8(offset + i, c.charCodeAt(0)));
+  text(0, "RIFF");
+  view.setUint32(4, 36 + frames * 2, true);
+  text(8, "WAVEfmt ");
+  view.setUint32(16, 16, true);
+  view.setUint16(20, 1, true);
+  view.setUint16(22, 1, true);
+  view.setUint32(24, rate, true);
+  view.setUint32(28, rate * 2, true);
+  view.setUint16(32, 2, true);
+  view.setUint16(34, 16, true);
+  text(36, "data");
+  view.setUint32(40, frames * 2, true);
+  let offset = 44;
+  for (const chunk of chunks) {
+    for (const sample of chunk) {
+      view.setInt16(offset, Math.max(-1, Math.min(1, sample)) * 0x7fff, true);
+      offset += 2;
+    }
+  }
+  return view.buffer;
+}
+
 enhance();
 listen();
 offerNotifications();
+offerRecording();

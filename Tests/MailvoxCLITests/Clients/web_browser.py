@@ -28,7 +28,7 @@ try:
     from selenium.common.exceptions import StaleElementReferenceException, TimeoutException, WebDriverException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 except ImportError as error:
     print(f"FAIL: selenium is missing ({error}); run scripts/bootstrap test (python3-selenium)")
     sys.exit(1)
@@ -54,7 +54,7 @@ def ok(what):
     print(f"ok: {what} [{time.monotonic() - STARTED:.1f} s]", flush=True)
 
 
-base, imap_port, mailbox, password, shots, duration, caller, number = sys.argv[1:9]
+base, imap_port, mailbox, password, shots, duration, caller, number, greeting_file = sys.argv[1:10]
 imap_port, expected_duration = int(imap_port), float(duration)
 base = base.rstrip("/")
 os.makedirs(shots, exist_ok=True)
@@ -339,6 +339,36 @@ def save_delete_empty(driver, size, uid):
     ok(f"{size_name(size)}: Trash emptied without reload")
 
 
+def upload_greeting(driver, size, kind):
+    """A greeting chosen as a file and saved with the page's form; it lists with a player."""
+    click(driver, "#nav-greetings", "the Greetings link")
+    wait(driver, lambda d: path_of(d) == "/greetings" and d.find_elements(By.ID, "greeting-upload"), "the greetings page")
+    check_layout(driver, size, "greetings")
+    Select(driver.find_element(By.ID, "greeting-type")).select_by_value(kind)
+    driver.find_element(By.ID, "greeting-file").send_keys(greeting_file)
+    click(driver, "#upload-greeting", "save greeting")
+    wait(
+        driver,
+        lambda d: d.find_elements(By.CSS_SELECTOR, f"li#greeting-{kind}[data-uid] audio"),
+        f"the {kind} greeting to list with a player",
+    )
+    audio = driver.find_element(By.CSS_SELECTOR, f"li#greeting-{kind} audio")
+    length = driver.execute_async_script(
+        """const [audio, done] = arguments;
+        audio.addEventListener('loadedmetadata', () => done(audio.duration), {once: true});
+        audio.addEventListener('error', () => done(-1), {once: true});
+        audio.load();""",
+        audio,
+    )
+    check(length and length > 0.5, f"the greeting's audio has no length ({length})")
+    check(
+        driver.find_elements(By.CSS_SELECTOR, f"li#greeting-{kind} a.download-wav-ulaw"),
+        "a download for the PBX (WAV µ-law)",
+    )
+    screenshot(driver, "greetings", size)
+    ok(f"{size_name(size)}: {kind} greeting uploaded, {length:.2f} s")
+
+
 def sign_out(driver, size):
     click(driver, "#sign-out", "sign out")
     wait(driver, lambda d: path_of(d) == "/login" and d.find_elements(By.ID, "sign-in"), "the sign-in page")
@@ -378,6 +408,7 @@ def scenario(driver):
             play(driver, size, uid)
             mark_heard_then_unheard_by_imap(driver, size, uid)
             save_delete_empty(driver, size, uid)
+            upload_greeting(driver, size, "unavailable" if index == 0 else "busy")
             errors = script_errors(driver)
             check(not errors, f"script errors in the page: {errors}")
             sign_out(driver, size)

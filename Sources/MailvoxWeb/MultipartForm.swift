@@ -3,17 +3,18 @@ import MailvoxPipeline
 import MultipartKit
 import NIOCore
 
-/// A parsed `multipart/form-data` body: text fields and files (multipart-kit's parser).
-struct MultipartForm {
-    struct File {
-        var data: Data
-        var contentType: String?
+/// A parsed `multipart/form-data` body: text fields and files (multipart-kit's parser), as the
+/// HTTP deposit and the web inbox's greeting upload read it.
+public struct MultipartForm: Sendable {
+    public struct File: Sendable {
+        public var data: Data
+        public var contentType: String?
     }
 
-    var fields: [String: String] = [:]
-    var files: [String: File] = [:]
+    public var fields: [String: String] = [:]
+    public var files: [String: File] = [:]
 
-    static func parse(_ body: ByteBuffer, boundary: String) throws -> MultipartForm {
+    public static func parse(_ body: ByteBuffer, boundary: String) throws -> MultipartForm {
         let parser = MultipartParser(boundary: boundary)
         var form = MultipartForm()
         var headers: [String: String] = [:]
