@@ -103,7 +103,8 @@ public struct Server: Sendable {
         let web =
             context.config.web.enabled
             ? try WebInbox(
-                config: context.config, directory: context.directory, authenticator: authenticator, logger: logger)
+                config: context.config, directory: context.directory, authenticator: authenticator, messages: store,
+                logger: logger)
             : nil
         let frontDoor = FrontDoor(
             config: context.config, intake: context.intake(), directory: context.directory,

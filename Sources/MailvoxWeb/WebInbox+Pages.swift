@@ -45,20 +45,87 @@ extension WebInbox {
         case .success(let store):
             let login = store.mailbox
             let directory = self.directory
+            let messages = self.messages
             let record = try? await Offload.run { try directory.mailbox(login) }
-            let zone =
-                record?.timeZone.flatMap(TimeZone.init(identifier:))
-                ?? TimeZone(identifier: config.server.defaultTimezone) ?? .gmt
-            let profile = WebSessions.Profile(
-                name: record?.name ?? login.rawValue, language: record?.language, timeZone: zone)
-            // A new token at every sign-in: a cookie planted before it is worth nothing after.
-            let (token, _) = sessions.start(login: login, profile: profile, store: store)
-            logger.info("web: signed in", metadata: ["login": "\(login)", "client": "\(client)"])
-            var headers = HTTPFields()
-            headers.append(HTTPField(name: .setCookie, value: Self.cookie(Self.cookieName, token, maxAge: nil)))
-            headers.append(HTTPField(name: .setCookie, value: Self.cookie(Self.signInCookieName, "", maxAge: 0)))
-            return Self.redirect(Self.safePath(form["next"]) ?? "/inbox", headers: headers)
+            let profile = self.profile(login, record)
+            let next = Self.safePath(form["next"]) ?? "/inbox"
+            let secret: String?
+            do {
+                secret = try await Offload.run { try messages.secondFactorSecret(mailbox: login) }
+            } catch {
+                logger.error("web: the second factor could not be read", metadata: ["error": "\(error)"])
+                return errorPage(
+                    nil, language: language,
+                    WebError(status: .internalServerError, code: "internal", message: "sign-in failed"))
+            }
+            guard secret != nil else {
+                return startSession(login: login, profile: profile, store: store, next: next, client: client)
+            }
+            // The password was right; the session waits for the authenticator app's code.
+            let pending = sessions.hold(login: login, profile: profile, store: store)
+            return codePage(request, next: next, language: language, pending: pending)
         }
+    }
+
+    /// A signed-in session: its cookie set, the sign-in cookies cleared, off to `next`.
+    func startSession(
+        login: MailboxID, profile: WebSessions.Profile, store: any MailStore, next: String, client: ClientAddress
+    ) -> Response {
+        // A new token at every sign-in: a cookie planted before it is worth nothing after.
+        let (token, _) = sessions.start(login: login, profile: profile, store: store)
+        logger.info("web: signed in", metadata: ["login": "\(login)", "client": "\(client)"])
+        var headers = HTTPFields()
+        headers.append(HTTPField(name: .setCookie, value: Self.cookie(Self.cookieName, token, maxAge: nil)))
+        headers.append(HTTPField(name: .setCookie, value: Self.cookie(Self.signInCookieName, "", maxAge: 0)))
+        headers.append(HTTPField(name: .setCookie, value: Self.cookie(Self.pendingCookieName, "", maxAge: 0)))
+        return Self.redirect(next, headers: headers)
+    }
+
+    /// The second step of a sign-in: the form for the authenticator app's code.
+    func codePage(
+        _ request: Request, next: String, language: String?, pending: String?, error: String? = nil,
+        status: HTTPResponse.Status = .ok
+    ) -> Response {
+        let token = WebSessions.randomToken()
+        var values: [String: Any] = ["csrf": token, "next": next, "second_factor": true]
+        if let error { values["error"] = error }
+        var headers = HTTPFields()
+        headers.append(HTTPField(name: .setCookie, value: Self.cookie(Self.signInCookieName, token, maxAge: 600)))
+        if let pending {
+            headers.append(
+                HTTPField(
+                    name: .setCookie,
+                    value: Self.cookie(Self.pendingCookieName, pending, maxAge: Int(WebSessions.pendingSeconds))))
+        }
+        return Self.html(pages.render("login", language: language, values: values), status: status, headers: headers)
+    }
+
+    /// `POST /login/code`: the code of a sign-in whose password was right.
+    func signInCode(_ request: Request, _ context: some RemoteAddressRequestContext) async -> Response {
+        let language = pages.language(accepting: request.headers[.acceptLanguage])
+        let words = pages.words(language)
+        let form = await Self.form(request) ?? [:]
+        let expected = request.cookies[Self.signInCookieName]?.value ?? ""
+        let next = Self.safePath(form["next"]) ?? "/inbox"
+        guard !expected.isEmpty, WebSessions.same(form["csrf"] ?? "", expected),
+            let token = request.cookies[Self.pendingCookieName]?.value, let pending = sessions.attempt(token)
+        else {
+            return await signInPage(request, error: words["error.expired_form"], status: .forbidden)
+        }
+        let messages = self.messages
+        let login = pending.login
+        let secret = try? await Offload.run { try messages.secondFactorSecret(mailbox: login) }
+        guard let secret: String = secret ?? nil,
+            let step = SecondFactor.step(of: form["code"] ?? "", secret: secret), sessions.use(step: step, login: login)
+        else {
+            logger.notice("web: a second-factor code was refused", metadata: ["client": "\(client(context))"])
+            return codePage(
+                request, next: next, language: pending.profile.language ?? language, pending: nil,
+                error: words["error.code"], status: .unauthorized)
+        }
+        sessions.release(token)
+        return startSession(
+            login: login, profile: pending.profile, store: pending.store, next: next, client: client(context))
     }
 
     func signOut(_ request: Request, _ context: some RemoteAddressRequestContext) async -> Response {

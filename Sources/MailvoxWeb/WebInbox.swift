@@ -18,6 +18,8 @@ public struct WebInbox: Sendable {
     let config: Configuration
     let directory: Directory
     let authenticator: DirectoryAuthenticator
+    /// For what the web keeps sealed to a mailbox's key: its second factor's secret.
+    let messages: MessageStore
     let pages: WebPages
     let sessions: WebSessions
     let logger: Logger
@@ -27,13 +29,17 @@ public struct WebInbox: Sendable {
     static let cookieName = "__Host-mailvox"
     /// Holds the sign-in form's CSRF token until there is a session (a double-submit cookie).
     static let signInCookieName = "__Host-mailvox-signin"
+    /// Names a sign-in whose password was right while its second factor's code is asked.
+    static let pendingCookieName = "__Host-mailvox-pending"
     /// Form bodies (sign-in, actions) are small; anything larger is refused unread.
     static let maxFormBytes = 65_536
 
     public init(
-        config: Configuration, directory: Directory, authenticator: DirectoryAuthenticator, logger: Logger
+        config: Configuration, directory: Directory, authenticator: DirectoryAuthenticator, messages: MessageStore,
+        logger: Logger
     ) throws(TemplateError) {
         self.config = config
+        self.messages = messages
         self.directory = directory
         self.authenticator = authenticator
         self.logger = logger
@@ -55,6 +61,15 @@ public struct WebInbox: Sendable {
         }
         router.post("/login") { request, context in
             await signIn(request, context)
+        }
+        router.post("/login/code") { request, context in
+            await signInCode(request, context)
+        }
+        router.get("/settings") { request, context in
+            await settingsPage(request, context)
+        }
+        router.post("/settings") { request, context in
+            await settingsAction(request, context)
         }
         router.post("/logout") { request, context in
             await signOut(request, context)

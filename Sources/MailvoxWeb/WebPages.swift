@@ -12,7 +12,7 @@ import TOMLKit
 /// sheet the same way as an alert mail. Everything is read and parsed once, at start: a
 /// broken file stops the server naming it, and no request ever touches the disk for a page.
 struct WebPages: Sendable {
-    static let pages = ["layout", "login", "inbox", "greetings", "error"]
+    static let pages = ["layout", "login", "inbox", "greetings", "settings", "error"]
     /// Served under `/static/`, with their media types; nothing else is.
     static let assets: [String: String] = [
         "app.css": "text/css; charset=utf-8",

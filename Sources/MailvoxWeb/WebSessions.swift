@@ -25,9 +25,27 @@ final class WebSessions: Sendable {
         let csrf: String
         let started: Date
         var lastSeen: Date
+        /// A TOTP secret shown for enrolment, kept until a code from it confirms it.
+        var enrolling: String?
     }
 
+    /// A sign-in whose password was right, waiting for its second factor's code.
+    struct Pending: Sendable {
+        let login: MailboxID
+        let profile: Profile
+        let store: any MailStore
+        let started: Date
+        var attempts: Int
+    }
+
+    /// A pending sign-in lasts this long and takes this many codes; then the password again.
+    static let pendingSeconds: TimeInterval = 300
+    static let pendingAttempts = 5
+
     private let sessions = Mutex<[Data: Session]>([:])
+    private let pending = Mutex<[Data: Pending]>([:])
+    /// The newest TOTP time step accepted per login: a code is good once (RFC 6238 §5.2).
+    private let usedSteps = Mutex<[String: Int64]>([:])
     let idle: TimeInterval
     let lifetime: TimeInterval
 
@@ -68,6 +86,51 @@ final class WebSessions: Sendable {
     /// Whether `token` still names a live session, without refreshing it (an event stream's check).
     func isLive(_ token: String, now: Date = Date()) -> Bool {
         sessions.withLock { all in all[Self.key(token)].map { !expired($0, now: now) } ?? false }
+    }
+
+    /// Holds a sign-in until its code arrives; the returned token goes into a cookie.
+    func hold(login: MailboxID, profile: Profile, store: any MailStore, now: Date = Date()) -> String {
+        let token = Self.randomToken()
+        pending.withLock { all in
+            all = all.filter { now.timeIntervalSince($0.value.started) < Self.pendingSeconds }
+            all[Self.key(token)] = Pending(login: login, profile: profile, store: store, started: now, attempts: 0)
+        }
+        return token
+    }
+
+    /// The pending sign-in `token` names, counting one more attempt; nil once it ran out.
+    func attempt(_ token: String, now: Date = Date()) -> Pending? {
+        pending.withLock { all in
+            let key = Self.key(token)
+            guard var entry = all[key], now.timeIntervalSince(entry.started) < Self.pendingSeconds,
+                entry.attempts < Self.pendingAttempts
+            else {
+                all[key] = nil
+                return nil
+            }
+            entry.attempts += 1
+            all[key] = entry
+            return entry
+        }
+    }
+
+    func release(_ token: String) {
+        _ = pending.withLock { $0.removeValue(forKey: Self.key(token)) }
+    }
+
+    /// Records `step` as used by `login`; false when it (or a later one) was used already.
+    func use(step: Int64, login: MailboxID) -> Bool {
+        usedSteps.withLock { steps in
+            let key = login.rawValue.lowercased()
+            if let last = steps[key], step <= last { return false }
+            steps[key] = step
+            return true
+        }
+    }
+
+    /// Sets or clears the enrolment secret of the session `token` names.
+    func setEnrolling(_ secret: String?, for token: String) {
+        sessions.withLock { all in all[Self.key(token)]?.enrolling = secret }
     }
 
     func end(_ token: String) {

@@ -539,4 +539,72 @@ import Testing
             path: "/api/v1/mailboxes/2000/greetings?type=name")
         #expect(other.status == 404)
     }
+
+    // MARK: - Second factor
+
+    /// The current TOTP code of `secret` (RFC 6238: HMAC-SHA-1 of the 30 s step, 6 digits),
+    /// `steps` steps from now, computed apart from the server's code.
+    static func totp(_ secret: String, steps: Int = 0, in directory: String) throws -> String {
+        let script = """
+            import hmac, hashlib, struct, sys, time
+            step = int(time.time() // 30) + int(sys.argv[2])
+            digest = hmac.new(sys.argv[1].encode(), struct.pack('>Q', step), hashlib.sha1).digest()
+            offset = digest[-1] & 15
+            print('%06d' % ((struct.unpack('>I', digest[offset:offset + 4])[0] & 0x7fffffff) % 1000000))
+            """
+        return try Subprocess.run(Subprocess.python, ["-c", script, secret, "\(steps)"], in: directory).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test func aSecondFactorIsEnrolledWithAQRCodeAndThenAsked() throws {
+        let server = try start()
+        defer { server.stop() }
+        var browser = Browser(server)
+        #expect(try browser.signIn("1000", "long-enough-1") == 303)
+        #expect(
+            try browser.post("/settings", form: ["csrf": browser.csrf, "action": "second_factor_start"]).status == 303)
+        let enrolment = try browser.get("/settings")
+        #expect(enrolment.body.contains("<svg"), "the QR code")
+        let secretStart = try #require(enrolment.body.range(of: "id=\"second-factor-secret\">"))
+        let secret = String(enrolment.body[secretStart.upperBound...].prefix { $0 != "<" })
+        #expect(secret.count == 32)
+        let wrong = try browser.post(
+            "/settings", form: ["csrf": browser.csrf, "action": "second_factor_confirm", "code": "000000"])
+        #expect(wrong.status == 422)
+        let confirmed = try browser.post(
+            "/settings",
+            form: [
+                "csrf": browser.csrf, "action": "second_factor_confirm",
+                "code": try Self.totp(secret, in: server.cli.directory),
+            ])
+        #expect(confirmed.status == 200)
+        #expect(confirmed.body.contains("data-on=\"true\""))
+        #expect(!server.log.contains(secret), "the secret is never logged")
+
+        // The password alone no longer opens a session: it asks for the code.
+        var next = Browser(server, name: "second")
+        let password = try next.signingIn("1000", "long-enough-1")
+        #expect(password.status == 200)
+        #expect(password.body.contains("action=\"/login/code\""))
+        #expect(try next.get("/api/v1/mailboxes").status == 401)
+        let current = try Self.totp(secret, steps: 1, in: server.cli.directory)
+        let wrongCode = try next.post(
+            "/login/code", form: ["csrf": Browser.hidden("csrf", in: password.body) ?? "", "code": "123456"])
+        #expect(wrongCode.status == 401)
+        let signedIn = try next.post(
+            "/login/code", form: ["csrf": Browser.hidden("csrf", in: wrongCode.body) ?? "", "code": current])
+        #expect(signedIn.status == 303, "\(signedIn.body)")
+        #expect(try next.get("/api/v1/mailboxes").status == 200)
+        // A code is good once.
+        var replay = Browser(server, name: "replay")
+        let replayStep = try replay.signingIn("1000", "long-enough-1")
+        let replayed = try replay.post(
+            "/login/code", form: ["csrf": Browser.hidden("csrf", in: replayStep.body) ?? "", "code": current])
+        #expect(replayed.status == 401)
+
+        // An administrator turns it off for a user who lost the phone.
+        #expect(try server.cli.run(["mailbox", "second-factor-off", "1000"]).status == 0)
+        var after = Browser(server, name: "after")
+        #expect(try after.signIn("1000", "long-enough-1") == 303)
+    }
 }

@@ -13,7 +13,7 @@ struct MailboxCommand: AsyncParsableCommand {
         subcommands: [
             MailboxAdd.self, MailboxSet.self, MailboxList.self, MailboxShow.self, MailboxPasswd.self,
             MailboxRemove.self, MailboxUndelete.self, MailboxDeleted.self, MailboxRestore.self, MailboxHold.self,
-            MemberCommand.self, MailboxAudit.self, PersonalTokenCommand.self,
+            MemberCommand.self, MailboxAudit.self, PersonalTokenCommand.self, MailboxSecondFactorOff.self,
         ])
 }
 

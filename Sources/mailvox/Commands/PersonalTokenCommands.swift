@@ -64,3 +64,21 @@ struct PersonalTokenRevoke: AsyncParsableCommand {
         print("personal token \(name) of mailbox \(mailbox) revoked")
     }
 }
+
+/// `mailvox mailbox second-factor-off ID`: for a user who lost the phone with the
+/// authenticator app; the web inbox then asks for the password alone until the user turns
+/// it on again (docs/WEB.md).
+struct MailboxSecondFactorOff: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "second-factor-off",
+        abstract: "Turn off a mailbox's two-step web sign-in (TOTP), e.g. after its phone was lost.")
+
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "The mailbox id.") var mailbox: String
+
+    func run() async throws {
+        let context = try Context.open(configPath: options.path, needs: .masterKey)
+        try context.makeMessageStore().setSecondFactorSecret(mailbox: try parseMailboxID(mailbox), nil)
+        print("two-step sign-in of mailbox \(mailbox) is off")
+    }
+}
