@@ -144,11 +144,12 @@ public struct DeliverWorker: Sendable {
         }
 
         let timeZone = TimeZone(identifier: mailbox.timeZone ?? config.server.defaultTimezone) ?? .gmt
-        let context = TemplateContext(
+        var context = TemplateContext(
             callerName: details.callerName, callerNumber: details.callerNumber, mailboxID: mailbox.id.rawValue,
             mailboxName: mailbox.name, receivedAt: details.receivedAt, timeZone: timeZone, language: mailbox.language,
             duration: result.duration, urgent: details.urgent, serverName: config.server.hostname,
             depositID: job.depositID)
+        context.webURL = config.webLink(deposit: job.depositID)
         let rendered = templates.renderVoicemail(context)
         let message = VoiceMessage(
             depositID: job.depositID, hostname: config.server.hostname, ownerName: mailbox.name,

@@ -21,6 +21,8 @@ public struct TemplateContext: Sendable {
     /// Set in the alert of the voicemail that took the mailbox past `[quota] warn_percent`:
     /// the share of the fuller limit in use.
     public var quotaPercent: Int? = nil
+    /// The voicemail in the web inbox (`[web] alert_links`); nil leaves the link out.
+    public var webURL: String? = nil
 
     public init(
         callerName: String?, callerNumber: String?, mailboxID: String, mailboxName: String, receivedAt: Date,
@@ -73,6 +75,7 @@ public struct TemplateContext: Sendable {
             if Self.isE164(number) { values["caller_number_e164"] = number }
         }
         if let transcript, !transcript.isEmpty { values["transcript"] = transcript }
+        if let webURL { values["web_url"] = webURL }
         if let quotaPercent {
             values["quota_warning"] = true
             values["quota_percent"] = quotaPercent

@@ -167,7 +167,8 @@ extension WebInbox {
         let all: [WebMailbox]
         do {
             page = try await folderPage(
-                identity, mailbox: mailboxID, folder: folder, page: pageNumber, pageSize: Self.defaultPageSize)
+                identity, mailbox: mailboxID, folder: folder, page: pageNumber, pageSize: Self.defaultPageSize,
+                containing: query.get("uid").flatMap { UInt32($0) })
             all = try await mailboxes(identity)
         } catch let error as WebError {
             return errorPage(identity, language: language, error)

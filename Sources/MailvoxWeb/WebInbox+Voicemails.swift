@@ -1,4 +1,5 @@
 import Foundation
+import Hummingbird
 import MailvoxCore
 import MailvoxTemplates
 
@@ -18,8 +19,9 @@ extension WebInbox {
     static let defaultPageSize = 25
     static let maxPageSize = 200
 
+    /// The page `page` of the folder, or with `containing`, the page that holds that UID.
     func folderPage(
-        _ identity: Identity, mailbox id: String, folder: String, page: Int, pageSize: Int
+        _ identity: Identity, mailbox id: String, folder: String, page: Int, pageSize: Int, containing: UInt32? = nil
     ) async throws(WebError) -> FolderPage {
         let (mailbox, name) = try await self.folder(identity, mailbox: id, folder)
         do {
@@ -29,7 +31,8 @@ extension WebInbox {
                 $0.internalDate != $1.internalDate ? $0.internalDate > $1.internalDate : $0.uid > $1.uid
             }
             let pages = max(1, (ordered.count + pageSize - 1) / pageSize)
-            let page = min(max(1, page), pages)
+            let wanted = containing.flatMap { uid in ordered.firstIndex { $0.uid == uid } }.map { $0 / pageSize + 1 }
+            let page = min(max(1, wanted ?? page), pages)
             let slice = Array(ordered.dropFirst((page - 1) * pageSize).prefix(pageSize))
             let headers = try await identity.store.headers(in: name, uids: slice.map(\.uid))
             let entries = slice.compactMap { summary in
@@ -154,6 +157,38 @@ extension WebInbox {
         } catch {
             throw .from(error)
         }
+    }
+
+    /// `GET /voicemail/:deposit`, the link in alert mails: the voicemail that deposit made,
+    /// wherever it is now among the login's folders, shown on its page of the inbox.
+    func voicemailLink(
+        _ request: Request, _ context: some RemoteAddressRequestContext, deposit: String
+    ) async
+        -> Response
+    {
+        guard let identity = await identify(request, context) else {
+            return Self.redirect("/login?next=" + Self.queryValue("/voicemail/" + deposit))
+        }
+        let language = identity.profile.language ?? pages.language(accepting: request.headers[.acceptLanguage])
+        guard deposit.count <= 64, !deposit.isEmpty,
+            deposit.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "-") })
+        else { return errorPage(identity, language: language, .notFound("no such voicemail")) }
+        do {
+            for mailbox in try await mailboxes(identity) {
+                for folder in mailbox.folders {
+                    let found = try await identity.store.search(
+                        in: mailbox.storeName(folder.name), .header(field: "Message-ID", contains: "<\(deposit)@"))
+                    if let uid = found.first {
+                        return Self.redirect(
+                            "/inbox?mailbox=\(Self.queryValue(mailbox.id))&folder=\(Self.queryValue(folder.name))"
+                                + "&uid=\(uid)#vm-\(uid)")
+                    }
+                }
+            }
+        } catch {
+            return errorPage(identity, language: language, .from(error))
+        }
+        return errorPage(identity, language: language, .notFound("the voicemail is no longer in your folders"))
     }
 
     // MARK: - URL pieces

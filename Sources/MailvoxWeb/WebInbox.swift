@@ -77,6 +77,9 @@ public struct WebInbox: Sendable {
         router.get("/inbox") { request, context in
             await inboxPage(request, context)
         }
+        router.get("/voicemail/:deposit") { request, context in
+            await voicemailLink(request, context, deposit: context.parameters.get("deposit") ?? "")
+        }
         router.post("/inbox/action") { request, context in
             await formAction(request, context)
         }

@@ -607,4 +607,38 @@ import Testing
         var after = Browser(server, name: "after")
         #expect(try after.signIn("1000", "long-enough-1") == 303)
     }
+
+    // MARK: - Links in alert mails
+
+    @Test func theVoicemailsLinkOpensItInTheWebInboxAfterSignIn() throws {
+        let server = try start(environment: ["MAILVOX_WEB_BASE_URL": "https://voicemail.example.com/"])
+        defer { server.stop() }
+        let message = try Subprocess.run(
+            "/usr/bin/curl",
+            ["-sk", "--ssl-reqd", "-u", "1000:long-enough-1", "imap://127.0.0.1:\(server.imapPort)/INBOX;UID=1"],
+            in: server.cli.directory
+        ).stdout.replacingOccurrences(of: "=\r\n", with: "")  // quoted-printable's soft line breaks
+        let start = try #require(message.range(of: "https://voicemail.example.com/voicemail/"))
+        let deposit = String(message[start.upperBound...].prefix { $0.isHexDigit || $0 == "-" })
+        #expect(deposit.count == 36, "\(deposit)")
+        #expect(!message[start.lowerBound...].prefix(120).contains("4930"), "no caller data in the link")
+
+        var browser = Browser(server)
+        let unsigned = try browser.get("/voicemail/\(deposit)")
+        #expect(unsigned.status == 303)
+        let next = try #require(unsigned.headers["location"]?.first)
+        #expect(next.hasPrefix("/login?next="))
+        let page = try browser.get(next)
+        let signedIn = try browser.post(
+            "/login",
+            form: [
+                "csrf": Browser.hidden("csrf", in: page.body) ?? "", "mailbox": "1000", "password": "long-enough-1",
+                "next": Browser.hidden("next", in: page.body) ?? "",
+            ])
+        #expect(signedIn.headers["location"] == ["/voicemail/\(deposit)"])
+        let found = try browser.get("/voicemail/\(deposit)")
+        #expect(found.headers["location"] == ["/inbox?mailbox=1000&folder=INBOX&uid=1#vm-1"])
+        #expect(try browser.get("/voicemail/00000000-0000-0000-0000-000000000000").status == 404)
+        #expect(try browser.get("/voicemail/..%2F..%2Fetc").status == 404)
+    }
 }

@@ -67,6 +67,22 @@ public struct Configuration: Sendable, Equatable {
         public var headerTimeoutSeconds = 30
     }
 
+    /// Where users reach the web inbox, without a trailing slash; nil when it is off or no
+    /// HTTP listener serves it.
+    public var webBaseURL: String? {
+        guard web.enabled, let listen = http.listen else { return nil }
+        if !web.baseURL.isEmpty { return web.baseURL.hasSuffix("/") ? String(web.baseURL.dropLast()) : web.baseURL }
+        let host = server.hostname.contains(":") ? "[\(server.hostname)]" : server.hostname
+        return "\(http.tls ? "https" : "http")://\(host):\(listen.port)"
+    }
+
+    /// The web inbox's link to one voicemail, by its deposit id (no caller data in it), for
+    /// alert mails; nil when `[web] alert_links` is off.
+    public func webLink(deposit: String) -> String? {
+        guard web.alertLinks, let base = webBaseURL else { return nil }
+        return base + "/voicemail/" + deposit
+    }
+
     /// The web inbox (docs/WEB.md), served by the HTTP listener.
     public struct Web: Sendable, Equatable {
         public var enabled = true
