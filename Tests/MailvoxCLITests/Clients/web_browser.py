@@ -70,6 +70,8 @@ def start_browser():
         "--autoplay-policy=no-user-gesture-required",  # play() from a script, without a click
         "--disable-dev-shm-usage",
         "--lang=en-US",
+        "--use-fake-device-for-media-stream",  # a microphone that beeps, for recording a greeting
+        "--use-fake-ui-for-media-stream",  # and its permission granted without a prompt
     ]:
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
@@ -369,6 +371,24 @@ def upload_greeting(driver, size, kind):
     ok(f"{size_name(size)}: {kind} greeting uploaded, {length:.2f} s")
 
 
+def record_greeting(driver, size):
+    """The "name" greeting recorded in the page from the (fake) microphone and saved."""
+    check(driver.find_element(By.ID, "record-start").is_displayed(), "the recorder is offered")
+    click(driver, "#record-start", "record")
+    wait(driver, lambda d: d.find_element(By.ID, "record-stop").is_enabled(), "the recording to start")
+    time.sleep(2.5)
+    click(driver, "#record-stop", "stop recording")
+    wait(
+        driver,
+        lambda d: d.execute_script("return document.getElementById('greeting-file').files.length") == 1,
+        "the recording to fill the file field",
+    )
+    Select(driver.find_element(By.ID, "greeting-type")).select_by_value("name")
+    click(driver, "#upload-greeting", "save the recorded greeting")
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "li#greeting-name[data-uid] audio"), "the name greeting")
+    ok(f"{size_name(size)}: name greeting recorded in the browser and saved")
+
+
 def sign_out(driver, size):
     click(driver, "#sign-out", "sign out")
     wait(driver, lambda d: path_of(d) == "/login" and d.find_elements(By.ID, "sign-in"), "the sign-in page")
@@ -409,6 +429,8 @@ def scenario(driver):
             mark_heard_then_unheard_by_imap(driver, size, uid)
             save_delete_empty(driver, size, uid)
             upload_greeting(driver, size, "unavailable" if index == 0 else "busy")
+            if index == len(SIZES) - 1:
+                record_greeting(driver, size)
             errors = script_errors(driver)
             check(not errors, f"script errors in the page: {errors}")
             sign_out(driver, size)
