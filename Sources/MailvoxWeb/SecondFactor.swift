@@ -12,6 +12,25 @@ enum SecondFactor {
         return String((0..<32).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
     }
 
+    /// The key as an authenticator app takes it by hand: base32 of the secret's bytes (what
+    /// the QR code's `secret=` carries), in groups of four.
+    static func displayKey(_ secret: String) -> String {
+        var bits = 0
+        var value = 0
+        var out: [Character] = []
+        for byte in secret.utf8 {
+            value = (value << 8) | Int(byte)
+            bits += 8
+            while bits >= 5 {
+                out.append(alphabet[(value >> (bits - 5)) & 31])
+                bits -= 5
+            }
+        }
+        if bits > 0 { out.append(alphabet[(value << (5 - bits)) & 31]) }
+        return stride(from: 0, to: out.count, by: 4).map { String(out[$0..<min($0 + 4, out.count)]) }
+            .joined(separator: " ")
+    }
+
     static func uri(secret: String, account: String, issuer: String) -> String {
         TOTP(secret: secret).createAuthenticatorURL(label: "\(issuer):\(account)", issuer: issuer)
     }

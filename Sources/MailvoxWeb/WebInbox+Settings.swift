@@ -34,7 +34,8 @@ extension WebInbox {
         if let secret = session.enrolling, state?.0 != true {
             let uri = SecondFactor.uri(secret: secret, account: login.rawValue, issuer: config.server.hostname)
             values["enrolling"] = true
-            values["secret"] = secret
+            values["secret"] = SecondFactor.displayKey(secret)
+            values["otpauth_uri"] = uri
             values["qr_svg"] = (try? QRCode(encoding: Array(uri.utf8)).svg(moduleSize: 5)) ?? ""
         }
         if let notice { values["notice"] = notice }

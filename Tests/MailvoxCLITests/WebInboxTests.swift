@@ -542,13 +542,16 @@ import Testing
 
     // MARK: - Second factor
 
-    /// The current TOTP code of `secret` (RFC 6238: HMAC-SHA-1 of the 30 s step, 6 digits),
-    /// `steps` steps from now, computed apart from the server's code.
+    /// The current TOTP code for the base32 `key` an authenticator app is given (RFC 6238:
+    /// HMAC-SHA-1 of the 30 s step, 6 digits), `steps` steps from now, computed apart from the
+    /// server's code.
     static func totp(_ secret: String, steps: Int = 0, in directory: String) throws -> String {
         let script = """
-            import hmac, hashlib, struct, sys, time
+            import base64, hmac, hashlib, struct, sys, time
+            key = sys.argv[1].replace(' ', '')
+            key = base64.b32decode(key + '=' * (-len(key) % 8))
             step = int(time.time() // 30) + int(sys.argv[2])
-            digest = hmac.new(sys.argv[1].encode(), struct.pack('>Q', step), hashlib.sha1).digest()
+            digest = hmac.new(key, struct.pack('>Q', step), hashlib.sha1).digest()
             offset = digest[-1] & 15
             print('%06d' % ((struct.unpack('>I', digest[offset:offset + 4])[0] & 0x7fffffff) % 1000000))
             """
@@ -567,7 +570,8 @@ import Testing
         #expect(enrolment.body.contains("<svg"), "the QR code")
         let secretStart = try #require(enrolment.body.range(of: "id=\"second-factor-secret\">"))
         let secret = String(enrolment.body[secretStart.upperBound...].prefix { $0 != "<" })
-        #expect(secret.count == 32)
+        #expect(secret.filter { $0 != " " }.count == 52, "160 bits, base32: \(secret)")
+        #expect(enrolment.body.contains("secret=\(secret.filter { $0 != " " })&"), "the QR code's key is the one shown")
         let wrong = try browser.post(
             "/settings", form: ["csrf": browser.csrf, "action": "second_factor_confirm", "code": "000000"])
         #expect(wrong.status == 422)

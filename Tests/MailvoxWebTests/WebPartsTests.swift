@@ -98,4 +98,33 @@ import Testing
             "\(error)".contains(folder + "/web/inbox.mustache")
         }
     }
+
+    /// The key typed by hand must be the key in the QR code: base32 of the secret's bytes.
+    @Test func theSecondFactorsKeyByHandIsTheQRCodesKey() {
+        let secret = "MNNHLAOOC2VWGUFSAVRT7AYDFXIKHJCB"
+        let uri = SecondFactor.uri(secret: secret, account: "1000", issuer: "voicemail.example.com")
+        let inURI = uri.components(separatedBy: "secret=")[1].prefix { $0 != "&" }
+        #expect(SecondFactor.displayKey(secret).replacingOccurrences(of: " ", with: "") == inURI)
+        #expect(SecondFactor.displayKey("f") == "MY")
+        #expect(SecondFactor.displayKey("foobar") == "MZXW 6YTB OI", "RFC 4648 §10, without padding")
+        #expect(uri.hasPrefix("otpauth://totp/voicemail.example.com:1000?secret="))
+    }
+
+    @Test func aCodeIsAcceptedForItsStepAndOneStepOfDrift() {
+        let secret = SecondFactor.newSecret()
+        #expect(secret.count == 32)
+        #expect(SecondFactor.newSecret() != secret)
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        // RFC 6238's own test vector, for the ASCII secret "12345678901234567890" at 59 s: 287082.
+        #expect(
+            SecondFactor.step(of: "287082", secret: "12345678901234567890", now: Date(timeIntervalSince1970: 59)) == 1)
+        #expect(
+            SecondFactor.step(of: "287 082", secret: "12345678901234567890", now: Date(timeIntervalSince1970: 59)) == 1)
+        #expect(
+            SecondFactor.step(of: "287082", secret: "12345678901234567890", now: Date(timeIntervalSince1970: 200))
+                == nil)
+        for bad in ["", "12345", "1234567", "abcdef", "٢٨٧٠٨٢"] {
+            #expect(SecondFactor.step(of: bad, secret: secret, now: now) == nil, "\(bad)")
+        }
+    }
 }
