@@ -645,4 +645,62 @@ import Testing
         #expect(try browser.get("/voicemail/00000000-0000-0000-0000-000000000000").status == 404)
         #expect(try browser.get("/voicemail/..%2F..%2Fetc").status == 404)
     }
+
+    // MARK: - Departments and live events
+
+    /// A member sees the department beside its own mailbox, with the rights it was given: a
+    /// read-only member lists and plays, and is refused a change.
+    @Test func aMemberSeesItsDepartmentWithItsRights() throws {
+        let server = try start()
+        defer { server.stop() }
+        #expect(try server.cli.run(["mailbox", "member", "add", "2000", "1000", "--rights", "lr"]).status == 0)
+        var browser = Browser(server)
+        #expect(try browser.signIn("1000", "long-enough-1") == 303)
+        let mailboxes = Self.json(try browser.get("/api/v1/mailboxes").body)["mailboxes"] as? [[String: Any]] ?? []
+        #expect(mailboxes.map { $0["id"] as? String } == ["1000", "2000"])
+        #expect(mailboxes.last?["name"] as? String == "Sales")
+        #expect(mailboxes.last?["own"] as? Bool == false)
+        let inbox = (mailboxes.last?["folders"] as? [[String: Any]])?.first { $0["name"] as? String == "INBOX" }
+        #expect(inbox?["rights"] as? String == "lr")
+
+        let listed = Self.json(try browser.get("/api/v1/mailboxes/2000/voicemails?folder=INBOX").body)
+        #expect((listed["voicemails"] as? [[String: Any]])?.first?["caller_number"] as? String == "+4989777")
+        #expect(
+            try browser.get("/api/v1/mailboxes/2000/voicemails/1/audio?folder=INBOX", ["-o", "/dev/null"]).status == 200
+        )
+        let refused = try browser.api(
+            "PATCH", "/api/v1/mailboxes/2000/voicemails/1?folder=INBOX", json: #"{"heard":true}"#)
+        #expect(refused.status == 403, "\(refused.body)")
+        #expect(try browser.api("DELETE", "/api/v1/mailboxes/2000/voicemails/1?folder=INBOX").status == 403)
+        let page = try browser.get("/inbox?mailbox=2000&folder=INBOX")
+        #expect(page.status == 200)
+        #expect(page.body.contains("Sales"))
+    }
+
+    @Test func theEventStreamTellsOfANewVoicemailAtOnce() throws {
+        let server = try start()
+        defer { server.stop() }
+        var browser = Browser(server)
+        #expect(try browser.signIn("1000", "long-enough-1") == 303)
+        let output = server.cli.directory + "/events.txt"
+        let events = Process()
+        events.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        events.arguments = [
+            "-sk", "-N", "-b", browser.jar, "--max-time", "15", "-o", output, server.base + "/api/v1/events",
+        ]
+        try events.run()
+        defer { events.terminate() }
+        usleep(700_000)
+        #expect(
+            try server.cli.run(["deposit", "--mailbox", "1000", "--caller-number", "+4930999", "hello.wav"]).status == 0
+        )
+        let seen = DepositCLITests().waitFor(
+            {
+                ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").contains(#""kind":"added""#)
+            }, seconds: 10)
+        #expect(seen, "\((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")")
+        let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        #expect(text.contains(#""folder":"INBOX""#) && text.contains(#""uids":[2]"#))
+        #expect(!text.contains("4930999"), "events carry UIDs, never caller data")
+    }
 }
