@@ -46,8 +46,8 @@ let package = Package(
         .executableTarget(name: "FuzzIMAP", dependencies: ["MailvoxIMAPCore", "MailvoxIMAPTesting"]),
         .executableTarget(name: "FuzzIntake", dependencies: ["MailvoxCore", "MailvoxSidecar"]),
         .executableTarget(name: "FuzzSMTP", dependencies: ["MailvoxSMTPCore"]),
-        // The web inbox's Range reader (MailvoxCore); its form reader is internal to MailvoxWeb.
-        .executableTarget(name: "FuzzWebRange", dependencies: ["MailvoxCore"]),
+        // The web inbox's request readers in MailvoxCore: the Range header and form bodies.
+        .executableTarget(name: "FuzzWebRequest", dependencies: ["MailvoxCore"]),
         .executableTarget(
             name: "FuzzSealed", dependencies: ["MailvoxCrypto", .product(name: "Crypto", package: "swift-crypto")]),
     ],
