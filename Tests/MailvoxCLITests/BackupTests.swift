@@ -199,10 +199,10 @@ import Testing
         Int(output.firstMatch(of: /(\d+) written/).map { String($0.1) } ?? "") ?? -1
     }
 
-    /// The snapshot is stored as content-defined chunks: a second run after a few new deposits
-    /// writes only the chunks that changed, though the new rows move every later page of the
-    /// `VACUUM INTO` copy; a flipped byte in a chunk and a missing chunk are refused; restore
-    /// puts the database together row for row. A backup of the earlier format (version 1,
+    /// The snapshot is a page-for-page copy stored as page-aligned chunks: a second run after a
+    /// few new deposits writes only the chunks that changed; a flipped byte in a chunk and a
+    /// missing chunk are refused; restore puts the database together row for row, and SQLite
+    /// finds it sound (`PRAGMA integrity_check`). A backup of the earlier format (version 1,
     /// snapshot whole in the run directory, entries in the manifest) is still verified and
     /// restored.
     @Test func chunkedSnapshotIsSharedCheckedAndRestored() throws {
@@ -226,8 +226,16 @@ import Testing
         #expect(runs.count == 2)
         let first = try snapshotChunks(cli.directory + "/backups/" + runs[0])
         let second = try snapshotChunks(cli.directory + "/backups/" + runs[1])
-        #expect(first.count > 20, "4 MB in chunks of about 40 KiB")
+        #expect(first.count > 20, "4 MB in chunks of about 64 KiB")
         #expect(Set(second).subtracting(first).count * 5 < second.count, "most chunks shared: \(first) \(second)")
+        let pageSize = try Subprocess.shell("sqlite3 var/mailvox.sqlite 'PRAGMA page_size'", in: cli.directory)
+        let page = try #require(Int(pageSize.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+        for chunk in second {
+            let size = try #require(
+                try FileManager.default.attributesOfItem(
+                    atPath: cli.directory + "/backups/blobs/\(chunk.prefix(2))/\(chunk)")[.size] as? Int)
+            #expect(size % page == 0, "chunk \(chunk) of \(size) bytes is not whole pages of \(page)")
+        }
         #expect(!FileManager.default.fileExists(atPath: cli.directory + "/backups/\(runs[1])/mailvox.sqlite"))
         let manifest = try String(contentsOfFile: cli.directory + "/backups/\(runs[1])/manifest", encoding: .utf8)
         #expect(manifest.hasPrefix("mailvox-backup\t2\n") && !manifest.contains("\nfile\t"), "\(manifest)")
@@ -240,6 +248,11 @@ import Testing
         func digest(_ database: String, _ table: String) throws -> String {
             try Subprocess.shell("sqlite3 \(database) '.sha3sum \(table)'", in: cli.directory).stdout
         }
+        func integrity(_ database: String) throws -> String {
+            try Subprocess.shell("sqlite3 \(database) 'PRAGMA integrity_check'", in: cli.directory).stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        #expect(try integrity("restored/mailvox.sqlite") == "ok")
         for table in ["filler", "deposit", "mailbox", "folder"] {
             let original = try digest("var/mailvox.sqlite", table)
             let restored = try digest("restored/mailvox.sqlite", table)
@@ -291,6 +304,7 @@ import Testing
             try digest("var/mailvox.sqlite", "filler"), try digest("restored-v1/mailvox.sqlite", "filler")
         )
         #expect(original == restoredV1)
+        #expect(try integrity("restored-v1/mailvox.sqlite") == "ok")
     }
 
     @Test func doctorWarnsUntilABackupSucceeds() throws {

@@ -5,9 +5,10 @@ import MailvoxCrypto
 ///
 /// A gear rolling hash over the bytes (FastCDC-style): a cut falls where the hash's top 15 bits
 /// are zero, at least `minimum` and at most `maximum` bytes after the previous cut, so chunks
-/// average about 40 KiB. Cuts depend only on the bytes just before them, not on offsets: rows
-/// inserted into a database move every later page of a `VACUUM INTO` snapshot, yet the chunks
-/// after the change are found again and stored once. The table and bounds are part of the
+/// average about 40 KiB. Cuts depend only on the bytes just before them, not on offsets: lines
+/// inserted into a file move everything after them, yet the chunks after the change are found
+/// again and stored once. Used for the manifest's entries (and for snapshots taken with `VACUUM
+/// INTO` before `DatabasePageChunker`). The table and bounds are part of the
 /// format only in that changing them makes the next run share fewer chunks with earlier ones.
 public enum ContentChunker {
     public static let minimum = 8 << 10
@@ -57,6 +58,60 @@ public enum ContentChunker {
     }
 }
 
+/// Page-aligned chunks for a page-for-page copy of an SQLite database (see `BackupWriter.copyPages`).
+///
+/// Between two runs the same pages of the live file sit at the same offsets, and the changed
+/// ones are few but scattered: an insertion with a random key (a file name, a deposit id)
+/// changes one leaf of each index, anywhere in the file. So each b-tree interior page and each
+/// index leaf page is a chunk of its own (a changed one costs one page, not 40 KiB), and runs of
+/// the other pages — table leaves, overflow and free pages, which rows appended at the end
+/// rarely touch — are cut where a page's FNV-1a hash has its top 4 bits zero, at most 32
+/// pages long (about 64 KiB on average), so the manifest lists a few hundred chunks rather than
+/// one per page. A buffer that is not such a file is cut by `ContentChunker`.
+public enum DatabasePageChunker {
+    static let maximumPages = 32
+
+    /// The lengths of the chunks `bytes` is cut into, in order; they add up to `bytes.count`.
+    public static func lengths(_ bytes: UnsafeRawBufferPointer) -> [Int] {
+        guard let pageSize = pageSize(bytes), bytes.count % pageSize == 0 else {
+            return ContentChunker.lengths(bytes)
+        }
+        var lengths: [Int] = []
+        var start = 0
+        for page in stride(from: 0, to: bytes.count, by: pageSize) {
+            // Page 1 begins with the 100-byte file header; its b-tree header follows it.
+            let kind = bytes[page == 0 ? 100 : page]
+            // 0x02 index interior, 0x05 table interior, 0x0A index leaf (SQLite file format §1.6).
+            if page == 0 || kind == 0x02 || kind == 0x05 || kind == 0x0A {
+                if start < page { lengths.append(page - start) }
+                lengths.append(pageSize)
+                start = page + pageSize
+                continue
+            }
+            var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+            for byte in UnsafeRawBufferPointer(rebasing: bytes[page..<page + pageSize]) {
+                hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+            }
+            let end = page + pageSize
+            if hash >> 60 == 0 || end - start >= maximumPages * pageSize {
+                lengths.append(end - start)
+                start = end
+            }
+        }
+        if start < bytes.count { lengths.append(bytes.count - start) }
+        return lengths
+    }
+
+    /// The page size an SQLite file header declares, nil if `bytes` does not start with one.
+    static func pageSize(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        guard bytes.count >= 512, Array(bytes[0..<16]) == Array("SQLite format 3\0".utf8) else { return nil }
+        // Big-endian at offset 16; 1 stands for 65536.
+        let declared = Int(bytes[16]) << 8 | Int(bytes[17])
+        let size = declared == 1 ? 65536 : declared
+        return size >= 512 && size & (size - 1) == 0 ? size : nil
+    }
+}
+
 /// A file stored as content-defined chunks in `blobs/`: the whole file's SHA-256 and size, and
 /// its chunks in order, each a blob named by its own SHA-256.
 public struct ChunkedFile: Sendable, Equatable {
@@ -71,7 +126,8 @@ extension BackupRepository {
     /// into `blobs/`. Returns the file, the bytes written, the new blobs' digests and the blob
     /// directories that got an entry (for the caller to fsync).
     func storeChunks(
-        _ bytes: UnsafeRawBufferPointer, temporaryDirectory: String
+        _ bytes: UnsafeRawBufferPointer, temporaryDirectory: String,
+        cutting lengths: (UnsafeRawBufferPointer) -> [Int] = ContentChunker.lengths
     ) throws -> (file: ChunkedFile, written: Int64, newBlobs: [String], directories: Set<String>) {
         var whole = StreamingSHA256()
         whole.update(bytes)
@@ -80,7 +136,7 @@ extension BackupRepository {
         var newBlobs: [String] = []
         var directories: Set<String> = []
         var offset = 0
-        for length in ContentChunker.lengths(bytes) {
+        for length in lengths(bytes) {
             let piece = UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length])
             offset += length
             var hasher = StreamingSHA256()
@@ -120,9 +176,10 @@ extension BackupRepository {
         )
     }
 
-    /// Stores the file at `path` as chunks (see `storeChunks(_:temporaryDirectory:)`).
+    /// Stores the file at `path` as chunks (see `storeChunks(_:temporaryDirectory:cutting:)`).
     func storeChunks(
-        ofFile path: String, temporaryDirectory: String
+        ofFile path: String, temporaryDirectory: String,
+        cutting lengths: (UnsafeRawBufferPointer) -> [Int] = ContentChunker.lengths
     ) throws -> (file: ChunkedFile, written: Int64, newBlobs: [String], directories: Set<String>) {
         let data: Data
         do {
@@ -130,7 +187,9 @@ extension BackupRepository {
         } catch {
             throw BackupError.io(path: path, reason: "cannot read: \(error)")
         }
-        return try data.withUnsafeBytes { try storeChunks($0, temporaryDirectory: temporaryDirectory) }
+        return try data.withUnsafeBytes {
+            try storeChunks($0, temporaryDirectory: temporaryDirectory, cutting: lengths)
+        }
     }
 
     /// Puts `file` together from its chunks, each checked against its digest and size, then the

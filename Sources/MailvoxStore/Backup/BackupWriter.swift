@@ -36,10 +36,10 @@ public struct BackupResult: Sendable {
 /// Order (docs/OPERATIONS.md, "How a backup stays consistent"): (1) every sealed file present
 /// now is captured — hard-linked into the backup when it is on the same file system, else
 /// copied — and hashed from the backup's own name, so a later rename or unlink in the data
-/// dir cannot change what was read; (2) the database is snapshotted with `VACUUM INTO` from a
-/// read transaction (WAL: writers go on); (3) every file the snapshot references that step 1
-/// did not see (delivered meanwhile, or renamed by a flag change) is found by its lasting name
-/// and captured; one that is gone by then was expunged or consumed after the snapshot and is
+/// dir cannot change what was read; (2) the database is copied page for page (SQLite's
+/// backup API) inside one read transaction (WAL: writers go on); (3) every file the snapshot
+/// references that step 1 did not see (delivered meanwhile, or renamed by a flag change) is
+/// found by its lasting name and captured; one that is gone by then was expunged or consumed after the snapshot and is
 /// listed as gone, and restore drops its rows as the live server did. Only files the snapshot
 /// references enter the manifest; the run becomes complete by a rename at the very end.
 public final class BackupWriter {
@@ -112,7 +112,7 @@ public final class BackupWriter {
 
         // 2. The snapshot: one read transaction, so writers (serve) go on meanwhile.
         progress(BackupProgress(phase: "snapshot", done: 0, total: 1, bytes: bytesRead))
-        // Taken in RAM (/dev/shm) when it fits, then cut into content-defined chunks: only the
+        // Taken in RAM (/dev/shm) when it fits, then cut into page-aligned chunks: only the
         // chunks no earlier run stored are written to DIR.
         let scratch = try BackupFiles.scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: scratch) }
@@ -120,16 +120,17 @@ public final class BackupWriter {
         let onDisk = partial + "/" + BackupManifest.databaseFileName
         let snapshotPath: String
         do {
-            try database.unsafeRead { db in try db.execute(sql: "VACUUM INTO ?", arguments: [inRAM]) }
+            try Self.copyPages(of: database, to: inRAM)
             snapshotPath = inRAM
         } catch {
             // /dev/shm too small for it: on the backup's own disk instead, removed once chunked.
             unlink(inRAM)
-            try database.unsafeRead { db in try db.execute(sql: "VACUUM INTO ?", arguments: [onDisk]) }
+            try Self.copyPages(of: database, to: onDisk)
             snapshotPath = onDisk
         }
         let (references, masterKeyIDs) = try Self.readSnapshot(snapshotPath)
-        let snapshot = try repository.storeChunks(ofFile: snapshotPath, temporaryDirectory: incoming)
+        let snapshot = try repository.storeChunks(
+            ofFile: snapshotPath, temporaryDirectory: incoming, cutting: DatabasePageChunker.lengths)
         unlink(snapshotPath)
         bytesWritten += snapshot.written
         touchedDirectories.formUnion(snapshot.directories)
@@ -357,6 +358,21 @@ public final class BackupWriter {
         }
         try queue.close()
         return result
+    }
+
+    /// Copies `database` page for page (SQLite's online backup API, in one step inside one read
+    /// transaction) into a new file at `path`: unchanged pages come out byte-identical run after
+    /// run, so their chunks are already in `blobs/`. `VACUUM INTO` packs every index anew, and
+    /// one row inserted near an index's start then shifts all of its later pages.
+    static func copyPages(of database: DatabasePool, to path: String) throws {
+        let destination = try DatabaseQueue(path: path)
+        do {
+            try database.backup(to: destination)
+        } catch {
+            try? destination.close()
+            throw error
+        }
+        try destination.close()
     }
 
     static func lock(_ path: String) throws -> Int32 {
