@@ -50,13 +50,13 @@ extension WebInbox {
     }
 
     /// A JSON object body of at most `maxFormBytes`.
-    static func jsonBody(_ request: Request) async throws(WebError) -> [String: Any] {
+    static func jsonBody(_ request: Request) async throws -> [String: Any] {
         var request = request
         guard let buffer = try? await request.collectBody(upTo: maxFormBytes) else {
             throw WebError(status: .contentTooLarge, code: "payload_too_large", message: "the body is too large")
         }
         guard let object = try? JSONSerialization.jsonObject(with: Data(buffer: buffer)) as? [String: Any] else {
-            throw .badRequest("the body is not a JSON object")
+            throw WebError.badRequest("the body is not a JSON object")
         }
         return object
     }

@@ -21,8 +21,7 @@ extension WebInbox {
     }
 
     /// The newest greeting of each type in the mailbox's Greetings folder.
-    func greetings(_ identity: Identity, mailbox id: String) async throws(WebError) -> (WebMailbox, [String: Greeting])
-    {
+    func greetings(_ identity: Identity, mailbox id: String) async throws -> (WebMailbox, [String: Greeting]) {
         let page = try await folderPage(identity, mailbox: id, folder: "Greetings", page: 1, pageSize: Self.maxPageSize)
         var found: [String: Greeting] = [:]
         for entry in page.entries {
@@ -46,7 +45,7 @@ extension WebInbox {
         do {
             (mailbox, current) = try await greetings(identity, mailbox: mailboxID)
         } catch {
-            return errorPage(identity, language: language, error)
+            return errorPage(identity, language: language, .of(error))
         }
         let types: [[String: Any]] = GreetingComposer.types.map { type in
             var values: [String: Any] = ["type": type, "label": words["greeting.\(type)"] ?? type]
@@ -185,11 +184,11 @@ extension WebInbox {
     /// the one it replaces to Trash, where it stays recoverable. Returns the new UID.
     func storeGreeting(
         _ identity: Identity, mailbox id: String, type: String, audio: [UInt8]
-    ) async throws(WebError)
+    ) async throws
         -> UInt32
     {
         guard GreetingComposer.types.contains(type) else {
-            throw .badRequest("type must be one of \(GreetingComposer.types.joined(separator: ", "))")
+            throw WebError.badRequest("type must be one of \(GreetingComposer.types.joined(separator: ", "))")
         }
         guard !audio.isEmpty else {
             throw WebError(status: .unprocessableContent, code: "audio_empty", message: "the recording is empty")
@@ -232,14 +231,14 @@ extension WebInbox {
             }
             return stored.summary.uid
         } catch {
-            throw .from(error)
+            throw WebError.from(error)
         }
     }
 
     /// A `multipart/form-data` body: its text fields and the `audio` file.
     static func multipart(
         _ request: Request, limit: Int
-    ) async throws(WebError) -> (
+    ) async throws -> (
         fields: [String: String], audio: [UInt8]?
     ) {
         let contentType = request.headers[.contentType] ?? ""
@@ -248,7 +247,7 @@ extension WebInbox {
             )
             .first(where: { $0.lowercased().hasPrefix("boundary=") })
             .map({ String($0.dropFirst("boundary=".count)).trimmingCharacters(in: CharacterSet(charactersIn: "\"")) })
-        else { throw .badRequest("send multipart/form-data with a boundary") }
+        else { throw WebError.badRequest("send multipart/form-data with a boundary") }
         var request = request
         guard let body = try? await request.collectBody(upTo: limit) else {
             throw WebError(status: .contentTooLarge, code: "payload_too_large", message: "the recording is too large")
@@ -257,7 +256,7 @@ extension WebInbox {
         do {
             form = try MultipartForm.parse(body, boundary: boundary)
         } catch {
-            throw .badRequest("malformed multipart body")
+            throw WebError.badRequest("malformed multipart body")
         }
         return (form.fields, form.files["audio"].map { [UInt8]($0.data) })
     }

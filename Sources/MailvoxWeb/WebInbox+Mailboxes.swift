@@ -73,15 +73,15 @@ extension WebInbox {
 
     /// The mailbox `id` of the login, or 404: another mailbox's id answers exactly as one that
     /// does not exist, so ids cannot be probed.
-    func mailbox(_ identity: Identity, _ id: String) async throws(WebError) -> WebMailbox {
+    func mailbox(_ identity: Identity, _ id: String) async throws -> WebMailbox {
         let all: [WebMailbox]
         do {
             all = try await mailboxes(identity)
         } catch {
-            throw .from(error)
+            throw WebError.from(error)
         }
         guard let found = all.first(where: { $0.id.lowercased() == id.lowercased() }) else {
-            throw .notFound("no mailbox \(id)")
+            throw WebError.notFound("no mailbox \(id)")
         }
         return found
     }
@@ -89,11 +89,13 @@ extension WebInbox {
     /// The mailbox and store name of `folder` in mailbox `id`, or 404.
     func folder(
         _ identity: Identity, mailbox id: String, _ folder: String
-    ) async throws(WebError) -> (
+    ) async throws -> (
         mailbox: WebMailbox, storeName: String
     ) {
         let mailbox = try await mailbox(identity, id)
-        guard mailbox.folders.contains(where: { $0.name == folder }) else { throw .notFound("no folder \(folder)") }
+        guard mailbox.folders.contains(where: { $0.name == folder }) else {
+            throw WebError.notFound("no folder \(folder)")
+        }
         return (mailbox, mailbox.storeName(folder))
     }
 }

@@ -22,7 +22,7 @@ extension WebInbox {
     /// The page `page` of the folder, or with `containing`, the page that holds that UID.
     func folderPage(
         _ identity: Identity, mailbox id: String, folder: String, page: Int, pageSize: Int, containing: UInt32? = nil
-    ) async throws(WebError) -> FolderPage {
+    ) async throws -> FolderPage {
         let (mailbox, name) = try await self.folder(identity, mailbox: id, folder)
         do {
             let snapshot = try await identity.store.snapshot(of: name)
@@ -42,7 +42,7 @@ extension WebInbox {
                 mailbox: mailbox, folder: folder, status: snapshot.status, entries: entries, page: page, pages: pages,
                 total: ordered.count)
         } catch {
-            throw .from(error)
+            throw WebError.from(error)
         }
     }
 
@@ -93,7 +93,7 @@ extension WebInbox {
         let uid: UInt32?
     }
 
-    func perform(_ action: Action, _ identity: Identity, _ ref: MessageRef) async throws(WebError) -> ActionResult {
+    func perform(_ action: Action, _ identity: Identity, _ ref: MessageRef) async throws -> ActionResult {
         let (mailbox, name) = try await folder(identity, mailbox: ref.mailbox, ref.folder)
         let store = identity.store
         do {
@@ -124,7 +124,7 @@ extension WebInbox {
         } catch let error as WebError {
             throw error
         } catch let error as MailStoreError {
-            throw .from(error)
+            throw WebError.from(error)
         } catch {
             throw WebError(status: .internalServerError, code: "internal", message: "the action failed")
         }
@@ -132,30 +132,32 @@ extension WebInbox {
 
     func move(
         _ identity: Identity, mailbox: WebMailbox, from ref: MessageRef, to target: String
-    ) async throws(WebError) -> ActionResult {
+    ) async throws -> ActionResult {
         guard target != ref.folder else { return ActionResult(folder: ref.folder, uid: ref.uid) }
-        guard mailbox.folders.contains(where: { $0.name == target }) else { throw .notFound("no folder \(target)") }
+        guard mailbox.folders.contains(where: { $0.name == target }) else {
+            throw WebError.notFound("no folder \(target)")
+        }
         do {
             let copied = try await identity.store.copy(
                 from: mailbox.storeName(ref.folder), uids: [ref.uid], to: mailbox.storeName(target),
                 removingSource: true)
             return ActionResult(folder: target, uid: copied.pairs.first?.target)
         } catch {
-            throw .from(error)
+            throw WebError.from(error)
         }
     }
 
     /// Expunges everything in the mailbox's Trash (recoverable in Recently Deleted); the count.
-    func emptyTrash(_ identity: Identity, mailboxID: String) async throws(WebError) -> Int {
+    func emptyTrash(_ identity: Identity, mailboxID: String) async throws -> Int {
         let mailbox = try await mailbox(identity, mailboxID)
-        guard let trash = mailbox.trash else { throw .notFound("the mailbox has no Trash folder") }
+        guard let trash = mailbox.trash else { throw WebError.notFound("the mailbox has no Trash folder") }
         do {
             let name = mailbox.storeName(trash)
             let uids = try await identity.store.snapshot(of: name).messages.map(\.uid)
             guard !uids.isEmpty else { return 0 }
             return try await identity.store.expunge(in: name, uids: uids).count
         } catch {
-            throw .from(error)
+            throw WebError.from(error)
         }
     }
 

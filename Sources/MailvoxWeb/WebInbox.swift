@@ -265,6 +265,13 @@ struct WebError: Error, Sendable {
         WebError(status: .forbidden, code: "forbidden", message: message)
     }
 
+    /// Any failure as the web answers it: its own, the store's, or an internal one.
+    static func of(_ error: any Error) -> WebError {
+        if let error = error as? WebError { return error }
+        if let error = error as? MailStoreError { return from(error) }
+        return WebError(status: .internalServerError, code: "internal", message: "the request failed")
+    }
+
     /// The store's refusal as the web answers it.
     static func from(_ error: MailStoreError) -> WebError {
         switch error {
@@ -287,11 +294,11 @@ struct MessageRef: Sendable {
     let folder: String
     let uid: UInt32
 
-    init(_ request: Request, _ context: some RequestContext) throws(WebError) {
+    init(_ request: Request, _ context: some RequestContext) throws {
         mailbox = context.parameters.get("id") ?? ""
         folder = request.uri.queryParameters.get("folder") ?? "INBOX"
         guard let uid = context.parameters.get("uid").flatMap({ UInt32($0) }), uid > 0 else {
-            throw .badRequest("a voicemail is addressed by its UID, a positive number")
+            throw WebError.badRequest("a voicemail is addressed by its UID, a positive number")
         }
         self.uid = uid
     }

@@ -21,6 +21,9 @@ public final class MessageStore: Sendable {
     /// BODYSTRUCTURE over a folder it synced before costs no HPKE open and no JSON decode.
     /// Held in this process's memory only, like the opened owner keys above.
     let structures = BoundedCache<Int64, ParsedMessage>(capacity: 8192)
+    /// Opened header blocks by message row id, the same way: a web inbox page lists 25
+    /// voicemails from their headers, and a second look at a page opens none of them again.
+    let headerBlocks = BoundedCache<Int64, [UInt8]>(capacity: 4096)
 
     public init(database: DatabasePool, spoolDir: String, masterKey: MasterKey) {
         self.database = database

@@ -52,6 +52,7 @@ extension MessageStore {
         if let cached = structures[rowID] { return cached }
         let meta = try MessageMetadata.decode(
             try SealedFileReader(sealed: sealedMeta, key: try ownerKey(mailbox)).readAll())
+        headerBlocks[rowID] = Array(meta.headers.utf8)
         if let structure = meta.structure {
             structures[rowID] = structure
             return structure
@@ -87,24 +88,33 @@ extension MessageStore {
         return result
     }
 
-    /// The header blocks of `uids` (those that exist) from one read of their sealed metadata.
+    /// The header blocks of `uids` (those that exist) from one read of their sealed metadata,
+    /// cached ones as they are.
     public func headers(mailbox: MailboxID, folder name: String, uids: [UInt32]) throws -> [UInt32: [UInt8]] {
         guard let low = uids.min(), let high = uids.max() else { return [:] }
         let wanted = Set(uids)
         let rows = try database.read { db in
             let folder = try Self.folder(db, mailbox: mailbox, name: name)
             return try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT uid, meta FROM message WHERE folder_id = ? AND uid BETWEEN ? AND ?"),
+                db.cachedStatement(
+                    sql: "SELECT id, uid, meta FROM message WHERE folder_id = ? AND uid BETWEEN ? AND ?"),
                 arguments: [folder.id, Int64(low), Int64(high)])
         }
-        let key = try ownerKey(mailbox)
         var result: [UInt32: [UInt8]] = [:]
         for row in rows {
             let uid = UInt32(truncatingIfNeeded: row["uid"] as Int64)
             guard wanted.contains(uid) else { continue }
-            let sealed: Data = row["meta"]
-            result[uid] = Array(
-                try MessageMetadata.decode(try SealedFileReader(sealed: sealed, key: key).readAll()).headers.utf8)
+            let id: Int64 = row["id"]
+            if let cached = headerBlocks[id] {
+                result[uid] = cached
+                continue
+            }
+            let meta = try MessageMetadata.decode(
+                try SealedFileReader(sealed: row["meta"], key: try ownerKey(mailbox)).readAll())
+            let header = Array(meta.headers.utf8)
+            headerBlocks[id] = header
+            if let structure = meta.structure { structures[id] = structure }
+            result[uid] = header
         }
         return result
     }
