@@ -20,3 +20,23 @@ public struct StreamingSHA256: Sendable {
         hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 }
+
+/// Secrets handed to clients (tokens, session cookies, CSRF tokens) and their comparison.
+public enum Secrets {
+    /// 32 random bytes from the system's generator, base64url without padding (43 characters).
+    public static func token() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    /// Compares in time that depends only on the lengths, so a guess learns nothing of how
+    /// much of it was right.
+    public static func equal(_ lhs: some Collection<UInt8>, _ rhs: some Collection<UInt8>) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        var difference: UInt8 = 0
+        for (x, y) in zip(lhs, rhs) { difference |= x ^ y }
+        return difference == 0
+    }
+}

@@ -51,7 +51,7 @@ public struct PasswordHasher: Sendable {
         } catch {
             throw .malformedPasswordHash
         }
-        return constantTimeEquals(derived, expected)
+        return Secrets.equal(derived, expected)
     }
 
     /// scrypt itself (CryptoExtras' `KDF.Scrypt`), raw bytes in and out.
@@ -63,13 +63,6 @@ public struct PasswordHasher: Sendable {
         let key = try KDF.Scrypt.deriveKey(
             from: password, salt: salt, outputByteCount: length, rounds: 1 << logN, blockSize: r, parallelism: p)
         return key.withUnsafeBytes { Array($0) }
-    }
-
-    static func constantTimeEquals(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
-        guard lhs.count == rhs.count else { return false }
-        var difference: UInt8 = 0
-        for index in lhs.indices { difference |= lhs[index] ^ rhs[index] }
-        return difference == 0
     }
 
     private static func encode(_ bytes: [UInt8]) -> String {

@@ -27,15 +27,11 @@ extension WebInbox {
         }
         do {
             return try await handler(identity)
-        } catch let error as WebError {
-            return Self.apiError(error)
-        } catch let error as MailStoreError {
-            if case .storage = error { logger.error("web: \(error)") }
-            return Self.apiError(.from(error))
         } catch {
-            logger.error("web: \(error)")
-            return Self.apiError(
-                WebError(status: .internalServerError, code: "internal", message: "the request failed"))
+            let answer = WebError.of(error)
+            // The cause of a failure the client did not make goes to the log, not to the client.
+            if answer.status == .internalServerError { logger.error("web: \(error)") }
+            return Self.apiError(answer)
         }
     }
 
@@ -100,7 +96,7 @@ extension WebInbox {
         let page = try await folderPage(
             identity, mailbox: id, folder: folder, page: query.get("page").flatMap { Int($0) } ?? 1,
             pageSize: perPage)
-        let language = identity.profile.language ?? pages.language(accepting: request.headers[.acceptLanguage])
+        let language = language(identity, request)
         return Self.json([
             "mailbox": page.mailbox.id, "folder": folder, "page": page.page, "pages": page.pages,
             "per_page": perPage, "total": page.total,
@@ -161,6 +157,24 @@ extension WebInbox {
 
     // MARK: - Audio
 
+    /// The audio part `choose` picks among the message's, decoded in memory (never written in
+    /// clear) on the blocking pool: base64 of a long recording is megabytes of work.
+    func audioPart(
+        _ identity: Identity, folder name: String, uid: UInt32, choose: ([AudioPart]) -> AudioPart?
+    ) async throws -> (part: AudioPart, bytes: [UInt8]) {
+        let structure = try await identity.store.structure(in: name, uid: uid)
+        guard let part = choose(AudioPart.all(in: structure)) else {
+            throw WebError.notFound("voicemail \(uid) has no such audio")
+        }
+        let encoded = try await identity.store.content(in: name, uid: uid, range: part.body)
+        guard let bytes = await Offload.run({ TransferDecoding.decode(encoded[...], encoding: part.encoding) }) else {
+            throw WebError(
+                status: .unprocessableContent, code: "bad_request",
+                message: "the audio's transfer encoding \(part.encoding) cannot be decoded")
+        }
+        return (part, bytes)
+    }
+
     /// The stored attachment, decoded in memory and never written in clear, whole or as the
     /// one byte range asked (RFC 9110 §14), which Safari and iOS need to play it.
     func audio(_ identity: Identity, _ ref: MessageRef, _ request: Request) async throws -> Response {
@@ -175,18 +189,8 @@ extension WebInbox {
         async throws -> Response
     {
         let (_, name) = try await folder(identity, mailbox: ref.mailbox, ref.folder)
-        let store = identity.store
-        let structure = try await store.structure(in: name, uid: ref.uid)
-        let parts = AudioPart.all(in: structure)
-        guard let part = wanted.map({ format in parts.first { $0.format == format } }) ?? parts.first else {
-            throw WebError.notFound(
-                wanted.map { "voicemail \(ref.uid) has no \($0) audio" } ?? "voicemail \(ref.uid) has no audio")
-        }
-        let encoded = try await store.content(in: name, uid: ref.uid, range: part.body)
-        guard let bytes = TransferDecoding.decode(encoded[...], encoding: part.encoding) else {
-            throw WebError(
-                status: .unprocessableContent, code: "bad_request",
-                message: "the audio's transfer encoding \(part.encoding) cannot be decoded")
+        let (part, bytes) = try await audioPart(identity, folder: name, uid: ref.uid) { parts in
+            wanted.map { format in parts.first { $0.format == format } } ?? parts.first
         }
         let range = ByteRangeRequest(header: header, length: bytes.count)
         var headers: HTTPFields = [

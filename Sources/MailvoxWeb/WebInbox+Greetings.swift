@@ -4,6 +4,7 @@ import Hummingbird
 import MailvoxAudio
 import MailvoxCore
 import MailvoxMIME
+import MailvoxPipeline
 import NIOCore
 
 /// Greetings (docs/WEB.md): recorded or uploaded in the browser, stored as voice messages in
@@ -37,7 +38,7 @@ extension WebInbox {
 
     func greetingsPage(_ request: Request, _ context: some RemoteAddressRequestContext) async -> Response {
         guard let identity = await identify(request, context) else { return Self.redirect("/login?next=/greetings") }
-        let language = identity.profile.language ?? pages.language(accepting: request.headers[.acceptLanguage])
+        let language = language(identity, request)
         let words = pages.words(language)
         let mailboxID = request.uri.queryParameters.get("mailbox") ?? identity.login.rawValue
         let mailbox: WebMailbox
@@ -77,7 +78,7 @@ extension WebInbox {
     /// The upload form (multipart: csrf, mailbox, type, audio), then back to the page.
     func greetingUpload(_ request: Request, _ context: some RemoteAddressRequestContext) async -> Response {
         guard let identity = await identify(request, context) else { return Self.redirect("/login?next=/greetings") }
-        let language = identity.profile.language ?? pages.language(accepting: request.headers[.acceptLanguage])
+        let language = language(identity, request)
         do {
             let upload = try await Self.multipart(request, limit: config.http.maxBodyBytes)
             guard csrfHolds(identity, request: request, form: upload.fields) else { return forbiddenPage(identity) }
@@ -85,10 +86,8 @@ extension WebInbox {
             guard let audio = upload.audio else { throw WebError.badRequest("choose a recording to upload") }
             _ = try await storeGreeting(identity, mailbox: mailbox, type: upload.fields["type"] ?? "", audio: audio)
             return Self.redirect("/greetings?mailbox=\(Self.queryValue(mailbox))&saved=1")
-        } catch let error as WebError {
-            return errorPage(identity, language: language, error)
         } catch {
-            return errorPage(identity, language: language, .badRequest("\(error)"))
+            return errorPage(identity, language: language, .of(error))
         }
     }
 
@@ -117,7 +116,7 @@ extension WebInbox {
         let contentType = request.headers[.contentType]?.lowercased() ?? ""
         let audio: [UInt8]
         var fields: [String: String] = [:]
-        if contentType.hasPrefix("multipart/form-data") {
+        if MediaTypes.base(contentType) == "multipart/form-data" {
             let upload = try await Self.multipart(request, limit: config.http.maxBodyBytes)
             guard let file = upload.audio else { throw WebError.badRequest("no file field \"audio\"") }
             audio = file
@@ -149,16 +148,9 @@ extension WebInbox {
                 identity, MessageRef(mailbox: mailbox.id, folder: "Greetings", uid: greeting.uid), format: format,
                 download: request.uri.queryParameters.get("download") != nil, range: request.headers[.range])
         }
-        let name = mailbox.storeName("Greetings")
-        let structure = try await identity.store.structure(in: name, uid: greeting.uid)
-        let parts = AudioPart.all(in: structure)
-        // The lossless copy when there is one.
-        guard let source = parts.first(where: { $0.format == "wav" }) ?? parts.first else {
-            throw WebError.notFound("the greeting has no audio")
-        }
-        let encoded = try await identity.store.content(in: name, uid: greeting.uid, range: source.body)
-        guard let bytes = TransferDecoding.decode(encoded[...], encoding: source.encoding) else {
-            throw WebError.badRequest("the greeting's audio cannot be decoded")
+        // From the lossless copy when there is one.
+        let (_, bytes) = try await audioPart(identity, folder: mailbox.storeName("Greetings"), uid: greeting.uid) {
+            parts in parts.first { $0.format == "wav" } ?? parts.first
         }
         let converted = try await Offload.bulk { () throws -> [UInt8] in
             let input = try MemoryFile(name: "greeting-in", bytes: bytes)
@@ -242,11 +234,8 @@ extension WebInbox {
         fields: [String: String], audio: [UInt8]?
     ) {
         let contentType = request.headers[.contentType] ?? ""
-        guard contentType.lowercased().hasPrefix("multipart/form-data"),
-            let boundary = contentType.split(separator: ";").dropFirst().map({ $0.trimmingCharacters(in: .whitespaces) }
-            )
-            .first(where: { $0.lowercased().hasPrefix("boundary=") })
-            .map({ String($0.dropFirst("boundary=".count)).trimmingCharacters(in: CharacterSet(charactersIn: "\"")) })
+        guard MediaTypes.base(contentType) == "multipart/form-data",
+            let boundary = MediaTypes.parameter("boundary", in: contentType)
         else { throw WebError.badRequest("send multipart/form-data with a boundary") }
         var request = request
         guard let body = try? await request.collectBody(upTo: limit) else {

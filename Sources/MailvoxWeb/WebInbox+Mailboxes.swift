@@ -73,12 +73,15 @@ extension WebInbox {
 
     /// The mailbox `id` of the login, or 404: another mailbox's id answers exactly as one that
     /// does not exist, so ids cannot be probed.
-    func mailbox(_ identity: Identity, _ id: String) async throws -> WebMailbox {
-        let all: [WebMailbox]
-        do {
-            all = try await mailboxes(identity)
-        } catch {
-            throw WebError.from(error)
+    /// `known` is the login's mailboxes when the caller read them already.
+    func mailbox(_ identity: Identity, _ id: String, in known: [WebMailbox]? = nil) async throws -> WebMailbox {
+        var all = known ?? []
+        if known == nil {
+            do {
+                all = try await mailboxes(identity)
+            } catch {
+                throw WebError.from(error)
+            }
         }
         guard let found = all.first(where: { $0.id.lowercased() == id.lowercased() }) else {
             throw WebError.notFound("no mailbox \(id)")
@@ -88,11 +91,9 @@ extension WebInbox {
 
     /// The mailbox and store name of `folder` in mailbox `id`, or 404.
     func folder(
-        _ identity: Identity, mailbox id: String, _ folder: String
-    ) async throws -> (
-        mailbox: WebMailbox, storeName: String
-    ) {
-        let mailbox = try await mailbox(identity, id)
+        _ identity: Identity, mailbox id: String, _ folder: String, in known: [WebMailbox]? = nil
+    ) async throws -> (mailbox: WebMailbox, storeName: String) {
+        let mailbox = try await mailbox(identity, id, in: known)
         guard mailbox.folders.contains(where: { $0.name == folder }) else {
             throw WebError.notFound("no folder \(folder)")
         }

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import MailvoxCore
+import MailvoxCrypto
 import MailvoxStore
 import NIOCore
 
@@ -14,7 +15,7 @@ extension WebInbox {
             return Self.redirect(safeNext(request))
         }
         let language = pages.language(accepting: request.headers[.acceptLanguage])
-        let token = WebSessions.randomToken()
+        let token = Secrets.token()
         var values: [String: Any] = ["csrf": token, "next": safeNext(request), "signed_out": true]
         if let error { values["error"] = error }
         return Self.html(
@@ -30,7 +31,7 @@ extension WebInbox {
         }
         // Login CSRF: the form must carry the token its page set in a cookie.
         let expected = request.cookies[Self.signInCookieName]?.value ?? ""
-        guard !expected.isEmpty, WebSessions.same(form["csrf"] ?? "", expected) else {
+        guard !expected.isEmpty, Secrets.equal((form["csrf"] ?? "").utf8, expected.utf8) else {
             return await signInPage(request, error: words["error.expired_form"], status: .forbidden)
         }
         let id = (form["mailbox"] ?? "").trimmingCharacters(in: .whitespaces)
@@ -86,7 +87,7 @@ extension WebInbox {
         _ request: Request, next: String, language: String?, pending: String?, error: String? = nil,
         status: HTTPResponse.Status = .ok
     ) -> Response {
-        let token = WebSessions.randomToken()
+        let token = Secrets.token()
         var values: [String: Any] = ["csrf": token, "next": next, "second_factor": true]
         if let error { values["error"] = error }
         var headers = HTTPFields()
@@ -107,7 +108,7 @@ extension WebInbox {
         let form = await Self.form(request) ?? [:]
         let expected = request.cookies[Self.signInCookieName]?.value ?? ""
         let next = Self.safePath(form["next"]) ?? "/inbox"
-        guard !expected.isEmpty, WebSessions.same(form["csrf"] ?? "", expected),
+        guard !expected.isEmpty, Secrets.equal((form["csrf"] ?? "").utf8, expected.utf8),
             let token = request.cookies[Self.pendingCookieName]?.value, let pending = sessions.attempt(token)
         else {
             return await signInPage(request, error: words["error.expired_form"], status: .forbidden)
@@ -157,7 +158,7 @@ extension WebInbox {
             let path = request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
             return Self.redirect("/login?next=" + Self.queryValue(path))
         }
-        let language = identity.profile.language ?? pages.language(accepting: request.headers[.acceptLanguage])
+        let language = language(identity, request)
         let words = pages.words(language)
         let query = request.uri.queryParameters
         let mailboxID = query.get("mailbox") ?? identity.login.rawValue
@@ -166,14 +167,12 @@ extension WebInbox {
         let page: FolderPage
         let all: [WebMailbox]
         do {
+            all = try await mailboxes(identity)
             page = try await folderPage(
                 identity, mailbox: mailboxID, folder: folder, page: pageNumber, pageSize: Self.defaultPageSize,
-                containing: query.get("uid").flatMap { UInt32($0) })
-            all = try await mailboxes(identity)
-        } catch let error as WebError {
-            return errorPage(identity, language: language, error)
+                containing: query.get("uid").flatMap { UInt32($0) }, in: all)
         } catch {
-            return errorPage(identity, language: language, .from(error as? MailStoreError ?? .storage("")))
+            return errorPage(identity, language: language, .of(error))
         }
         var navigation: [[String: Any]] = []
         for mailbox in all {
@@ -239,7 +238,7 @@ extension WebInbox {
     /// A row's buttons and the Trash's "Empty": one form endpoint, then back to where it was.
     func formAction(_ request: Request, _ context: some RemoteAddressRequestContext) async -> Response {
         guard let identity = await identify(request, context) else { return Self.redirect("/login") }
-        let language = identity.profile.language ?? pages.language(accepting: request.headers[.acceptLanguage])
+        let language = language(identity, request)
         guard let form = await Self.form(request) else {
             return errorPage(identity, language: language, .badRequest("the form could not be read"))
         }
@@ -258,10 +257,8 @@ extension WebInbox {
                 }
                 _ = try await perform(action, identity, MessageRef(mailbox: mailbox, folder: folder, uid: uid))
             }
-        } catch let error as WebError {
-            return errorPage(identity, language: language, error)
         } catch {
-            return errorPage(identity, language: language, .badRequest("\(error)"))
+            return errorPage(identity, language: language, .of(error))
         }
         return Self.redirect(inboxURL(mailbox: mailbox, folder: folder, page: page))
     }

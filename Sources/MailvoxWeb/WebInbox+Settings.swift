@@ -13,7 +13,7 @@ extension WebInbox {
         guard let identity = await identify(request, context), let session = identity.session else {
             return Self.redirect("/login?next=/settings")
         }
-        let language = identity.profile.language ?? pages.language(accepting: request.headers[.acceptLanguage])
+        let language = language(identity, request)
         let words = pages.words(language)
         let messages = self.messages
         let directory = self.directory
@@ -51,7 +51,7 @@ extension WebInbox {
         guard let identity = await identify(request, context), let session = identity.session,
             let cookie = identity.cookie
         else { return Self.redirect("/login?next=/settings") }
-        let language = identity.profile.language ?? pages.language(accepting: request.headers[.acceptLanguage])
+        let language = language(identity, request)
         let words = pages.words(language)
         guard let form = await Self.form(request), csrfHolds(identity, request: request, form: form) else {
             return forbiddenPage(identity)

@@ -21,9 +21,10 @@ extension WebInbox {
 
     /// The page `page` of the folder, or with `containing`, the page that holds that UID.
     func folderPage(
-        _ identity: Identity, mailbox id: String, folder: String, page: Int, pageSize: Int, containing: UInt32? = nil
+        _ identity: Identity, mailbox id: String, folder: String, page: Int, pageSize: Int, containing: UInt32? = nil,
+        in known: [WebMailbox]? = nil
     ) async throws -> FolderPage {
-        let (mailbox, name) = try await self.folder(identity, mailbox: id, folder)
+        let (mailbox, name) = try await self.folder(identity, mailbox: id, folder, in: known)
         do {
             let snapshot = try await identity.store.snapshot(of: name)
             // Newest call first; a moved message keeps its received time, so time, not UID, orders.
@@ -121,12 +122,8 @@ extension WebInbox {
                 }
                 return try await move(identity, mailbox: mailbox, from: ref, to: trash)
             }
-        } catch let error as WebError {
-            throw error
-        } catch let error as MailStoreError {
-            throw WebError.from(error)
         } catch {
-            throw WebError(status: .internalServerError, code: "internal", message: "the action failed")
+            throw WebError.of(error)
         }
     }
 
@@ -171,7 +168,7 @@ extension WebInbox {
         guard let identity = await identify(request, context) else {
             return Self.redirect("/login?next=" + Self.queryValue("/voicemail/" + deposit))
         }
-        let language = identity.profile.language ?? pages.language(accepting: request.headers[.acceptLanguage])
+        let language = language(identity, request)
         guard deposit.count <= 64, !deposit.isEmpty,
             deposit.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "-") })
         else { return errorPage(identity, language: language, .notFound("no such voicemail")) }

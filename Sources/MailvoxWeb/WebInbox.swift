@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import MailvoxCore
+import MailvoxCrypto
 import MailvoxStore
 import MailvoxTemplates
 import NIOCore
@@ -192,11 +193,16 @@ public struct WebInbox: Sendable {
             client: client)
     }
 
+    /// The language pages speak to `identity`: its mailbox's, else the browser's.
+    func language(_ identity: Identity, _ request: Request) -> String? {
+        identity.profile.language ?? pages.language(accepting: request.headers[.acceptLanguage])
+    }
+
     /// Whether a state-changing request carries its session's CSRF token (form field or header).
     func csrfHolds(_ identity: Identity, request: Request, form: [String: String]? = nil) -> Bool {
         guard let session = identity.session else { return true }
         let presented = form?["csrf"] ?? request.headers[values: HTTPField.Name("X-CSRF-Token")!].first ?? ""
-        return WebSessions.same(presented, session.csrf)
+        return Secrets.equal(presented.utf8, session.csrf.utf8)
     }
 
     // MARK: - Static files

@@ -58,9 +58,9 @@ final class WebSessions: Sendable {
     func start(
         login: MailboxID, profile: Profile, store: any MailStore, now: Date = Date()
     ) -> (token: String, session: Session) {
-        let token = Self.randomToken()
+        let token = Secrets.token()
         let session = Session(
-            login: login, profile: profile, store: store, csrf: Self.randomToken(), started: now, lastSeen: now)
+            login: login, profile: profile, store: store, csrf: Secrets.token(), started: now, lastSeen: now)
         sessions.withLock { all in
             all = all.filter { !expired($0.value, now: now) }
             all[Self.key(token)] = session
@@ -90,7 +90,7 @@ final class WebSessions: Sendable {
 
     /// Holds a sign-in until its code arrives; the returned token goes into a cookie.
     func hold(login: MailboxID, profile: Profile, store: any MailStore, now: Date = Date()) -> String {
-        let token = Self.randomToken()
+        let token = Secrets.token()
         pending.withLock { all in
             all = all.filter { now.timeIntervalSince($0.value.started) < Self.pendingSeconds }
             all[Self.key(token)] = Pending(login: login, profile: profile, store: store, started: now, attempts: 0)
@@ -144,22 +144,4 @@ final class WebSessions: Sendable {
     }
 
     static func key(_ token: String) -> Data { Hashing.sha256(Data(token.utf8)) }
-
-    /// 32 random bytes, base64url without padding.
-    static func randomToken() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-    }
-
-    /// Compares two secrets in time that depends only on their lengths.
-    static func same(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8)
-        let y = Array(b.utf8)
-        guard x.count == y.count else { return false }
-        var difference: UInt8 = 0
-        for index in x.indices { difference |= x[index] ^ y[index] }
-        return difference == 0
-    }
 }

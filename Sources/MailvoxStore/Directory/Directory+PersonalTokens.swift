@@ -39,7 +39,7 @@ extension Directory {
             throw DirectoryError.invalid(field: "--name", reason: "\"\(name)\" is not 1–64 of [A-Za-z0-9._-]")
         }
         guard let record = try self.mailbox(mailbox) else { throw DirectoryError.unknownMailbox(mailbox.rawValue) }
-        let token = Self.personalTokenPrefix + Self.randomTokenBody()
+        let token = Self.personalTokenPrefix + Secrets.token()
         try database.write { db in
             if try Int.fetchOne(
                 db, sql: "SELECT COUNT(*) FROM personal_token WHERE mailbox_id = ? AND name = ?",

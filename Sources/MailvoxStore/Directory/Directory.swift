@@ -283,7 +283,7 @@ public final class Directory: Sendable {
         guard Self.isTokenName(name) else {
             throw DirectoryError.invalid(field: "--name", reason: "\"\(name)\" is not 1–64 of [A-Za-z0-9._-]")
         }
-        let token = "mvx_" + Self.randomTokenBody()
+        let token = "mvx_" + Secrets.token()
         try database.write { db in
             if try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM api_token WHERE name = ?", arguments: [name]) != 0 {
                 throw DirectoryError.duplicateToken(name)
@@ -494,14 +494,6 @@ public final class Directory: Sendable {
 
     private static func json<T: Encodable>(_ value: T) -> String {
         String(decoding: (try? JSONEncoder().encode(value)) ?? Data("[]".utf8), as: UTF8.self)
-    }
-
-    /// 32 random bytes, base64url without padding: the secret part of a token.
-    static func randomTokenBody() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 
     private static func digest(_ token: String) -> Data { Hashing.sha256(Data(token.utf8)) }

@@ -65,22 +65,25 @@ extension MessageStore {
         }
     }
 
-    /// The structures of `uids` (those that exist) from one read: cached ones as they are, the
-    /// others opened from their sealed metadata.
-    public func structures(mailbox: MailboxID, folder name: String, uids: [UInt32]) throws -> [UInt32: ParsedMessage] {
-        guard let low = uids.min(), let high = uids.max() else { return [:] }
+    /// The `id`, `uid` and sealed `meta` of those `uids` that exist, from one read.
+    private func metadataRows(mailbox: MailboxID, folder name: String, uids: [UInt32]) throws -> [Row] {
+        guard let low = uids.min(), let high = uids.max() else { return [] }
         let wanted = Set(uids)
-        let rows = try database.read { db in
+        return try database.read { db in
             let folder = try Self.folder(db, mailbox: mailbox, name: name)
             return try Row.fetchAll(
                 db.cachedStatement(
                     sql: "SELECT id, uid, meta FROM message WHERE folder_id = ? AND uid BETWEEN ? AND ?"),
                 arguments: [folder.id, Int64(low), Int64(high)])
-        }
+        }.filter { wanted.contains(UInt32(truncatingIfNeeded: $0["uid"] as Int64)) }
+    }
+
+    /// The structures of `uids` (those that exist) from one read: cached ones as they are, the
+    /// others opened from their sealed metadata.
+    public func structures(mailbox: MailboxID, folder name: String, uids: [UInt32]) throws -> [UInt32: ParsedMessage] {
         var result: [UInt32: ParsedMessage] = [:]
-        for row in rows {
+        for row in try metadataRows(mailbox: mailbox, folder: name, uids: uids) {
             let uid = UInt32(truncatingIfNeeded: row["uid"] as Int64)
-            guard wanted.contains(uid) else { continue }
             // The row already holds the sealed metadata: a first sight costs no second query.
             result[uid] = try openStructure(
                 rowID: row["id"], sealedMeta: row["meta"], mailbox: mailbox, folder: name, uid: uid)
@@ -91,19 +94,9 @@ extension MessageStore {
     /// The header blocks of `uids` (those that exist) from one read of their sealed metadata,
     /// cached ones as they are.
     public func headers(mailbox: MailboxID, folder name: String, uids: [UInt32]) throws -> [UInt32: [UInt8]] {
-        guard let low = uids.min(), let high = uids.max() else { return [:] }
-        let wanted = Set(uids)
-        let rows = try database.read { db in
-            let folder = try Self.folder(db, mailbox: mailbox, name: name)
-            return try Row.fetchAll(
-                db.cachedStatement(
-                    sql: "SELECT id, uid, meta FROM message WHERE folder_id = ? AND uid BETWEEN ? AND ?"),
-                arguments: [folder.id, Int64(low), Int64(high)])
-        }
         var result: [UInt32: [UInt8]] = [:]
-        for row in rows {
+        for row in try metadataRows(mailbox: mailbox, folder: name, uids: uids) {
             let uid = UInt32(truncatingIfNeeded: row["uid"] as Int64)
-            guard wanted.contains(uid) else { continue }
             let id: Int64 = row["id"]
             if let cached = headerBlocks[id] {
                 result[uid] = cached
