@@ -176,14 +176,15 @@ import Testing
         // The client waits for the reply to its message while the backend makes it durable
         // (fsync, a busy disk): that silence is the server's, not the client's, and must not
         // end in 421 4.4.2 with the message being deposited (the client would send it again).
-        // Timeout and delay long enough that a loaded machine (the whole suite in parallel)
-        // cannot make the client itself look idle between DATA and its message.
-        let server = try await RunningSMTPServer.start { $0.idleTimeout = .seconds(3) }
+        // Timeout and delay long enough that a loaded machine (the whole suite in parallel,
+        // a browser test among it) cannot make the client itself look idle between DATA and
+        // its message: 3 s was seen to be too short there.
+        let server = try await RunningSMTPServer.start { $0.idleTimeout = .seconds(6) }
         defer { server.stop() }
-        await server.backend.set(deliverDelay: .milliseconds(7000))
+        await server.backend.set(deliverDelay: .milliseconds(12_000))
         let result = try await Client.python(
             Client.dialogue + """
-                client = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+                client = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
                 talk(client, [None, "HELO pbx", "MAIL FROM:<>", "RCPT TO:<2000@example.com>", "DATA"])
                 talk(client, ["Subject: x\\r\\n\\r\\nslow\\r\\n.", "QUIT"], replies=2)
                 """, [String(server.smtpPort)])
