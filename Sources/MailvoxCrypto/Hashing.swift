@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import MailvoxCore
 
 /// Digests other modules need without importing swift-crypto themselves.
 public enum Hashing {
@@ -17,7 +18,7 @@ public struct StreamingSHA256: Sendable {
 
     /// The digest in lower-case hex; the hasher is spent.
     public func finalizeHex() -> String {
-        hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        hasher.finalize().withUnsafeBytes { $0.lowercaseHex }
     }
 }
 

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import MailvoxCore
 
 /// The 256-bit key that wraps every private key of the node and its mailboxes.
 ///
@@ -15,7 +16,7 @@ public struct MasterKey: Sendable {
     init(key: SymmetricKey) {
         self.key = key
         let digest = SHA256.hash(data: Data("mailvox master key id\u{0}".utf8) + key.withUnsafeBytes { Data($0) })
-        self.id = digest.prefix(8).map { String(format: "%02x", $0) }.joined()
+        self.id = digest.withUnsafeBytes { $0.prefix(8).lowercaseHex }
     }
 
     /// A new random master key (not yet written anywhere).

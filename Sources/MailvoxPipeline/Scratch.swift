@@ -1,4 +1,5 @@
 import Foundation
+import MailvoxCore
 import MailvoxCrypto
 import Synchronization
 
@@ -49,7 +50,7 @@ public struct Scratch: Sendable {
             path = String(cString: resolved)
             free(resolved)
         }
-        return Hashing.sha256(Data(path.utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
+        return Hashing.sha256(Data(path.utf8)).prefix(8).lowercaseHex
     }
 
     /// Makes `path` a directory of this user with mode 700, or throws: in a world-writable

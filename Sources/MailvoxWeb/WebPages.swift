@@ -82,7 +82,7 @@ struct WebPages: Sendable {
         var assets: [String: Asset] = [:]
         for (name, type) in Self.assets {
             let (_, data) = try read("static/\(name)")
-            let digest = Hashing.sha256(data).map { String(format: "%02x", $0) }.joined()
+            let digest = Hashing.sha256(data).lowercaseHex
             assets[name] = Asset(bytes: [UInt8](data), contentType: type, etag: "\"\(digest.prefix(16))\"")
         }
         self.assetFiles = assets

@@ -94,3 +94,13 @@ import Testing
         #expect(MailboxID("1000")!.description == "1000")
     }
 }
+
+@Suite struct HexTests {
+    @Test func bytesBecomeTwoLowercaseDigitsEach() {
+        #expect([UInt8]().lowercaseHex == "")
+        #expect([0x00, 0x0f, 0x10, 0xa5, 0xff].lowercaseHex == "000f10a5ff")
+        // Every byte value, against the formatter it replaced.
+        let all = (0...255).map { UInt8($0) }
+        #expect(all.lowercaseHex == all.map { String(format: "%02x", $0) }.joined())
+    }
+}

@@ -175,7 +175,7 @@ public struct SMSGateway: Sendable {
         var signed = Array("\(time).".utf8)
         signed += body
         let mac = HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: secret))
-        return "t=\(time),v1=" + mac.map { String(format: "%02x", $0) }.joined()
+        return "t=\(time),v1=" + mac.lowercaseHex
     }
 
     static func formEncode(_ text: String) -> String {

@@ -95,7 +95,7 @@ public struct MailGateway: Sendable {
                 // It is another voicemail, so it is kept under a key of its own, never dropped.
                 logger.notice("a Message-ID came again with other audio; kept as a voicemail of its own")
                 request.idempotencyKey = request.idempotencyKey.map {
-                    $0 + "#" + Hashing.sha256(voicemail.audio).map { String(format: "%02x", $0) }.joined()
+                    $0 + "#" + Hashing.sha256(voicemail.audio).lowercaseHex
                 }
                 receipt = try intake.deposit(request)
             }

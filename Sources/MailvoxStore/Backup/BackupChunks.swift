@@ -122,19 +122,19 @@ public struct ChunkedFile: Sendable, Equatable {
 
 extension BackupRepository {
     /// Stores `bytes` as chunks: each chunk whose blob is already there (same digest, same size)
-    /// is not written again; a new one is written under `temporaryDirectory`, fsynced and renamed
-    /// into `blobs/`. Returns the file, the bytes written, the new blobs' digests and the blob
-    /// directories that got an entry (for the caller to fsync).
+    /// is not written again; a new one is written under `temporaryDirectory` and renamed into
+    /// `blobs/`. Nothing is fsynced here: the caller syncs the file system once before anything
+    /// names these chunks (`BackupFiles.syncFileSystem`). Returns the file, the bytes written
+    /// and the new blobs' digests.
     func storeChunks(
         _ bytes: UnsafeRawBufferPointer, temporaryDirectory: String,
         cutting lengths: (UnsafeRawBufferPointer) -> [Int] = ContentChunker.lengths
-    ) throws -> (file: ChunkedFile, written: Int64, newBlobs: [String], directories: Set<String>) {
+    ) throws -> (file: ChunkedFile, written: Int64, newBlobs: [String]) {
         var whole = StreamingSHA256()
         whole.update(bytes)
         var chunks: [BackupManifest.Blob] = []
         var written: Int64 = 0
         var newBlobs: [String] = []
-        var directories: Set<String> = []
         var offset = 0
         for length in lengths(bytes) {
             let piece = UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length])
@@ -153,9 +153,6 @@ extension BackupRepository {
             guard fd >= 0 else { throw BackupError.io(path: temporary, reason: "cannot create: \(errnoText())") }
             do {
                 try DurableFile.writeAll(fd, Array(piece), path: temporary)
-                guard fsync(fd) == 0 else {
-                    throw BackupError.io(path: temporary, reason: "cannot fsync: \(errnoText())")
-                }
                 close(fd)
             } catch {
                 close(fd)
@@ -168,19 +165,15 @@ extension BackupRepository {
             }
             written += blob.size
             newBlobs.append(blob.digest)
-            directories.insert(directory)
         }
-        return (
-            ChunkedFile(digest: whole.finalizeHex(), size: Int64(bytes.count), chunks: chunks), written, newBlobs,
-            directories
-        )
+        return (ChunkedFile(digest: whole.finalizeHex(), size: Int64(bytes.count), chunks: chunks), written, newBlobs)
     }
 
     /// Stores the file at `path` as chunks (see `storeChunks(_:temporaryDirectory:cutting:)`).
     func storeChunks(
         ofFile path: String, temporaryDirectory: String,
         cutting lengths: (UnsafeRawBufferPointer) -> [Int] = ContentChunker.lengths
-    ) throws -> (file: ChunkedFile, written: Int64, newBlobs: [String], directories: Set<String>) {
+    ) throws -> (file: ChunkedFile, written: Int64, newBlobs: [String]) {
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)

@@ -56,7 +56,6 @@ public final class BackupWriter {
     private var counter = 0
     private var madeBlobDirectories: Set<String> = []
     private var newBlobs: Set<String> = []
-    private var touchedDirectories: Set<String> = []
     private var bytesRead: Int64 = 0
     private var bytesWritten: Int64 = 0
 
@@ -133,7 +132,6 @@ public final class BackupWriter {
             ofFile: snapshotPath, temporaryDirectory: incoming, cutting: DatabasePageChunker.lengths)
         unlink(snapshotPath)
         bytesWritten += snapshot.written
-        touchedDirectories.formUnion(snapshot.directories)
 
         // 3. What the snapshot references that step 1 did not take.
         var manifest = BackupManifest(
@@ -166,7 +164,7 @@ public final class BackupWriter {
         if let configFile, let fd = Optional(open(configFile, O_RDONLY | O_CLOEXEC)), fd >= 0 {
             defer { close(fd) }
             let copied = try BackupFiles.copy(
-                fd: fd, sourcePath: configFile, to: partial + "/" + BackupManifest.configFileName)
+                fd: fd, sourcePath: configFile, to: partial + "/" + BackupManifest.configFileName, sync: false)
             manifest.config = .init(digest: copied.0, size: copied.1)
             bytesWritten += copied.1
         }
@@ -174,12 +172,11 @@ public final class BackupWriter {
             try repository.storeChunks($0, temporaryDirectory: incoming)
         }
         bytesWritten += entries.written
-        touchedDirectories.formUnion(entries.directories)
         let text = manifest.encoded(entries: entries.file)
-        try BackupFiles.writeFile(partial + "/" + BackupManifest.fileName, text)
+        try BackupFiles.writeFile(partial + "/" + BackupManifest.fileName, text, sync: false)
         try BackupFiles.writeFile(
             partial + "/" + BackupManifest.digestFileName,
-            "\(BackupFiles.digest(text: text))  \(BackupManifest.fileName)\n")
+            "\(BackupFiles.digest(text: text))  \(BackupManifest.fileName)\n", sync: false)
         bytesWritten += Int64(text.utf8.count) + 80
 
         // Blobs this run linked for files the snapshot no longer references (expunged between
@@ -190,8 +187,10 @@ public final class BackupWriter {
             unlink(repository.blobPath(digest))
         }
         try? FileManager.default.removeItem(atPath: incoming)
-        for directory in touchedDirectories { try BackupFiles.fsyncFile(directory) }
-        try BackupFiles.fsyncFile(partial)
+        // Every chunk, copy, link and manifest of the run reaches the disk in one flush, before
+        // the rename that makes the run exist: a crash before it leaves a `.partial` run that
+        // nothing names, never a run whose files were still in the page cache.
+        try BackupFiles.syncFileSystem(of: root)
         guard rename(partial, repository.runDirectory(name)) == 0 else {
             throw BackupError.io(path: partial, reason: "cannot complete the run: \(errnoText())")
         }
@@ -232,7 +231,7 @@ public final class BackupWriter {
                 throw BackupError.io(path: path, reason: "cannot open: \(errnoText())")
             }
             defer { close(fd) }
-            result = try BackupFiles.copy(fd: fd, sourcePath: path, to: temporary)
+            result = try BackupFiles.copy(fd: fd, sourcePath: path, to: temporary, sync: false)
             bytesWritten += result.1
         }
         bytesRead += result.1
@@ -244,7 +243,6 @@ public final class BackupWriter {
         }
         if Glibc.link(temporary, blob) == 0 {
             newBlobs.insert(result.0)
-            touchedDirectories.insert(directory)
         } else if errno != EEXIST {
             throw BackupError.io(path: blob, reason: "cannot store: \(errnoText())")
         } else if !linkMode {
