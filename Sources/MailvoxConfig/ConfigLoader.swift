@@ -192,6 +192,18 @@ public enum ConfigLoader {
                 throw fail("sms.email_gateway_domain", "is required when sms.provider = \"email\"")
             }
         }
+        if config.storage.backend == .postgres && config.postgres.url.isEmpty {
+            throw fail("postgres.url", "is required when storage.backend = \"postgres\"")
+        }
+        if config.blobs.backend == .s3 {
+            for (key, missing) in [
+                ("blobs.endpoint", config.blobs.endpoint.isEmpty), ("blobs.bucket", config.blobs.bucket.isEmpty),
+                ("blobs.access_key_file", config.blobs.accessKeyFile == nil),
+                ("blobs.secret_key_file", config.blobs.secretKeyFile == nil),
+            ] where missing {
+                throw fail(key, "is required when blobs.backend = \"s3\"")
+            }
+        }
     }
 }
 

@@ -181,6 +181,38 @@ enum Settings {
         .int("retention", "saved_days", \.retention.savedDays, 0...36500),
 
         .int("audit", "days", \.audit.days, 1...3650),
+
+        .choice("storage", "backend", \.storage.backend),
+        .string("postgres", "url", \.postgres.url) { text in
+            guard !text.isEmpty else { return nil }
+            guard let url = URLComponents(string: text), ["postgres", "postgresql"].contains(url.scheme ?? ""),
+                url.host?.isEmpty == false
+            else { return "is not a postgres:// URL (e.g. \"postgres://mailvox@db.example.com/mailvox\")" }
+            // The URL is printed in logs and errors; the password belongs in password_file.
+            guard url.password == nil else { return "must not carry a password: put it in postgres.password_file" }
+            return nil
+        },
+        .optionalPath("postgres", "password_file", \.postgres.passwordFile),
+        .int("postgres", "pool_size", \.postgres.poolSize, 1...1000),
+        .choice("blobs", "backend", \.blobs.backend),
+        .string("blobs", "endpoint", \.blobs.endpoint, check: urlProblem),
+        .string("blobs", "bucket", \.blobs.bucket) { text in
+            // S3's bucket naming rules: 3–63 of a-z, 0-9, '.', '-', starting and ending alphanumeric.
+            guard !text.isEmpty else { return nil }
+            let allowed = text.utf8.allSatisfy {
+                (0x61...0x7a).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2e || $0 == 0x2d
+            }
+            let edges = [text.utf8.first!, text.utf8.last!].allSatisfy { $0 != 0x2e && $0 != 0x2d }
+            return (3...63).contains(text.utf8.count) && allowed && edges
+                ? nil : "\"\(text)\" is not an S3 bucket name (3–63 of a-z, 0-9, '.', '-')"
+        },
+        .string("blobs", "region", \.blobs.region) { text in
+            text.isEmpty || !text.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" })
+                ? "\"\(text)\" is not a region name (e.g. \"us-east-1\")" : nil
+        },
+        .optionalPath("blobs", "access_key_file", \.blobs.accessKeyFile),
+        .optionalPath("blobs", "secret_key_file", \.blobs.secretKeyFile),
+        .bool("blobs", "path_style", \.blobs.pathStyle),
     ]
 
     static let sections: [String] = {

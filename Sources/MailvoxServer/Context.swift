@@ -1,6 +1,6 @@
 import Foundation
-import Logging
 import GRDB
+import Logging
 import MailvoxConfig
 import MailvoxCore
 import MailvoxCrypto
@@ -31,6 +31,7 @@ public struct Context: Sendable {
     /// Loads the config at `configPath`, opens the database, and the master key if `needs` says so.
     public static func open(configPath: String, needs: Needs) throws -> Context {
         let config = try ConfigLoader.load(path: configPath)
+        try requireEmbedded(config)
         var candidates: [(path: String, key: MasterKey)] = []
         if needs == .masterKey {
             // Between the two renames of a rotation only `.new` exists; `candidates` checks it.
@@ -46,6 +47,26 @@ public struct Context: Sendable {
             masterKey = try choose(from: candidates.map(\.key), wrapping: directory.masterKeyIDs(), default: current)
         }
         return Context(config: config, database: database, directory: directory, masterKey: masterKey)
+    }
+
+    /// Refuses the scale-out backends until they carry the whole store (docs/SCALE-OUT.md: the
+    /// PostgreSQL driver, the job queue on it and the S3 blob store exist; the message store,
+    /// directory and change feed on them do not yet). A clear refusal, not a half-working node.
+    static func requireEmbedded(_ config: MailvoxCore.Configuration) throws {
+        if config.storage.backend != .embedded {
+            throw ConfigError(
+                source: config.file, key: "storage.backend",
+                message:
+                    "\"\(config.storage.backend.rawValue)\" cannot run the store yet (docs/SCALE-OUT.md); use \"embedded\""
+            )
+        }
+        if config.blobs.backend != .filesystem {
+            throw ConfigError(
+                source: config.file, key: "blobs.backend",
+                message:
+                    "\"\(config.blobs.backend.rawValue)\" cannot hold the spool yet (docs/SCALE-OUT.md); use \"filesystem\""
+            )
+        }
     }
 
     /// The key the database's wrapped keys were made with: normally the key file itself, or

@@ -164,6 +164,26 @@ struct ConfigFixture {
         #expect(fixture.error("[smtp]\nfrom = \"nobody\"\n")?.key == "smtp.from")
         #expect(fixture.error("[server]\nhostname = \"bad host\"\n")?.key == "server.hostname")
         #expect(fixture.error("[server]\ndata_dir = \"\"\n")?.key == "server.data_dir")
+        #expect(fixture.error("[storage]\nbackend = \"mysql\"\n")?.message.contains("\"postgres\"") == true)
+        #expect(fixture.error("[postgres]\nurl = \"mysql://db/x\"\n")?.key == "postgres.url")
+        #expect(fixture.error("[postgres]\npool_size = 0\n")?.key == "postgres.pool_size")
+        #expect(fixture.error("[blobs]\nbucket = \"Bad_Bucket\"\n")?.key == "blobs.bucket")
+        #expect(fixture.error("[blobs]\nbucket = \"-edge\"\n")?.key == "blobs.bucket")
+        #expect(fixture.error("[blobs]\nregion = \"us east\"\n")?.key == "blobs.region")
+        #expect(fixture.error("[blobs]\nendpoint = \"s3.example.com\"\n")?.key == "blobs.endpoint")
+        #expect(fixture.error("[blobs]\nbucket = \"voicemail-2026.eu\"\n") == nil)
+    }
+
+    /// A password in the URL would be printed wherever the URL is (logs, errors, `doctor`).
+    @Test func aPostgresPasswordIsRefusedInTheURLAndNeverEchoed() throws {
+        let fixture = try ConfigFixture()
+        let error = try #require(fixture.error("[postgres]\nurl = \"postgres://mv:hunter2@db/mailvox\"\n"))
+        #expect(error.key == "postgres.url")
+        #expect(error.message.contains("password_file"))
+        #expect(!error.description.contains("hunter2"))
+        let fromEnvironment = try #require(
+            fixture.error("", environment: ["MAILVOX_POSTGRES_URL": "postgres://mv:hunter2@db/mailvox"]))
+        #expect(fromEnvironment.source == "MAILVOX_POSTGRES_URL" && !fromEnvironment.description.contains("hunter2"))
     }
 
     @Test func rulesAcrossKeysNameTheKeyToChange() throws {
@@ -175,6 +195,12 @@ struct ConfigFixture {
         #expect(fixture.error("[sms]\nprovider = \"webhook\"\n")?.key == "sms.webhook_url")
         #expect(fixture.error("[sms]\nprovider = \"twilio\"\n")?.key == "sms.twilio_account_sid")
         #expect(fixture.error("[sms]\nprovider = \"email\"\n")?.key == "sms.email_gateway_domain")
+        #expect(fixture.error("[storage]\nbackend = \"postgres\"\n")?.key == "postgres.url")
+        #expect(fixture.error("[blobs]\nbackend = \"s3\"\n")?.key == "blobs.endpoint")
+        #expect(
+            fixture.error("[blobs]\nbackend = \"s3\"\nendpoint = \"https://s3.example.com\"\nbucket = \"voicemail\"\n")?
+                .key
+                == "blobs.access_key_file")
     }
 
     @Test func syntaxErrorCarriesTheParsersLine() throws {
@@ -252,7 +278,7 @@ struct ConfigFixture {
 
     /// A variable for a section that does not exist used to be ignored, so a typo left the
     /// file's value in force without a word.
-    @Test(arguments: ["MAILVOX_STORAGE_BACKEND", "MAILVOX_IMAPP_LISTEN", "MAILVOX_LISTEN"])
+    @Test(arguments: ["MAILVOX_STORAGES_BACKEND", "MAILVOX_IMAPP_LISTEN", "MAILVOX_LISTEN"])
     func anUnknownSectionIsAnErrorNamingTheVariable(name: String) throws {
         let error = try #require(try ConfigFixture().error("", environment: [name: "127.0.0.1:1"]))
         #expect(error.source == name)
@@ -377,7 +403,9 @@ struct ConfigFixture {
             "sms.webhook_secret_file", "sms.twilio_base_url", "sms.twilio_account_sid", "sms.twilio_auth_token_file",
             "sms.twilio_from", "sms.email_gateway_domain", "backup.warn_after_days",
             "retention.deleted_days", "retention.trash_days", "retention.inbox_days", "retention.saved_days",
-            "audit.days",
+            "audit.days", "storage.backend", "postgres.url", "postgres.password_file", "postgres.pool_size",
+            "blobs.backend", "blobs.endpoint", "blobs.bucket", "blobs.region", "blobs.access_key_file",
+            "blobs.secret_key_file", "blobs.path_style",
         ]
         #expect(Set(keys) == documented)
         for key in keys {

@@ -23,6 +23,9 @@ public struct Configuration: Sendable, Equatable {
     public var backup = Backup()
     public var retention = Retention()
     public var audit = Audit()
+    public var storage = Storage()
+    public var postgres = Postgres()
+    public var blobs = Blobs()
 
     /// A configuration with every default (paths still relative, as the loader resolves them).
     public init(file: String) {
@@ -300,6 +303,57 @@ public struct Configuration: Sendable, Equatable {
         public var days = 90
 
         public init(days: Int = 90) { self.days = days }
+    }
+
+    /// `[storage]` (docs/SCALE-OUT.md): where the index, directory and queue live.
+    public struct Storage: Sendable, Equatable {
+        /// `embedded`: SQLite in the data dir (one node, the default); `postgres`: the
+        /// `[postgres]` server, shared by every node.
+        public var backend = StorageBackend.embedded
+
+        public init(backend: StorageBackend = .embedded) { self.backend = backend }
+    }
+
+    public enum StorageBackend: String, Sendable, CaseIterable {
+        case embedded, postgres
+    }
+
+    /// `[postgres]`: the PostgreSQL server of `storage.backend = "postgres"`.
+    public struct Postgres: Sendable, Equatable {
+        /// `postgres://USER@HOST:PORT/DATABASE?sslmode=verify-full`; no password in it.
+        public var url = ""
+        /// The password, alone in a file (mode 600); nil for trust or peer authentication.
+        public var passwordFile: String? = nil
+        /// Connections each node keeps open at most.
+        public var poolSize = 8
+
+        public init(url: String = "", passwordFile: String? = nil, poolSize: Int = 8) {
+            self.url = url
+            self.passwordFile = passwordFile
+            self.poolSize = poolSize
+        }
+    }
+
+    /// `[blobs]` (docs/SCALE-OUT.md): where sealed messages, deposits and alert copies live.
+    public struct Blobs: Sendable, Equatable {
+        /// `filesystem`: files in the data dir (the default); `s3`: an S3-compatible bucket.
+        public var backend = BlobBackend.filesystem
+        /// The S3 service's base URL (`https://s3.eu-central-1.amazonaws.com`).
+        public var endpoint = ""
+        public var bucket = ""
+        public var region = "us-east-1"
+        /// The access key id and the secret key, each alone in a file (mode 600).
+        public var accessKeyFile: String? = nil
+        public var secretKeyFile: String? = nil
+        /// Path-style addressing (`ENDPOINT/BUCKET/KEY`), as most self-hosted services want;
+        /// otherwise virtual-hosted (`BUCKET.ENDPOINT/KEY`).
+        public var pathStyle = false
+
+        public init() {}
+    }
+
+    public enum BlobBackend: String, Sendable, CaseIterable {
+        case filesystem, s3
     }
 }
 
