@@ -56,7 +56,12 @@ public final class PostgresDatabase: SQLDatabase, CustomReflectable, @unchecked 
     }
 
     deinit {
-        for connection in idle { connection.close().whenComplete { _ in } }
+        for connection in idle { Self.closeInBackground(connection) }
+    }
+
+    /// Closes `connection` without waiting; it stays alive until closed (postgres-nio asserts that).
+    private static func closeInBackground(_ connection: PostgresConnection) {
+        connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
     }
 
     public func read<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
@@ -164,7 +169,7 @@ public final class PostgresDatabase: SQLDatabase, CustomReflectable, @unchecked 
         }
         condition.signal()
         condition.unlock()
-        if !keep { connection.close().whenComplete { _ in } }
+        if !keep { Self.closeInBackground(connection) }
     }
 
     private func connect(id: Int) throws -> PostgresConnection {

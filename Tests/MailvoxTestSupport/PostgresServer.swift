@@ -6,6 +6,7 @@ import Foundation
 ///
 /// The server stops when the test process ends, however it ends: a watchdog shell started
 /// with it polls the test process and runs `pg_ctl stop` and removes the dir once it is gone.
+/// (Foundation's `Process` cannot be waited for in an `atexit` handler, and a crash runs none.)
 /// PostgreSQL refuses to run as root, so as root initdb and pg_ctl run as `postgres`
 /// (`runuser`), and the dir is made traversable for it (docs: shared NOTES.md).
 public final class PostgresServer: Sendable {
@@ -66,16 +67,51 @@ public final class PostgresServer: Sendable {
     }
 
     /// Starts the server (again, after `stop`) on the same port and data, and waits until it accepts connections.
+    ///
+    /// The postmaster runs in the foreground as a child that is never waited for, not through
+    /// `pg_ctl start`: a daemon started by pg_ctl inherits the descriptor Foundation's `Process`
+    /// watches for its child's exit, so waiting for pg_ctl never returned.
     public func start() throws {
-        let options = "-p \(port) -k \(socketDirectory) -h 127.0.0.1 -F -c max_connections=300"
-        do {
-            try asPostgres(
-                "pg_ctl",
-                ["-D", dataDirectory, "-l", directory + "/sock/server.log", "-o", options, "-w", "-t", "60", "start"])
-        } catch {
-            let log = (try? String(contentsOfFile: directory + "/sock/server.log", encoding: .utf8)) ?? ""
-            throw PostgresServerError("PostgreSQL did not start on port \(port): \(error)\n\(log.suffix(2000))")
+        let log = directory + "/sock/server.log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let process = Process()
+        let postgres =
+            [
+                Self.binaries + "/postgres", "-D", dataDirectory, "-p", "\(port)", "-k", socketDirectory, "-h",
+                "127.0.0.1",
+            ]
+            + ["-F", "-c", "max_connections=300"]
+        if getuid() == 0 {
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
+            process.arguments = ["-u", "postgres", "--"] + postgres
+        } else {
+            process.executableURL = URL(fileURLWithPath: postgres[0])
+            process.arguments = Array(postgres.dropFirst())
         }
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle(forWritingAtPath: log)
+        process.standardError = FileHandle(forWritingAtPath: log)
+        try process.run()
+        Self.keep(process)
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            if try Subprocess.run("pg_isready", ["-q", "-h", "127.0.0.1", "-p", "\(port)"]).succeeded { return }
+            if !process.isRunning { break }
+            usleep(100_000)
+        }
+        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        throw PostgresServerError("PostgreSQL did not start on port \(port):\n\(output.suffix(2000))")
+    }
+
+    private static let processLock = NSLock()
+    nonisolated(unsafe) private static var processes: [Process] = []
+
+    /// Keeps the postmaster's `Process` alive while it runs.
+    private static func keep(_ process: Process) {
+        processLock.lock()
+        defer { processLock.unlock() }
+        processes.removeAll { !$0.isRunning }
+        processes.append(process)
     }
 
     /// Stops the server at once (`pg_ctl stop -m fast`: open connections are closed by the server).
