@@ -36,6 +36,7 @@ public final class PostgresDatabase: SQLDatabase, CustomReflectable, @unchecked 
         self.group = eventLoopGroup
         self.logger = logger
         self.configuration = try Self.configuration(settings)
+        Self.requireBlockingThread()
         let first = try lease()
         giveBack(first, broken: false)
     }
@@ -74,9 +75,7 @@ public final class PostgresDatabase: SQLDatabase, CustomReflectable, @unchecked 
     }
 
     private func transaction<T>(begin: String, _ body: (any SQLConnection) throws -> T) throws -> T {
-        precondition(
-            MultiThreadedEventLoopGroup.currentEventLoop == nil,
-            "PostgresDatabase blocks: call it from the blocking pool, never from an event loop")
+        Self.requireBlockingThread()
         var retries = 0
         while true {
             let connection = try lease()
@@ -120,6 +119,13 @@ public final class PostgresDatabase: SQLDatabase, CustomReflectable, @unchecked 
             giveBack(connection, broken: false)
             return result
         }
+    }
+
+    /// Waiting for a future on an event loop would wait for that loop itself: refused at once.
+    private static func requireBlockingThread() {
+        precondition(
+            MultiThreadedEventLoopGroup.currentEventLoop == nil,
+            "PostgresDatabase blocks: call it from the blocking pool, never from an event loop")
     }
 
     // MARK: The pool
