@@ -28,6 +28,8 @@ let package = Package(
         // Already in the graph through swift-certificates; named so X.509 SANs can be built.
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        // `[storage] backend = "postgres"` (issue #18): the PostgreSQL wire protocol on NIO.
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         // Its OTP module only: RFC 6238 TOTP for the web inbox's second factor.
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
@@ -94,6 +96,18 @@ let package = Package(
         .target(
             name: "MailvoxQueue",
             dependencies: ["MailvoxCore", "MailvoxDatabase", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // The SQL seam's PostgreSQL driver: a bounded pool of synchronous connections over postgres-nio.
+        .target(
+            name: "MailvoxPostgres",
+            dependencies: [
+                "MailvoxCore", "MailvoxDatabase",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
 
         // MARK: Services
@@ -238,9 +252,14 @@ let package = Package(
         .testTarget(
             name: "MailvoxQueueTests",
             dependencies: [
-                "MailvoxQueue", "MailvoxStore", "MailvoxDatabase", "MailvoxCrypto", "MailvoxCore",
+                "MailvoxQueue", "MailvoxStore", "MailvoxDatabase", "MailvoxPostgres", "MailvoxCrypto", "MailvoxCore",
+                "MailvoxTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
+        ),
+        .testTarget(
+            name: "MailvoxPostgresTests",
+            dependencies: ["MailvoxPostgres", "MailvoxDatabase", "MailvoxCore", "MailvoxTestSupport"]
         ),
         .testTarget(
             name: "MailvoxPipelineTests",

@@ -1,6 +1,6 @@
 import Foundation
-import GRDB
 import MailvoxCore
+import MailvoxDatabase
 
 /// Deposit records: what a front door accepted, what it answers about an id, when it is forgotten.
 extension JobQueue {
@@ -27,11 +27,24 @@ extension JobQueue {
                 return existing
             }
             let now = Date().timeIntervalSince1970
-            try db.execute(
-                sql: """
-                    INSERT INTO deposit (id, mailbox_id, idempotency_sha256, body_sha256, status, created_at, updated_at)
-                    VALUES (?, ?, ?, ?, 'queued', ?, ?)
-                    """, arguments: [depositID, mailbox.rawValue, digest, bodyDigest, now, now])
+            // Two nodes may take the same key at once (PostgreSQL): the unique index decides, the
+            // loser's insert does nothing and it answers with the winner's deposit.
+            let inserted = try db.rows(
+                """
+                INSERT INTO deposit (id, mailbox_id, idempotency_sha256, body_sha256, status, created_at, updated_at)
+                VALUES (?, ?, ?, ?, 'queued', ?, ?)
+                ON CONFLICT (mailbox_id, idempotency_sha256) WHERE idempotency_sha256 IS NOT NULL DO NOTHING
+                RETURNING id
+                """,
+                [
+                    .text(depositID), .text(mailbox.rawValue), SQLValue(digest), SQLValue(bodyDigest), .real(now),
+                    .real(now),
+                ])
+            if inserted.isEmpty, let digest,
+                let existing = try Self.existing(db, mailbox: mailbox, digest: digest, bodyDigest: bodyDigest)
+            {
+                return existing
+            }
             try Self.insertJob(db, kind: .deliver, depositID: depositID, channel: nil, recipient: "", now: now)
             return .accepted(depositID: depositID)
         }
@@ -41,15 +54,15 @@ extension JobQueue {
     /// (recorded before `queue.3-body-digest`), or a repeat that gives none, cannot be compared
     /// and stays a duplicate, as before.
     private static func existing(
-        _ db: GRDB.Database, mailbox: MailboxID, digest: Data, bodyDigest: Data?
+        _ db: any SQLConnection, mailbox: MailboxID, digest: Data, bodyDigest: Data?
     ) throws -> Acceptance? {
         guard
-            let row = try Row.fetchOne(
-                db, sql: "SELECT id, body_sha256 FROM deposit WHERE mailbox_id = ? AND idempotency_sha256 = ?",
-                arguments: [mailbox.rawValue, digest])
+            let row = try db.one(
+                "SELECT id, body_sha256 FROM deposit WHERE mailbox_id = ? AND idempotency_sha256 = ?",
+                [.text(mailbox.rawValue), SQLValue(digest)])
         else { return nil }
-        let id: String = row["id"]
-        let firstBody: Data? = row["body_sha256"]
+        let id: String = try row.get("id")
+        let firstBody: Data? = try row.optional("body_sha256")
         if let firstBody, let bodyDigest, firstBody != bodyDigest { return .mismatch(depositID: id) }
         return .duplicate(depositID: id)
     }
@@ -57,13 +70,13 @@ extension JobQueue {
     /// The record of deposit `id`; see `QueueRow` for what is refused.
     public func deposit(id: String) throws -> DepositRecord? {
         try database.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM deposit WHERE id = ?", arguments: [id]).map { row in
+            try db.one("SELECT * FROM deposit WHERE id = ?", [.text(id)]).map { row in
                 let reader = QueueRow(row: row, table: "deposit", id: id)
                 return DepositRecord(
-                    id: row["id"], mailbox: try reader.value("mailbox_id", MailboxID.init),
+                    id: try row.get("id"), mailbox: try reader.value("mailbox_id", MailboxID.init),
                     status: try reader.value("status"),
-                    uid: (row["uid"] as Int64?).map { UInt32(truncatingIfNeeded: $0) }, errorCode: row["error_code"],
-                    errorMessage: row["error_message"])
+                    uid: try row.optional("uid", as: Int64.self).map { UInt32(truncatingIfNeeded: $0) },
+                    errorCode: try row.optional("error_code"), errorMessage: try row.optional("error_message"))
             }
         }
     }
@@ -75,16 +88,20 @@ extension JobQueue {
     {
         try database.write { db in
             try db.execute(
-                sql:
-                    "UPDATE deposit SET status = ?, uid = ?, error_code = ?, error_message = ?, updated_at = ? WHERE id = ?",
-                arguments: [status.rawValue, uid.map { Int64($0) }, code, message, Date().timeIntervalSince1970, id])
+                "UPDATE deposit SET status = ?, uid = ?, error_code = ?, error_message = ?, updated_at = ? WHERE id = ?",
+                [
+                    .text(status.rawValue), SQLValue(uid.map { Int64($0) }), SQLValue(code), SQLValue(message),
+                    .real(Date().timeIntervalSince1970), .text(id),
+                ])
         }
     }
 
     /// Deposit ids of `mailbox` that still have a sealed file to clean up (`mailbox remove`).
     public func depositIDs(mailbox: MailboxID) throws -> [String] {
         try database.read { db in
-            try String.fetchAll(db, sql: "SELECT id FROM deposit WHERE mailbox_id = ?", arguments: [mailbox.rawValue])
+            try db.rows("SELECT id FROM deposit WHERE mailbox_id = ?", [.text(mailbox.rawValue)]).map {
+                try $0.get("id")
+            }
         }
     }
 
@@ -94,11 +111,10 @@ extension JobQueue {
     public func purge(finishedBefore cutoff: Date) throws -> Int {
         try database.write { db in
             try db.execute(
-                sql: """
-                    DELETE FROM deposit WHERE status != 'queued' AND updated_at < ?
-                    AND NOT EXISTS (SELECT 1 FROM job WHERE job.deposit_id = deposit.id AND job.state IN ('queued', 'leased'))
-                    """, arguments: [cutoff.timeIntervalSince1970])
-            return db.changesCount
+                """
+                DELETE FROM deposit WHERE status != 'queued' AND updated_at < ?
+                AND NOT EXISTS (SELECT 1 FROM job WHERE job.deposit_id = deposit.id AND job.state IN ('queued', 'leased'))
+                """, [.real(cutoff.timeIntervalSince1970)])
         }
     }
 }

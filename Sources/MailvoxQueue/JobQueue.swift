@@ -1,16 +1,23 @@
 import Foundation
 import GRDB
 import MailvoxCore
+import MailvoxDatabase
 
-/// Durable jobs on the shared SQLite database: enqueue with idempotency, lease with expiry,
-/// retry with backoff, dead letter. A crashed worker's lease simply expires.
+/// Durable jobs on the shared database (SQLite, or PostgreSQL shared by several nodes):
+/// enqueue with idempotency, lease with expiry, retry with backoff, dead letter. A crashed
+/// worker's lease simply expires.
 public final class JobQueue: Sendable {
-    let database: DatabasePool
+    let database: any SQLDatabase
     public let policy: RetryPolicy
 
-    public init(database: DatabasePool, policy: RetryPolicy) {
+    public init(database: any SQLDatabase, policy: RetryPolicy) {
         self.database = database
         self.policy = policy
+    }
+
+    /// The queue on the one SQLite file, as every caller before the SQL seam built it.
+    public convenience init(database: DatabasePool, policy: RetryPolicy) {
+        self.init(database: GRDBDatabase(database), policy: policy)
     }
 
     public enum Acceptance: Sendable, Equatable {
@@ -36,15 +43,20 @@ public final class JobQueue: Sendable {
     }
 
     static func insertJob(
-        _ db: GRDB.Database, kind: Job.Kind, depositID: String, channel: AlertChannel?, recipient: String,
+        _ db: any SQLConnection, kind: Job.Kind, depositID: String, channel: AlertChannel?, recipient: String,
         now: Double
     ) throws {
-        // No channel is '', the column's default, as deliver jobs have always been stored.
+        // No channel is '', the column's default, as deliver jobs have always been stored. The
+        // conflict is the job's uniqueness (kind, deposit, channel, recipient): a repeat is no-op.
         try db.execute(
-            sql: """
-                INSERT OR IGNORE INTO job (kind, deposit_id, channel, recipient, state, run_after, created_at, updated_at)
-                VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)
-                """, arguments: [kind.rawValue, depositID, channel?.rawValue ?? "", recipient, now, now, now])
+            """
+            INSERT INTO job (kind, deposit_id, channel, recipient, state, run_after, created_at, updated_at)
+            VALUES (?, ?, ?, ?, 'queued', ?, ?, ?) ON CONFLICT (kind, deposit_id, channel, recipient) DO NOTHING
+            """,
+            [
+                .text(kind.rawValue), .text(depositID), .text(channel?.rawValue ?? ""), .text(recipient), .real(now),
+                .real(now), .real(now),
+            ])
     }
 
     /// Takes the next due job of `kinds` for `leaseSeconds`; an expired lease counts as due.
@@ -61,18 +73,18 @@ public final class JobQueue: Sendable {
         try database.write { db in
             let time = now.timeIntervalSince1970
             while let next = try Self.nextDue(db, kinds: kinds, at: time) {
-                let id: Int64 = next["id"]
+                let id: Int64 = try next.get("id")
                 try db.execute(
-                    sql: """
-                        UPDATE job SET state = 'leased', lease_owner = ?, lease_expires = ?, attempts = attempts + 1,
-                            updated_at = ? WHERE id = ?
-                        """, arguments: [owner, time + leaseSeconds, time, id])
+                    """
+                    UPDATE job SET state = 'leased', lease_owner = ?, lease_expires = ?, attempts = attempts + 1,
+                        updated_at = ? WHERE id = ?
+                    """, [.text(owner), .real(time + leaseSeconds), .real(time), .integer(id)])
                 do {
                     return try Self.job(db, id: id)
                 } catch let error as QueueError {
                     guard case .corruptRow = error else { throw error }
                     // The query matched `kind` against `kinds`, so this one is readable.
-                    let kind: String = next["kind"]
+                    let kind: String = try next.get("kind")
                     let isDeliver = kind == Job.Kind.deliver.rawValue
                     try Self.deadLetter(db, id: id, isDeliver: isDeliver, reason: error.description, at: time)
                 }
@@ -81,43 +93,47 @@ public final class JobQueue: Sendable {
         }
     }
 
-    /// The id and kind of the first due job of `kinds`, if any.
-    private static func nextDue(_ db: GRDB.Database, kinds: [Job.Kind], at time: Double) throws -> Row? {
+    /// The id and kind of the first due job of `kinds`, if any, locked for this transaction.
+    ///
+    /// On PostgreSQL several nodes lease at once: `FOR UPDATE SKIP LOCKED` locks the row it
+    /// returns and passes over rows another transaction holds, so each job goes to one worker
+    /// and none waits for another's commit. SQLite has one writer at a time and needs neither.
+    private static func nextDue(_ db: any SQLConnection, kinds: [Job.Kind], at time: Double) throws -> SQLRow? {
         let placeholders = kinds.map { _ in "?" }.joined(separator: ", ")
-        var arguments: StatementArguments = StatementArguments(kinds.map(\.rawValue))
-        arguments += [time, time]
-        return try Row.fetchOne(
-            db,
-            sql: """
-                SELECT id, kind FROM job WHERE kind IN (\(placeholders)) AND (
-                    (state = 'queued' AND run_after <= ?) OR (state = 'leased' AND lease_expires < ?))
-                ORDER BY run_after, id LIMIT 1
-                """, arguments: arguments)
+        let arguments = kinds.map { SQLValue.text($0.rawValue) } + [.real(time), .real(time)]
+        let locking = db.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
+        return try db.one(
+            """
+            SELECT id, kind FROM job WHERE kind IN (\(placeholders)) AND (
+                (state = 'queued' AND run_after <= ?) OR (state = 'leased' AND lease_expires < ?))
+            ORDER BY run_after, id LIMIT 1\(locking)
+            """, arguments)
     }
 
     /// Dead-letters a leased job that cannot be read (see `lease`), and a deliver job's deposit.
     private static func deadLetter(
-        _ db: GRDB.Database, id: Int64, isDeliver: Bool, reason: String, at time: Double
+        _ db: any SQLConnection, id: Int64, isDeliver: Bool, reason: String, at time: Double
     ) throws {
         try db.execute(
-            sql: """
-                UPDATE job SET state = 'dead', last_error = ?, lease_owner = NULL, lease_expires = NULL, updated_at = ?
-                WHERE id = ?
-                """, arguments: [reason, time, id])
+            """
+            UPDATE job SET state = 'dead', last_error = ?, lease_owner = NULL, lease_expires = NULL, updated_at = ?
+            WHERE id = ?
+            """, [.text(reason), .real(time), .integer(id)])
         guard isDeliver else { return }
         // The code every dead deliver job's deposit gets; the message is for the PBX that asks,
         // so it names no table or stored value.
         try db.execute(
-            sql: """
-                UPDATE deposit SET status = ?, error_code = 'delivery_failed', error_message = ?, updated_at = ?
-                WHERE id = (SELECT deposit_id FROM job WHERE id = ?)
-                """,
-            arguments: [
-                DepositRecord.Status.failed.rawValue, "the queue cannot read this deposit's job", time, id,
+            """
+            UPDATE deposit SET status = ?, error_code = 'delivery_failed', error_message = ?, updated_at = ?
+            WHERE id = (SELECT deposit_id FROM job WHERE id = ?)
+            """,
+            [
+                .text(DepositRecord.Status.failed.rawValue), .text("the queue cannot read this deposit's job"),
+                .real(time), .integer(id),
             ])
     }
 
-    /// The end of a delivery in one transaction: the alert jobs enqueued (`INSERT OR IGNORE`, as
+    /// The end of a delivery in one transaction: the alert jobs enqueued (`ON CONFLICT DO NOTHING`, as
     /// `enqueue`), the deposit marked delivered with its UID, the job done. One commit instead
     /// of one per step: each commit is a WAL fsync, and a crash between them used to leave a
     /// delivered deposit whose job ran again.
@@ -132,9 +148,11 @@ public final class JobQueue: Sendable {
                     now: time)
             }
             try db.execute(
-                sql:
-                    "UPDATE deposit SET status = ?, uid = ?, error_code = NULL, error_message = NULL, updated_at = ? WHERE id = ?",
-                arguments: [DepositRecord.Status.delivered.rawValue, Int64(uid), time, job.depositID])
+                "UPDATE deposit SET status = ?, uid = ?, error_code = NULL, error_message = NULL, updated_at = ? WHERE id = ?",
+                [
+                    .text(DepositRecord.Status.delivered.rawValue), .integer(Int64(uid)), .real(time),
+                    .text(job.depositID),
+                ])
             try Self.markDone(db, job, now: time)
         }
     }
@@ -143,10 +161,10 @@ public final class JobQueue: Sendable {
         try database.write { db in try Self.markDone(db, job, now: Date().timeIntervalSince1970) }
     }
 
-    private static func markDone(_ db: GRDB.Database, _ job: Job, now: Double) throws {
+    private static func markDone(_ db: any SQLConnection, _ job: Job, now: Double) throws {
         try db.execute(
-            sql: "UPDATE job SET state = 'done', lease_owner = NULL, lease_expires = NULL, updated_at = ? WHERE id = ?",
-            arguments: [now, job.id])
+            "UPDATE job SET state = 'done', lease_owner = NULL, lease_expires = NULL, updated_at = ? WHERE id = ?",
+            [.real(now), .integer(job.id)])
     }
 
     /// Records a failure: retried after the backoff, or dead when `permanent` or out of attempts.
@@ -155,15 +173,19 @@ public final class JobQueue: Sendable {
     public func fail(_ job: Job, reason: String, permanent: Bool, now: Date = Date()) throws -> Job.State {
         try database.write { db in
             let attempts =
-                try Int.fetchOne(db, sql: "SELECT attempts FROM job WHERE id = ?", arguments: [job.id]) ?? job.attempts
+                try db.one("SELECT attempts FROM job WHERE id = ?", [.integer(job.id)])?.get("attempts", as: Int.self)
+                ?? job.attempts
             let dead = permanent || attempts >= policy.maxAttempts
             let runAfter = now.timeIntervalSince1970 + (dead ? 0 : policy.delay(afterAttempt: attempts))
             try db.execute(
-                sql: """
-                    UPDATE job SET state = ?, run_after = ?, last_error = ?, lease_owner = NULL, lease_expires = NULL,
-                        updated_at = ? WHERE id = ?
-                    """,
-                arguments: [dead ? "dead" : "queued", runAfter, reason, now.timeIntervalSince1970, job.id])
+                """
+                UPDATE job SET state = ?, run_after = ?, last_error = ?, lease_owner = NULL, lease_expires = NULL,
+                    updated_at = ? WHERE id = ?
+                """,
+                [
+                    .text(dead ? "dead" : "queued"), .real(runAfter), .text(reason), .real(now.timeIntervalSince1970),
+                    .integer(job.id),
+                ])
             return dead ? .dead : .queued
         }
     }
@@ -171,11 +193,12 @@ public final class JobQueue: Sendable {
     /// Gives a leased job back untouched (shutdown): it runs again at once, its attempt not counted.
     public func release(_ job: Job) throws {
         try database.write { db in
+            // CASE, not MAX(a, b): SQLite's two-argument MAX is PostgreSQL's GREATEST.
             try db.execute(
-                sql: """
-                    UPDATE job SET state = 'queued', attempts = MAX(attempts - 1, 0), lease_owner = NULL,
-                        lease_expires = NULL, updated_at = ? WHERE id = ? AND state = 'leased'
-                    """, arguments: [Date().timeIntervalSince1970, job.id])
+                """
+                UPDATE job SET state = 'queued', attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END,
+                    lease_owner = NULL, lease_expires = NULL, updated_at = ? WHERE id = ? AND state = 'leased'
+                """, [.real(Date().timeIntervalSince1970), .integer(job.id)])
         }
     }
 
@@ -186,22 +209,20 @@ public final class JobQueue: Sendable {
     public func releaseOrphanedLeases() throws -> Int {
         try database.write { db in
             try db.execute(
-                sql: """
-                    UPDATE job SET state = 'queued', lease_owner = NULL, lease_expires = NULL, run_after = ?,
-                        updated_at = ? WHERE state = 'leased'
-                    """, arguments: [Date().timeIntervalSince1970, Date().timeIntervalSince1970])
-            return db.changesCount
+                """
+                UPDATE job SET state = 'queued', lease_owner = NULL, lease_expires = NULL, run_after = ?,
+                    updated_at = ? WHERE state = 'leased'
+                """, [.real(Date().timeIntervalSince1970), .real(Date().timeIntervalSince1970)])
         }
     }
 
     public func jobs(dead: Bool = false) throws -> [Job] {
         try database.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT job.*, deposit.mailbox_id FROM job JOIN deposit ON deposit.id = job.deposit_id
-                    WHERE \(dead ? "job.state = 'dead'" : "job.state IN ('queued', 'leased')") ORDER BY job.id
-                    """
+            try db.rows(
+                """
+                SELECT job.*, deposit.mailbox_id FROM job JOIN deposit ON deposit.id = job.deposit_id
+                WHERE \(dead ? "job.state = 'dead'" : "job.state IN ('queued', 'leased')") ORDER BY job.id
+                """
             ).map(Self.job)
         }
     }
@@ -211,12 +232,12 @@ public final class JobQueue: Sendable {
     /// Makes a dead (or waiting) job due now with a fresh attempt count.
     public func retry(id: Int64) throws {
         try database.write { db in
-            try db.execute(
-                sql: """
-                    UPDATE job SET state = 'queued', attempts = 0, run_after = ?, last_error = NULL, updated_at = ?
-                    WHERE id = ? AND state IN ('dead', 'queued')
-                    """, arguments: [Date().timeIntervalSince1970, Date().timeIntervalSince1970, id])
-            if db.changesCount == 0 { throw QueueError.noSuchJob(id) }
+            let changed = try db.execute(
+                """
+                UPDATE job SET state = 'queued', attempts = 0, run_after = ?, last_error = NULL, updated_at = ?
+                WHERE id = ? AND state IN ('dead', 'queued')
+                """, [.real(Date().timeIntervalSince1970), .real(Date().timeIntervalSince1970), .integer(id)])
+            if changed == 0 { throw QueueError.noSuchJob(id) }
         }
     }
 
@@ -225,43 +246,44 @@ public final class JobQueue: Sendable {
     /// refuses as corrupt can still be removed: `kind` is nil when this version does not know it.
     public func drop(id: Int64) throws -> (kind: Job.Kind?, depositID: String) {
         try database.write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT kind, deposit_id FROM job WHERE id = ?", arguments: [id])
+            guard let row = try db.one("SELECT kind, deposit_id FROM job WHERE id = ?", [.integer(id)])
             else { throw QueueError.noSuchJob(id) }
-            try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [id])
-            return (Job.Kind(rawValue: row["kind"]), row["deposit_id"])
+            try db.execute("DELETE FROM job WHERE id = ?", [.integer(id)])
+            return ((try? row.get("kind", as: String.self)).flatMap(Job.Kind.init), try row.get("deposit_id"))
         }
     }
 
     /// Queue depth and the age of the oldest due job, for `/metrics`.
     public func depth() throws -> (queued: Int, leased: Int, dead: Int, oldestSeconds: Double) {
         try database.read { db in
-            let row = try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT SUM(state = 'queued') AS queued, SUM(state = 'leased') AS leased, SUM(state = 'dead') AS dead,
-                        MIN(CASE WHEN state IN ('queued', 'leased') THEN created_at END) AS oldest FROM job
-                    """)!
-            let oldest: Double? = row["oldest"]
+            // COUNT of a CASE, not SUM of a comparison: PostgreSQL has no SUM over booleans.
+            let row = try db.one(
+                """
+                SELECT COUNT(CASE WHEN state = 'queued' THEN 1 END) AS queued,
+                    COUNT(CASE WHEN state = 'leased' THEN 1 END) AS leased,
+                    COUNT(CASE WHEN state = 'dead' THEN 1 END) AS dead,
+                    MIN(CASE WHEN state IN ('queued', 'leased') THEN created_at END) AS oldest FROM job
+                """)
+            guard let row else { return (0, 0, 0, 0) }
+            let oldest = try row.optional("oldest", as: Double.self)
             return (
-                row["queued"] ?? 0, row["leased"] ?? 0, row["dead"] ?? 0,
+                try row.get("queued"), try row.get("leased"), try row.get("dead"),
                 oldest.map { Date().timeIntervalSince1970 - $0 } ?? 0
             )
         }
     }
 
-    static func job(_ db: GRDB.Database, id: Int64) throws -> Job? {
-        try Row.fetchOne(
-            db,
-            sql:
-                "SELECT job.*, deposit.mailbox_id FROM job JOIN deposit ON deposit.id = job.deposit_id WHERE job.id = ?",
-            arguments: [id]
+    static func job(_ db: any SQLConnection, id: Int64) throws -> Job? {
+        try db.one(
+            "SELECT job.*, deposit.mailbox_id FROM job JOIN deposit ON deposit.id = job.deposit_id WHERE job.id = ?",
+            [.integer(id)]
         ).map(job)
     }
 
     /// A row of `job` joined with its deposit's `mailbox_id`; see `QueueRow` for what is refused.
-    static func job(_ row: Row) throws -> Job {
-        let id: Int64 = row["id"]
-        let depositID: String = row["deposit_id"]
+    static func job(_ row: SQLRow) throws -> Job {
+        let id: Int64 = try row.get("id")
+        let depositID: String = try row.get("deposit_id")
         let reader = QueueRow(row: row, table: "job", id: "\(id)")
         let kind: Job.Kind = try reader.value("kind")
         let state: Job.State = try reader.value("state")
@@ -279,7 +301,7 @@ public final class JobQueue: Sendable {
         let mailbox = try QueueRow(row: row, table: "deposit", id: depositID).value("mailbox_id", MailboxID.init)
         return Job(
             id: id, kind: kind, depositID: depositID, mailbox: mailbox, channel: channel,
-            recipient: row["recipient"], state: state, attempts: row["attempts"],
-            runAfter: Date(timeIntervalSince1970: row["run_after"]), lastError: row["last_error"])
+            recipient: try row.get("recipient"), state: state, attempts: try row.get("attempts"),
+            runAfter: Date(timeIntervalSince1970: try row.get("run_after")), lastError: try row.optional("last_error"))
     }
 }

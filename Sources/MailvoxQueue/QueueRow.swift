@@ -1,4 +1,4 @@
-import GRDB
+import MailvoxDatabase
 
 /// One row of the queue's tables read into typed values, refusing what does not parse.
 ///
@@ -7,7 +7,7 @@ import GRDB
 /// reads used to fall back (`Job.Kind(rawValue:) ?? .deliver`) and so ran a row as something it
 /// never was.
 struct QueueRow {
-    let row: Row
+    let row: SQLRow
     /// Where the row lives, for the error: `job`, `deposit`, `alert_result`.
     let table: String
     /// The row's key as an administrator would look it up: a job's id, a deposit's id, an alert
@@ -16,8 +16,8 @@ struct QueueRow {
 
     /// The text in `column`, made into a `T` by `parse`; nil from `parse` means corrupt.
     func value<T>(_ column: String, _ parse: (String) -> T?) throws -> T {
-        let stored = (row[column] as DatabaseValue?) ?? .null
-        if let text = String.fromDatabaseValue(stored), let value = parse(text) { return value }
+        let stored = row[column]
+        if case .text(let text) = stored, let value = parse(text) { return value }
         throw corrupt(column, stored)
     }
 
@@ -31,12 +31,14 @@ struct QueueRow {
         _ = try value(column) { check($0) ? true : nil }
     }
 
-    private func corrupt(_ column: String, _ stored: DatabaseValue) -> QueueError {
+    private func corrupt(_ column: String, _ stored: SQLValue) -> QueueError {
         let shown =
-            switch stored.storage {
-            case .string(let text): text
+            switch stored {
+            case .text(let text): text
             case .null: "NULL"
-            default: stored.description
+            case .integer(let number): "\(number)"
+            case .real(let number): "\(number)"
+            case .blob(let bytes): "<\(bytes.count) bytes>"
             }
         return .corruptRow(table: table, id: id, column: column, value: shown)
     }

@@ -5,10 +5,13 @@ import MailvoxQueue
 import Testing
 
 extension QueueFixture {
+    /// The SQLite pool of a `.sqlite` fixture: these tests edit rows as only SQLite lets them.
+    var sqlite: DatabasePool { pool! }
+
     /// Runs `sql` as a hand edit or another version's code would: with the CHECK constraints and
     /// foreign keys that would refuse most of these rows switched off for the statement.
     func corrupt(_ sql: String) throws {
-        try database.writeWithoutTransaction { db in
+        try sqlite.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA ignore_check_constraints = ON; PRAGMA foreign_keys = OFF")
             defer { try? db.execute(sql: "PRAGMA ignore_check_constraints = OFF; PRAGMA foreign_keys = ON") }
             try db.execute(sql: sql)
@@ -17,7 +20,7 @@ extension QueueFixture {
 
     func jobID(deposit: String, kind: Job.Kind = .deliver) throws -> Int64 {
         try #require(
-            try database.read { db in
+            try sqlite.read { db in
                 try Int64.fetchOne(
                     db, sql: "SELECT id FROM job WHERE deposit_id = ? AND kind = ?",
                     arguments: [deposit, kind.rawValue])
@@ -86,11 +89,11 @@ extension QueueFixture {
         let taken = try #require(try fixture.queue.lease(owner: "w", kinds: [.deliver], leaseSeconds: 60))
         #expect(taken.depositID == "d2")
         #expect(taken.mailbox == fixture.mailbox)
-        let state = try fixture.database.read { db in
+        let state = try fixture.sqlite.read { db in
             try String.fetchOne(db, sql: "SELECT state || ' ' || last_error FROM job WHERE id = ?", arguments: [bad])
         }
         #expect(state == "dead " + error.description)
-        let status = try fixture.database.read { db in
+        let status = try fixture.sqlite.read { db in
             try String.fetchOne(db, sql: "SELECT status FROM deposit WHERE id = 'd1'")
         }
         #expect(status == "failed")
@@ -158,7 +161,7 @@ extension QueueFixture {
         #expect(taken.channel == .sms)
         let error = QueueError.corruptRow(table: "job", id: "\(bad)", column: "channel", value: "fax")
         let row = try #require(
-            try fixture.database.read { db in
+            try fixture.sqlite.read { db in
                 try Row.fetchOne(
                     db, sql: "SELECT state, last_error, lease_owner FROM job WHERE id = ?", arguments: [bad])
             })
@@ -196,7 +199,7 @@ extension QueueFixture {
         let fixture = try QueueFixture()
         _ = try fixture.accept("d1")
         try fixture.queue.enqueue(kind: .notify, depositID: "d1", channel: .sms, recipient: "+4930123456")
-        let stored = try fixture.database.read { db in
+        let stored = try fixture.sqlite.read { db in
             try String.fetchAll(db, sql: "SELECT channel FROM job ORDER BY id")
         }
         #expect(stored == ["", "sms"])

@@ -3,24 +3,58 @@ import GRDB
 import MailvoxCore
 import MailvoxCrypto
 import MailvoxDatabase
+import MailvoxPostgres
 import MailvoxQueue
 import MailvoxStore
+import MailvoxTestSupport
 import Testing
 
+/// Where a queue test's tables live: the SQLite file, or a database of its own on the test
+/// process's PostgreSQL server (`PostgresServer.shared`).
+enum Backend: String, Sendable, CaseIterable, CustomTestStringConvertible {
+    case sqlite, postgres
+    var testDescription: String { rawValue }
+}
+
 struct QueueFixture {
-    let database: DatabasePool
+    let database: any SQLDatabase
+    /// The SQLite pool behind `database` on `.sqlite`: what `CorruptRowTests` edit by hand.
+    let pool: DatabasePool?
+    let postgres: PostgresDatabase?
     let queue: JobQueue
     let mailbox = MailboxID("1000")!
 
-    init(maxAttempts: Int = 3) throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mvx-queue-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        database = try MailvoxDatabase.open(
-            path: folder + "/db.sqlite", migrations: [StoreMigrations.set, QueueMigrations.set], create: true)
-        try Directory(database: database, hasher: PasswordHasher(logN: 8, blockSize: 8, parallelism: 1)).addMailbox(
-            id: mailbox, settings: MailboxSettings(name: "Desk"), password: "long-enough", master: MasterKey.generate())
-        queue = JobQueue(
-            database: database, policy: RetryPolicy(maxAttempts: maxAttempts, initialSeconds: 5, maxSeconds: 60))
+    init(_ backend: Backend = .sqlite, maxAttempts: Int = 3, poolSize: Int = 4) throws {
+        let policy = RetryPolicy(maxAttempts: maxAttempts, initialSeconds: 5, maxSeconds: 60)
+        switch backend {
+        case .sqlite:
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mvx-queue-\(UUID())").path
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            let pool = try MailvoxDatabase.open(
+                path: folder + "/db.sqlite", migrations: [StoreMigrations.set, QueueMigrations.set], create: true)
+            try Directory(database: pool, hasher: PasswordHasher(logN: 8, blockSize: 8, parallelism: 1)).addMailbox(
+                id: mailbox, settings: MailboxSettings(name: "Desk"), password: "long-enough",
+                master: MasterKey.generate())
+            self.pool = pool
+            postgres = nil
+            database = GRDBDatabase(pool)
+            queue = JobQueue(database: pool, policy: policy)
+        case .postgres:
+            // The store's tables are not on PostgreSQL yet, so no mailbox row is needed (or checked).
+            let postgres = try Self.postgresDatabase(poolSize: poolSize)
+            try PostgresMigrator.migrate(postgres, sets: [QueueMigrations.postgres])
+            pool = nil
+            self.postgres = postgres
+            database = postgres
+            queue = JobQueue(database: postgres, policy: policy)
+        }
+    }
+
+    /// A pool on a new, empty database of the shared server.
+    static func postgresDatabase(poolSize: Int = 4) throws -> PostgresDatabase {
+        let server = try PostgresServer.shared
+        let name = try server.createDatabase()
+        return try PostgresDatabase(settings: PostgresSettings(url: server.url(database: name), poolSize: poolSize))
     }
 
     func accept(_ id: String, key: String? = nil, body: String? = nil) throws -> JobQueue.Acceptance {
@@ -28,11 +62,16 @@ struct QueueFixture {
             depositID: id, mailbox: mailbox, idempotencyDigest: key.map { Hashing.sha256(Data($0.utf8)) },
             bodyDigest: body.map { Hashing.sha256(Data($0.utf8)) })
     }
+
+    /// The first column of the first row of `sql`, read through the seam on either backend.
+    func scalar<T: SQLValueConvertible>(_ sql: String, as type: T.Type = T.self) throws -> T? {
+        try database.read { db in try db.one(sql).flatMap { row in try row.optional(row.columns[0], as: type) } }
+    }
 }
 
 @Suite struct JobQueueTests {
-    @Test func acceptRecordsADepositAndItsDeliverJob() throws {
-        let fixture = try QueueFixture()
+    @Test(arguments: Backend.allCases) func acceptRecordsADepositAndItsDeliverJob(_ backend: Backend) throws {
+        let fixture = try QueueFixture(backend)
         #expect(try fixture.accept("d1") == .accepted(depositID: "d1"))
         #expect(try fixture.queue.deposit(id: "d1")?.status == .queued)
         let jobs = try fixture.queue.jobs()
@@ -40,21 +79,23 @@ struct QueueFixture {
         #expect(jobs.first?.mailbox == fixture.mailbox)
     }
 
-    @Test func anIdempotencyKeyIsScopedToItsMailboxAndStoredAsADigest() throws {
-        let fixture = try QueueFixture()
+    @Test(arguments: Backend.allCases) func anIdempotencyKeyIsScopedToItsMailboxAndStoredAsADigest(
+        _ backend: Backend
+    ) throws {
+        let fixture = try QueueFixture(backend)
         #expect(try fixture.accept("d1", key: "call-42") == .accepted(depositID: "d1"))
         #expect(try fixture.accept("d2", key: "call-42") == .duplicate(depositID: "d1"))
         #expect(try fixture.queue.jobs().count == 1)
-        let stored = try fixture.database.read { db in
-            try Data.fetchOne(db, sql: "SELECT idempotency_sha256 FROM deposit")
-        }
+        let stored = try fixture.scalar("SELECT idempotency_sha256 FROM deposit", as: Data.self)
         #expect(stored == Hashing.sha256(Data("call-42".utf8)))
     }
 
     /// A key used again with a different body used to be answered as the first deposit, and
     /// the new recording was dropped; it is refused now, with nothing written.
-    @Test func aRepeatedKeyWithAnotherBodyIsAMismatchAndWritesNothing() throws {
-        let fixture = try QueueFixture()
+    @Test(arguments: Backend.allCases) func aRepeatedKeyWithAnotherBodyIsAMismatchAndWritesNothing(
+        _ backend: Backend
+    ) throws {
+        let fixture = try QueueFixture(backend)
         #expect(try fixture.accept("d1", key: "call-42", body: "first recording") == .accepted(depositID: "d1"))
         #expect(try fixture.accept("d2", key: "call-42", body: "first recording") == .duplicate(depositID: "d1"))
         #expect(try fixture.accept("d3", key: "call-42", body: "another recording") == .mismatch(depositID: "d1"))
@@ -73,30 +114,31 @@ struct QueueFixture {
         #expect(
             try fixture.queue.existingDeposit(
                 mailbox: fixture.mailbox, idempotencyDigest: Hashing.sha256(Data("new".utf8)), bodyDigest: nil) == nil)
-        let stored = try fixture.database.read { db in
-            try Data.fetchOne(db, sql: "SELECT body_sha256 FROM deposit WHERE id = 'd1'")
-        }
+        let stored = try fixture.scalar("SELECT body_sha256 FROM deposit WHERE id = 'd1'", as: Data.self)
         #expect(stored == Hashing.sha256(Data("first recording".utf8)))
     }
 
     /// Deposits recorded before `queue.3-body-digest` have no body digest: a repeat of their
     /// key cannot be compared and stays the duplicate answer it always was.
-    @Test func aFirstDepositWithoutABodyDigestStaysADuplicate() throws {
-        let fixture = try QueueFixture()
+    @Test(arguments: Backend.allCases) func aFirstDepositWithoutABodyDigestStaysADuplicate(_ backend: Backend) throws {
+        let fixture = try QueueFixture(backend)
         #expect(try fixture.accept("d1", key: "call-7") == .accepted(depositID: "d1"))
         #expect(try fixture.accept("d2", key: "call-7", body: "anything") == .duplicate(depositID: "d1"))
     }
 
-    @Test func theBodyDigestMigrationIsRecorded() throws {
-        let fixture = try QueueFixture()
-        let applied = try fixture.database.read { db in
-            try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
+    @Test(arguments: Backend.allCases) func theBodyDigestMigrationIsRecorded(_ backend: Backend) throws {
+        let fixture = try QueueFixture(backend)
+        let applied: [String]
+        if let postgres = fixture.postgres {
+            applied = try PostgresMigrator.appliedMigrations(postgres)
+        } else {
+            applied = try MailvoxDatabase.appliedMigrations(try #require(fixture.pool))
         }
         #expect(applied.contains("queue.3-body-digest"), "\(applied)")
     }
 
-    @Test func aLeaseIsExclusiveUntilItExpires() throws {
-        let fixture = try QueueFixture()
+    @Test(arguments: Backend.allCases) func aLeaseIsExclusiveUntilItExpires(_ backend: Backend) throws {
+        let fixture = try QueueFixture(backend)
         _ = try fixture.accept("d1")
         let now = Date()
         let first = try #require(try fixture.queue.lease(owner: "a", kinds: [.deliver], leaseSeconds: 60, now: now))
@@ -110,8 +152,8 @@ struct QueueFixture {
         #expect(try fixture.queue.lease(owner: "c", kinds: [.notify], leaseSeconds: 60, now: now + 200) == nil)
     }
 
-    @Test func failuresBackOffThenDeadLetter() throws {
-        let fixture = try QueueFixture(maxAttempts: 3)
+    @Test(arguments: Backend.allCases) func failuresBackOffThenDeadLetter(_ backend: Backend) throws {
+        let fixture = try QueueFixture(backend, maxAttempts: 3)
         _ = try fixture.accept("d1")
         var now = Date()
         for attempt in 1...3 {
@@ -138,23 +180,25 @@ struct QueueFixture {
         #expect(try fixture.queue.lease(owner: "w", kinds: [.deliver], leaseSeconds: 60)?.attempts == 1)
     }
 
-    @Test func aPermanentFailureIsDeadAtOnce() throws {
-        let fixture = try QueueFixture(maxAttempts: 8)
+    @Test(arguments: Backend.allCases) func aPermanentFailureIsDeadAtOnce(_ backend: Backend) throws {
+        let fixture = try QueueFixture(backend, maxAttempts: 8)
         _ = try fixture.accept("d1")
         let job = try #require(try fixture.queue.lease(owner: "w", kinds: [.deliver], leaseSeconds: 60))
         #expect(try fixture.queue.fail(job, reason: "not audio", permanent: true) == .dead)
     }
 
-    @Test func releaseGivesTheJobBackWithoutCountingTheAttempt() throws {
-        let fixture = try QueueFixture()
+    @Test(arguments: Backend.allCases) func releaseGivesTheJobBackWithoutCountingTheAttempt(_ backend: Backend) throws {
+        let fixture = try QueueFixture(backend)
         _ = try fixture.accept("d1")
         let job = try #require(try fixture.queue.lease(owner: "w", kinds: [.deliver], leaseSeconds: 60))
         try fixture.queue.release(job)
         #expect(try fixture.queue.lease(owner: "w", kinds: [.deliver], leaseSeconds: 60)?.attempts == 1)
     }
 
-    @Test func completingADeliveryRecordsAlertsDepositAndJobAtOnce() throws {
-        let fixture = try QueueFixture()
+    @Test(arguments: Backend.allCases) func completingADeliveryRecordsAlertsDepositAndJobAtOnce(
+        _ backend: Backend
+    ) throws {
+        let fixture = try QueueFixture(backend)
         _ = try fixture.accept("d1")
         let job = try #require(try fixture.queue.lease(owner: "w", kinds: [.deliver], leaseSeconds: 60))
         let alerts = [
@@ -172,16 +216,20 @@ struct QueueFixture {
         #expect(jobs.map(\.channel) == [.email, .sms])
     }
 
-    @Test func orphanedLeasesAreReleasedAtStartWithTheirAttemptCounted() throws {
-        let fixture = try QueueFixture()
+    @Test(arguments: Backend.allCases) func orphanedLeasesAreReleasedAtStartWithTheirAttemptCounted(
+        _ backend: Backend
+    ) throws {
+        let fixture = try QueueFixture(backend)
         _ = try fixture.accept("d1")
         _ = try #require(try fixture.queue.lease(owner: "dead-server", kinds: [.deliver], leaseSeconds: 300))
         #expect(try fixture.queue.releaseOrphanedLeases() == 1)
         #expect(try fixture.queue.lease(owner: "new-server", kinds: [.deliver], leaseSeconds: 300)?.attempts == 2)
     }
 
-    @Test func finishedDepositsAndTheirKeysAreForgottenAfterTheRetention() throws {
-        let fixture = try QueueFixture()
+    @Test(arguments: Backend.allCases) func finishedDepositsAndTheirKeysAreForgottenAfterTheRetention(
+        _ backend: Backend
+    ) throws {
+        let fixture = try QueueFixture(backend)
         _ = try fixture.accept("old", key: "k-old")
         _ = try fixture.accept("waiting", key: "k-waiting")
         let job = try #require(try fixture.queue.lease(owner: "w", kinds: [.deliver], leaseSeconds: 60))
@@ -196,8 +244,8 @@ struct QueueFixture {
                 == .accepted(depositID: "again"))
     }
 
-    @Test func notifyJobsAreUniquePerRecipient() throws {
-        let fixture = try QueueFixture()
+    @Test(arguments: Backend.allCases) func notifyJobsAreUniquePerRecipient(_ backend: Backend) throws {
+        let fixture = try QueueFixture(backend)
         _ = try fixture.accept("d1")
         try fixture.queue.enqueue(kind: .notify, depositID: "d1", channel: .email, recipient: "a@example.com")
         try fixture.queue.enqueue(kind: .notify, depositID: "d1", channel: .email, recipient: "a@example.com")
@@ -208,8 +256,10 @@ struct QueueFixture {
             ])
     }
 
-    @Test func theLastAlertResultPerRecipientReplacesTheOneBefore() throws {
-        let fixture = try QueueFixture()
+    @Test(arguments: Backend.allCases) func theLastAlertResultPerRecipientReplacesTheOneBefore(
+        _ backend: Backend
+    ) throws {
+        let fixture = try QueueFixture(backend)
         _ = try fixture.accept("d1")
         try fixture.queue.recordAlert(
             mailbox: fixture.mailbox, channel: .email, recipient: "a@example.com", depositID: "d1", outcome: .retrying,
@@ -231,8 +281,8 @@ struct QueueFixture {
         #expect(!counts.contains { $0.outcome == .retrying })
     }
 
-    @Test func pendingNotifyJobsCountOnlyWaitingOrRunningOnes() throws {
-        let fixture = try QueueFixture(maxAttempts: 1)
+    @Test(arguments: Backend.allCases) func pendingNotifyJobsCountOnlyWaitingOrRunningOnes(_ backend: Backend) throws {
+        let fixture = try QueueFixture(backend, maxAttempts: 1)
         _ = try fixture.accept("d1")
         try fixture.queue.enqueue(kind: .notify, depositID: "d1", channel: .email, recipient: "a@example.com")
         try fixture.queue.enqueue(kind: .notify, depositID: "d1", channel: .email, recipient: "b@example.com")
@@ -255,8 +305,8 @@ struct QueueFixture {
         #expect(policy.delay(afterAttempt: 4, jitter: 0.5) == 20)
     }
 
-    @Test func unknownJobsAreNamed() throws {
-        let fixture = try QueueFixture()
+    @Test(arguments: Backend.allCases) func unknownJobsAreNamed(_ backend: Backend) throws {
+        let fixture = try QueueFixture(backend)
         #expect(throws: QueueError.noSuchJob(99)) { try fixture.queue.retry(id: 99) }
         #expect(throws: QueueError.noSuchJob(99)) { try fixture.queue.drop(id: 99) }
     }

@@ -1,0 +1,146 @@
+import Foundation
+import MailvoxCore
+
+/// Where and how to reach PostgreSQL (`[storage] backend = "postgres"`): `url`, `password_file`,
+/// `pool_size`. The password comes only from its file and is never printed: `description`
+/// and every error show `displayURL`, which has none.
+public struct PostgresSettings: Sendable, CustomStringConvertible, CustomReflectable {
+    /// How the connection is protected, as libpq's `sslmode` names it.
+    public enum SSLMode: String, Sendable, CaseIterable {
+        /// Plain TCP (loopback or a private network only).
+        case disable
+        /// TLS, the server's certificate not checked (protects against listening, not against impersonation).
+        case require
+        /// TLS with the certificate checked against the system's trust roots and the host name.
+        case verifyFull = "verify-full"
+    }
+
+    public var host: String
+    public var port: Int
+    public var user: String
+    public var database: String
+    public var sslMode: SSLMode
+    /// Connections held at most; each `read` or `write` leases one.
+    public var poolSize: Int
+    /// How long opening one connection may take before the call fails.
+    public var connectTimeoutSeconds: Int64
+    /// From `password_file`; nil when the server needs none (trust or peer authentication).
+    let password: String?
+
+    public static let defaultPoolSize = 8
+
+    /// Parses `url` (`postgres://user@host:port/database?sslmode=disable|require|verify-full`)
+    /// and reads the password from `passwordFile` (one line; a final newline is dropped).
+    public init(
+        url: String, passwordFile: String? = nil, poolSize: Int = PostgresSettings.defaultPoolSize,
+        connectTimeoutSeconds: Int64 = 10
+    ) throws {
+        let shown = Self.redacted(url)
+        func refuse(_ reason: String) -> PostgresSettingsError { .malformedURL(url: shown, reason: reason) }
+        guard let components = URLComponents(string: url) else {
+            throw refuse("not a URL of the form postgres://user@host:port/database")
+        }
+        guard components.scheme == "postgres" || components.scheme == "postgresql" else {
+            throw refuse("the scheme must be postgres://")
+        }
+        if components.password != nil {
+            throw refuse("it holds a password; put the password in password_file instead")
+        }
+        guard let host = components.host, !host.isEmpty else { throw refuse("no host") }
+        guard let user = components.user, !user.isEmpty else { throw refuse("no user (postgres://USER@host/database)") }
+        let database = String(components.path.drop { $0 == "/" })
+        guard !database.isEmpty, !database.contains("/") else {
+            throw refuse("no database name (postgres://user@host/DATABASE)")
+        }
+        var mode = SSLMode.disable
+        for item in components.queryItems ?? [] {
+            switch item.name {
+            case "sslmode":
+                guard let value = item.value, let known = SSLMode(rawValue: value) else {
+                    throw refuse(
+                        "sslmode \"\(item.value ?? "")\" is not one of "
+                            + SSLMode.allCases.map(\.rawValue).joined(separator: ", "))
+                }
+                mode = known
+            default:
+                throw refuse("unknown parameter \"\(item.name)\" (only sslmode is read)")
+            }
+        }
+        guard (1...1024).contains(poolSize) else { throw PostgresSettingsError.poolSize(poolSize) }
+        self.host = host
+        self.port = components.port ?? 5432
+        self.user = user.removingPercentEncoding ?? user
+        self.database = database.removingPercentEncoding ?? database
+        self.sslMode = mode
+        self.poolSize = poolSize
+        self.connectTimeoutSeconds = connectTimeoutSeconds
+        self.password = try passwordFile.map(Self.readPassword)
+    }
+
+    /// The URL as it may be shown: never a password.
+    public var displayURL: String {
+        let address = host.contains(":") ? "[\(host)]" : host
+        return "postgres://\(user)@\(address):\(port)/\(database)?sslmode=\(sslMode.rawValue)"
+    }
+
+    public var description: String { displayURL }
+
+    /// What `dump` and debuggers show: the display URL and pool size, never the password.
+    public var customMirror: Mirror {
+        Mirror(self, children: ["url": displayURL, "poolSize": poolSize], displayStyle: .struct)
+    }
+
+    static func readPassword(_ path: String) throws -> String {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            let reason =
+                FileManager.default.fileExists(atPath: path)
+                ? "cannot be read (check its owner and mode)" : "does not exist"
+            throw PostgresSettingsError.passwordFile(path: path, reason: reason)
+        }
+        guard var password = String(data: data, encoding: .utf8) else {
+            throw PostgresSettingsError.passwordFile(path: path, reason: "is not UTF-8 text")
+        }
+        while password.hasSuffix("\n") || password.hasSuffix("\r") { password.removeLast() }
+        guard !password.isEmpty, !password.contains("\n") else {
+            throw PostgresSettingsError.passwordFile(path: path, reason: "must hold the password on one line")
+        }
+        return password
+    }
+
+    /// `url` as errors may show it, for a URL that may not even parse: anything between `user:`
+    /// and `@` replaced, and the query's values too (`?password=…` is someone's mistake to expect).
+    static func redacted(_ url: String) -> String {
+        var shown = url
+        if let question = shown.firstIndex(of: "?") {
+            let query = shown[shown.index(after: question)...].split(separator: "&").map { item in
+                item.hasPrefix("sslmode=") ? String(item) : String(item.prefix { $0 != "=" }) + "=***"
+            }
+            shown = String(shown[...question]) + query.joined(separator: "&")
+        }
+        guard let scheme = shown.range(of: "://") else { return shown }
+        let rest = shown[scheme.upperBound...]
+        guard let at = rest.lastIndex(of: "@") else { return shown }
+        guard let colon = rest[..<at].firstIndex(of: ":") else { return shown }
+        return String(shown[..<colon]) + ":***" + String(shown[at...])
+    }
+}
+
+/// A `[storage]` PostgreSQL setting that cannot be used; never carries the password.
+public enum PostgresSettingsError: MailvoxFailure, Equatable {
+    case malformedURL(url: String, reason: String)
+    case passwordFile(path: String, reason: String)
+    case poolSize(Int)
+
+    public var kind: FailureKind { .input }
+
+    public var description: String {
+        switch self {
+        case .malformedURL(let url, let reason): "storage.url \"\(url.logEscaped)\": \(reason)"
+        case .passwordFile(let path, let reason): "storage.password_file \(path.logEscaped) \(reason)"
+        case .poolSize(let size): "storage.pool_size \(size) must be between 1 and 1024"
+        }
+    }
+}
