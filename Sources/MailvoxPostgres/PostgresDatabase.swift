@@ -189,7 +189,7 @@ public final class PostgresDatabase: SQLDatabase, CustomReflectable, @unchecked 
         }
     }
 
-    private static func configuration(_ settings: PostgresSettings) throws -> PostgresConnection.Configuration {
+    static func configuration(_ settings: PostgresSettings) throws -> PostgresConnection.Configuration {
         let tls: PostgresConnection.Configuration.TLS
         switch settings.sslMode {
         case .disable:

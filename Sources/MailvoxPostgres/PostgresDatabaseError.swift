@@ -92,7 +92,7 @@ public enum PostgresDatabaseError: MailvoxFailure, Equatable {
             }
             if let underlying = psql.underlying { return reason(underlying) }
             switch psql.code {
-            case .authMechanismRequiresPassword: return "the server asks for a password: set storage.password_file"
+            case .authMechanismRequiresPassword: return "the server asks for a password: set postgres.password_file"
             case .sslUnsupported: return "the server does not offer TLS (sslmode asks for it)"
             default: return "\(psql.code)"
             }

@@ -138,9 +138,9 @@ public enum PostgresSettingsError: MailvoxFailure, Equatable {
 
     public var description: String {
         switch self {
-        case .malformedURL(let url, let reason): "storage.url \"\(url.logEscaped)\": \(reason)"
-        case .passwordFile(let path, let reason): "storage.password_file \(path.logEscaped) \(reason)"
-        case .poolSize(let size): "storage.pool_size \(size) must be between 1 and 1024"
+        case .malformedURL(let url, let reason): "postgres.url \"\(url.logEscaped)\": \(reason)"
+        case .passwordFile(let path, let reason): "postgres.password_file \(path.logEscaped) \(reason)"
+        case .poolSize(let size): "postgres.pool_size \(size) must be between 1 and 1024"
         }
     }
 }

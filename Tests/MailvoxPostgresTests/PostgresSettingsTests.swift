@@ -33,7 +33,7 @@ import Testing
     func aMalformedURLIsNamedWithoutItsPassword(_ url: String, _ expected: String) throws {
         let error = try #require(throws: PostgresSettingsError.self) { try PostgresSettings(url: url) }
         #expect(error.description.contains(expected), "\(error)")
-        #expect(error.description.hasPrefix("storage.url"), "\(error)")
+        #expect(error.description.hasPrefix("postgres.url"), "\(error)")
         #expect(!error.description.contains("hunter2"), "\(error)")
         #expect(error.kind == .input)
     }
