@@ -55,7 +55,7 @@ import Testing
         expected.sort()
         let prefix = try BlobPrefix("spool/2000/")
         var pages: [[BlobKey]] = []
-        var after: BlobKey?
+        var after: BlobCursor?
         repeat {
             let page = try await store.list(prefix: prefix, after: after, limit: 5)
             #expect(page.keys.count <= 5)
@@ -63,15 +63,18 @@ import Testing
             after = page.next
         } while after != nil && pages.count < 20
         #expect(pages.count == 5)
-        #expect(pages.flatMap { $0 } == expected)
-        #expect(try await store.allKeys(prefix: prefix, pageSize: 7) == expected)
-        // A prefix that ends inside a name.
+        #expect(pages.flatMap { $0 }.sorted() == expected)
+        if backend == .filesystem { #expect(pages.flatMap { $0 } == expected) }
+        #expect(try await store.allKeys(prefix: prefix, pageSize: 7).sorted() == expected)
+        // A prefix that ends inside a name, across folders: each key once.
         let underSpool200 = (expected.map(\.value) + ["spool/200", "spool/2000-x", "spool/20001/x"])
             .sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        #expect(try await store.allKeys(prefix: try BlobPrefix("spool/200"), pageSize: 4).map(\.value) == underSpool200)
+        let listed = try await store.allKeys(prefix: try BlobPrefix("spool/200"), pageSize: 4)
+        #expect(listed.sorted().map(\.value) == underSpool200)
+        #expect(Set(listed).count == listed.count)
         let everything = try await store.allKeys(prefix: .all, pageSize: 10)
         #expect(everything.count == 27)
-        #expect(everything == everything.sorted())
+        #expect(Set(everything).count == 27)
         // Exactly a page's worth: the last page says so.
         let exact = try await store.list(prefix: try BlobPrefix("spool/2000/0/"), after: nil, limit: 8)
         #expect(exact.keys.count == 8)
@@ -100,7 +103,7 @@ import Testing
             #expect(try await store.exists(key: try key(name)))
         }
         let listed = try await store.allKeys(prefix: try BlobPrefix("odd/"), pageSize: 2)
-        #expect(listed.map(\.value) == names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+        #expect(listed.sorted().map(\.value) == names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
         for name in names { try await store.delete(key: try key(name)) }
         #expect(try await store.allKeys(prefix: try BlobPrefix("odd/")) == [])
     }

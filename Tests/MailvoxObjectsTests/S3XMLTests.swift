@@ -89,7 +89,8 @@ import Testing
         process.standardError = FileHandle.nullDevice
         try process.run()
         defer {
-            process.terminate()
+            // SIGKILL: a child spawned from the test process inherits its blocked SIGTERM.
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
         let store = try S3BlobStore(

@@ -14,29 +14,39 @@ public protocol BlobStore: Sendable {
     func delete(key: BlobKey) async throws
     /// Whether a blob is stored under `key`.
     func exists(key: BlobKey) async throws -> Bool
-    /// Up to `limit` keys starting with `prefix` and sorting after `after` (byte order), in byte
-    /// order. `BlobPage.next` is the cursor for the following call, nil at the end.
-    func list(prefix: BlobPrefix, after: BlobKey?, limit: Int) async throws -> BlobPage
+    /// Up to `limit` keys starting with `prefix`, from where `after` (the previous page's
+    /// `next`, nil for the first page) left off. `BlobPage.next` is nil at the end.
+    ///
+    /// Every key is listed exactly once across the pages, but the order is the backend's: byte
+    /// order on the filesystem and on AWS; SeaweedFS lists folder by folder (`a/b` before `a-c`).
+    func list(prefix: BlobPrefix, after: BlobCursor?, limit: Int) async throws -> BlobPage
 }
 
 /// One page of a listing by prefix.
 public struct BlobPage: Sendable, Equatable {
-    /// Keys in byte order.
+    /// Keys in the backend's listing order.
     public var keys: [BlobKey]
     /// Pass as `after` to get the next page; nil when this page was the last.
-    public var next: BlobKey?
+    public var next: BlobCursor?
 
-    public init(keys: [BlobKey], next: BlobKey?) {
+    public init(keys: [BlobKey], next: BlobCursor?) {
         self.keys = keys
         self.next = next
     }
+}
+
+/// Where a listing goes on: opaque to callers (the last key for the filesystem, S3's
+/// continuation token for a bucket), valid only for the same store and prefix.
+public struct BlobCursor: Sendable, Hashable {
+    public let value: String
+    public init(_ value: String) { self.value = value }
 }
 
 extension BlobStore {
     /// Every key under `prefix`, fetched a page of `pageSize` at a time.
     public func allKeys(prefix: BlobPrefix, pageSize: Int = 1000) async throws -> [BlobKey] {
         var keys: [BlobKey] = []
-        var after: BlobKey?
+        var after: BlobCursor?
         repeat {
             let page = try await list(prefix: prefix, after: after, limit: pageSize)
             keys += page.keys

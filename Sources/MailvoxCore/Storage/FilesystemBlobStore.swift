@@ -122,9 +122,11 @@ public struct FilesystemBlobStore: BlobStore {
     /// Walks only the folder the prefix names (for `spool/2000/` that folder alone), then sorts:
     /// each page costs a walk of that folder, which is fine for the sizes listing is used at
     /// (fsck, recovery); an index answers the hot paths.
-    public func list(prefix: BlobPrefix, after: BlobKey?, limit: Int) async throws -> BlobPage {
+    public func list(prefix: BlobPrefix, after cursor: BlobCursor?, limit: Int) async throws -> BlobPage {
         guard limit > 0 else { throw BlobStoreError.invalidKey("list limit must be at least 1") }
         let root = self.root
+        // The cursor is the last key of the previous page: keys sort in byte order here.
+        let after = try cursor.map { cursor throws(BlobStoreError) in try BlobKey(cursor.value) }
         return try await Offload.run { () throws(BlobStoreError) -> BlobPage in
             // The folder part of the prefix: everything up to its last slash.
             let folder = prefix.value.lastIndex(of: "/").map { String(prefix.value[..<$0]) } ?? ""
@@ -137,7 +139,7 @@ public struct FilesystemBlobStore: BlobStore {
             found.sort()
             if found.count > limit {
                 let page = Array(found.prefix(limit))
-                return BlobPage(keys: page, next: page.last)
+                return BlobPage(keys: page, next: page.last.map { BlobCursor($0.value) })
             }
             return BlobPage(keys: found, next: nil)
         }

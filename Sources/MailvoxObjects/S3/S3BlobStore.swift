@@ -70,22 +70,21 @@ public struct S3BlobStore: BlobStore {
         }
     }
 
-    /// ListObjectsV2 from `start-after`, following continuation tokens until `limit` keys are
-    /// found or the listing ends (S3 may answer fewer keys than asked with more to come).
-    public func list(prefix: BlobPrefix, after: BlobKey?, limit: Int) async throws -> BlobPage {
+    /// ListObjectsV2, following continuation tokens until `limit` keys are found or the
+    /// listing ends (S3 may answer fewer keys than asked with more to come). The cursor is S3's
+    /// own continuation token, so paging follows the server's order whatever it is (SeaweedFS
+    /// does not list in byte order across folders, and `start-after` would then skip keys).
+    public func list(prefix: BlobPrefix, after cursor: BlobCursor?, limit: Int) async throws -> BlobPage {
         guard limit > 0 else { throw BlobStoreError.invalidKey("list limit must be at least 1") }
         var keys: [BlobKey] = []
-        var token: String?
+        var token = cursor?.value
         let what = "list '\(prefix)' in bucket \(settings.bucket)"
         while true {
+            let wanted = min(limit - keys.count, 1000)
             var query: [(name: String, value: String)] = [
-                ("list-type", "2"), ("prefix", prefix.value), ("max-keys", String(min(limit - keys.count, 1000))),
+                ("list-type", "2"), ("prefix", prefix.value), ("max-keys", String(wanted)),
             ]
-            if let token {
-                query.append(("continuation-token", token))
-            } else if let after {
-                query.append(("start-after", after.value))
-            }
+            if let token { query.append(("continuation-token", token)) }
             let answer = try await send("GET", key: nil, query: query, what: what, bodyLimit: Self.maxListingBytes)
             guard answer.status == 200 else { throw failure(answer, what: what) }
             let page: S3XML.ListPage
@@ -94,25 +93,22 @@ public struct S3BlobStore: BlobStore {
             } catch {
                 throw BlobStoreError.malformedResponse("\(what): \(error.description)")
             }
+            guard page.keys.count <= wanted else {
+                throw BlobStoreError.malformedResponse("\(what): \(page.keys.count) keys where \(wanted) were asked")
+            }
             for name in page.keys {
                 // A key another program put that breaks the rules is skipped: it cannot be
                 // addressed through this seam anyway.
                 guard let key = try? BlobKey(name) else { continue }
-                guard prefix.matches(key), after.map({ $0 < key }) ?? true, keys.last.map({ $0 < key }) ?? true else {
-                    throw BlobStoreError.malformedResponse(
-                        "\(what): key '\(key)' is out of order or outside the prefix")
+                guard prefix.matches(key) else {
+                    throw BlobStoreError.malformedResponse("\(what): key '\(key)' is outside the prefix")
                 }
                 keys.append(key)
-            }
-            if keys.count >= limit {
-                // At exactly the limit with nothing more, the page is the last.
-                let more = page.isTruncated || keys.count > limit
-                keys = Array(keys.prefix(limit))
-                return BlobPage(keys: keys, next: more ? keys.last : nil)
             }
             guard page.isTruncated, let next = page.nextContinuationToken else {
                 return BlobPage(keys: keys, next: nil)
             }
+            if keys.count >= limit { return BlobPage(keys: keys, next: BlobCursor(next)) }
             token = next
         }
     }
