@@ -110,6 +110,20 @@ let package = Package(
             ]
         ),
 
+        // Sealed blobs in S3-compatible object storage (docs/STORAGE.md): SigV4 over AsyncHTTPClient.
+        // A module of its own so that only what needs a bucket links an HTTP client, and
+        // MailvoxCore keeps only the BlobStore seam and the filesystem store.
+        .target(
+            name: "MailvoxObjects",
+            dependencies: [
+                "MailvoxCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                // Already in the graph through AsyncHTTPClient; request and response bodies are ByteBuffers.
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+
         // MARK: Services
         .target(
             name: "MailvoxNotify",
@@ -240,6 +254,15 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "MailvoxCoreTests", dependencies: ["MailvoxCore"]),
+        // SigV4 vectors, and the BlobStore contract against the filesystem and a real S3 (SeaweedFS).
+        .testTarget(
+            name: "MailvoxObjectsTests",
+            dependencies: [
+                "MailvoxObjects", "MailvoxCore", "MailvoxTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "MailvoxConfigTests", dependencies: ["MailvoxConfig", "MailvoxCore"]),
         .testTarget(name: "MailvoxCryptoTests", dependencies: ["MailvoxCrypto", "MailvoxCore"]),
         .testTarget(

@@ -41,11 +41,14 @@ let package = Package(
         .target(name: "MailvoxSidecar", dependencies: ["MailvoxCore"], path: "Linked/MailvoxSidecar"),
         // The SMTP protocol half only (framing, commands, addresses); the server half is NIO.
         .target(name: "MailvoxSMTPCore", dependencies: ["MailvoxCore"], path: "Linked/MailvoxSMTPCore"),
+        // The S3 answer reader only (ListObjectsV2 pages, error bodies); signing and HTTP are not parsers.
+        .target(name: "MailvoxObjects", path: "Linked/MailvoxObjects", sources: ["S3/S3XML.swift"]),
         .executableTarget(name: "FuzzAudio", dependencies: ["MailvoxAudio"]),
         .executableTarget(name: "FuzzMIME", dependencies: ["MailvoxMIME"]),
         .executableTarget(name: "FuzzIMAP", dependencies: ["MailvoxIMAPCore", "MailvoxIMAPTesting"]),
         .executableTarget(name: "FuzzIntake", dependencies: ["MailvoxCore", "MailvoxSidecar"]),
         .executableTarget(name: "FuzzSMTP", dependencies: ["MailvoxSMTPCore"]),
+        .executableTarget(name: "FuzzS3XML", dependencies: ["MailvoxObjects"]),
         // The web inbox's request readers in MailvoxCore: the Range header and form bodies.
         .executableTarget(name: "FuzzWebRequest", dependencies: ["MailvoxCore"]),
         .executableTarget(

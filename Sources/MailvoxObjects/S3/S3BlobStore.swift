@@ -1,0 +1,273 @@
+import AsyncHTTPClient
+import Foundation
+import MailvoxCore
+import NIOCore
+
+/// A `BlobStore` in an S3-compatible bucket, spoken to over AsyncHTTPClient with SigV4-signed
+/// PUT, GET, HEAD, DELETE and ListObjectsV2. It only ever sends what it is given — sealed MVX1
+/// ciphertext — and the key.
+///
+/// - A `put` counts as done only on a 200 answer; its `x-amz-content-sha256` is the payload's
+///   real SHA-256, so the store refuses bytes changed on the way.
+/// - Every request here is idempotent (a PUT replaces the whole object), so temporary failures
+///   (connection refused, timeouts, 5xx, 503 SlowDown, 429) are tried again up to
+///   `S3Settings.maxAttempts` times with doubling, jittered back-off; refusals are not.
+/// - Errors never carry the secret key or a signature (see `BlobStoreError`).
+public struct S3BlobStore: BlobStore {
+    public let settings: S3Settings
+    private let endpoint: S3Settings.Endpoint
+    private let signer: SigV4Signer
+    private let client: HTTPClient
+
+    /// The largest blob `get` reads (a sealed message is at most a few tens of MiB).
+    public static let maxBlobBytes = 512 * 1024 * 1024
+    static let maxListingBytes = 16 * 1024 * 1024
+    static let maxErrorBytes = 64 * 1024
+
+    /// Uses `client` (the process's shared one unless a test or server brings its own); the
+    /// caller keeps ownership of a client it passes.
+    public init(settings: S3Settings, client: HTTPClient = .shared) throws(S3SettingsError) {
+        self.settings = settings
+        self.endpoint = try settings.checkedEndpoint()
+        self.signer = SigV4Signer(
+            accessKey: settings.accessKey, secretKey: settings.secretKey, region: settings.region, service: "s3")
+        self.client = client
+    }
+
+    public func put(key: BlobKey, bytes: [UInt8]) async throws {
+        let answer = try await send("PUT", key: key, body: bytes, what: "PUT \(key)")
+        // Only 200 means stored (S3 answers nothing else for a successful PutObject).
+        guard answer.status == 200 else {
+            throw failure(answer, what: "PUT \(key)")
+        }
+    }
+
+    public func get(key: BlobKey) async throws -> [UInt8]? {
+        let answer = try await send("GET", key: key, what: "GET \(key)", bodyLimit: Self.maxBlobBytes)
+        switch answer.status {
+        case 200: return answer.body
+        case 404 where answer.errorCode != "NoSuchBucket": return nil
+        default: throw failure(answer, what: "GET \(key)")
+        }
+    }
+
+    public func delete(key: BlobKey) async throws {
+        let answer = try await send("DELETE", key: key, what: "DELETE \(key)")
+        switch answer.status {
+        case 200, 204: return
+        case 404 where answer.errorCode != "NoSuchBucket": return
+        default: throw failure(answer, what: "DELETE \(key)")
+        }
+    }
+
+    public func exists(key: BlobKey) async throws -> Bool {
+        // HEAD answers carry no body, so a 404 cannot tell a missing key from a missing bucket.
+        let answer = try await send("HEAD", key: key, what: "HEAD \(key)")
+        switch answer.status {
+        case 200: return true
+        case 404: return false
+        default: throw failure(answer, what: "HEAD \(key)")
+        }
+    }
+
+    /// ListObjectsV2, following continuation tokens until `limit` keys are found or the
+    /// listing ends (S3 may answer fewer keys than asked with more to come). The cursor is S3's
+    /// own continuation token, so paging follows the server's order whatever it is (SeaweedFS
+    /// does not list in byte order across folders, and `start-after` would then skip keys).
+    public func list(prefix: BlobPrefix, after cursor: BlobCursor?, limit: Int) async throws -> BlobPage {
+        guard limit > 0 else { throw BlobStoreError.invalidKey("list limit must be at least 1") }
+        var keys: [BlobKey] = []
+        var token = cursor?.value
+        let what = "list '\(prefix)' in bucket \(settings.bucket)"
+        while true {
+            let wanted = min(limit - keys.count, 1000)
+            var query: [(name: String, value: String)] = [
+                ("list-type", "2"), ("prefix", prefix.value), ("max-keys", String(wanted)),
+            ]
+            if let token { query.append(("continuation-token", token)) }
+            let answer = try await send("GET", key: nil, query: query, what: what, bodyLimit: Self.maxListingBytes)
+            guard answer.status == 200 else { throw failure(answer, what: what) }
+            let page: S3XML.ListPage
+            do {
+                page = try S3XML.listPage(answer.body)
+            } catch {
+                throw BlobStoreError.malformedResponse("\(what): \(error.description)")
+            }
+            guard page.keys.count <= wanted else {
+                throw BlobStoreError.malformedResponse("\(what): \(page.keys.count) keys where \(wanted) were asked")
+            }
+            for name in page.keys {
+                // A key another program put that breaks the rules is skipped: it cannot be
+                // addressed through this seam anyway.
+                guard let key = try? BlobKey(name) else { continue }
+                guard prefix.matches(key) else {
+                    throw BlobStoreError.malformedResponse("\(what): key '\(key)' is outside the prefix")
+                }
+                keys.append(key)
+            }
+            guard page.isTruncated, let next = page.nextContinuationToken else {
+                return BlobPage(keys: keys, next: nil)
+            }
+            if keys.count >= limit { return BlobPage(keys: keys, next: BlobCursor(next)) }
+            token = next
+        }
+    }
+
+    // MARK: - Requests
+
+    struct Answer {
+        var status: Int
+        var body: [UInt8]
+        /// S3's error `Code` when the body is an `<Error>`.
+        var errorCode: String? { S3XML.errorCode(body)?.code }
+        var errorMessage: String? { S3XML.errorCode(body)?.message }
+    }
+
+    /// Sends one signed request, retrying temporary failures. Returns any HTTP answer; throws
+    /// `.unavailable` when none came (or only temporary ones, every try).
+    private func send(
+        _ method: String, key: BlobKey?, query: [(name: String, value: String)] = [], body: [UInt8]? = nil,
+        what: String, bodyLimit: Int = maxErrorBytes
+    ) async throws -> Answer {
+        var attempt = 1
+        while true {
+            do {
+                let answer = try await sendOnce(method, key: key, query: query, body: body, bodyLimit: bodyLimit)
+                if Self.isTemporary(answer.status) && attempt < settings.maxAttempts {
+                    try await backOff(attempt)
+                    attempt += 1
+                    continue
+                }
+                return answer
+            } catch let error as BlobStoreError {
+                throw error
+            } catch is CancellationError {
+                throw BlobStoreError.unavailable("\(what): cancelled")
+            } catch {
+                guard attempt < settings.maxAttempts else {
+                    throw BlobStoreError.unavailable(
+                        "\(what): no answer from \(settings.endpoint) after \(attempt) tries: \(Self.describe(error))")
+                }
+                try await backOff(attempt)
+                attempt += 1
+            }
+        }
+    }
+
+    private func sendOnce(
+        _ method: String, key: BlobKey?, query: [(name: String, value: String)], body: [UInt8]?, bodyLimit: Int
+    ) async throws -> Answer {
+        let payload = body ?? []
+        let payloadHash = body == nil ? SigV4Signer.emptyPayloadHash : SigV4Signer.hexSHA256(payload)
+        let amzDate = SigV4Signer.amzDate(Date())
+        var host = endpoint.host.contains(":") && !endpoint.host.hasPrefix("[") ? "[\(endpoint.host)]" : endpoint.host
+        if !settings.pathStyle { host = settings.bucket + "." + host }
+        if let port = endpoint.port { host += ":\(port)" }
+        let keyPath = key.map { "/" + $0.value } ?? "/"
+        let path = settings.pathStyle ? "/" + settings.bucket + (key == nil ? "" : keyPath) : keyPath
+        let signable = SignableRequest(
+            method: method, path: path, query: query,
+            headers: [("host", host), ("x-amz-content-sha256", payloadHash), ("x-amz-date", amzDate)],
+            payloadHash: payloadHash, amzDate: amzDate)
+        let canonicalQuery = SigV4Signer.canonicalQuery(query)
+        var url = "\(endpoint.scheme)://\(host)\(SigV4Signer.canonicalURI(path))"
+        if !canonicalQuery.isEmpty { url += "?" + canonicalQuery }
+
+        var request = HTTPClientRequest(url: url)
+        request.method =
+            switch method {
+            case "PUT": .PUT
+            case "HEAD": .HEAD
+            case "DELETE": .DELETE
+            default: .GET
+            }
+        request.headers.add(name: "Host", value: host)
+        request.headers.add(name: "x-amz-date", value: amzDate)
+        request.headers.add(name: "x-amz-content-sha256", value: payloadHash)
+        request.headers.add(name: "Authorization", value: signer.authorization(signable))
+        request.headers.add(name: "User-Agent", value: "Mailvox")
+        if let body {
+            request.headers.add(name: "Content-Length", value: String(body.count))
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        let response = try await client.execute(request, timeout: Self.timeAmount(settings.timeout))
+        let status = Int(response.status.code)
+        // Error answers are read only so far as their Code and Message need.
+        let limit = status == 200 ? bodyLimit : Self.maxErrorBytes
+        let collected: ByteBuffer
+        do {
+            collected = try await response.body.collect(upTo: limit)
+        } catch let error as NIOTooManyBytesError {
+            _ = error
+            throw BlobStoreError.malformedResponse("\(method) answer is larger than \(limit) bytes")
+        }
+        return Answer(status: status, body: Array(buffer: collected))
+    }
+
+    private func backOff(_ attempt: Int) async throws {
+        // 100 ms, 200 ms, 400 ms … (capped at 5 s), each ± 25 % so that many clients spread out.
+        let base = min(0.1 * Double(1 << min(attempt - 1, 6)), 5.0)
+        let delay = base * Double.random(in: 0.75...1.25)
+        do {
+            try await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+        } catch {
+            throw BlobStoreError.unavailable("cancelled while waiting to try again")
+        }
+    }
+
+    static func isTemporary(_ status: Int) -> Bool {
+        status >= 500 || status == 429 || status == 408
+    }
+
+    /// What an HTTP answer that is not the success expected means, in words an administrator
+    /// can act on.
+    private func failure(_ answer: Answer, what: String) -> BlobStoreError {
+        let status = answer.status
+        let code = answer.errorCode.map(Self.printable) ?? ""
+        let message = answer.errorMessage.map(Self.printable) ?? ""
+        let detail = code.isEmpty ? "HTTP \(status)" : "HTTP \(status) \(code)\(message.isEmpty ? "" : ": \(message)")"
+        let bucket = settings.bucket
+        if Self.isTemporary(status) {
+            return .unavailable("\(what): S3 at \(settings.endpoint) answered \(detail)")
+        }
+        switch (status, code) {
+        case (403, "SignatureDoesNotMatch"):
+            return .refused(
+                "\(what): S3 at \(settings.endpoint) refused the signature (\(detail)); "
+                    + "the secret key does not belong to access key \(settings.accessKey): check secret_key_file")
+        case (403, "InvalidAccessKeyId"):
+            return .refused(
+                "\(what): S3 at \(settings.endpoint) does not know access key \(settings.accessKey): "
+                    + "check access_key_file")
+        case (403, "RequestTimeTooSkewed"):
+            return .refused("\(what): S3 says this machine's clock is wrong (\(detail)): fix the time (NTP)")
+        case (403, _):
+            return .refused(
+                "\(what): S3 at \(settings.endpoint) denied access (\(detail)); check the credentials and the "
+                    + "permissions of access key \(settings.accessKey) on bucket \(bucket)")
+        case (404, "NoSuchBucket"):
+            return .refused(
+                "\(what): bucket \(bucket) does not exist at \(settings.endpoint): create it or fix [blobs] bucket")
+        case (301, _), (307, _), (400, "AuthorizationHeaderMalformed"), (400, "IllegalLocationConstraintException"):
+            return .refused("\(what): S3 sent \(detail): check [blobs] region and path_style for bucket \(bucket)")
+        case (200..<300, _):
+            return .malformedResponse("\(what): S3 answered HTTP \(status), not 200")
+        default:
+            return .refused("\(what): S3 at \(settings.endpoint) answered \(detail)")
+        }
+    }
+
+    /// S3's own texts for a log line: printable ASCII, at most 200 characters.
+    private static func printable(_ text: String) -> String {
+        String(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value < 0x7F }.prefix(200).map(Character.init))
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        printable(String(describing: error))
+    }
+
+    private static func timeAmount(_ duration: Duration) -> TimeAmount {
+        let (seconds, attoseconds) = duration.components
+        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}
