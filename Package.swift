@@ -219,7 +219,7 @@ let package = Package(
             name: "MailvoxServer",
             dependencies: [
                 "MailvoxCore", "MailvoxConfig", "MailvoxCrypto", "MailvoxDatabase", "MailvoxStore", "MailvoxSMTP",
-                "MailvoxSMTPCore",
+                "MailvoxSMTPCore", "MailvoxPostgres", "MailvoxObjects",
                 "MailvoxQueue", "MailvoxPipeline", "MailvoxHTTP", "MailvoxIMAP", "MailvoxNotify", "MailvoxWeb",
                 "MailvoxTemplates", "MailvoxAudio", "MailvoxMIME",
                 .product(name: "Logging", package: "swift-log"),
@@ -241,7 +241,15 @@ let package = Package(
         // MARK: Test support
         .target(name: "MailvoxStoreTesting", dependencies: ["MailvoxCore", "MailvoxMIME"]),
         // What the tests share: running the built binary and the real tools, free ports.
-        .target(name: "MailvoxTestSupport", path: "Tests/MailvoxTestSupport"),
+        // Test peers started once per run (PostgreSQL, SeaweedFS) and the CLI driver; buckets are
+        // made through the S3 signer, which the store itself never does.
+        .target(
+            name: "MailvoxTestSupport",
+            dependencies: [
+                "MailvoxObjects", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Tests/MailvoxTestSupport"),
         // What IMAP's tests (and Fuzz/, CommandEncoder.swift alone) need and the server does not ship.
         .target(
             name: "MailvoxIMAPTesting",

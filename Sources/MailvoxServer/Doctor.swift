@@ -21,7 +21,7 @@ public enum Doctor {
         public var detail: String
     }
 
-    public static func run(configPath: String) -> [Check] {
+    public static func run(configPath: String) async -> [Check] {
         var checks: [Check] = []
         func add(_ status: Status, _ subject: String, _ detail: String) {
             checks.append(Check(status: status, subject: subject, detail: detail))
@@ -44,10 +44,62 @@ public enum Doctor {
         checkListeners(config, add: add)
         checkDisk(config, add: add)
         checkRelay(config, add: add)
+        for check in await checkScaleOut(config) { add(check.status, check.subject, check.detail) }
         add(
             .ok, "libraries",
             "libsndfile \(AudioLibraries.sndfileVersion), libsoxr \(AudioLibraries.soxrVersion), "
                 + "libebur128 \(AudioLibraries.ebur128Version), libetpan \(MIMELibrary.version)")
+        return checks
+    }
+
+    /// The shared backends of docs/SCALE-OUT.md, when the config names them: PostgreSQL
+    /// reachable, its schema and clock; the bucket writable and readable, and its clock. Nodes
+    /// compare lease expiry times written by each other, and SigV4 refuses a request whose
+    /// clock is 15 minutes off, so a skew is reported: a warning above 2 s, a failure above 60.
+    static func checkScaleOut(_ config: Configuration) async -> [Check] {
+        var checks: [Check] = []
+        func skew(_ seconds: Double, of what: String) -> (Status, String) {
+            let text = String(format: "clock %+.1f s against %@", seconds, what)
+            switch abs(seconds) {
+            case ...2: return (.ok, text)
+            case ...60: return (.warn, text + "; run NTP on every node and on the servers")
+            default: return (.fail, text + "; run NTP on every node and on the servers")
+            }
+        }
+        if config.storage.backend == .postgres {
+            do {
+                let settings = try Backends.postgresSettings(config)
+                let report = try await Offload.run { () throws -> Backends.PostgresReport in
+                    try Backends.inspect(settings)
+                }
+                let (status, clock) = skew(report.skewSeconds, of: "PostgreSQL")
+                let schema =
+                    report.migrations == 0 ? "no Mailvox schema yet" : "\(report.migrations) migrations applied"
+                checks.append(
+                    Check(
+                        status: status, subject: "postgres",
+                        detail: "\(settings.displayURL): PostgreSQL \(report.version), \(schema), \(clock)"))
+            } catch {
+                checks.append(Check(status: .fail, subject: "postgres", detail: "\(error)"))
+            }
+        }
+        if config.blobs.backend == .s3 {
+            do {
+                let settings = try Backends.s3Settings(config)
+                let probe = try await Backends.probe(settings, hostname: config.server.hostname)
+                var detail = String(
+                    format: "bucket %@ at %@: a probe object written, read back and removed in %.0f ms",
+                    settings.bucket, settings.endpoint, probe.seconds * 1000)
+                var status = Status.ok
+                if let seconds = probe.skewSeconds {
+                    let (clockStatus, clock) = skew(seconds, of: "the object store")
+                    (status, detail) = (clockStatus, detail + ", " + clock)
+                }
+                checks.append(Check(status: status, subject: "blobs", detail: detail))
+            } catch {
+                checks.append(Check(status: .fail, subject: "blobs", detail: "\(error)"))
+            }
+        }
         return checks
     }
 

@@ -5,7 +5,8 @@ import MailvoxServer
 struct DoctorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
-        abstract: "Check config, permissions, key placement, certificate, ports, disk and relay.",
+        abstract:
+            "Check config, permissions, key placement, certificate, ports, disk, relay, and PostgreSQL and the bucket when configured.",
         discussion: "Exits 1 when any check fails; warnings alone exit 0.")
 
     @OptionGroup var options: ConfigOption
@@ -14,7 +15,7 @@ struct DoctorCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let checks = Doctor.run(configPath: options.path)
+        let checks = await Doctor.run(configPath: options.path)
         if json {
             try printJSON(checks)
         } else {
