@@ -276,7 +276,8 @@ let package = Package(
         .testTarget(
             name: "MailvoxStoreTests",
             dependencies: [
-                "MailvoxStore", "MailvoxDatabase", "MailvoxCrypto", "MailvoxCore",
+                "MailvoxStore", "MailvoxDatabase", "MailvoxPostgres", "MailvoxCrypto", "MailvoxCore",
+                "MailvoxTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

@@ -21,6 +21,8 @@ public final class PostgresDatabase: SQLDatabase, CustomReflectable, @unchecked 
     private let configuration: PostgresConnection.Configuration
     /// Guards everything below.
     private let condition = NSCondition()
+    /// Which type OIDs of this database are text by another name (`citext`); see `TextTypes`.
+    private let textTypes = TextTypes()
     private var idle: [PostgresConnection] = []
     /// Connections idle, leased or being opened: never more than `settings.poolSize`.
     private var count = 0
@@ -79,7 +81,8 @@ public final class PostgresDatabase: SQLDatabase, CustomReflectable, @unchecked 
         var retries = 0
         while true {
             let connection = try lease()
-            let handle = PostgresSQLConnection(connection: connection, logger: logger, target: settings.displayURL)
+            let handle = PostgresSQLConnection(
+                connection: connection, logger: logger, target: settings.displayURL, textTypes: textTypes)
             do {
                 try handle.run(begin)
             } catch {

@@ -11,6 +11,7 @@ struct PostgresSQLConnection: SQLConnection {
     let connection: PostgresConnection
     let logger: Logger
     let target: String
+    let textTypes: TextTypes
 
     var dialect: SQLDialect { .postgres }
 
@@ -28,7 +29,7 @@ struct PostgresSQLConnection: SQLConnection {
             values.reserveCapacity(row.count)
             for cell in row {
                 columns.append(cell.columnName)
-                values.append(try Self.value(cell))
+                values.append(try value(cell))
             }
             rows.append(SQLRow(columns: columns, values: values))
         }
@@ -51,7 +52,7 @@ struct PostgresSQLConnection: SQLConnection {
             case .null: binds.appendNull()
             case .integer(let number): binds.append(number)
             case .real(let number): binds.append(number)
-            case .text(let text): binds.append(text)
+            case .text(let text): binds.append(UntypedText(text: text))
             case .blob(let bytes): binds.append(ByteBuffer(bytes: bytes))
             }
         }
@@ -62,7 +63,7 @@ struct PostgresSQLConnection: SQLConnection {
         }
     }
 
-    static func value(_ cell: PostgresCell) throws -> SQLValue {
+    func value(_ cell: PostgresCell) throws -> SQLValue {
         guard cell.bytes != nil else { return .null }
         do {
             switch cell.dataType {
@@ -84,12 +85,56 @@ struct PostgresSQLConnection: SQLConnection {
             case .text, .varchar, .bpchar, .name, .unknown:
                 return .text(try cell.decode(String.self))
             default:
-                throw PostgresDatabaseError.unsupportedColumn(name: cell.columnName, type: "\(cell.dataType)")
+                // An extension's type has an OID of its own in each database: `citext` (mailbox
+                // ids) is text on the wire, in either format.
+                guard try textTypes.isText(cell.dataType.rawValue, lookup: typeName), let bytes = cell.bytes else {
+                    throw PostgresDatabaseError.unsupportedColumn(name: cell.columnName, type: "\(cell.dataType)")
+                }
+                return .text(String(buffer: bytes))
             }
         } catch let error as PostgresDatabaseError {
             throw error
         } catch {
             throw PostgresDatabaseError.unsupportedColumn(name: cell.columnName, type: "\(cell.dataType)")
         }
+    }
+}
+
+/// The name of the type `oid`, asked of the server once per database (`TextTypes` keeps the answer).
+extension PostgresSQLConnection {
+    func typeName(_ oid: UInt32) throws -> String? {
+        try rows("SELECT typname::text AS name FROM pg_type WHERE oid = ?", [.text(String(oid))]).first
+            .flatMap { row in try row.optional("name", as: String.self) }
+    }
+}
+
+/// The type OIDs of one database that hold text (`citext`), learnt the first time a column of
+/// each unknown OID comes back: extension types have no fixed OID, so the driver cannot list them.
+final class TextTypes: @unchecked Sendable {
+    private let lock = NSLock()
+    private var known: [UInt32: Bool] = [:]
+
+    func isText(_ oid: UInt32, lookup: (UInt32) throws -> String?) throws -> Bool {
+        if let answer = lock.withLock({ known[oid] }) { return answer }
+        let answer = try lookup(oid) == "citext"
+        lock.withLock { known[oid] = answer }
+        return answer
+    }
+}
+
+/// A text argument sent with no declared type (OID 0), so the server types it from where it
+/// stands, as it does a quoted literal: compared with a `citext` column (a mailbox id, an
+/// alias) it is `citext` and compares without regard to case, as SQLite's `COLLATE NOCASE`
+/// does for the same statement. Declared `text`, `citext_column = $1` resolves to text = text
+/// and compares case-sensitively.
+struct UntypedText: PostgresDynamicTypeEncodable {
+    let text: String
+    var psqlType: PostgresDataType { .null }
+    var psqlFormat: PostgresFormat { .text }
+
+    func encode<JSONEncoder: PostgresJSONEncoder>(
+        into byteBuffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>
+    ) {
+        byteBuffer.writeString(text)
     }
 }

@@ -85,8 +85,10 @@ public enum QueueMigrations {
     /// PRECISION for REAL, BYTEA for BLOB, an identity column for AUTOINCREMENT. The migration
     /// names match the SQLite ones, so `queue.N-…` means the same step on both.
     ///
-    /// Not yet: the foreign keys from `deposit` and `alert_result` to `mailbox(id)`, because the
-    /// store's tables are not on PostgreSQL yet; a store migration adds them when they are.
+    /// `queue.4-mailbox-keys` adds the foreign keys from `deposit` and `alert_result` to
+    /// `mailbox(id)` that SQLite's `queue.1`/`queue.2` have, now that the store's tables exist
+    /// (`StoreMigrations.postgres` runs first). Their columns become `citext`, the type of the
+    /// key they reference (PostgreSQL refuses a TEXT foreign key to a citext key).
     public static let postgres = PostgresMigrationSet(
         module: "queue",
         migrations: [
@@ -142,5 +144,14 @@ public enum QueueMigrations {
                 """
             ),
             ("3-body-digest", "ALTER TABLE deposit ADD COLUMN body_sha256 BYTEA"),
+            (
+                "4-mailbox-keys",
+                """
+                ALTER TABLE deposit ALTER COLUMN mailbox_id TYPE citext;
+                ALTER TABLE deposit ADD FOREIGN KEY (mailbox_id) REFERENCES mailbox(id) ON DELETE CASCADE;
+                ALTER TABLE alert_result ALTER COLUMN mailbox_id TYPE citext;
+                ALTER TABLE alert_result ADD FOREIGN KEY (mailbox_id) REFERENCES mailbox(id) ON DELETE CASCADE;
+                """
+            ),
         ])
 }

@@ -240,7 +240,8 @@ public enum StoreMigrations {
                         arguments: [name + " (old)", name.count + 1, name, name.count + 1, name + "/"])
                     for id in try String.fetchAll(db, sql: "SELECT id FROM mailbox") {
                         guard let mailbox = MailboxID(id) else { continue }
-                        try Directory.insertFolder(db, mailbox: mailbox, name: name, specialUse: nil)
+                        try Directory.insertFolder(
+                            GRDBConnection(db: db), mailbox: mailbox, name: name, specialUse: nil)
                     }
                 }
             ),

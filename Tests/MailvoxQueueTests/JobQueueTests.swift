@@ -40,9 +40,12 @@ struct QueueFixture {
             database = GRDBDatabase(pool)
             queue = JobQueue(database: pool, policy: policy)
         case .postgres:
-            // The store's tables are not on PostgreSQL yet, so no mailbox row is needed (or checked).
+            // The store's set first, as on SQLite: the queue's rows reference its mailbox.
             let postgres = try Self.postgresDatabase(poolSize: poolSize)
-            try PostgresMigrator.migrate(postgres, sets: [QueueMigrations.postgres])
+            try PostgresMigrator.migrate(postgres, sets: [StoreMigrations.postgres, QueueMigrations.postgres])
+            try Directory(database: postgres, hasher: PasswordHasher(logN: 8, blockSize: 8, parallelism: 1)).addMailbox(
+                id: mailbox, settings: MailboxSettings(name: "Desk"), password: "long-enough",
+                master: MasterKey.generate())
             pool = nil
             self.postgres = postgres
             database = postgres

@@ -4,6 +4,7 @@ import MailvoxCrypto
 import MailvoxDatabase
 import MailvoxPostgres
 import MailvoxQueue
+import MailvoxStore
 import MailvoxTestSupport
 import Testing
 
@@ -93,16 +94,15 @@ private final class Results<T>: @unchecked Sendable {
         let results = onThreads(4) { _ -> [String] in
             let database = try PostgresDatabase(settings: PostgresSettings(url: url, poolSize: 1))
             defer { database.close() }
-            return try PostgresMigrator.migrate(database, sets: [QueueMigrations.postgres])
+            return try PostgresMigrator.migrate(database, sets: [StoreMigrations.postgres, QueueMigrations.postgres])
         }
         let applied = try results.flatMap { try $0.get() }
-        #expect(applied.sorted() == ["queue.1-jobs", "queue.2-alerts", "queue.3-body-digest"])
+        let all = ["store.1-schema", "queue.1-jobs", "queue.2-alerts", "queue.3-body-digest", "queue.4-mailbox-keys"]
+        #expect(applied.sorted() == all.sorted())
         let database = try PostgresDatabase(settings: PostgresSettings(url: url, poolSize: 1))
+        #expect(try PostgresMigrator.appliedMigrations(database) == all)
         #expect(
-            try PostgresMigrator.appliedMigrations(database) == [
-                "queue.1-jobs", "queue.2-alerts", "queue.3-body-digest",
-            ])
-        #expect(try PostgresMigrator.migrate(database, sets: [QueueMigrations.postgres]).isEmpty)
+            try PostgresMigrator.migrate(database, sets: [StoreMigrations.postgres, QueueMigrations.postgres]).isEmpty)
     }
 
     /// A connection that dies inside a transaction fails that call with a temporary error; the
@@ -129,9 +129,11 @@ private final class Results<T>: @unchecked Sendable {
         let url = server.url(database: try server.createDatabase())
         let database = try PostgresDatabase(
             settings: PostgresSettings(url: url, poolSize: 2, connectTimeoutSeconds: 5))
-        try PostgresMigrator.migrate(database, sets: [QueueMigrations.postgres])
+        try PostgresMigrator.migrate(database, sets: [StoreMigrations.postgres, QueueMigrations.postgres])
         let queue = JobQueue(database: database, policy: RetryPolicy(maxAttempts: 3, initialSeconds: 5, maxSeconds: 60))
         let mailbox = MailboxID("1000")!
+        try Directory(database: database, hasher: PasswordHasher(logN: 8, blockSize: 8, parallelism: 1)).addMailbox(
+            id: mailbox, settings: MailboxSettings(name: "Desk"), password: "long-enough", master: MasterKey.generate())
         #expect(
             try queue.accept(depositID: "d1", mailbox: mailbox, idempotencyDigest: nil) == .accepted(depositID: "d1"))
 

@@ -6,8 +6,10 @@ import Testing
 
 /// Aliases: the addresses besides ID@domain that reach a mailbox through the email door.
 @Suite struct DirectoryAliasTests {
-    @Test func aliasesAreStoredLowerCasedAndFoundWithoutRegardToCase() throws {
-        let fixture = try DirectoryFixture()
+    @Test(arguments: Backend.allCases) func aliasesAreStoredLowerCasedAndFoundWithoutRegardToCase(
+        _ backend: Backend
+    ) throws {
+        let fixture = try DirectoryFixture(backend)
         try fixture.add("2000")
         let updated = try fixture.directory.updateMailbox(
             MailboxID("2000")!, settings: MailboxSettings(aliases: ["Grace@Example.com", "sales"]))
@@ -19,8 +21,8 @@ import Testing
         #expect(try fixture.directory.mailboxID(forAlias: "grace", domain: "other.example") == nil)
     }
 
-    @Test func anAliasReachesOneMailboxOnly() throws {
-        let fixture = try DirectoryFixture()
+    @Test(arguments: Backend.allCases) func anAliasReachesOneMailboxOnly(_ backend: Backend) throws {
+        let fixture = try DirectoryFixture(backend)
         try fixture.add("2000")
         try fixture.add("2100")
         _ = try fixture.directory.updateMailbox(
@@ -47,8 +49,8 @@ import Testing
         }
     }
 
-    @Test func removingTheMailboxFreesItsAliases() throws {
-        let fixture = try DirectoryFixture()
+    @Test(arguments: Backend.allCases) func removingTheMailboxFreesItsAliases(_ backend: Backend) throws {
+        let fixture = try DirectoryFixture(backend)
         try fixture.add("2000")
         _ = try fixture.directory.updateMailbox(MailboxID("2000")!, settings: MailboxSettings(aliases: ["sales"]))
         try fixture.directory.removeMailbox(MailboxID("2000")!)

@@ -3,29 +3,67 @@ import GRDB
 import MailvoxCore
 import MailvoxCrypto
 import MailvoxDatabase
+import MailvoxPostgres
 import MailvoxStore
+import MailvoxTestSupport
 import Testing
 
-/// A fresh database in a temp dir with the directory's migrations and a master key.
+/// Where a store test's tables live: the SQLite file, or a database of its own on the test
+/// process's PostgreSQL server (`PostgresServer.shared`). The spool is a temp dir on both.
+enum Backend: String, Sendable, CaseIterable, CustomTestStringConvertible {
+    case sqlite, postgres
+    var testDescription: String { rawValue }
+}
+
+/// A fresh database with the directory's migrations and a master key, in a temp dir (SQLite,
+/// whose file is there too) or in a new database of the shared PostgreSQL server.
 struct DirectoryFixture {
+    let backend: Backend
+    /// The temp dir's database file; on PostgreSQL a path in the temp dir that does not exist.
     let path: String
-    let database: DatabasePool
+    /// The SQLite pool; only SQLite-only tests use it.
+    let pool: DatabasePool?
+    /// The database on the seam, whatever the backend.
+    let sql: any SQLDatabase
     let directory: Directory
     let master = MasterKey.generate()
 
-    init() throws {
+    var database: DatabasePool {
+        guard let pool else { preconditionFailure("a SQLite-only test ran on \(backend)") }
+        return pool
+    }
+
+    init(_ backend: Backend = .sqlite) throws {
+        self.backend = backend
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mvx-store-\(UUID().uuidString)")
             .path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         path = folder + "/mailvox.sqlite"
-        database = try MailvoxDatabase.open(path: path, migrations: [StoreMigrations.set], create: true)
+        switch backend {
+        case .sqlite:
+            let pool = try MailvoxDatabase.open(path: path, migrations: [StoreMigrations.set], create: true)
+            self.pool = pool
+            sql = GRDBDatabase(pool)
+        case .postgres:
+            let server = try PostgresServer.shared
+            let postgres = try PostgresDatabase(
+                settings: PostgresSettings(url: server.url(database: try server.createDatabase()), poolSize: 6))
+            try PostgresMigrator.migrate(postgres, sets: [StoreMigrations.postgres])
+            pool = nil
+            sql = postgres
+        }
         // Cheap scrypt parameters: these tests are about the directory, not about hashing cost.
-        directory = Directory(database: database, hasher: PasswordHasher(logN: 8, blockSize: 8, parallelism: 1))
+        directory = Directory(database: sql, hasher: PasswordHasher(logN: 8, blockSize: 8, parallelism: 1))
     }
 
-    /// The first column of the first row of `sql`, as text.
+    /// The first column of the first row of `sql`, as text (SQLite only).
     func scalar(_ sql: String) throws -> String? {
         try database.read { db in try String.fetchOne(db, sql: sql) }
+    }
+
+    /// The first column of the first row of `query`, read through the seam on either backend.
+    func value<T: SQLValueConvertible>(_ query: String, as type: T.Type = T.self) throws -> T? {
+        try sql.read { db in try db.one(query).flatMap { row in try row.optional(row.columns[0], as: type) } }
     }
 
     @discardableResult
@@ -101,8 +139,8 @@ struct DirectoryFixture {
 }
 
 @Suite struct DirectoryTests {
-    @Test func addsAMailboxWithKeysAndTheFourFolders() throws {
-        let fixture = try DirectoryFixture()
+    @Test(arguments: Backend.allCases) func addsAMailboxWithKeysAndTheFourFolders(_ backend: Backend) throws {
+        let fixture = try DirectoryFixture(backend)
         let mailbox = try fixture.add("2000", emails: ["grace@example.com"])
         #expect(mailbox.attachAudio)
         #expect(!mailbox.deleteAfterEmail)
@@ -111,24 +149,24 @@ struct DirectoryFixture {
         #expect(folders.map(\.name) == ["INBOX", "Saved", "Trash", "Greetings", "Recently Deleted"])
         #expect(folders.map(\.specialUse) == [nil, "\\Archive", "\\Trash", nil, nil])
         #expect(Set(folders.map(\.uidValidity)).count == 5, "every folder has its own UIDVALIDITY")
-        let row = try #require(
-            try fixture.database.read { db in try Row.fetchOne(db, sql: "SELECT * FROM mailbox WHERE id = '2000'") })
-        let wrapped = WrappedPrivateKey(masterKeyID: row["master_key_id"], sealed: row["wrapped_private_key"])
+        let row = try #require(try fixture.sql.read { db in try db.one("SELECT * FROM mailbox WHERE id = '2000'") })
+        let wrapped = WrappedPrivateKey(
+            masterKeyID: try row.get("master_key_id"), sealed: try row.get("wrapped_private_key"))
         let privateKey = try KeyPairs.unwrap(wrapped, for: .mailbox("2000"), under: fixture.master)
-        #expect(privateKey.publicKey.rawRepresentation == row["public_key"] as Data)
-        let hash: String = row["password_hash"]
+        #expect(privateKey.publicKey.rawRepresentation == (try row.get("public_key") as Data))
+        let hash: String = try row.get("password_hash")
         #expect(!hash.contains("correct-horse"))
     }
 
-    @Test func idsAreUniqueWhateverTheirCase() throws {
-        let fixture = try DirectoryFixture()
+    @Test(arguments: Backend.allCases) func idsAreUniqueWhateverTheirCase(_ backend: Backend) throws {
+        let fixture = try DirectoryFixture(backend)
         try fixture.add("sales")
         #expect(throws: DirectoryError.duplicateMailbox("Sales")) { try fixture.add("Sales") }
         #expect(try fixture.directory.mailbox(MailboxID("SALES")!)?.id.rawValue == "sales")
     }
 
-    @Test func passwordsVerify() throws {
-        let fixture = try DirectoryFixture()
+    @Test(arguments: Backend.allCases) func passwordsVerify(_ backend: Backend) throws {
+        let fixture = try DirectoryFixture(backend)
         try fixture.add("1000", password: "first-password")
         let id = MailboxID("1000")!
         #expect(try fixture.directory.verifyPassword(id, password: "first-password"))
@@ -142,8 +180,8 @@ struct DirectoryFixture {
         }
     }
 
-    @Test func badSettingsAreRefusedAndNothingIsWritten() throws {
-        let fixture = try DirectoryFixture()
+    @Test(arguments: Backend.allCases) func badSettingsAreRefusedAndNothingIsWritten(_ backend: Backend) throws {
+        let fixture = try DirectoryFixture(backend)
         let id = MailboxID("3000")!
         let cases: [(MailboxSettings, String)] = [
             (MailboxSettings(name: "  "), "--name"),
@@ -174,11 +212,11 @@ struct DirectoryFixture {
                 id: id, settings: MailboxSettings(name: "X"), password: "short", master: fixture.master)
         }
         #expect(try fixture.directory.mailboxes().isEmpty)
-        #expect(try fixture.scalar("SELECT COUNT(*) FROM folder") == "0")
+        #expect(try fixture.value("SELECT COUNT(*) FROM folder", as: Int.self) == 0)
     }
 
-    @Test func updateChangesOnlyWhatIsGiven() throws {
-        let fixture = try DirectoryFixture()
+    @Test(arguments: Backend.allCases) func updateChangesOnlyWhatIsGiven(_ backend: Backend) throws {
+        let fixture = try DirectoryFixture(backend)
         let id = MailboxID("1000")!
         try fixture.add("1000", name: "Front Desk", emails: ["desk@example.com"])
         var updated = try fixture.directory.updateMailbox(
@@ -204,21 +242,21 @@ struct DirectoryFixture {
         #expect(try fixture.directory.requireMailbox(id) == updated)
     }
 
-    @Test func removeTakesTheFoldersAlong() throws {
-        let fixture = try DirectoryFixture()
+    @Test(arguments: Backend.allCases) func removeTakesTheFoldersAlong(_ backend: Backend) throws {
+        let fixture = try DirectoryFixture(backend)
         try fixture.add("1000")
         try fixture.add("2000")
         try fixture.directory.removeMailbox(MailboxID("1000")!)
         #expect(try fixture.directory.mailboxes().map(\.id.rawValue) == ["2000"])
-        #expect(try fixture.scalar("SELECT COUNT(*) FROM folder WHERE mailbox_id = '1000'") == "0")
-        #expect(try fixture.scalar("SELECT COUNT(*) FROM folder WHERE mailbox_id = '2000'") == "5")
+        #expect(try fixture.value("SELECT COUNT(*) FROM folder WHERE mailbox_id = '1000'", as: Int.self) == 0)
+        #expect(try fixture.value("SELECT COUNT(*) FROM folder WHERE mailbox_id = '2000'", as: Int.self) == 5)
         #expect(throws: DirectoryError.unknownMailbox("1000")) {
             try fixture.directory.removeMailbox(MailboxID("1000")!)
         }
     }
 
-    @Test func nodeKeyIsMadeOnce() throws {
-        let fixture = try DirectoryFixture()
+    @Test(arguments: Backend.allCases) func nodeKeyIsMadeOnce(_ backend: Backend) throws {
+        let fixture = try DirectoryFixture(backend)
         #expect(throws: DirectoryError.nodeKeyMissing) { try fixture.directory.nodePublicKey() }
         try fixture.directory.createNodeKey(master: fixture.master)
         #expect(try fixture.directory.nodePublicKey().count == 32)
@@ -245,8 +283,8 @@ struct DirectoryFixture {
         #expect(throws: DirectoryError.unknownToken("pbx1")) { try fixture.directory.revokeToken(name: "pbx1") }
     }
 
-    @Test func namesAreUniqueAndPlain() throws {
-        let fixture = try DirectoryFixture()
+    @Test(arguments: Backend.allCases) func namesAreUniqueAndPlain(_ backend: Backend) throws {
+        let fixture = try DirectoryFixture(backend)
         _ = try fixture.directory.createToken(name: "pbx1")
         #expect(throws: DirectoryError.duplicateToken("pbx1")) { try fixture.directory.createToken(name: "pbx1") }
         #expect(throws: DirectoryError.self) { try fixture.directory.createToken(name: "bad name") }

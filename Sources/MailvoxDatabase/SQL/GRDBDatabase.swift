@@ -20,18 +20,21 @@ public struct GRDBDatabase: SQLDatabase {
 
 /// One GRDB database handle inside `read` or `write`. Statements are cached per connection,
 /// since preparing SQL is what a delivery spent most of its SQLite time on (docs/STORAGE.md).
-struct GRDBConnection: SQLConnection {
+/// Public so a GRDB migration can call store code written against the seam.
+public struct GRDBConnection: SQLConnection {
     let db: GRDB.Database
 
-    var dialect: SQLDialect { .sqlite }
+    public init(db: GRDB.Database) { self.db = db }
 
-    func execute(_ sql: String, _ arguments: [SQLValue]) throws -> Int {
+    public var dialect: SQLDialect { .sqlite }
+
+    public func execute(_ sql: String, _ arguments: [SQLValue]) throws -> Int {
         let statement = try db.cachedStatement(sql: sql)
         try statement.execute(arguments: Self.arguments(arguments))
         return db.changesCount
     }
 
-    func rows(_ sql: String, _ arguments: [SQLValue]) throws -> [SQLRow] {
+    public func rows(_ sql: String, _ arguments: [SQLValue]) throws -> [SQLRow] {
         let statement = try db.cachedStatement(sql: sql)
         let columns = statement.columnNames
         return try Row.fetchAll(statement, arguments: Self.arguments(arguments)).map { row in
@@ -60,5 +63,27 @@ struct GRDBConnection: SQLConnection {
         case .string(let text): .text(text)
         case .blob(let data): .blob([UInt8](data))
         }
+    }
+}
+
+/// A date as GRDB has always stored one (`DATETIME` columns: UTC text `yyyy-MM-dd HH:mm:ss.SSS`),
+/// so rows written through the seam are the bytes earlier versions wrote, on either backend
+/// (a TEXT column on PostgreSQL).
+extension Date: SQLValueConvertible {
+    public var sqlValue: SQLValue {
+        guard case .string(let text) = databaseValue.storage else { return .real(timeIntervalSince1970) }
+        return .text(text)
+    }
+
+    public init?(sqlValue value: SQLValue) {
+        let stored: DatabaseValue
+        switch value {
+        case .text(let text): stored = text.databaseValue
+        case .integer(let number): stored = number.databaseValue
+        case .real(let number): stored = number.databaseValue
+        case .null, .blob: return nil
+        }
+        guard let date = Date.fromDatabaseValue(stored) else { return nil }
+        self = date
     }
 }

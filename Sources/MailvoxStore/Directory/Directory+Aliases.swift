@@ -1,6 +1,6 @@
 import Foundation
-import GRDB
 import MailvoxCore
+import MailvoxDatabase
 
 /// Aliases: the addresses besides `ID@domain` that reach a mailbox through the SMTP/LMTP door.
 extension Directory {
@@ -10,19 +10,19 @@ extension Directory {
         let local = localPart.lowercased()
         let whole = "\(local)@\(domain.lowercased())"
         return try database.read { db in
-            try String.fetchOne(
-                db,
-                sql: """
-                    SELECT mailbox_id FROM mailbox_alias JOIN mailbox ON mailbox.id = mailbox_alias.mailbox_id
-                    WHERE address IN (?, ?) AND mailbox.removed_at IS NULL
-                    ORDER BY address = ? DESC LIMIT 1
-                    """, arguments: [whole, local, whole]
+            try db.scalar(
+                String.self,
+                """
+                SELECT mailbox_id FROM mailbox_alias JOIN mailbox ON mailbox.id = mailbox_alias.mailbox_id
+                WHERE address IN (?, ?) AND mailbox.removed_at IS NULL
+                ORDER BY address = ? DESC LIMIT 1
+                """, sqlValues(whole, local, whole)
             ).flatMap(MailboxID.init)
         }
     }
 
     /// Replaces a mailbox's aliases with `aliases` in the transaction `db`; returns them as stored.
-    static func replaceAliases(_ db: GRDB.Database, of id: MailboxID, with aliases: [String]) throws -> [String] {
+    static func replaceAliases(_ db: any SQLConnection, of id: MailboxID, with aliases: [String]) throws -> [String] {
         let normalized = aliases.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         guard Set(normalized).count == normalized.count else {
             throw DirectoryError.invalid(field: "--alias", reason: "an alias is listed twice")
@@ -35,17 +35,17 @@ extension Directory {
             {
                 throw DirectoryError.invalid(field: "--alias", reason: "\"\(alias)\" is mailbox \(other)'s own address")
             }
-            if let owner = try String.fetchOne(
-                db, sql: "SELECT mailbox_id FROM mailbox_alias WHERE address = ? AND mailbox_id <> ?",
-                arguments: [alias, id.rawValue])
+            if let owner = try db.scalar(
+                String.self, "SELECT mailbox_id FROM mailbox_alias WHERE address = ? AND mailbox_id <> ?",
+                sqlValues(alias, id.rawValue))
             {
                 throw DirectoryError.invalid(field: "--alias", reason: "\"\(alias)\" already reaches mailbox \(owner)")
             }
         }
-        try db.execute(sql: "DELETE FROM mailbox_alias WHERE mailbox_id = ?", arguments: [id.rawValue])
+        try db.execute("DELETE FROM mailbox_alias WHERE mailbox_id = ?", sqlValues(id.rawValue))
         for alias in normalized {
             try db.execute(
-                sql: "INSERT INTO mailbox_alias (address, mailbox_id) VALUES (?, ?)", arguments: [alias, id.rawValue])
+                "INSERT INTO mailbox_alias (address, mailbox_id) VALUES (?, ?)", sqlValues(alias, id.rawValue))
         }
         return normalized.sorted()
     }

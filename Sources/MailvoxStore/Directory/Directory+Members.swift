@@ -1,6 +1,6 @@
 import Foundation
-import GRDB
 import MailvoxCore
+import MailvoxDatabase
 
 /// One person's membership of a mailbox (a department): their rights and whether its
 /// voicemail alerts reach them (docs/DEPARTMENTS.md).
@@ -82,19 +82,19 @@ extension Directory {
             guard department != person else {
                 throw DirectoryError.invalid(field: "member", reason: "a mailbox cannot be a member of itself")
             }
-            let existing = try Row.fetchOne(
-                db, sql: "SELECT alerts FROM member WHERE mailbox_id = ? AND member_id = ?",
-                arguments: [department.rawValue, person.rawValue])
-            let channels = alerts ?? (existing.map { Self.channels($0["alerts"]) } ?? [])
+            let existing = try db.one(
+                "SELECT alerts FROM member WHERE mailbox_id = ? AND member_id = ?",
+                sqlValues(department.rawValue, person.rawValue))
+            let channels = try alerts ?? (existing.map { Self.channels(try $0.field("alerts")) } ?? [])
             try db.execute(
-                sql: """
-                    INSERT INTO member (mailbox_id, member_id, rights, alerts, added_at) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT (mailbox_id, member_id) DO UPDATE SET rights = excluded.rights, alerts = excluded.alerts
-                    """,
-                arguments: [
+                """
+                INSERT INTO member (mailbox_id, member_id, rights, alerts, added_at) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (mailbox_id, member_id) DO UPDATE SET rights = excluded.rights, alerts = excluded.alerts
+                """,
+                sqlValues(
                     department.rawValue, person.rawValue, rights.letters, channels.joined(separator: ","),
                     Int64(now.timeIntervalSince1970),
-                ])
+                ))
             return try Self.membership(db, mailbox: department, member: person)!
         }
     }
@@ -103,10 +103,10 @@ extension Directory {
     /// one in IDLE there is ended (docs/DEPARTMENTS.md).
     public func removeMember(_ member: MailboxID, of mailbox: MailboxID) throws {
         try database.write { db in
-            try db.execute(
-                sql: "DELETE FROM member WHERE mailbox_id = ? AND member_id = ?",
-                arguments: [mailbox.rawValue, member.rawValue])
-            if db.changesCount == 0 {
+            let changed = try db.execute(
+                "DELETE FROM member WHERE mailbox_id = ? AND member_id = ?",
+                sqlValues(mailbox.rawValue, member.rawValue))
+            if changed == 0 {
                 _ = try Self.liveMailboxID(db, mailbox)
                 throw DirectoryError.invalid(
                     field: "member", reason: "\(member.rawValue) is not a member of \(mailbox.rawValue)")
@@ -118,12 +118,11 @@ extension Directory {
     public func members(of mailbox: MailboxID) throws -> [Membership] {
         try database.read { db in
             _ = try Self.liveMailboxID(db, mailbox)
-            return try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT member.*, mailbox.display_name FROM member JOIN mailbox ON mailbox.id = member.member_id
-                    WHERE member.mailbox_id = ? AND mailbox.removed_at IS NULL ORDER BY member.member_id
-                    """, arguments: [mailbox.rawValue]
+            return try db.rows(
+                """
+                SELECT member.*, mailbox.display_name FROM member JOIN mailbox ON mailbox.id = member.member_id
+                WHERE member.mailbox_id = ? AND mailbox.removed_at IS NULL ORDER BY member.member_id
+                """, sqlValues(mailbox.rawValue)
             ).compactMap(Self.membership)
         }
     }
@@ -132,38 +131,38 @@ extension Directory {
     /// what its login's shared namespace holds.
     public func sharedMailboxes(of member: MailboxID) throws -> [SharedMailbox] {
         try database.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT member.mailbox_id, member.rights, mailbox.display_name
-                    FROM member JOIN mailbox ON mailbox.id = member.mailbox_id
-                    WHERE member.member_id = ? AND mailbox.removed_at IS NULL
-                      AND EXISTS (SELECT 1 FROM mailbox AS person WHERE person.id = member.member_id
-                                  AND person.removed_at IS NULL)
-                    ORDER BY member.mailbox_id
-                    """, arguments: [member.rawValue]
+            try db.rows(
+                """
+                SELECT member.mailbox_id, member.rights, mailbox.display_name
+                FROM member JOIN mailbox ON mailbox.id = member.mailbox_id
+                WHERE member.member_id = ? AND mailbox.removed_at IS NULL
+                  AND EXISTS (SELECT 1 FROM mailbox AS person WHERE person.id = member.member_id
+                              AND person.removed_at IS NULL)
+                ORDER BY member.mailbox_id
+                """, sqlValues(member.rawValue)
             ).compactMap { row -> SharedMailbox? in
-                guard let id = MailboxID(row["mailbox_id"]), let rights = Rights(letters: row["rights"] as String),
+                guard let id = MailboxID(try row.field("mailbox_id")),
+                    let rights = Rights(letters: try row.field("rights") as String),
                     rights.contains(.lookup)
                 else { return nil }
-                return SharedMailbox(id: id, name: row["display_name"], rights: rights)
+                return SharedMailbox(id: id, name: try row.field("display_name"), rights: rights)
             }
         }
     }
 
     /// `member`'s rights in `mailbox` now, nil for none: what every call of a member's store
     /// checks first. A removed mailbox on either side has none.
-    static func rights(_ db: GRDB.Database, member: MailboxID, mailbox: MailboxID) throws -> Rights? {
+    static func rights(_ db: any SQLConnection, member: MailboxID, mailbox: MailboxID) throws -> Rights? {
         guard
-            let letters = try String.fetchOne(
-                db,
-                sql: """
-                    SELECT member.rights FROM member
-                    JOIN mailbox AS department ON department.id = member.mailbox_id
-                    JOIN mailbox AS person ON person.id = member.member_id
-                    WHERE member.mailbox_id = ? AND member.member_id = ?
-                      AND department.removed_at IS NULL AND person.removed_at IS NULL
-                    """, arguments: [mailbox.rawValue, member.rawValue])
+            let letters = try db.scalar(
+                String.self,
+                """
+                SELECT member.rights FROM member
+                JOIN mailbox AS department ON department.id = member.mailbox_id
+                JOIN mailbox AS person ON person.id = member.member_id
+                WHERE member.mailbox_id = ? AND member.member_id = ?
+                  AND department.removed_at IS NULL AND person.removed_at IS NULL
+                """, sqlValues(mailbox.rawValue, member.rawValue))
         else { return nil }
         return Rights(letters: letters)
     }
@@ -172,17 +171,16 @@ extension Directory {
     func allRights() throws -> [MemberKey: Rights] {
         try database.read { db in
             var result: [MemberKey: Rights] = [:]
-            for row in try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT member.mailbox_id, member.member_id, member.rights FROM member
-                    JOIN mailbox AS department ON department.id = member.mailbox_id
-                    JOIN mailbox AS person ON person.id = member.member_id
-                    WHERE department.removed_at IS NULL AND person.removed_at IS NULL
-                    """)
+            for row in try db.rows(
+                """
+                SELECT member.mailbox_id, member.member_id, member.rights FROM member
+                JOIN mailbox AS department ON department.id = member.mailbox_id
+                JOIN mailbox AS person ON person.id = member.member_id
+                WHERE department.removed_at IS NULL AND person.removed_at IS NULL
+                """)
             {
-                guard let rights = Rights(letters: row["rights"] as String) else { continue }
-                result[MemberKey(mailbox: row["mailbox_id"], member: row["member_id"])] = rights
+                guard let rights = Rights(letters: try row.field("rights") as String) else { continue }
+                result[MemberKey(mailbox: try row.field("mailbox_id"), member: try row.field("member_id"))] = rights
             }
             return result
         }
@@ -210,8 +208,8 @@ extension Directory {
     /// Whether `mailbox` has members: a mailbox with members keeps an audit log.
     public func hasMembers(_ mailbox: MailboxID) throws -> Bool {
         try database.read { db in
-            try Bool.fetchOne(
-                db, sql: "SELECT EXISTS (SELECT 1 FROM member WHERE mailbox_id = ?)", arguments: [mailbox.rawValue])
+            try db.scalar(
+                Bool.self, "SELECT EXISTS (SELECT 1 FROM member WHERE mailbox_id = ?)", sqlValues(mailbox.rawValue))
                 ?? false
         }
     }
@@ -220,43 +218,42 @@ extension Directory {
     /// logins are theirs and stay.
     public func setLogin(_ id: MailboxID, enabled: Bool) throws {
         try database.write { db in
-            try db.execute(
-                sql: "UPDATE mailbox SET login = ?, updated_at = ? WHERE id = ? AND removed_at IS NULL",
-                arguments: [enabled, Self.truncated(Date()), id.rawValue])
-            if db.changesCount == 0 { throw DirectoryError.unknownMailbox(id.rawValue) }
+            let changed = try db.execute(
+                "UPDATE mailbox SET login = ?, updated_at = ? WHERE id = ? AND removed_at IS NULL",
+                sqlValues(enabled, Self.truncated(Date()), id.rawValue))
+            if changed == 0 { throw DirectoryError.unknownMailbox(id.rawValue) }
         }
     }
 
     // MARK: Rows
 
     /// The canonical id of a mailbox that exists and is not removed.
-    static func liveMailboxID(_ db: GRDB.Database, _ id: MailboxID) throws -> MailboxID {
+    static func liveMailboxID(_ db: any SQLConnection, _ id: MailboxID) throws -> MailboxID {
         guard
-            let raw = try String.fetchOne(
-                db, sql: "SELECT id FROM mailbox WHERE id = ? AND removed_at IS NULL", arguments: [id.rawValue]),
+            let raw = try db.scalar(
+                String.self, "SELECT id FROM mailbox WHERE id = ? AND removed_at IS NULL", sqlValues(id.rawValue)),
             let canonical = MailboxID(raw)
         else { throw DirectoryError.unknownMailbox(id.rawValue) }
         return canonical
     }
 
-    static func membership(_ db: GRDB.Database, mailbox: MailboxID, member: MailboxID) throws -> Membership? {
-        try Row.fetchOne(
-            db,
-            sql: """
-                SELECT member.*, mailbox.display_name FROM member JOIN mailbox ON mailbox.id = member.member_id
-                WHERE member.mailbox_id = ? AND member.member_id = ?
-                """, arguments: [mailbox.rawValue, member.rawValue]
+    static func membership(_ db: any SQLConnection, mailbox: MailboxID, member: MailboxID) throws -> Membership? {
+        try db.one(
+            """
+            SELECT member.*, mailbox.display_name FROM member JOIN mailbox ON mailbox.id = member.member_id
+            WHERE member.mailbox_id = ? AND member.member_id = ?
+            """, sqlValues(mailbox.rawValue, member.rawValue)
         ).flatMap(Self.membership)
     }
 
-    static func membership(_ row: Row) -> Membership? {
-        guard let mailbox = MailboxID(row["mailbox_id"]), let member = MailboxID(row["member_id"]),
-            let rights = Rights(letters: row["rights"] as String)
+    static func membership(_ row: SQLRow) throws -> Membership? {
+        guard let mailbox = MailboxID(try row.field("mailbox_id")), let member = MailboxID(try row.field("member_id")),
+            let rights = Rights(letters: try row.field("rights") as String)
         else { return nil }
         return Membership(
-            mailbox: mailbox, member: member, memberName: row["display_name"], rights: rights,
-            alerts: channels(row["alerts"]),
-            addedAt: Date(timeIntervalSince1970: TimeInterval(row["added_at"] as Int64)))
+            mailbox: mailbox, member: member, memberName: try row.field("display_name"), rights: rights,
+            alerts: channels(try row.field("alerts")),
+            addedAt: Date(timeIntervalSince1970: TimeInterval(try row.field("added_at") as Int64)))
     }
 
     static func channels(_ text: String) -> [String] {

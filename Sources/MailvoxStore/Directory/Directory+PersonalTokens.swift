@@ -1,7 +1,7 @@
 import Foundation
-import GRDB
 import MailvoxCore
 import MailvoxCrypto
+import MailvoxDatabase
 
 /// A personal token as `mailvox mailbox token list` shows it; the token itself is never stored.
 public struct PersonalToken: Sendable, Equatable, Encodable {
@@ -41,31 +41,31 @@ extension Directory {
         guard let record = try self.mailbox(mailbox) else { throw DirectoryError.unknownMailbox(mailbox.rawValue) }
         let token = Self.personalTokenPrefix + Secrets.token()
         try database.write { db in
-            if try Int.fetchOne(
-                db, sql: "SELECT COUNT(*) FROM personal_token WHERE mailbox_id = ? AND name = ?",
-                arguments: [record.id.rawValue, name]) != 0
+            if try db.scalar(
+                Int.self, "SELECT COUNT(*) FROM personal_token WHERE mailbox_id = ? AND name = ?",
+                sqlValues(record.id.rawValue, name)) != 0
             {
                 throw DirectoryError.duplicateToken(name)
             }
             try db.execute(
-                sql: "INSERT INTO personal_token (mailbox_id, name, token_sha256, created_at) VALUES (?, ?, ?, ?)",
-                arguments: [record.id.rawValue, name, Hashing.sha256(Data(token.utf8)), Self.truncated(Date())])
+                "INSERT INTO personal_token (mailbox_id, name, token_sha256, created_at) VALUES (?, ?, ?, ?)",
+                sqlValues(record.id.rawValue, name, Hashing.sha256(Data(token.utf8)), Self.truncated(Date())))
         }
         return token
     }
 
     public func personalTokens(mailbox: MailboxID) throws -> [PersonalToken] {
         try database.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT mailbox_id, name, created_at, last_used_at FROM personal_token
-                    WHERE mailbox_id = ? ORDER BY name
-                    """, arguments: [mailbox.rawValue]
+            try db.rows(
+                """
+                SELECT mailbox_id, name, created_at, last_used_at FROM personal_token
+                WHERE mailbox_id = ? ORDER BY name
+                """, sqlValues(mailbox.rawValue)
             ).compactMap { row in
-                MailboxID(row["mailbox_id"] as String).map {
+                try MailboxID(try row.field("mailbox_id") as String).map {
                     PersonalToken(
-                        mailbox: $0, name: row["name"], createdAt: row["created_at"], lastUsedAt: row["last_used_at"])
+                        mailbox: $0, name: try row.field("name"), createdAt: try row.field("created_at"),
+                        lastUsedAt: try row.field("last_used_at"))
                 }
             }
         }
@@ -73,10 +73,9 @@ extension Directory {
 
     public func revokePersonalToken(mailbox: MailboxID, name: String) throws {
         try database.write { db in
-            try db.execute(
-                sql: "DELETE FROM personal_token WHERE mailbox_id = ? AND name = ?",
-                arguments: [mailbox.rawValue, name])
-            if db.changesCount == 0 { throw DirectoryError.unknownToken(name) }
+            let changed = try db.execute(
+                "DELETE FROM personal_token WHERE mailbox_id = ? AND name = ?", sqlValues(mailbox.rawValue, name))
+            if changed == 0 { throw DirectoryError.unknownToken(name) }
         }
     }
 
@@ -87,20 +86,19 @@ extension Directory {
         let digest = Hashing.sha256(Data(presented.utf8))
         guard
             let row = try database.read({ db in
-                try Row.fetchOne(
-                    db,
-                    sql: """
-                        SELECT t.mailbox_id, t.name FROM personal_token t JOIN mailbox m ON m.id = t.mailbox_id
-                        WHERE t.token_sha256 = ? AND m.removed_at IS NULL AND m.login = 1
-                        """, arguments: [digest])
+                try db.one(
+                    """
+                    SELECT t.mailbox_id, t.name FROM personal_token t JOIN mailbox m ON m.id = t.mailbox_id
+                    WHERE t.token_sha256 = ? AND m.removed_at IS NULL AND m.login = 1
+                    """, sqlValues(digest))
             })
         else { return nil }
-        let id: String = row["mailbox_id"]
-        let name: String = row["name"]
+        let id: String = try row.field("mailbox_id")
+        let name: String = try row.field("name")
         try? database.write { db in
             try db.execute(
-                sql: "UPDATE personal_token SET last_used_at = ? WHERE mailbox_id = ? AND name = ?",
-                arguments: [Self.truncated(Date()), id, name])
+                "UPDATE personal_token SET last_used_at = ? WHERE mailbox_id = ? AND name = ?",
+                sqlValues(Self.truncated(Date()), id, name))
         }
         return MailboxID(id)
     }

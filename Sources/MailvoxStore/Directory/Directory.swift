@@ -2,16 +2,22 @@ import Foundation
 import GRDB
 import MailvoxCore
 import MailvoxCrypto
+import MailvoxDatabase
 
 /// The mailbox directory: mailboxes, their passwords and keys, their folders, API tokens and
 /// the node key. Every change is one transaction.
 public final class Directory: Sendable {
-    let database: DatabasePool
+    let database: any SQLDatabase
     private let hasher: PasswordHasher
 
-    public init(database: DatabasePool, hasher: PasswordHasher = .standard) {
+    public init(database: any SQLDatabase, hasher: PasswordHasher = .standard) {
         self.database = database
         self.hasher = hasher
+    }
+
+    /// The directory on the one SQLite file, as every caller before the SQL seam built it.
+    public convenience init(database: DatabasePool, hasher: PasswordHasher = .standard) {
+        self.init(database: GRDBDatabase(database), hasher: hasher)
     }
 
     // MARK: - Node key
@@ -20,24 +26,24 @@ public final class Directory: Sendable {
     public func createNodeKey(master: MasterKey) throws {
         let (publicKey, wrapped) = try KeyPairs.generate(for: .node, under: master)
         try database.write { db in
-            guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM node_key") == 0 else {
+            guard try db.scalar(Int.self, "SELECT COUNT(*) FROM node_key") == 0 else {
                 throw DirectoryError.nodeKeyExists
             }
             try db.execute(
-                sql: """
-                    INSERT INTO node_key (id, public_key, wrapped_private_key, master_key_id, created_at)
-                    VALUES (1, ?, ?, ?, ?)
-                    """, arguments: [publicKey, wrapped.sealed, wrapped.masterKeyID, Date()])
+                """
+                INSERT INTO node_key (id, public_key, wrapped_private_key, master_key_id, created_at)
+                VALUES (1, ?, ?, ?, ?)
+                """, sqlValues(publicKey, wrapped.sealed, wrapped.masterKeyID, Date()))
         }
     }
 
     public func hasNodeKey() throws -> Bool {
-        try database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM node_key") == 1 }
+        try database.read { db in try db.scalar(Int.self, "SELECT COUNT(*) FROM node_key") == 1 }
     }
 
     /// The node's public key: all `mailvox deposit` needs to seal a deposit.
     public func nodePublicKey() throws -> Data {
-        guard let key = try database.read({ db in try Data.fetchOne(db, sql: "SELECT public_key FROM node_key") })
+        guard let key = try database.read({ db in try db.scalar(Data.self, "SELECT public_key FROM node_key") })
         else {
             throw DirectoryError.nodeKeyMissing
         }
@@ -48,8 +54,8 @@ public final class Directory: Sendable {
     public func masterKeyIDs() throws -> Set<String> {
         try database.read { db in
             Set(
-                try String.fetchAll(
-                    db, sql: "SELECT master_key_id FROM node_key UNION SELECT master_key_id FROM mailbox"))
+                try db.column(String.self, "SELECT master_key_id FROM node_key UNION SELECT master_key_id FROM mailbox")
+            )
         }
     }
 
@@ -79,17 +85,17 @@ public final class Directory: Sendable {
         try database.write { db in
             if let taken = try Self.taken(id, in: db) { throw taken }
             try db.execute(
-                sql: """
-                    INSERT INTO mailbox (id, display_name, emails, sms_numbers, time_zone, language, attach_audio,
-                        delete_after_email, password_hash, public_key, wrapped_private_key, master_key_id,
-                        created_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
+                """
+                INSERT INTO mailbox (id, display_name, emails, sms_numbers, time_zone, language, attach_audio,
+                    delete_after_email, password_hash, public_key, wrapped_private_key, master_key_id,
+                    created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                sqlValues(
                     id.rawValue, mailbox.name, Self.json(mailbox.emails), Self.json(mailbox.smsNumbers),
                     mailbox.timeZone, mailbox.language, mailbox.attachAudio, mailbox.deleteAfterEmail, passwordHash,
                     publicKey, wrapped.sealed, wrapped.masterKeyID, mailbox.createdAt, mailbox.updatedAt,
-                ])
+                ))
             for folder in DefaultFolders.all {
                 try Self.insertFolder(db, mailbox: id, name: folder.name, specialUse: folder.specialUse)
             }
@@ -114,10 +120,9 @@ public final class Directory: Sendable {
 
     public func mailbox(_ id: MailboxID, includingRemoved: Bool) throws -> Mailbox? {
         try database.read { db in
-            try Row.fetchOne(
-                db,
-                sql: "SELECT * FROM mailbox WHERE id = ?" + (includingRemoved ? "" : " AND removed_at IS NULL"),
-                arguments: [id.rawValue]
+            try db.one(
+                "SELECT * FROM mailbox WHERE id = ?" + (includingRemoved ? "" : " AND removed_at IS NULL"),
+                sqlValues(id.rawValue)
             ).map { try Self.mailbox($0, db) }
         }
     }
@@ -129,7 +134,7 @@ public final class Directory: Sendable {
 
     public func mailboxes() throws -> [Mailbox] {
         try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM mailbox WHERE removed_at IS NULL ORDER BY id").map {
+            try db.rows("SELECT * FROM mailbox WHERE removed_at IS NULL ORDER BY id").map {
                 try Self.mailbox($0, db)
             }
         }
@@ -140,8 +145,8 @@ public final class Directory: Sendable {
     public func updateMailbox(_ id: MailboxID, settings: MailboxSettings) throws -> Mailbox {
         try database.write { db in
             guard
-                let row = try Row.fetchOne(
-                    db, sql: "SELECT * FROM mailbox WHERE id = ? AND removed_at IS NULL", arguments: [id.rawValue])
+                let row = try db.one(
+                    "SELECT * FROM mailbox WHERE id = ? AND removed_at IS NULL", sqlValues(id.rawValue))
             else { throw DirectoryError.unknownMailbox(id.rawValue) }
             var mailbox = try Self.mailbox(row, db)
             if let name = settings.name { mailbox.name = name }
@@ -159,16 +164,16 @@ public final class Directory: Sendable {
             mailbox.updatedAt = Self.truncated(Date())
             try Self.validate(mailbox)
             try db.execute(
-                sql: """
-                    UPDATE mailbox SET display_name = ?, emails = ?, sms_numbers = ?, time_zone = ?, language = ?,
-                        attach_audio = ?, delete_after_email = ?, updated_at = ?
-                    WHERE id = ?
-                    """,
-                arguments: [
+                """
+                UPDATE mailbox SET display_name = ?, emails = ?, sms_numbers = ?, time_zone = ?, language = ?,
+                    attach_audio = ?, delete_after_email = ?, updated_at = ?
+                WHERE id = ?
+                """,
+                sqlValues(
                     mailbox.name, Self.json(mailbox.emails), Self.json(mailbox.smsNumbers), mailbox.timeZone,
                     mailbox.language, mailbox.attachAudio, mailbox.deleteAfterEmail, mailbox.updatedAt,
                     mailbox.id.rawValue,
-                ])
+                ))
             if let aliases = settings.aliases {
                 mailbox.aliases = try Self.replaceAliases(db, of: mailbox.id, with: aliases)
             }
@@ -182,28 +187,27 @@ public final class Directory: Sendable {
         try Self.validatePassword(password)
         let passwordHash = try hasher.hash(password)
         try database.write { db in
-            try db.execute(
-                sql: "UPDATE mailbox SET password_hash = ?, updated_at = ? WHERE id = ?",
-                arguments: [passwordHash, Self.truncated(Date()), id.rawValue])
-            if db.changesCount == 0 { throw DirectoryError.unknownMailbox(id.rawValue) }
+            let changed = try db.execute(
+                "UPDATE mailbox SET password_hash = ?, updated_at = ? WHERE id = ?",
+                sqlValues(passwordHash, Self.truncated(Date()), id.rawValue))
+            if changed == 0 { throw DirectoryError.unknownMailbox(id.rawValue) }
         }
     }
 
     /// True when `password` is the mailbox's; false for a wrong password or an unknown mailbox.
     public func verifyPassword(_ id: MailboxID, password: String) throws -> Bool {
         let row = try database.read { db in
-            try Row.fetchOne(
-                db, sql: "SELECT password_hash, login FROM mailbox WHERE id = ? AND removed_at IS NULL",
-                arguments: [id.rawValue])
+            try db.one(
+                "SELECT password_hash, login FROM mailbox WHERE id = ? AND removed_at IS NULL", sqlValues(id.rawValue))
         }
         guard let row else { return false }
         // A mailbox without a login of its own (`--no-login`) costs the same work as a wrong
         // password, so timing does not tell which mailboxes are departments.
-        guard row["login"] as Bool else {
+        guard try row.field("login") as Bool else {
             _ = try PasswordHasher.verify(password, against: DirectoryAuthenticator.decoyHash)
             return false
         }
-        return try PasswordHasher.verify(password, against: row["password_hash"])
+        return try PasswordHasher.verify(password, against: try row.field("password_hash"))
     }
 
     /// Removes a mailbox recoverably (`mailbox remove`): from now on it is as if it did not
@@ -214,15 +218,15 @@ public final class Directory: Sendable {
     public func markRemoved(_ id: MailboxID, at now: Date = Date()) throws -> Mailbox {
         try database.write { db in
             guard
-                let row = try Row.fetchOne(
-                    db, sql: "SELECT * FROM mailbox WHERE id = ? AND removed_at IS NULL", arguments: [id.rawValue])
+                let row = try db.one(
+                    "SELECT * FROM mailbox WHERE id = ? AND removed_at IS NULL", sqlValues(id.rawValue))
             else { throw DirectoryError.unknownMailbox(id.rawValue) }
-            if row["held_since"] as Int64? != nil { throw DirectoryError.onHold(id.rawValue) }
+            if try row.field("held_since") as Int64? != nil { throw DirectoryError.onHold(id.rawValue) }
             try db.execute(
-                sql: "UPDATE mailbox SET removed_at = ? WHERE id = ?",
-                arguments: [Int64(now.timeIntervalSince1970), id.rawValue])
+                "UPDATE mailbox SET removed_at = ? WHERE id = ?",
+                sqlValues(Int64(now.timeIntervalSince1970), id.rawValue))
             return try Self.mailbox(
-                Row.fetchOne(db, sql: "SELECT * FROM mailbox WHERE id = ?", arguments: [id.rawValue])!, db)
+                db.one("SELECT * FROM mailbox WHERE id = ?", sqlValues(id.rawValue))!, db)
         }
     }
 
@@ -230,19 +234,18 @@ public final class Directory: Sendable {
     @discardableResult
     public func undelete(_ id: MailboxID) throws -> Mailbox {
         try database.write { db in
-            try db.execute(
-                sql: "UPDATE mailbox SET removed_at = NULL WHERE id = ? AND removed_at IS NOT NULL",
-                arguments: [id.rawValue])
-            if db.changesCount == 0 { throw DirectoryError.notRemoved(id.rawValue) }
+            let changed = try db.execute(
+                "UPDATE mailbox SET removed_at = NULL WHERE id = ? AND removed_at IS NOT NULL", sqlValues(id.rawValue))
+            if changed == 0 { throw DirectoryError.notRemoved(id.rawValue) }
             return try Self.mailbox(
-                Row.fetchOne(db, sql: "SELECT * FROM mailbox WHERE id = ?", arguments: [id.rawValue])!, db)
+                db.one("SELECT * FROM mailbox WHERE id = ?", sqlValues(id.rawValue))!, db)
         }
     }
 
     /// Every removed mailbox not yet purged, by id.
     public func removedMailboxes() throws -> [Mailbox] {
         try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM mailbox WHERE removed_at IS NOT NULL ORDER BY id").map {
+            try db.rows("SELECT * FROM mailbox WHERE removed_at IS NOT NULL ORDER BY id").map {
                 try Self.mailbox($0, db)
             }
         }
@@ -251,10 +254,9 @@ public final class Directory: Sendable {
     /// Mailboxes removed before `cutoff` and not on hold: what the maintenance service purges.
     public func removedMailboxes(before cutoff: Date) throws -> [MailboxID] {
         try database.read { db in
-            try String.fetchAll(
-                db,
-                sql: "SELECT id FROM mailbox WHERE removed_at < ? AND held_since IS NULL ORDER BY id",
-                arguments: [Int64(cutoff.timeIntervalSince1970)]
+            try db.column(
+                String.self, "SELECT id FROM mailbox WHERE removed_at < ? AND held_since IS NULL ORDER BY id",
+                sqlValues(Int64(cutoff.timeIntervalSince1970))
             ).compactMap(MailboxID.init)
         }
     }
@@ -262,17 +264,21 @@ public final class Directory: Sendable {
     /// Deletes the mailbox row for good; its folders go with it (foreign keys cascade).
     public func removeMailbox(_ id: MailboxID) throws {
         try database.write { db in
-            try db.execute(sql: "DELETE FROM mailbox WHERE id = ?", arguments: [id.rawValue])
-            if db.changesCount == 0 { throw DirectoryError.unknownMailbox(id.rawValue) }
+            let changed = try db.execute("DELETE FROM mailbox WHERE id = ?", sqlValues(id.rawValue))
+            if changed == 0 { throw DirectoryError.unknownMailbox(id.rawValue) }
         }
     }
 
     public func folders(of id: MailboxID) throws -> [FolderSummary] {
         try database.read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT name, special_use, uid_validity FROM folder WHERE mailbox_id = ? ORDER BY id",
-                arguments: [id.rawValue]
-            ).map { FolderSummary(name: $0["name"], specialUse: $0["special_use"], uidValidity: $0["uid_validity"]) }
+            try db.rows(
+                "SELECT name, special_use, uid_validity FROM folder WHERE mailbox_id = ? ORDER BY id",
+                sqlValues(id.rawValue)
+            ).map {
+                FolderSummary(
+                    name: try $0.field("name"), specialUse: try $0.field("special_use"),
+                    uidValidity: try $0.field("uid_validity"))
+            }
         }
     }
 
@@ -285,28 +291,30 @@ public final class Directory: Sendable {
         }
         let token = "mvx_" + Secrets.token()
         try database.write { db in
-            if try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM api_token WHERE name = ?", arguments: [name]) != 0 {
+            if try db.scalar(Int.self, "SELECT COUNT(*) FROM api_token WHERE name = ?", sqlValues(name)) != 0 {
                 throw DirectoryError.duplicateToken(name)
             }
             try db.execute(
-                sql: "INSERT INTO api_token (name, token_sha256, created_at) VALUES (?, ?, ?)",
-                arguments: [name, Self.digest(token), Self.truncated(Date())])
+                "INSERT INTO api_token (name, token_sha256, created_at) VALUES (?, ?, ?)",
+                sqlValues(name, Self.digest(token), Self.truncated(Date())))
         }
         return token
     }
 
     public func tokens() throws -> [APIToken] {
         try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT name, created_at, last_used_at FROM api_token ORDER BY name").map {
-                APIToken(name: $0["name"], createdAt: $0["created_at"], lastUsedAt: $0["last_used_at"])
+            try db.rows("SELECT name, created_at, last_used_at FROM api_token ORDER BY name").map {
+                APIToken(
+                    name: try $0.field("name"), createdAt: try $0.field("created_at"),
+                    lastUsedAt: try $0.field("last_used_at"))
             }
         }
     }
 
     public func revokeToken(name: String) throws {
         try database.write { db in
-            try db.execute(sql: "DELETE FROM api_token WHERE name = ?", arguments: [name])
-            if db.changesCount == 0 { throw DirectoryError.unknownToken(name) }
+            let changed = try db.execute("DELETE FROM api_token WHERE name = ?", sqlValues(name))
+            if changed == 0 { throw DirectoryError.unknownToken(name) }
         }
     }
 
@@ -315,14 +323,14 @@ public final class Directory: Sendable {
         let digest = Self.digest(presented)
         guard
             let name = try database.read({ db in
-                try String.fetchOne(db, sql: "SELECT name FROM api_token WHERE token_sha256 = ?", arguments: [digest])
+                try db.scalar(String.self, "SELECT name FROM api_token WHERE token_sha256 = ?", sqlValues(digest))
             })
         else { return nil }
         // When a token was last used is worth knowing, not worth refusing a PBX for: on a full
         // disk the write fails and the token still works (a status read must keep answering).
         try? database.write { db in
             try db.execute(
-                sql: "UPDATE api_token SET last_used_at = ? WHERE name = ?", arguments: [Self.truncated(Date()), name])
+                "UPDATE api_token SET last_used_at = ? WHERE name = ?", sqlValues(Self.truncated(Date()), name))
         }
         return name
     }
@@ -393,84 +401,97 @@ public final class Directory: Sendable {
 
     /// Why `id` cannot be given to a new mailbox — one has it, or a removed one not yet purged
     /// does — or nil.
-    static func taken(_ id: MailboxID, in db: GRDB.Database) throws -> DirectoryError? {
+    static func taken(_ id: MailboxID, in db: any SQLConnection) throws -> DirectoryError? {
         guard
-            let row = try Row.fetchOne(db, sql: "SELECT removed_at FROM mailbox WHERE id = ?", arguments: [id.rawValue])
+            let row = try db.one("SELECT removed_at FROM mailbox WHERE id = ?", sqlValues(id.rawValue))
         else { return nil }
-        return row["removed_at"] as Int64? == nil
+        return try row.field("removed_at") as Int64? == nil
             ? .duplicateMailbox(id.rawValue) : .removedMailbox(id.rawValue)
     }
 
     /// Inserts a folder with a UIDVALIDITY no folder has had, subscribed, so every client
     /// shows it.
-    static func insertFolder(_ db: GRDB.Database, mailbox: MailboxID, name: String, specialUse: String?) throws {
+    static func insertFolder(_ db: any SQLConnection, mailbox: MailboxID, name: String, specialUse: String?) throws {
         let uidValidity = try nextUIDValidity(db)
         try db.execute(
-            sql: """
-                INSERT INTO folder (mailbox_id, name, special_use, uid_validity, created_at)
-                VALUES (?, ?, ?, ?, ?);
-                INSERT OR IGNORE INTO subscription (mailbox_id, name) VALUES (?, ?);
-                """, arguments: [mailbox.rawValue, name, specialUse, uidValidity, Date(), mailbox.rawValue, name])
+            """
+            INSERT INTO folder (mailbox_id, name, special_use, uid_validity, created_at)
+            VALUES (?, ?, ?, ?, ?)
+            """, sqlValues(mailbox.rawValue, name, specialUse, uidValidity, Date()))
+        try db.execute(
+            "INSERT INTO subscription (mailbox_id, name) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            sqlValues(mailbox.rawValue, name))
     }
 
     /// A UIDVALIDITY never given before, recorded as given: the clock's seconds, or one past the
     /// highest ever given — deleted folders' included — whichever is larger (RFC 3501 §2.3.1.1).
-    static func nextUIDValidity(_ db: GRDB.Database) throws -> Int64 {
-        // The migration seeded the row with the highest existing value; every value given since
-        // came through here.
-        let issued = try Int64.fetchOne(db, sql: "SELECT highest FROM uid_validity_issued WHERE id = 1") ?? 0
-        let next = max(Int64(Date().timeIntervalSince1970), issued + 1)
-        try db.execute(
-            sql: """
+    static func nextUIDValidity(_ db: any SQLConnection) throws -> Int64 {
+        // One statement reads and raises the highest value given (the migration seeded it with the
+        // highest existing one; every value given since came through here). On PostgreSQL the
+        // upsert holds the row's lock until commit, so two nodes making folders at once wait for
+        // each other's value instead of both reading the same one and giving it twice.
+        let now = Int64(Date().timeIntervalSince1970)
+        guard
+            let next = try db.scalar(
+                Int64.self,
+                """
                 INSERT INTO uid_validity_issued (id, highest) VALUES (1, ?)
-                ON CONFLICT (id) DO UPDATE SET highest = excluded.highest
-                """, arguments: [next])
+                ON CONFLICT (id) DO UPDATE SET highest = CASE
+                    WHEN uid_validity_issued.highest + 1 > excluded.highest THEN uid_validity_issued.highest + 1
+                    ELSE excluded.highest END
+                RETURNING highest
+                """, sqlValues(now))
+        else { throw SQLError.unexpectedNull(column: "highest") }
         return next
     }
 
-    private static func mailbox(_ row: Row, _ db: GRDB.Database) throws -> Mailbox {
+    private static func mailbox(_ row: SQLRow, _ db: any SQLConnection) throws -> Mailbox {
         let decoder = JSONDecoder()
-        guard let id = MailboxID(row["id"]) else {
+        guard let id = MailboxID(try row.field("id")) else {
             throw DirectoryError.invalid(field: "mailbox.id", reason: "malformed id in the database")
         }
         return Mailbox(
-            id: id, name: row["display_name"],
-            emails: try decoder.decode([EmailAddress].self, from: Data((row["emails"] as String).utf8)),
-            smsNumbers: try decoder.decode([PhoneNumber].self, from: Data((row["sms_numbers"] as String).utf8)),
-            timeZone: row["time_zone"], language: row["language"], attachAudio: row["attach_audio"],
-            deleteAfterEmail: row["delete_after_email"],
-            aliases: try String.fetchAll(
-                db, sql: "SELECT address FROM mailbox_alias WHERE mailbox_id = ? ORDER BY address",
-                arguments: [id.rawValue]),
-            quotaMB: row["quota_mb"], quotaMessages: row["quota_messages"], trashDays: row["trash_days"],
-            inboxDays: row["inbox_days"], savedDays: row["saved_days"],
-            heldSince: (row["held_since"] as Int64?).map { Date(timeIntervalSince1970: TimeInterval($0)) },
-            holdReason: row["hold_reason"],
-            removedAt: (row["removed_at"] as Int64?).map { Date(timeIntervalSince1970: TimeInterval($0)) },
-            login: row["login"] ?? true, createdAt: row["created_at"], updatedAt: row["updated_at"])
+            id: id, name: try row.field("display_name"),
+            emails: try decoder.decode([EmailAddress].self, from: Data((try row.field("emails") as String).utf8)),
+            smsNumbers: try decoder.decode(
+                [PhoneNumber].self, from: Data((try row.field("sms_numbers") as String).utf8)),
+            timeZone: try row.field("time_zone"), language: try row.field("language"),
+            attachAudio: try row.field("attach_audio"),
+            deleteAfterEmail: try row.field("delete_after_email"),
+            aliases: try db.column(
+                String.self, "SELECT address FROM mailbox_alias WHERE mailbox_id = ? ORDER BY address",
+                sqlValues(id.rawValue)),
+            quotaMB: try row.field("quota_mb"), quotaMessages: try row.field("quota_messages"),
+            trashDays: try row.field("trash_days"),
+            inboxDays: try row.field("inbox_days"), savedDays: try row.field("saved_days"),
+            heldSince: (try row.field("held_since") as Int64?).map { Date(timeIntervalSince1970: TimeInterval($0)) },
+            holdReason: try row.field("hold_reason"),
+            removedAt: (try row.field("removed_at") as Int64?).map { Date(timeIntervalSince1970: TimeInterval($0)) },
+            login: try row.field("login") ?? true, createdAt: try row.field("created_at"),
+            updatedAt: try row.field("updated_at"))
     }
 
     /// Puts a mailbox on legal hold, or takes it off (`mailbox hold`). Returns the mailbox as it is now.
     @discardableResult
     public func setHold(_ id: MailboxID, on: Bool, reason: String?, at now: Date = Date()) throws -> Mailbox {
         try database.write { db in
+            let changed: Int
             if on {
-                try db.execute(
-                    sql: "UPDATE mailbox SET held_since = COALESCE(held_since, ?), hold_reason = ? WHERE id = ?",
-                    arguments: [Int64(now.timeIntervalSince1970), reason, id.rawValue])
+                changed = try db.execute(
+                    "UPDATE mailbox SET held_since = COALESCE(held_since, ?), hold_reason = ? WHERE id = ?",
+                    sqlValues(Int64(now.timeIntervalSince1970), reason, id.rawValue))
             } else {
-                try db.execute(
-                    sql: "UPDATE mailbox SET held_since = NULL, hold_reason = NULL WHERE id = ?",
-                    arguments: [id.rawValue])
+                changed = try db.execute(
+                    "UPDATE mailbox SET held_since = NULL, hold_reason = NULL WHERE id = ?", sqlValues(id.rawValue))
             }
-            if db.changesCount == 0 { throw DirectoryError.unknownMailbox(id.rawValue) }
+            if changed == 0 { throw DirectoryError.unknownMailbox(id.rawValue) }
             return try Self.mailbox(
-                Row.fetchOne(db, sql: "SELECT * FROM mailbox WHERE id = ?", arguments: [id.rawValue])!, db)
+                db.one("SELECT * FROM mailbox WHERE id = ?", sqlValues(id.rawValue))!, db)
         }
     }
 
     /// The mailbox's own limits: quota, and the days of the folder aging rules.
-    private static func writeQuota(_ db: GRDB.Database, of mailbox: Mailbox) throws {
+    private static func writeQuota(_ db: any SQLConnection, of mailbox: Mailbox) throws {
         let limits = [
             ("--quota-mb", mailbox.quotaMB), ("--quota-messages", mailbox.quotaMessages),
             ("--trash-days", mailbox.trashDays), ("--inbox-days", mailbox.inboxDays),
@@ -482,14 +503,14 @@ public final class Directory: Sendable {
             }
         }
         try db.execute(
-            sql: """
-                UPDATE mailbox SET quota_mb = ?, quota_messages = ?, trash_days = ?, inbox_days = ?, saved_days = ?
-                WHERE id = ?
-                """,
-            arguments: [
+            """
+            UPDATE mailbox SET quota_mb = ?, quota_messages = ?, trash_days = ?, inbox_days = ?, saved_days = ?
+            WHERE id = ?
+            """,
+            sqlValues(
                 mailbox.quotaMB, mailbox.quotaMessages, mailbox.trashDays, mailbox.inboxDays, mailbox.savedDays,
                 mailbox.id.rawValue,
-            ])
+            ))
     }
 
     private static func json<T: Encodable>(_ value: T) -> String {
@@ -510,26 +531,28 @@ extension Directory {
     public func rewrapKeys(from old: MasterKey, to new: MasterKey) throws -> Int {
         try database.write { db in
             var count = 0
-            for row in try Row.fetchAll(db, sql: "SELECT wrapped_private_key, master_key_id FROM node_key") {
+            for row in try db.rows("SELECT wrapped_private_key, master_key_id FROM node_key") {
                 let key = try KeyPairs.unwrap(
-                    WrappedPrivateKey(masterKeyID: row["master_key_id"], sealed: row["wrapped_private_key"]),
+                    WrappedPrivateKey(
+                        masterKeyID: try row.field("master_key_id"), sealed: try row.field("wrapped_private_key")),
                     for: .node,
                     under: old)
                 let wrapped = try KeyPairs.wrap(key, for: .node, under: new)
                 try db.execute(
-                    sql: "UPDATE node_key SET wrapped_private_key = ?, master_key_id = ?",
-                    arguments: [wrapped.sealed, wrapped.masterKeyID])
+                    "UPDATE node_key SET wrapped_private_key = ?, master_key_id = ?",
+                    sqlValues(wrapped.sealed, wrapped.masterKeyID))
                 count += 1
             }
-            for row in try Row.fetchAll(db, sql: "SELECT id, wrapped_private_key, master_key_id FROM mailbox") {
-                let id: String = row["id"]
+            for row in try db.rows("SELECT id, wrapped_private_key, master_key_id FROM mailbox") {
+                let id: String = try row.field("id")
                 let key = try KeyPairs.unwrap(
-                    WrappedPrivateKey(masterKeyID: row["master_key_id"], sealed: row["wrapped_private_key"]),
+                    WrappedPrivateKey(
+                        masterKeyID: try row.field("master_key_id"), sealed: try row.field("wrapped_private_key")),
                     for: .mailbox(id), under: old)
                 let wrapped = try KeyPairs.wrap(key, for: .mailbox(id), under: new)
                 try db.execute(
-                    sql: "UPDATE mailbox SET wrapped_private_key = ?, master_key_id = ? WHERE id = ?",
-                    arguments: [wrapped.sealed, wrapped.masterKeyID, id])
+                    "UPDATE mailbox SET wrapped_private_key = ?, master_key_id = ? WHERE id = ?",
+                    sqlValues(wrapped.sealed, wrapped.masterKeyID, id))
                 count += 1
             }
             return count
@@ -541,11 +564,12 @@ extension Directory {
     /// The node's private key, unwrapped: what opens sealed deposits and alert copies.
     public func nodeKey(master: MasterKey) throws -> OwnerKey {
         let row = try database.read { db in
-            try Row.fetchOne(db, sql: "SELECT wrapped_private_key, master_key_id FROM node_key")
+            try db.one("SELECT wrapped_private_key, master_key_id FROM node_key")
         }
         guard let row else { throw DirectoryError.nodeKeyMissing }
         return try OwnerKey.open(
-            WrappedPrivateKey(masterKeyID: row["master_key_id"], sealed: row["wrapped_private_key"]), for: .node,
+            WrappedPrivateKey(
+                masterKeyID: try row.field("master_key_id"), sealed: try row.field("wrapped_private_key")), for: .node,
             under: master)
     }
 }

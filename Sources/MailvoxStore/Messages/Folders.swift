@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import MailvoxCore
+import MailvoxDatabase
 
 extension MessageStore {
     /// The folders every mailbox keeps: they can be neither deleted nor renamed away.
@@ -38,7 +39,7 @@ extension MessageStore {
             for depth in 1...parts.count {
                 let path = parts.prefix(depth).joined(separator: "/")
                 if try !Self.folderExists(db, mailbox: mailbox, name: path) {
-                    try Directory.insertFolder(db, mailbox: mailbox, name: path, specialUse: nil)
+                    try Directory.insertFolder(GRDBConnection(db: db), mailbox: mailbox, name: path, specialUse: nil)
                 }
             }
         }
@@ -118,7 +119,7 @@ extension MessageStore {
             for depth in stride(from: parts.count - 1, through: 1, by: -1) {
                 let parent = parts.prefix(depth).joined(separator: "/")
                 if try !Self.folderExists(db, mailbox: mailbox, name: parent) {
-                    try Directory.insertFolder(db, mailbox: mailbox, name: parent, specialUse: nil)
+                    try Directory.insertFolder(GRDBConnection(db: db), mailbox: mailbox, name: parent, specialUse: nil)
                 }
             }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import MailvoxCore
+import MailvoxDatabase
 
 /// The `MailStore` of one mailbox over the sealed Maildir and its index: what a logged-in
 /// IMAP session gets, for its own mailbox or, with `member`, for a department it is a member
@@ -297,7 +298,10 @@ public struct MailboxStore: MailStore {
     static func rights(
         of member: MailboxID, in mailbox: MailboxID, store: MessageStore, needing needed: Rights
     ) throws -> Rights {
-        guard let rights = try store.database.read({ db in try Directory.rights(db, member: member, mailbox: mailbox) })
+        guard
+            let rights = try store.database.read({ db in
+                try Directory.rights(GRDBConnection(db: db), member: member, mailbox: mailbox)
+            })
         else { throw MailStoreError.noPermission("\(member.rawValue) is not a member of \(mailbox.rawValue)") }
         let missing = needed.subtracting(rights)
         guard missing.isEmpty else {

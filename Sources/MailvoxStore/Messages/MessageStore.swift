@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import MailvoxCore
 import MailvoxCrypto
+import MailvoxDatabase
 import MailvoxMIME
 import Synchronization
 
@@ -519,7 +520,8 @@ public final class MessageStore: Sendable {
     /// The mailbox's Recently Deleted folder, made if a mailbox somehow lacks it.
     static func recentlyDeletedFolder(_ db: GRDB.Database, mailbox: MailboxID) throws -> FolderRow {
         if let folder = try? Self.folder(db, mailbox: mailbox, name: FolderInfo.recentlyDeleted) { return folder }
-        try Directory.insertFolder(db, mailbox: mailbox, name: FolderInfo.recentlyDeleted, specialUse: nil)
+        try Directory.insertFolder(
+            GRDBConnection(db: db), mailbox: mailbox, name: FolderInfo.recentlyDeleted, specialUse: nil)
         return try Self.folder(db, mailbox: mailbox, name: FolderInfo.recentlyDeleted)
     }
 

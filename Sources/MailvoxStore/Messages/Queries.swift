@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import MailvoxCore
 import MailvoxCrypto
+import MailvoxDatabase
 import MailvoxMIME
 import Synchronization
 
@@ -166,6 +167,6 @@ extension MessageStore {
 
     /// The mailbox's limits and what it holds across its folders.
     public func quota(mailbox: MailboxID, defaults: MailvoxCore.Configuration.Quota) throws -> MailboxQuota {
-        try database.read { db in try Directory.quota(db, of: mailbox, defaults: defaults) }
+        try database.read { db in try Directory.quota(GRDBConnection(db: db), of: mailbox, defaults: defaults) }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import MailvoxCore
 import MailvoxCrypto
+import MailvoxDatabase
 
 /// What a start-up scan or `fsck` found and did, for the log and the operator.
 public struct SpoolReport: Sendable, Equatable {
@@ -137,7 +138,7 @@ extension MessageStore {
         let folders = try folderLocations()
         try database.write { db in
             for folder in folders {
-                let validity = try Directory.nextUIDValidity(db)
+                let validity = try Directory.nextUIDValidity(GRDBConnection(db: db))
                 try db.execute(sql: "DELETE FROM message WHERE folder_id = ?", arguments: [folder.id])
                 try db.execute(sql: "DELETE FROM expunged WHERE folder_id = ?", arguments: [folder.id])
                 try db.execute(
