@@ -46,7 +46,7 @@ import Testing
         let failures = ConcurrentFailures()
         let stores = nodes.stores
         let mailbox = nodes.mailbox
-        DispatchQueue.concurrentPerform(iterations: 4) { node in
+        onThreads(4) { node in
             for _ in 0..<50 {
                 do {
                     try stores[node].deliver(mailbox: mailbox, message: StoreFixture.message())
@@ -63,62 +63,86 @@ import Testing
         #expect(status.highestModseq == modseqs.last)
     }
 
-    /// Two nodes claim `\Recent` while a third delivers: no UID is claimed twice, none is lost.
-    @Test func twoNodesClaimingRecentNeverShareAUID() throws {
-        let nodes = try Nodes(3)
+    /// Three nodes claim `\Recent` as fast as they can while a fourth delivers: no UID is
+    /// claimed twice and none is lost, because the claim reads the folder `FOR UPDATE`.
+    @Test func nodesClaimingRecentAtOnceNeverShareAUID() throws {
+        let nodes = try Nodes(4)
         defer { nodes.close() }
         let failures = ConcurrentFailures()
         let claims = ConcurrentClaims()
         let stores = nodes.stores
         let mailbox = nodes.mailbox
-        DispatchQueue.concurrentPerform(iterations: 3) { node in
-            for _ in 0..<40 {
-                do {
-                    if node == 0 {
-                        try stores[0].deliver(mailbox: mailbox, message: StoreFixture.message())
-                    } else {
+        onThreads(4) { node in
+            do {
+                if node == 0 {
+                    for _ in 0..<60 { try stores[0].deliver(mailbox: mailbox, message: StoreFixture.message()) }
+                    claims.finish()
+                } else {
+                    while !claims.finished {
                         claims.add(try stores[node].claimRecent(mailbox: mailbox, folder: "INBOX"))
                     }
-                } catch { failures.record(error) }
-            }
+                }
+            } catch { failures.record(error) }
         }
         claims.add(try nodes.stores[1].claimRecent(mailbox: mailbox, folder: "INBOX"))
         #expect(failures.all.isEmpty, "\(failures.all)")
-        #expect(claims.uids.sorted() == Array(1...40))
+        #expect(claims.uids.sorted() == Array(1...60))
     }
 
-    /// Flags changed on two nodes at once: every change gets a MODSEQ of its own.
-    @Test func flagChangesOnTwoNodesNeverShareAModseq() throws {
-        let nodes = try Nodes(2)
+    /// Four nodes change flags in one folder at once, each on messages of its own (so only the
+    /// folder's counter is shared): every change gets a MODSEQ of its own.
+    @Test func flagChangesOnFourNodesNeverShareAModseq() throws {
+        let nodes = try Nodes(4)
         defer { nodes.close() }
         for _ in 0..<20 { try nodes.stores[0].deliver(mailbox: nodes.mailbox, message: StoreFixture.message()) }
         let before = try nodes.stores[0].status(mailbox: nodes.mailbox, folder: "INBOX").highestModseq
         let failures = ConcurrentFailures()
+        let modseqs = ConcurrentClaims()
         let stores = nodes.stores
         let mailbox = nodes.mailbox
-        DispatchQueue.concurrentPerform(iterations: 2) { node in
-            for uid in UInt32(1)...20 {
-                do {
-                    try stores[node].storeFlags(
-                        mailbox: mailbox, folder: "INBOX", uids: [uid], operation: .add,
-                        flags: MessageFlags(keywords: ["node\(node)"]))
-                } catch { failures.record(error) }
+        onThreads(4) { node in
+            for round in 0..<10 {
+                for uid in UInt32(1)...20 where Int(uid) % 4 == node {
+                    do {
+                        let changed = try stores[node].storeFlags(
+                            mailbox: mailbox, folder: "INBOX", uids: [uid], operation: round % 2 == 0 ? .add : .remove,
+                            flags: MessageFlags(keywords: ["node\(node)"])
+                        ).changed
+                        for summary in changed { modseqs.add(UInt32(summary.modseq)..<UInt32(summary.modseq + 1)) }
+                    } catch { failures.record(error) }
+                }
             }
         }
         #expect(failures.all.isEmpty, "\(failures.all)")
-        let messages = try nodes.stores[0].messages(mailbox: mailbox, folder: "INBOX")
-        #expect(messages.allSatisfy { $0.flags.keywords == ["node0", "node1"] })
+        let given = modseqs.uids
+        #expect(given.count == 200)
+        #expect(Set(given).count == given.count, "a MODSEQ was given twice")
         let status = try nodes.stores[0].status(mailbox: mailbox, folder: "INBOX")
-        // 40 flag changes, each a MODSEQ of its own.
-        #expect(status.highestModseq == before + 40)
-        #expect(Set(messages.map(\.modseq)).count == 20)
+        #expect(status.highestModseq == before + 200)
     }
+}
+
+/// Runs `body(0..<count)` on `count` threads of their own at once, and waits for them all:
+/// `concurrentPerform` runs no more at once than there are cores, and the nodes must overlap.
+func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    let group = DispatchGroup()
+    for index in 0..<count {
+        group.enter()
+        Thread {
+            body(index)
+            group.leave()
+        }.start()
+    }
+    group.wait()
 }
 
 /// UIDs claimed on several threads, behind a lock.
 final class ConcurrentClaims: @unchecked Sendable {
     private let lock = NSLock()
     private var claimed: [UInt32] = []
+    private var done = false
     func add(_ range: Range<UInt32>) { lock.withLock { claimed += Array(range) } }
     var uids: [UInt32] { lock.withLock { claimed } }
+    func finish() { lock.withLock { done = true } }
+    var finished: Bool { lock.withLock { done } }
 }
