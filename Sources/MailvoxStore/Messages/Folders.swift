@@ -50,7 +50,8 @@ extension MessageStore {
         let result: (folderID: Int64, removal: Removal)
         do {
             result = try database.write { db -> (Int64, Removal) in
-                let folder = try Self.folder(db, mailbox: mailbox, name: name, locking: true)
+                let folder = try Self.lockedFolder(
+                    db, mailbox: mailbox, name: name, with: FolderInfo.recentlyDeleted)
                 let children =
                     try db.scalar(
                         Int.self,

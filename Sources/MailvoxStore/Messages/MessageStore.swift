@@ -90,6 +90,25 @@ public final class MessageStore: Sendable {
         return try FolderRow(row)
     }
 
+    /// The folder `name` for a write that derives its counters from what it reads, when the
+    /// write also adds to `other` (Recently Deleted, a MOVE's target): on PostgreSQL both rows
+    /// are taken `FOR UPDATE` in id order, so two such writes (an expunge into Recently Deleted
+    /// and a restore out of it, two MOVEs in opposite directions) never wait for each other in
+    /// a cycle. SQLite has one writer and runs `folder(…, locking: true)`, the statement it always ran.
+    static func lockedFolder(
+        _ db: any SQLConnection, mailbox: MailboxID, name: String, with other: String?
+    ) throws -> FolderRow {
+        guard db.dialect == .postgres, let other, other != name,
+            let second = try? Self.folder(db, mailbox: mailbox, name: other)
+        else { return try Self.folder(db, mailbox: mailbox, name: name, locking: true) }
+        let first = try Self.folder(db, mailbox: mailbox, name: name)
+        for id in Set([first.id, second.id]).sorted() {
+            _ = try db.rows("SELECT id FROM folder WHERE id = ? FOR UPDATE", sqlValues(id))
+        }
+        // Read again under the lock: its MODSEQ as the last writer left it.
+        return try Self.folder(db, mailbox: mailbox, name: name)
+    }
+
     public func status(mailbox: MailboxID, folder name: String) throws -> FolderStatus {
         try database.read { db in try Self.status(db, mailbox: mailbox, name: name) }
     }
@@ -415,7 +434,8 @@ public final class MessageStore: Sendable {
         let (folderID, removal): (Int64, Removal)
         do {
             (folderID, removal) = try database.write { db -> (Int64, Removal) in
-                let folder = try Self.folder(db, mailbox: mailbox, name: name, locking: true)
+                let folder = try Self.lockedFolder(
+                    db, mailbox: mailbox, name: name, with: deletion == nil ? nil : FolderInfo.recentlyDeleted)
                 return (
                     folder.id,
                     try removeRows(db, mailbox: mailbox, folder: folder, uids: uids, keeping: deletion, linked: &linked)
@@ -558,8 +578,11 @@ public final class MessageStore: Sendable {
                     pairs: [(UInt32, UInt32)], sourceID: Int64, targetID: Int64, modseq: UInt64, removed: [UInt32],
                     removedModseq: UInt64
                 ) in
-                // A MOVE writes the source's MODSEQ from what it reads: taken first, as an expunge does.
-                let source = try Self.folder(db, mailbox: mailbox, name: sourceName, locking: expungingSource)
+                // A MOVE writes the source's MODSEQ from what it reads: locked first, with its target in id order.
+                let source =
+                    expungingSource
+                    ? try Self.lockedFolder(db, mailbox: mailbox, name: sourceName, with: targetName)
+                    : try Self.folder(db, mailbox: mailbox, name: sourceName)
                 let target = try Self.folder(db, mailbox: mailbox, name: targetName)
                 var targetModseq = target.highestModseq
                 var pairs: [(UInt32, UInt32)] = []
