@@ -5,8 +5,8 @@ import MailvoxStore
 import Testing
 
 @Suite struct FolderTests {
-    @Test func createMakesParentsAndListShowsTheTree() throws {
-        let fixture = try StoreFixture()
+    @Test(arguments: Backend.allCases) func createMakesParentsAndListShowsTheTree(_ backend: Backend) throws {
+        let fixture = try StoreFixture(backend)
         try fixture.store.createFolder(mailbox: fixture.mailbox, name: "Clients/Acme")
         let folders = try fixture.store.folders(mailbox: fixture.mailbox)
         #expect(
@@ -33,8 +33,8 @@ import Testing
     /// the one deleted, or a client would take the new folder's UID 1 for the old one's. The
     /// folder deleted here held the highest value ever given, so "one past the highest
     /// existing" alone would give it out again.
-    @Test func aFolderMadeAgainGetsANewUIDValidity() throws {
-        let fixture = try StoreFixture()
+    @Test(arguments: Backend.allCases) func aFolderMadeAgainGetsANewUIDValidity(_ backend: Backend) throws {
+        let fixture = try StoreFixture(backend)
         var seen: Set<UInt32> = []
         for _ in 0..<3 {
             try fixture.store.createFolder(mailbox: fixture.mailbox, name: "Work")
@@ -43,16 +43,21 @@ import Testing
             #expect(validity > seen.subtracting([validity]).max() ?? 0)
             try fixture.store.deleteFolder(mailbox: fixture.mailbox, name: "Work", deletedBy: "test")
         }
-        // The mark survives a restart: it is in the database, not in memory.
-        let database = try MailvoxDatabase.open(path: fixture.directoryFixture.path, migrations: [StoreMigrations.set])
+        // The mark survives a restart: it is in the database, not in memory (on PostgreSQL, a
+        // new store over the same database is the restarted node).
+        let database: any SQLDatabase =
+            backend == .sqlite
+            ? GRDBDatabase(
+                try MailvoxDatabase.open(path: fixture.directoryFixture.path, migrations: [StoreMigrations.set]))
+            : fixture.directoryFixture.sql
         let reopened = MessageStore(
             database: database, spoolDir: fixture.root + "/spool", masterKey: fixture.directoryFixture.master)
         try reopened.createFolder(mailbox: fixture.mailbox, name: "Work")
         #expect(!seen.contains(try reopened.status(mailbox: fixture.mailbox, folder: "Work").uidValidity))
     }
 
-    @Test func renameKeepsUIDValidityMessagesAndChildren() throws {
-        let fixture = try StoreFixture()
+    @Test(arguments: Backend.allCases) func renameKeepsUIDValidityMessagesAndChildren(_ backend: Backend) throws {
+        let fixture = try StoreFixture(backend)
         try fixture.store.createFolder(mailbox: fixture.mailbox, name: "Work/Old")
         try fixture.store.createFolder(mailbox: fixture.mailbox, name: "work/other")
         let uid = try fixture.store.deliver(mailbox: fixture.mailbox, folder: "Work", message: StoreFixture.message())
@@ -70,16 +75,18 @@ import Testing
         }
     }
 
-    @Test func renamingInboxMovesItsMessagesAndKeepsInbox() throws {
-        let fixture = try StoreFixture()
+    @Test(arguments: Backend.allCases) func renamingInboxMovesItsMessagesAndKeepsInbox(_ backend: Backend) throws {
+        let fixture = try StoreFixture(backend)
         try fixture.store.deliver(mailbox: fixture.mailbox, message: StoreFixture.message())
         try fixture.store.renameFolder(mailbox: fixture.mailbox, from: "INBOX", to: "Old Inbox")
         #expect(try fixture.store.status(mailbox: fixture.mailbox, folder: "INBOX").messages == 0)
         #expect(try fixture.store.status(mailbox: fixture.mailbox, folder: "Old Inbox").messages == 1)
     }
 
-    @Test func deleteRemovesMessagesAndRefusesProtectedOrParentFolders() throws {
-        let fixture = try StoreFixture()
+    @Test(arguments: Backend.allCases) func deleteRemovesMessagesAndRefusesProtectedOrParentFolders(
+        _ backend: Backend
+    ) throws {
+        let fixture = try StoreFixture(backend)
         try fixture.store.createFolder(mailbox: fixture.mailbox, name: "Tmp/Child")
         try fixture.store.deliver(mailbox: fixture.mailbox, folder: "Tmp/Child", message: StoreFixture.message())
         #expect(throws: MailStoreError.self) {
@@ -120,8 +127,8 @@ import Testing
 
     /// At most `FolderNameRules.maxDepth` levels, and a refused CREATE or RENAME changes nothing:
     /// no parent is left behind.
-    @Test func depthIsCappedAllOrNothing() throws {
-        let fixture = try StoreFixture()
+    @Test(arguments: Backend.allCases) func depthIsCappedAllOrNothing(_ backend: Backend) throws {
+        let fixture = try StoreFixture(backend)
         let before = try fixture.store.folders(mailbox: fixture.mailbox).map(\.name)
         func levels(_ count: Int, _ name: String = "a") -> String {
             Array(repeating: name, count: count).joined(separator: "/")
@@ -146,8 +153,8 @@ import Testing
         #expect(try fixture.store.folders(mailbox: fixture.mailbox).map(\.name) == made)
     }
 
-    @Test func subscriptionsStick() throws {
-        let fixture = try StoreFixture()
+    @Test(arguments: Backend.allCases) func subscriptionsStick(_ backend: Backend) throws {
+        let fixture = try StoreFixture(backend)
         try fixture.store.setSubscribed(mailbox: fixture.mailbox, folder: "Greetings", false)
         #expect(
             try fixture.store.folders(mailbox: fixture.mailbox).first { $0.name == "Greetings" }?.subscribed == false)
@@ -156,8 +163,10 @@ import Testing
 
 /// Subscriptions are names (RFC 3501 §6.3.6): they outlive a deleted folder and follow a renamed one.
 @Suite struct SubscriptionTests {
-    @Test func aSubscriptionOutlivesItsFolderAndStaysThroughARename() throws {
-        let fixture = try StoreFixture()
+    @Test(arguments: Backend.allCases) func aSubscriptionOutlivesItsFolderAndStaysThroughARename(
+        _ backend: Backend
+    ) throws {
+        let fixture = try StoreFixture(backend)
         let store = fixture.store
         let mailbox = fixture.mailbox
         try store.createFolder(mailbox: mailbox, name: "a/b")

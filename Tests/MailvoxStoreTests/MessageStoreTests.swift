@@ -13,12 +13,13 @@ struct StoreFixture {
     let store: MessageStore
     let mailbox = MailboxID("1000")!
 
-    init() throws {
-        directoryFixture = try DirectoryFixture()
+    /// On SQLite (the default) or on a PostgreSQL database of its own; the spool is local either way.
+    init(_ backend: Backend = .sqlite) throws {
+        directoryFixture = try DirectoryFixture(backend)
         root = (directoryFixture.path as NSString).deletingLastPathComponent
         try directoryFixture.add("1000")
         store = MessageStore(
-            database: directoryFixture.database, spoolDir: root + "/spool", masterKey: directoryFixture.master)
+            database: directoryFixture.sql, spoolDir: root + "/spool", masterKey: directoryFixture.master)
     }
 
     static func message(
@@ -48,8 +49,8 @@ struct StoreFixture {
 }
 
 @Suite struct MessageStoreTests {
-    @Test func deliveredMessagesReadBackAndAreCounted() throws {
-        let fixture = try StoreFixture()
+    @Test(arguments: Backend.allCases) func deliveredMessagesReadBackAndAreCounted(_ backend: Backend) throws {
+        let fixture = try StoreFixture(backend)
         let first = StoreFixture.message(body: String(repeating: "spoken words ", count: 10_000))
         let uid1 = try fixture.store.deliver(mailbox: fixture.mailbox, depositID: "d-1", message: first)
         let uid2 = try fixture.store.deliver(
@@ -71,8 +72,8 @@ struct StoreFixture {
         #expect(counts.map(\.messages) == [2, 0, 0, 0, 0])
     }
 
-    @Test func aRetriedDepositStoresOneMessage() throws {
-        let fixture = try StoreFixture()
+    @Test(arguments: Backend.allCases) func aRetriedDepositStoresOneMessage(_ backend: Backend) throws {
+        let fixture = try StoreFixture(backend)
         let message = StoreFixture.message()
         let first = try fixture.store.deliver(mailbox: fixture.mailbox, depositID: "same", message: message)
         let again = try fixture.store.deliver(mailbox: fixture.mailbox, depositID: "same", message: message)
@@ -83,8 +84,8 @@ struct StoreFixture {
 
     /// The retried deposit's answer comes from the row the first delivery made, even after its
     /// flags moved the file to cur/: no second file appears in new/.
-    @Test func aRetriedDepositAfterAFlagChangeStoresNothing() throws {
-        let fixture = try StoreFixture()
+    @Test(arguments: Backend.allCases) func aRetriedDepositAfterAFlagChangeStoresNothing(_ backend: Backend) throws {
+        let fixture = try StoreFixture(backend)
         let message = StoreFixture.message()
         let first = try fixture.store.deliver(mailbox: fixture.mailbox, depositID: "same", message: message)
         try fixture.store.storeFlags(
@@ -102,8 +103,8 @@ struct StoreFixture {
 
     /// Delivery no longer checks a folder's directories each time: one that went missing after
     /// the folder's first delivery is made again when the rename needs it.
-    @Test func aMissingNewDirectoryIsMadeAgain() throws {
-        let fixture = try StoreFixture()
+    @Test(arguments: Backend.allCases) func aMissingNewDirectoryIsMadeAgain(_ backend: Backend) throws {
+        let fixture = try StoreFixture(backend)
         let seen = try fixture.store.deliver(
             mailbox: fixture.mailbox, depositID: "seen", message: StoreFixture.message(),
             flags: MessageFlags(system: .seen))
@@ -117,8 +118,10 @@ struct StoreFixture {
         #expect(FileManager.default.fileExists(atPath: folder + "/new/fresh"))
     }
 
-    @Test func aMissingCurDirectoryIsMadeAgainWhenAFlagMovesAMessageThere() throws {
-        let fixture = try StoreFixture()
+    @Test(arguments: Backend.allCases) func aMissingCurDirectoryIsMadeAgainWhenAFlagMovesAMessageThere(
+        _ backend: Backend
+    ) throws {
+        let fixture = try StoreFixture(backend)
         let uid = try fixture.store.deliver(
             mailbox: fixture.mailbox, depositID: "fresh", message: StoreFixture.message())
         let inNew = try #require(fixture.files().first { $0.contains("/spool/") })
@@ -130,8 +133,9 @@ struct StoreFixture {
         #expect(!FileManager.default.fileExists(atPath: inNew))
     }
 
-    @Test func filesLiveInNewUnderTheFolderIDAndHoldNoPlaintext() throws {
-        let fixture = try StoreFixture()
+    @Test(arguments: Backend.allCases) func filesLiveInNewUnderTheFolderIDAndHoldNoPlaintext(_ backend: Backend) throws
+    {
+        let fixture = try StoreFixture(backend)
         try fixture.store.deliver(
             mailbox: fixture.mailbox, depositID: "abc", message: StoreFixture.message(subject: "Secret subject"))
         let spoolFiles = fixture.files().filter { $0.contains("/spool/") }
@@ -143,8 +147,8 @@ struct StoreFixture {
     }
 
     /// docs/DESIGN.md §5.4's goal: grep for a caller's number or name over the data dir finds nothing.
-    @Test func callerDataIsNowhereOnDiskInTheClear() throws {
-        let fixture = try StoreFixture()
+    @Test(arguments: Backend.allCases) func callerDataIsNowhereOnDiskInTheClear(_ backend: Backend) throws {
+        let fixture = try StoreFixture(backend)
         for index in 0..<5 {
             try fixture.store.deliver(
                 mailbox: fixture.mailbox, depositID: "d\(index)",
@@ -168,8 +172,8 @@ struct StoreFixture {
         }
     }
 
-    @Test func flagsChangeModseqAndTheMaildirSuffix() throws {
-        let fixture = try StoreFixture()
+    @Test(arguments: Backend.allCases) func flagsChangeModseqAndTheMaildirSuffix(_ backend: Backend) throws {
+        let fixture = try StoreFixture(backend)
         let uid = try fixture.store.deliver(mailbox: fixture.mailbox, message: StoreFixture.message())
         let before = try #require(try fixture.store.messages(mailbox: fixture.mailbox, folder: "INBOX").first)
         var result = try fixture.store.storeFlags(
@@ -240,8 +244,8 @@ struct StoreFixture {
         #expect(try fixture.directoryFixture.scalar("SELECT COUNT(*) FROM tombstone") == "0")
     }
 
-    @Test func copyAndMoveMapUIDsAndShareTheSealedFile() throws {
-        let fixture = try StoreFixture()
+    @Test(arguments: Backend.allCases) func copyAndMoveMapUIDsAndShareTheSealedFile(_ backend: Backend) throws {
+        let fixture = try StoreFixture(backend)
         let messages = (0..<3).map { StoreFixture.message(body: "message \($0)") }
         for (index, message) in messages.enumerated() {
             try fixture.store.deliver(mailbox: fixture.mailbox, depositID: "d\(index)", message: message)
@@ -267,8 +271,8 @@ struct StoreFixture {
         }
     }
 
-    @Test func theChangeFeedSeesCommittedChanges() async throws {
-        let fixture = try StoreFixture()
+    @Test(arguments: Backend.allCases) func theChangeFeedSeesCommittedChanges(_ backend: Backend) async throws {
+        let fixture = try StoreFixture(backend)
         let changes = try fixture.store.changes(mailbox: fixture.mailbox, folder: "INBOX")
         let uid = try fixture.store.deliver(mailbox: fixture.mailbox, message: StoreFixture.message())
         try fixture.store.storeFlags(
@@ -301,8 +305,8 @@ struct StoreFixture {
         #expect(try fixture.store.messages(mailbox: other, folder: "INBOX").count == 1)
     }
 
-    @Test func concurrentWritersGetUniqueIncreasingUIDs() async throws {
-        let fixture = try StoreFixture()
+    @Test(arguments: Backend.allCases) func concurrentWritersGetUniqueIncreasingUIDs(_ backend: Backend) async throws {
+        let fixture = try StoreFixture(backend)
         let store = fixture.store
         let mailbox = fixture.mailbox
         let uids = try await withThrowingTaskGroup(of: [UInt32].self) { group in

@@ -8,8 +8,10 @@ import Testing
 
 /// Each folder's first recent UID (RFC 3501 §2.3.2): what sessions claim as `\Recent`.
 @Suite struct RecentTests {
-    @Test func aClaimTakesTheUnclaimedOnceAndADeliveryIsRecentAgain() async throws {
-        let fixture = try StoreFixture()
+    @Test(arguments: Backend.allCases) func aClaimTakesTheUnclaimedOnceAndADeliveryIsRecentAgain(
+        _ backend: Backend
+    ) async throws {
+        let fixture = try StoreFixture(backend)
         let store = MailboxStore(mailbox: fixture.mailbox, store: fixture.store, limits: .default)
         for _ in 0..<3 { try fixture.store.deliver(mailbox: fixture.mailbox, message: StoreFixture.message()) }
 
@@ -37,8 +39,8 @@ import Testing
         await #expect(throws: MailStoreError.noSuchFolder("Nowhere")) { try await store.claimRecent(in: "Nowhere") }
     }
 
-    @Test func concurrentClaimsNeverShareAMessage() async throws {
-        let fixture = try StoreFixture()
+    @Test(arguments: Backend.allCases) func concurrentClaimsNeverShareAMessage(_ backend: Backend) async throws {
+        let fixture = try StoreFixture(backend)
         let messages = fixture.store
         let mailbox = fixture.mailbox
         let claims = try await withThrowingTaskGroup(of: [Range<UInt32>].self) { group in

@@ -8,13 +8,10 @@ import Testing
 /// restore puts it back byte for byte, the purge waits for `deleted_days` and never touches a
 /// held mailbox, and Recently Deleted itself cannot be changed.
 @Suite struct RecoverableDeletionTests {
-    let fixture: StoreFixture
-    var store: MessageStore { fixture.store }
-    var mailbox: MailboxID { fixture.mailbox }
-
-    init() throws { fixture = try StoreFixture() }
-
-    @Test func expungeKeepsAndRestoreBringsBackTheSameBytes() throws {
+    @Test(arguments: Backend.allCases) func expungeKeepsAndRestoreBringsBackTheSameBytes(_ backend: Backend) throws {
+        let fixture = try StoreFixture(backend)
+        let store = fixture.store
+        let mailbox = fixture.mailbox
         let original = StoreFixture.message(subject: "Order 42", body: "Two pallets, Friday")
         let uid = try store.deliver(
             mailbox: mailbox, message: original, flags: MessageFlags(system: [.flagged, .deleted]))
@@ -44,7 +41,10 @@ import Testing
         #expect(fixture.files().filter { $0.contains("/spool/") }.count == 2)
     }
 
-    @Test func aDeletedFolderComesBackIntoInbox() throws {
+    @Test(arguments: Backend.allCases) func aDeletedFolderComesBackIntoInbox(_ backend: Backend) throws {
+        let fixture = try StoreFixture(backend)
+        let store = fixture.store
+        let mailbox = fixture.mailbox
         try store.createFolder(mailbox: mailbox, name: "Orders")
         let message = StoreFixture.message(subject: "In a folder")
         try store.deliver(mailbox: mailbox, folder: "Orders", message: message)
@@ -56,7 +56,10 @@ import Testing
         #expect(try store.read(mailbox: mailbox, folder: "INBOX", uid: restored[0].newUID) == message)
     }
 
-    @Test func recentlyDeletedIsReadOnly() throws {
+    @Test(arguments: Backend.allCases) func recentlyDeletedIsReadOnly(_ backend: Backend) throws {
+        let fixture = try StoreFixture(backend)
+        let store = fixture.store
+        let mailbox = fixture.mailbox
         let uid = try store.deliver(mailbox: mailbox, message: StoreFixture.message())
         try store.expunge(mailbox: mailbox, folder: "INBOX", uids: [uid], deletedBy: "test")
         let kept = try store.deletedMessages(mailbox: mailbox)[0].uid
@@ -85,7 +88,10 @@ import Testing
         #expect(try store.deletedMessages(mailbox: mailbox).count == 1)
     }
 
-    @Test func purgeWaitsForTheWindowAndSkipsAHeldMailbox() throws {
+    @Test(arguments: Backend.allCases) func purgeWaitsForTheWindowAndSkipsAHeldMailbox(_ backend: Backend) throws {
+        let fixture = try StoreFixture(backend)
+        let store = fixture.store
+        let mailbox = fixture.mailbox
         let now = Date(timeIntervalSince1970: 1_800_000_000)
         let day: TimeInterval = 86_400
         let uid = try store.deliver(mailbox: mailbox, message: StoreFixture.message())
@@ -103,7 +109,10 @@ import Testing
 
     /// Trash ages into Recently Deleted after trash_days since it was filed there, then waits
     /// deleted_days more; a held mailbox keeps its Trash.
-    @Test func trashAgesIntoRecentlyDeleted() throws {
+    @Test(arguments: Backend.allCases) func trashAgesIntoRecentlyDeleted(_ backend: Backend) throws {
+        let fixture = try StoreFixture(backend)
+        let store = fixture.store
+        let mailbox = fixture.mailbox
         let uid = try store.deliver(mailbox: mailbox, message: StoreFixture.message())
         try store.copy(mailbox: mailbox, from: "INBOX", uids: [uid], to: "Trash", expungingSource: true)
         let filed = Date()
@@ -120,7 +129,10 @@ import Testing
     }
 
     /// A mailbox's own days win over `[retention]`'s, and 0 turns its rule off.
-    @Test func aMailboxsOwnDaysOverrideTheDefaults() throws {
+    @Test(arguments: Backend.allCases) func aMailboxsOwnDaysOverrideTheDefaults(_ backend: Backend) throws {
+        let fixture = try StoreFixture(backend)
+        let store = fixture.store
+        let mailbox = fixture.mailbox
         let directory = fixture.directoryFixture.directory
         var settings = MailboxSettings()
         settings.trashDays = .some(5)
@@ -144,7 +156,10 @@ import Testing
         }
     }
 
-    @Test func recentlyDeletedDoesNotCountAgainstTheQuota() throws {
+    @Test(arguments: Backend.allCases) func recentlyDeletedDoesNotCountAgainstTheQuota(_ backend: Backend) throws {
+        let fixture = try StoreFixture(backend)
+        let store = fixture.store
+        let mailbox = fixture.mailbox
         let message = StoreFixture.message(body: String(repeating: "x", count: 1000))
         let uid = try store.deliver(mailbox: mailbox, message: message)
         let directory = fixture.directoryFixture.directory

@@ -1,18 +1,20 @@
 import Foundation
-import GRDB
 import MailvoxCore
+import MailvoxDatabase
 import MailvoxStore
 import Testing
 
 @Suite struct RecoveryTests {
     func execute(_ fixture: StoreFixture, _ sql: String) throws {
-        try fixture.directoryFixture.database.write { db in try db.execute(sql: sql) }
+        _ = try fixture.directoryFixture.sql.write { db in try db.execute(sql) }
     }
 
     /// A crash after the file's rename but before its row committed leaves a file with no row:
     /// the scan indexes it under a new UID, and the retried job finds it instead of filing it twice.
-    @Test func aFileWithoutARowIsIndexedAndARetriedDepositFindsIt() throws {
-        let fixture = try StoreFixture()
+    @Test(arguments: Backend.allCases) func aFileWithoutARowIsIndexedAndARetriedDepositFindsIt(
+        _ backend: Backend
+    ) throws {
+        let fixture = try StoreFixture(backend)
         let message = StoreFixture.message(body: "kept across a crash")
         try fixture.store.deliver(mailbox: fixture.mailbox, depositID: "d-1", message: message)
         try execute(fixture, "DELETE FROM message")
@@ -24,8 +26,8 @@ import Testing
         #expect(try fixture.store.messages(mailbox: fixture.mailbox, folder: "INBOX").count == 1)
     }
 
-    @Test func flagsComeBackFromTheInfoSuffix() throws {
-        let fixture = try StoreFixture()
+    @Test(arguments: Backend.allCases) func flagsComeBackFromTheInfoSuffix(_ backend: Backend) throws {
+        let fixture = try StoreFixture(backend)
         let uid = try fixture.store.deliver(mailbox: fixture.mailbox, message: StoreFixture.message())
         try fixture.store.storeFlags(
             mailbox: fixture.mailbox, folder: "INBOX", uids: [uid], operation: .add,
@@ -36,8 +38,8 @@ import Testing
         #expect(summary.flags.system == [.seen, .answered])
     }
 
-    @Test func leftoversInTmpAreRemovedAndMissingFilesReported() throws {
-        let fixture = try StoreFixture()
+    @Test(arguments: Backend.allCases) func leftoversInTmpAreRemovedAndMissingFilesReported(_ backend: Backend) throws {
+        let fixture = try StoreFixture(backend)
         try fixture.store.deliver(mailbox: fixture.mailbox, depositID: "d-1", message: StoreFixture.message())
         try fixture.store.deliver(mailbox: fixture.mailbox, depositID: "d-2", message: StoreFixture.message())
         let newFile = try #require(fixture.files().first { $0.hasSuffix("/new/d-2") })
@@ -51,8 +53,8 @@ import Testing
             try fixture.store.messages(mailbox: fixture.mailbox, folder: "INBOX").count == 2, "rows are never dropped")
     }
 
-    @Test func fsckFindsAFlippedByteAndAMissingFile() throws {
-        let fixture = try StoreFixture()
+    @Test(arguments: Backend.allCases) func fsckFindsAFlippedByteAndAMissingFile(_ backend: Backend) throws {
+        let fixture = try StoreFixture(backend)
         for index in 0..<3 {
             try fixture.store.deliver(
                 mailbox: fixture.mailbox, depositID: "d-\(index)", message: StoreFixture.message())
@@ -70,8 +72,8 @@ import Testing
         #expect(report.problems[1].reason.contains("no file"))
     }
 
-    @Test func rebuildReindexesUnderANewUIDValidity() throws {
-        let fixture = try StoreFixture()
+    @Test(arguments: Backend.allCases) func rebuildReindexesUnderANewUIDValidity(_ backend: Backend) throws {
+        let fixture = try StoreFixture(backend)
         for index in 0..<3 {
             try fixture.store.deliver(
                 mailbox: fixture.mailbox, depositID: "d-\(index)", message: StoreFixture.message())

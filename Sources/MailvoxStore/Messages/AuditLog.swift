@@ -1,7 +1,7 @@
 import Foundation
-import GRDB
 import MailvoxCore
 import MailvoxCrypto
+import MailvoxDatabase
 
 /// One line of a mailbox's audit log (#16, docs/OPERATIONS.md): who did what in it, from
 /// where, when. The index keeps it sealed to the mailbox's key, like a message's headers.
@@ -36,21 +36,20 @@ extension MessageStore {
     public func recordAudit(mailbox: MailboxID, _ entry: AuditEntry) throws {
         // Read afresh, as delivery does: a key cached here would outlive a purged mailbox whose
         // id was taken again, and the entries sealed to it could never be opened.
-        let found = try database.unsafeRead { db in
-            try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT id, public_key FROM mailbox WHERE id = ?"),
-                arguments: [mailbox.rawValue])
+        let found = try singleRead { db in
+            try db.one("SELECT id, public_key FROM mailbox WHERE id = ?", sqlValues(mailbox.rawValue))
         }
-        guard let found, let publicKey = found["public_key"] as Data? else {
+        guard let found, let publicKey = try found.optional("public_key", as: Data.self) else {
             throw DirectoryError.unknownMailbox(mailbox.rawValue)
         }
         // The id as created: the owner named in the seal is the one its key was wrapped for.
-        let id: String = found["id"]
+        let id: String = try found.get("id")
         let sealed = try SealedFile.seal(
             try JSONEncoder().encode(entry), owner: KeyOwner.mailbox(id).description, recipient: publicKey)
         try database.write { db in
-            try db.cachedStatement(sql: "INSERT INTO audit (mailbox_id, at, entry) VALUES (?, ?, ?)")
-                .execute(arguments: [id, Self.auditSeconds(entry.at), sealed])
+            try db.execute(
+                "INSERT INTO audit (mailbox_id, at, entry) VALUES (?, ?, ?)",
+                sqlValues(id, Self.auditSeconds(entry.at), sealed))
         }
     }
 
@@ -59,12 +58,11 @@ extension MessageStore {
     public func auditEntries(mailbox: MailboxID, since: Date? = nil) throws -> [AuditEntry] {
         let (id, sealed) = try database.read { db in
             guard
-                let id = try String.fetchOne(
-                    db, sql: "SELECT id FROM mailbox WHERE id = ?", arguments: [mailbox.rawValue])
+                let id = try db.scalar(String.self, "SELECT id FROM mailbox WHERE id = ?", sqlValues(mailbox.rawValue))
             else { throw DirectoryError.unknownMailbox(mailbox.rawValue) }
-            let sealed = try Data.fetchAll(
-                db, sql: "SELECT entry FROM audit WHERE mailbox_id = ? AND at >= ? ORDER BY at, id",
-                arguments: [id, since.map(Self.auditSeconds) ?? Int64.min])
+            let sealed = try db.column(
+                Data.self, "SELECT entry FROM audit WHERE mailbox_id = ? AND at >= ? ORDER BY at, id",
+                sqlValues(id, since.map(Self.auditSeconds) ?? Int64.min))
             return (id, sealed)
         }
         guard !sealed.isEmpty else { return [] }
@@ -84,11 +82,10 @@ extension MessageStore {
     public func purgeAudit(before cutoff: Date) throws -> Int {
         try database.write { db in
             try db.execute(
-                sql: """
-                    DELETE FROM audit WHERE at < ?
-                        AND mailbox_id NOT IN (SELECT id FROM mailbox WHERE held_since IS NOT NULL)
-                    """, arguments: [Self.auditSeconds(cutoff)])
-            return db.changesCount
+                """
+                DELETE FROM audit WHERE at < ?
+                    AND mailbox_id NOT IN (SELECT id FROM mailbox WHERE held_since IS NOT NULL)
+                """, sqlValues(Self.auditSeconds(cutoff)))
         }
     }
 

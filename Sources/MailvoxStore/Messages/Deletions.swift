@@ -1,6 +1,6 @@
 import Foundation
-import GRDB
 import MailvoxCore
+import MailvoxDatabase
 
 /// A message in Recently Deleted, as `mailvox mailbox deleted` lists it.
 public struct DeletedMessage: Sendable, Equatable {
@@ -25,30 +25,33 @@ extension MessageStore {
         try database.read { db in
             let bin = try Self.recentlyDeletedRow(db, mailbox: mailbox)
             guard let bin else { return [] }
-            return try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT message.uid, message.flags, message.keywords, message.size, message.internal_date,
-                        COALESCE(message.filed_at, message.internal_date) AS filed_at,
-                        deletion.folder_name, deletion.uid AS original_uid, deletion.deleted_at, deletion.deleted_by
-                    FROM message LEFT JOIN deletion ON deletion.message_id = message.id
-                    WHERE message.folder_id = ?
-                    ORDER BY COALESCE(deletion.deleted_at, message.filed_at, message.internal_date), message.uid
-                    """,
-                arguments: [bin.id]
+            return try db.rows(
+                """
+                SELECT message.uid, message.flags, message.keywords, message.size, message.internal_date,
+                    COALESCE(message.filed_at, message.internal_date) AS filed_at,
+                    deletion.folder_name, deletion.uid AS original_uid, deletion.deleted_at, deletion.deleted_by
+                FROM message LEFT JOIN deletion ON deletion.message_id = message.id
+                WHERE message.folder_id = ?
+                ORDER BY COALESCE(deletion.deleted_at, message.filed_at, message.internal_date), message.uid
+                """,
+                sqlValues(bin.id)
             ).map { row in
                 DeletedMessage(
-                    uid: UInt32(truncatingIfNeeded: row["uid"] as Int64),
-                    folder: row["folder_name"],
-                    originalUID: (row["original_uid"] as Int64?).map { UInt32(truncatingIfNeeded: $0) },
-                    received: Date(timeIntervalSince1970: TimeInterval(row["internal_date"] as Int64)),
+                    uid: UInt32(truncatingIfNeeded: try row.get("uid", as: Int64.self)),
+                    folder: try row.optional("folder_name"),
+                    originalUID: try row.optional("original_uid", as: Int64.self).map {
+                        UInt32(truncatingIfNeeded: $0)
+                    },
+                    received: Date(timeIntervalSince1970: TimeInterval(try row.get("internal_date", as: Int64.self))),
                     deletedAt: Date(
                         timeIntervalSince1970: TimeInterval(
-                            (row["deleted_at"] as Int64?) ?? (row["filed_at"] as Int64))),
-                    deletedBy: row["deleted_by"] ?? "unknown",
-                    size: row["size"],
+                            try row.optional("deleted_at", as: Int64.self) ?? (try row.get("filed_at", as: Int64.self)))
+                    ),
+                    deletedBy: try row.optional("deleted_by") ?? "unknown",
+                    size: try row.get("size"),
                     flags: MessageFlags(
-                        system: SystemFlags(rawValue: row["flags"]), keywords: Self.keywords(row["keywords"])))
+                        system: SystemFlags(rawValue: try row.get("flags")),
+                        keywords: Self.keywords(try row.get("keywords"))))
             }
         }
     }
@@ -83,18 +86,22 @@ extension MessageStore {
     @discardableResult
     public func purgeDeleted(before cutoff: Date) throws -> Int {
         let due = try database.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT folder.mailbox_id, message.uid
-                    FROM message JOIN folder ON folder.id = message.folder_id
-                    JOIN mailbox ON mailbox.id = folder.mailbox_id
-                    LEFT JOIN deletion ON deletion.message_id = message.id
-                    WHERE folder.name = ? AND mailbox.held_since IS NULL
-                        AND COALESCE(deletion.deleted_at, message.filed_at, message.internal_date) < ?
-                    """,
-                arguments: [FolderInfo.recentlyDeleted, Int64(cutoff.timeIntervalSince1970)]
-            ).map { ($0[0] as String, UInt32(truncatingIfNeeded: $0[1] as Int64)) }
+            try db.rows(
+                """
+                SELECT folder.mailbox_id, message.uid
+                FROM message JOIN folder ON folder.id = message.folder_id
+                JOIN mailbox ON mailbox.id = folder.mailbox_id
+                LEFT JOIN deletion ON deletion.message_id = message.id
+                WHERE folder.name = ? AND mailbox.held_since IS NULL
+                    AND COALESCE(deletion.deleted_at, message.filed_at, message.internal_date) < ?
+                """,
+                sqlValues(FolderInfo.recentlyDeleted, Int64(cutoff.timeIntervalSince1970))
+            ).map {
+                (
+                    try $0.get("mailbox_id", as: String.self),
+                    UInt32(truncatingIfNeeded: try $0.get("uid", as: Int64.self))
+                )
+            }
         }
         return try forEachMailbox(due) { mailbox, uids in
             try removeMessages(mailbox: mailbox, folder: FolderInfo.recentlyDeleted, uids: uids, keeping: nil).count
@@ -111,7 +118,7 @@ extension MessageStore {
         return total
     }
 
-    static func recentlyDeletedRow(_ db: GRDB.Database, mailbox: MailboxID) throws -> FolderRow? {
+    static func recentlyDeletedRow(_ db: any SQLConnection, mailbox: MailboxID) throws -> FolderRow? {
         try? Self.folder(db, mailbox: mailbox, name: FolderInfo.recentlyDeleted)
     }
 }

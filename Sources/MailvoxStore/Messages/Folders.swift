@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import MailvoxCore
 import MailvoxDatabase
 
@@ -9,20 +8,18 @@ extension MessageStore {
 
     public func folders(mailbox: MailboxID) throws -> [FolderInfo] {
         try database.read { db in
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT folder.name, folder.special_use, subscription.name IS NOT NULL AS subscribed
-                    FROM folder LEFT JOIN subscription
-                        ON subscription.mailbox_id = folder.mailbox_id AND subscription.name = folder.name
-                    WHERE folder.mailbox_id = ? ORDER BY folder.name
-                    """,
-                arguments: [mailbox.rawValue])
-            let names = rows.map { $0[0] as String }
-            return rows.map { row in
-                let name: String = row[0]
-                return FolderInfo(
-                    name: name, specialUse: row[1], subscribed: row[2],
+            let rows = try db.rows(
+                """
+                SELECT folder.name, folder.special_use, subscription.name IS NOT NULL AS subscribed
+                FROM folder LEFT JOIN subscription
+                    ON subscription.mailbox_id = folder.mailbox_id AND subscription.name = folder.name
+                WHERE folder.mailbox_id = ? ORDER BY folder.name
+                """,
+                sqlValues(mailbox.rawValue))
+            let names = try rows.map { try $0.get("name", as: String.self) }
+            return try zip(rows, names).map { row, name in
+                FolderInfo(
+                    name: name, specialUse: try row.optional("special_use"), subscribed: try row.get("subscribed"),
                     hasChildren: names.contains { $0.hasPrefix(name + "/") })
             }
         }
@@ -39,7 +36,7 @@ extension MessageStore {
             for depth in 1...parts.count {
                 let path = parts.prefix(depth).joined(separator: "/")
                 if try !Self.folderExists(db, mailbox: mailbox, name: path) {
-                    try Directory.insertFolder(GRDBConnection(db: db), mailbox: mailbox, name: path, specialUse: nil)
+                    try Directory.insertFolder(db, mailbox: mailbox, name: path, specialUse: nil)
                 }
             }
         }
@@ -53,20 +50,24 @@ extension MessageStore {
         let result: (folderID: Int64, removal: Removal)
         do {
             result = try database.write { db -> (Int64, Removal) in
-                let folder = try Self.folder(db, mailbox: mailbox, name: name)
+                let folder = try Self.lockedFolder(
+                    db, mailbox: mailbox, name: name, with: FolderInfo.recentlyDeleted)
                 let children =
-                    try Int.fetchOne(
-                        db, sql: "SELECT COUNT(*) FROM folder WHERE mailbox_id = ? AND substr(name, 1, length(?)) = ?",
-                        arguments: [mailbox.rawValue, name + "/", name + "/"]) ?? 0
+                    try db.scalar(
+                        Int.self,
+                        """
+                        SELECT COUNT(*) AS children FROM folder
+                        WHERE mailbox_id = ? AND substr(name, 1, length(CAST(? AS TEXT))) = ?
+                        """, sqlValues(mailbox.rawValue, name + "/", name + "/")) ?? 0
                 guard children == 0 else {
                     throw MailStoreError.invalidFolderName(name, reason: "has child folders; delete them first")
                 }
-                let uids = try Int64.fetchAll(
-                    db, sql: "SELECT uid FROM message WHERE folder_id = ?", arguments: [folder.id])
+                let uids = try db.column(
+                    Int64.self, "SELECT uid FROM message WHERE folder_id = ?", sqlValues(folder.id))
                 let removal = try removeRows(
                     db, mailbox: mailbox, folder: folder, uids: uids.map { UInt32(truncatingIfNeeded: $0) },
                     keeping: Deletion(by: deletedBy, at: now), linked: &linked)
-                try db.execute(sql: "DELETE FROM folder WHERE id = ?", arguments: [folder.id])
+                try db.execute("DELETE FROM folder WHERE id = ?", sqlValues(folder.id))
                 return (folder.id, removal)
             }
         } catch {
@@ -97,15 +98,14 @@ extension MessageStore {
             guard !new.hasPrefix(old + "/") else {
                 throw MailStoreError.invalidFolderName(new, reason: "cannot move a folder into itself")
             }
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT id, name FROM folder
-                    WHERE mailbox_id = ? AND (name = ? OR substr(name, 1, length(?)) = ?)
-                    """,
-                arguments: [mailbox.rawValue, old, old + "/", old + "/"])
+            let rows = try db.rows(
+                """
+                SELECT id, name FROM folder
+                WHERE mailbox_id = ? AND (name = ? OR substr(name, 1, length(CAST(? AS TEXT))) = ?)
+                """,
+                sqlValues(mailbox.rawValue, old, old + "/", old + "/"))
             for row in rows {
-                let name: String = row["name"]
+                let name: String = try row.get("name")
                 // A child moved under a deeper or longer name must obey the rules too; a
                 // refusal rolls the whole rename back.
                 let renamed = new + name.dropFirst(old.count)
@@ -113,13 +113,13 @@ extension MessageStore {
                     throw MailStoreError.invalidFolderName(renamed, reason: problem)
                 }
                 try db.execute(
-                    sql: "UPDATE folder SET name = ? WHERE id = ?", arguments: [renamed, row["id"] as Int64])
+                    "UPDATE folder SET name = ? WHERE id = ?", sqlValues(renamed, try row.get("id", as: Int64.self)))
             }
             let parts = new.split(separator: "/")
             for depth in stride(from: parts.count - 1, through: 1, by: -1) {
                 let parent = parts.prefix(depth).joined(separator: "/")
                 if try !Self.folderExists(db, mailbox: mailbox, name: parent) {
-                    try Directory.insertFolder(GRDBConnection(db: db), mailbox: mailbox, name: parent, specialUse: nil)
+                    try Directory.insertFolder(db, mailbox: mailbox, name: parent, specialUse: nil)
                 }
             }
         }
@@ -136,23 +136,21 @@ extension MessageStore {
             if subscribed {
                 let name = try Self.validateFolderName(raw)
                 let count =
-                    try Int.fetchOne(
-                        db, sql: "SELECT COUNT(*) FROM subscription WHERE mailbox_id = ?", arguments: [mailbox.rawValue]
-                    )
-                    ?? 0
+                    try db.scalar(
+                        Int.self, "SELECT COUNT(*) AS subscriptions FROM subscription WHERE mailbox_id = ?",
+                        sqlValues(mailbox.rawValue)) ?? 0
                 guard count < Self.maxSubscriptions else {
                     throw MailStoreError.invalidFolderName(
                         raw, reason: "at most \(Self.maxSubscriptions) subscriptions")
                 }
                 try db.execute(
-                    sql: "INSERT OR IGNORE INTO subscription (mailbox_id, name) VALUES (?, ?)",
-                    arguments: [mailbox.rawValue, name])
+                    "INSERT INTO subscription (mailbox_id, name) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                    sqlValues(mailbox.rawValue, name))
             } else {
                 let name = raw.uppercased() == "INBOX" ? "INBOX" : raw
-                try db.execute(
-                    sql: "DELETE FROM subscription WHERE mailbox_id = ? AND name = ?",
-                    arguments: [mailbox.rawValue, name])
-                if db.changesCount == 0, try !Self.folderExists(db, mailbox: mailbox, name: name) {
+                let removed = try db.execute(
+                    "DELETE FROM subscription WHERE mailbox_id = ? AND name = ?", sqlValues(mailbox.rawValue, name))
+                if removed == 0, try !Self.folderExists(db, mailbox: mailbox, name: name) {
                     throw MailStoreError.noSuchFolder(raw)
                 }
             }
@@ -162,9 +160,9 @@ extension MessageStore {
     /// Every subscribed name, whether or not its folder exists, by name.
     public func subscriptions(mailbox: MailboxID) throws -> [String] {
         try database.read { db in
-            try String.fetchAll(
-                db, sql: "SELECT name FROM subscription WHERE mailbox_id = ? ORDER BY name",
-                arguments: [mailbox.rawValue])
+            try db.column(
+                String.self, "SELECT name FROM subscription WHERE mailbox_id = ? ORDER BY name",
+                sqlValues(mailbox.rawValue))
         }
     }
 
@@ -181,9 +179,9 @@ extension MessageStore {
 
     static func isProtected(_ name: String) -> Bool { protectedFolders.contains(name) || name.uppercased() == "INBOX" }
 
-    static func folderExists(_ db: GRDB.Database, mailbox: MailboxID, name: String) throws -> Bool {
-        try Int.fetchOne(
-            db, sql: "SELECT COUNT(*) FROM folder WHERE mailbox_id = ? AND name = ?",
-            arguments: [mailbox.rawValue, name]) != 0
+    static func folderExists(_ db: any SQLConnection, mailbox: MailboxID, name: String) throws -> Bool {
+        try db.scalar(
+            Int.self, "SELECT COUNT(*) AS folders FROM folder WHERE mailbox_id = ? AND name = ?",
+            sqlValues(mailbox.rawValue, name)) != 0
     }
 }

@@ -300,7 +300,7 @@ public struct MailboxStore: MailStore {
     ) throws -> Rights {
         guard
             let rights = try store.database.read({ db in
-                try Directory.rights(GRDBConnection(db: db), member: member, mailbox: mailbox)
+                try Directory.rights(db, member: member, mailbox: mailbox)
             })
         else { throw MailStoreError.noPermission("\(member.rawValue) is not a member of \(mailbox.rawValue)") }
         let missing = needed.subtracting(rights)

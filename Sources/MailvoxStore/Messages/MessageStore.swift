@@ -13,7 +13,10 @@ import Synchronization
 /// either fully visible or not at all (file durable before its row commits); nothing is
 /// deleted except through `expunge`, whose tombstones make the unlink survive a crash.
 public final class MessageStore: Sendable {
-    let database: DatabasePool
+    let database: any SQLDatabase
+    /// The SQLite pool under `database`, when it is one: delivery and the audit log read one
+    /// statement outside a transaction there (`singleRead`).
+    private let pool: DatabasePool?
     let spool: Spool
     private let masterKey: MasterKey
     private let keys = Mutex<[String: OwnerKey]>([:])
@@ -26,10 +29,24 @@ public final class MessageStore: Sendable {
     /// voicemails from their headers, and a second look at a page opens none of them again.
     let headerBlocks = BoundedCache<Int64, [UInt8]>(capacity: 4096)
 
-    public init(database: DatabasePool, spoolDir: String, masterKey: MasterKey) {
+    public init(database: any SQLDatabase, spoolDir: String, masterKey: MasterKey) {
         self.database = database
+        self.pool = (database as? GRDBDatabase)?.pool
         self.spool = Spool(root: spoolDir)
         self.masterKey = masterKey
+    }
+
+    /// The store on the one SQLite file, as every caller before the SQL seam built it.
+    public convenience init(database: DatabasePool, spoolDir: String, masterKey: MasterKey) {
+        self.init(database: GRDBDatabase(database), spoolDir: spoolDir, masterKey: masterKey)
+    }
+
+    /// Runs `body`, whose one SELECT is its own snapshot: on SQLite without a transaction (GRDB
+    /// prepares BEGIN and COMMIT anew each time, which cost more than the lookup); on
+    /// PostgreSQL in a read transaction.
+    func singleRead<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
+        if let pool { return try pool.unsafeRead { db in try body(GRDBConnection(db: db)) } }
+        return try database.read(body)
     }
 
     // MARK: - Folders
@@ -43,69 +60,95 @@ public final class MessageStore: Sendable {
         var highestModseq: UInt64
         var firstRecentUID: UInt32
 
-        init(_ row: Row) {
-            id = row["id"]
-            name = row["name"]
-            specialUse = row["special_use"]
-            uidValidity = UInt32(truncatingIfNeeded: row["uid_validity"] as Int64)
-            uidNext = UInt32(truncatingIfNeeded: row["uid_next"] as Int64)
-            highestModseq = UInt64(row["highest_modseq"] as Int64)
-            firstRecentUID = UInt32(truncatingIfNeeded: row["first_recent_uid"] as Int64)
+        init(_ row: SQLRow) throws {
+            id = try row.get("id")
+            name = try row.get("name")
+            specialUse = try row.optional("special_use")
+            uidValidity = UInt32(truncatingIfNeeded: try row.get("uid_validity", as: Int64.self))
+            uidNext = UInt32(truncatingIfNeeded: try row.get("uid_next", as: Int64.self))
+            highestModseq = UInt64(try row.get("highest_modseq", as: Int64.self))
+            firstRecentUID = UInt32(truncatingIfNeeded: try row.get("first_recent_uid", as: Int64.self))
         }
     }
 
-    static func folder(_ db: GRDB.Database, mailbox: MailboxID, name: String) throws -> FolderRow {
-        // Cached statements: these two lookups run once per message of a FETCH, and preparing
-        // SQL each time (with GRDB's authorizer) cost more than the lookup itself.
-        guard
-            let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT * FROM folder WHERE mailbox_id = ? AND name = ?"),
-                arguments: [mailbox.rawValue, name])
-        else { throw MailStoreError.noSuchFolder(name) }
-        return FolderRow(row)
+    /// The folder's row. With `locking`, inside a write that derives a counter (MODSEQ,
+    /// `first_recent_uid`) from what it reads: on PostgreSQL the row is taken `FOR UPDATE`, so a
+    /// writer on another node waits for this commit and then reads the value it left; SQLite
+    /// has one writer and runs the same statement as always.
+    static func folder(
+        _ db: any SQLConnection, mailbox: MailboxID, name: String, locking: Bool = false
+    ) throws -> FolderRow {
+        // Cached statements (the SQLite driver caches by text): these lookups run once per
+        // message of a FETCH, and preparing SQL each time cost more than the lookup itself.
+        let sql =
+            locking && db.dialect == .postgres
+            ? "SELECT * FROM folder WHERE mailbox_id = ? AND name = ? FOR UPDATE"
+            : "SELECT * FROM folder WHERE mailbox_id = ? AND name = ?"
+        guard let row = try db.one(sql, sqlValues(mailbox.rawValue, name)) else {
+            throw MailStoreError.noSuchFolder(name)
+        }
+        return try FolderRow(row)
+    }
+
+    /// The folder `name` for a write that derives its counters from what it reads, when the
+    /// write also adds to `other` (Recently Deleted, a MOVE's target): on PostgreSQL both rows
+    /// are taken `FOR UPDATE` in id order, so two such writes (an expunge into Recently Deleted
+    /// and a restore out of it, two MOVEs in opposite directions) never wait for each other in
+    /// a cycle. SQLite has one writer and runs `folder(…, locking: true)`, the statement it always ran.
+    static func lockedFolder(
+        _ db: any SQLConnection, mailbox: MailboxID, name: String, with other: String?
+    ) throws -> FolderRow {
+        guard db.dialect == .postgres, let other, other != name,
+            let second = try? Self.folder(db, mailbox: mailbox, name: other)
+        else { return try Self.folder(db, mailbox: mailbox, name: name, locking: true) }
+        let first = try Self.folder(db, mailbox: mailbox, name: name)
+        for id in Set([first.id, second.id]).sorted() {
+            _ = try db.rows("SELECT id FROM folder WHERE id = ? FOR UPDATE", sqlValues(id))
+        }
+        // Read again under the lock: its MODSEQ as the last writer left it.
+        return try Self.folder(db, mailbox: mailbox, name: name)
     }
 
     public func status(mailbox: MailboxID, folder name: String) throws -> FolderStatus {
         try database.read { db in try Self.status(db, mailbox: mailbox, name: name) }
     }
 
-    static func status(_ db: GRDB.Database, mailbox: MailboxID, name: String) throws -> FolderStatus {
+    static func status(_ db: any SQLConnection, mailbox: MailboxID, name: String) throws -> FolderStatus {
         let folder = try Self.folder(db, mailbox: mailbox, name: name)
-        let row = try Row.fetchOne(
-            db,
-            sql: """
-                SELECT COUNT(*) AS messages, COALESCE(SUM(size), 0) AS size,
-                    COALESCE(SUM(CASE WHEN flags & ? = 0 THEN 1 ELSE 0 END), 0) AS unseen,
-                    COALESCE(SUM(CASE WHEN uid >= ? THEN 1 ELSE 0 END), 0) AS recent,
-                    COALESCE(SUM(CASE WHEN flags & ? != 0 THEN 1 ELSE 0 END), 0) AS deleted,
-                    COALESCE(SUM(CASE WHEN flags & ? != 0 THEN size ELSE 0 END), 0) AS deleted_size
-                FROM message WHERE folder_id = ?
-                """,
-            arguments: [
-                SystemFlags.seen.rawValue, Int64(folder.firstRecentUID), SystemFlags.deleted.rawValue,
-                SystemFlags.deleted.rawValue, folder.id,
-            ])!
+        let row = try db.one(
+            """
+            SELECT COUNT(*) AS messages, COALESCE(SUM(size), 0) AS size,
+                COALESCE(SUM(CASE WHEN flags & ? = 0 THEN 1 ELSE 0 END), 0) AS unseen,
+                COALESCE(SUM(CASE WHEN uid >= ? THEN 1 ELSE 0 END), 0) AS recent,
+                COALESCE(SUM(CASE WHEN flags & ? != 0 THEN 1 ELSE 0 END), 0) AS deleted,
+                COALESCE(SUM(CASE WHEN flags & ? != 0 THEN size ELSE 0 END), 0) AS deleted_size
+            FROM message WHERE folder_id = ?
+            """,
+            sqlValues(
+                Int64(SystemFlags.seen.rawValue), Int64(folder.firstRecentUID), Int64(SystemFlags.deleted.rawValue),
+                Int64(SystemFlags.deleted.rawValue), folder.id))!
         return FolderStatus(
             name: folder.name, specialUse: folder.specialUse, uidValidity: folder.uidValidity,
-            uidNext: folder.uidNext, highestModseq: folder.highestModseq, messages: row["messages"],
-            unseen: row["unseen"], size: row["size"], firstRecentUID: folder.firstRecentUID, recent: row["recent"],
-            deleted: row["deleted"], deletedSize: row["deleted_size"],
+            uidNext: folder.uidNext, highestModseq: folder.highestModseq, messages: try row.get("messages"),
+            unseen: try row.get("unseen"), size: try row.get("size"), firstRecentUID: folder.firstRecentUID,
+            recent: try row.get("recent"), deleted: try row.get("deleted"), deletedSize: try row.get("deleted_size"),
             readOnly: folder.name == FolderInfo.recentlyDeleted)
     }
 
     /// Hands the folder's unclaimed recent UIDs to one session and marks them claimed: the
     /// read and the update are one write transaction, so two sessions never share one.
     /// Most SELECTs find nothing to claim: a read answers them without queueing for the writer.
+    /// On PostgreSQL the write reads the folder `FOR UPDATE`, so a session on another node
+    /// claiming at once waits for this commit and finds the UIDs claimed.
     public func claimRecent(mailbox: MailboxID, folder name: String) throws -> Range<UInt32> {
         let seen = try database.read { db in try Self.folder(db, mailbox: mailbox, name: name) }
         if seen.firstRecentUID >= seen.uidNext { return seen.uidNext..<seen.uidNext }
         return try database.write { db in
-            let folder = try Self.folder(db, mailbox: mailbox, name: name)
+            let folder = try Self.folder(db, mailbox: mailbox, name: name, locking: true)
             let claimed = min(folder.firstRecentUID, folder.uidNext)..<folder.uidNext
             if !claimed.isEmpty {
                 try db.execute(
-                    sql: "UPDATE folder SET first_recent_uid = ? WHERE id = ?",
-                    arguments: [Int64(folder.uidNext), folder.id])
+                    "UPDATE folder SET first_recent_uid = ? WHERE id = ?", sqlValues(Int64(folder.uidNext), folder.id))
             }
             return claimed
         }
@@ -114,14 +157,13 @@ public final class MessageStore: Sendable {
     /// Message counts per folder, in folder order, for `mailbox show` and `mailbox remove`.
     public func messageCounts(mailbox: MailboxID) throws -> [(folder: String, messages: Int)] {
         try database.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT folder.name AS name, COUNT(message.id) AS messages FROM folder
-                    LEFT JOIN message ON message.folder_id = folder.id
-                    WHERE folder.mailbox_id = ? GROUP BY folder.id ORDER BY folder.id
-                    """, arguments: [mailbox.rawValue]
-            ).map { ($0["name"], $0["messages"]) }
+            try db.rows(
+                """
+                SELECT folder.name AS name, COUNT(message.id) AS messages FROM folder
+                LEFT JOIN message ON message.folder_id = folder.id
+                WHERE folder.mailbox_id = ? GROUP BY folder.id ORDER BY folder.id
+                """, sqlValues(mailbox.rawValue)
+            ).map { (try $0.get("name"), try $0.get("messages")) }
         }
     }
 
@@ -175,31 +217,31 @@ public final class MessageStore: Sendable {
         // COMMIT anew each time) cost more than sealing a 100 KB message's chunks, and so did
         // preparing statements on the message table: delivery uses cached ones throughout
         // (docs/STORAGE.md, "What sealing costs").
-        let found = try database.unsafeRead { db in
-            try Row.fetchOne(
-                db.cachedStatement(
-                    sql: """
-                        SELECT folder.*, mailbox.public_key AS owner_public_key,
-                            message.uid AS existing_uid, message.modseq AS existing_modseq,
-                            message.flags AS existing_flags, message.keywords AS existing_keywords,
-                            message.size AS existing_size, message.internal_date AS existing_internal_date
-                        FROM folder JOIN mailbox ON mailbox.id = folder.mailbox_id
-                        LEFT JOIN message ON message.folder_id = folder.id AND message.deposit_id = ?
-                        WHERE folder.mailbox_id = ? AND folder.name = ?
-                        """), arguments: [depositID, mailbox.rawValue, name])
+        let found = try singleRead { db in
+            try db.one(
+                """
+                SELECT folder.*, mailbox.public_key AS owner_public_key,
+                    message.uid AS existing_uid, message.modseq AS existing_modseq,
+                    message.flags AS existing_flags, message.keywords AS existing_keywords,
+                    message.size AS existing_size, message.internal_date AS existing_internal_date
+                FROM folder JOIN mailbox ON mailbox.id = folder.mailbox_id
+                LEFT JOIN message ON message.folder_id = folder.id AND message.deposit_id = ?
+                WHERE folder.mailbox_id = ? AND folder.name = ?
+                """, sqlValues(depositID, mailbox.rawValue, name))
         }
         guard let found else { throw MailStoreError.noSuchFolder(name) }
         guard name != FolderInfo.recentlyDeleted else { throw MailStoreError.readOnlyFolder(name) }
-        let folder = FolderRow(found)
-        let publicKey: Data? = found["owner_public_key"]
-        if let uid = found["existing_uid"] as Int64? {
+        let folder = try FolderRow(found)
+        let publicKey: Data? = try found.optional("owner_public_key")
+        if let uid = try found.optional("existing_uid", as: Int64.self) {
             return MessageSummary(
-                uid: UInt32(truncatingIfNeeded: uid), modseq: UInt64(found["existing_modseq"] as Int64),
+                uid: UInt32(truncatingIfNeeded: uid), modseq: UInt64(try found.get("existing_modseq", as: Int64.self)),
                 flags: MessageFlags(
-                    system: SystemFlags(rawValue: found["existing_flags"]),
-                    keywords: Self.keywords(found["existing_keywords"])),
-                size: found["existing_size"],
-                internalDate: Date(timeIntervalSince1970: TimeInterval(found["existing_internal_date"] as Int64)))
+                    system: SystemFlags(rawValue: try found.get("existing_flags")),
+                    keywords: Self.keywords(try found.get("existing_keywords"))),
+                size: try found.get("existing_size"),
+                internalDate: Date(
+                    timeIntervalSince1970: TimeInterval(try found.get("existing_internal_date", as: Int64.self))))
         }
         guard let publicKey else { throw DirectoryError.unknownMailbox(mailbox.rawValue) }
         let owner = KeyOwner.mailbox(mailbox.rawValue).description
@@ -219,9 +261,9 @@ public final class MessageStore: Sendable {
         let (summary, created) = try database.write { db -> (MessageSummary, Bool) in
             let folder = try Self.folder(db, mailbox: mailbox, name: name)
             if let depositID, let row = try Self.depositRow(db, folderID: folder.id, depositID: depositID) {
-                return (Self.summary(row), false)
+                return (try Self.summary(row), false)
             }
-            let (uid, modseq) = try Self.insertNext(
+            let (_, uid, modseq) = try Self.insertNext(
                 db, folder: folder,
                 NewRow(
                     fileName: fileName, depositID: depositID, flags: flags, size: message.count,
@@ -244,11 +286,9 @@ public final class MessageStore: Sendable {
     }
 
     /// Every message of the folder, ascending by UID.
-    static func summaries(_ db: GRDB.Database, folderID: Int64) throws -> [MessageSummary] {
-        try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT \(summaryColumns) FROM message WHERE folder_id = ? ORDER BY uid"),
-            arguments: [folderID]
-        ).map { summary(columns: $0) }
+    static func summaries(_ db: any SQLConnection, folderID: Int64) throws -> [MessageSummary] {
+        try db.rows("SELECT \(summaryColumns) FROM message WHERE folder_id = ? ORDER BY uid", sqlValues(folderID))
+            .map { summary(columns: $0) }
     }
 
     /// The decrypted message, or `length` bytes of it from `offset`; only the chunks needed are read.
@@ -269,7 +309,7 @@ public final class MessageStore: Sendable {
             guard let row = try Self.messageRow(db, folderID: folder.id, uid: uid) else {
                 throw MailStoreError.noSuchMessage(uid: uid)
             }
-            return row["meta"] as Data
+            return try row.get("meta", as: Data.self)
         }
         let reader = try SealedFileReader(sealed: sealed, key: try ownerKey(mailbox))
         return try MessageMetadata.decode(try reader.readAll())
@@ -290,7 +330,7 @@ public final class MessageStore: Sendable {
     /// `cur/`, a new info suffix) at any moment, so a name found a moment ago may be gone when
     /// it is opened: then the file is found again under its new name and opened (IMAPBench's
     /// FETCH BODY[] beside STORE ±FLAGS met this as NO [SERVERBUG]).
-    func openFile(mailbox: MailboxID, folderID: Int64, row: Row, key: OwnerKey) throws -> SealedFileReader {
+    func openFile(mailbox: MailboxID, folderID: Int64, row: SQLRow, key: OwnerKey) throws -> SealedFileReader {
         var attempt = 0
         while true {
             let path = try self.path(mailbox: mailbox, folderID: folderID, row: row)
@@ -303,11 +343,11 @@ public final class MessageStore: Sendable {
         }
     }
 
-    func path(mailbox: MailboxID, folderID: Int64, row: Row) throws -> String {
-        let fileName: String = row["file_name"]
+    func path(mailbox: MailboxID, folderID: Int64, row: SQLRow) throws -> String {
+        let fileName: String = try row.get("file_name")
         let expected = spool.path(
-            mailbox: mailbox.rawValue, folderID: folderID, fileName: fileName, inCur: row["in_cur"],
-            letters: SystemFlags(rawValue: row["flags"]).maildirLetters)
+            mailbox: mailbox.rawValue, folderID: folderID, fileName: fileName, inCur: try row.get("in_cur"),
+            letters: SystemFlags(rawValue: try row.get("flags")).maildirLetters)
         guard
             let path = spool.locate(
                 mailbox: mailbox.rawValue, folderID: folderID, fileName: fileName, expected: expected)
@@ -329,7 +369,7 @@ public final class MessageStore: Sendable {
         guard name != FolderInfo.recentlyDeleted else { throw MailStoreError.readOnlyFolder(name) }
         var folderID: Int64 = 0
         let result = try database.write { db -> (changed: [MessageSummary], failed: [UInt32]) in
-            let folder = try Self.folder(db, mailbox: mailbox, name: name)
+            let folder = try Self.folder(db, mailbox: mailbox, name: name, locking: true)
             folderID = folder.id
             var modseq = folder.highestModseq
             var changed: [MessageSummary] = []
@@ -338,7 +378,7 @@ public final class MessageStore: Sendable {
                 guard
                     let row = try Self.messageRow(db, folderID: folder.id, uid: uid)
                 else { continue }
-                var summary = Self.summary(row)
+                var summary = try Self.summary(row)
                 if let unchangedSince, summary.modseq > unchangedSince {
                     failed.append(uid)
                     continue
@@ -348,13 +388,13 @@ public final class MessageStore: Sendable {
                 modseq += 1
                 let oldPath = try path(mailbox: mailbox, folderID: folder.id, row: row)
                 let newPath = spool.path(
-                    mailbox: mailbox.rawValue, folderID: folder.id, fileName: row["file_name"], inCur: true,
+                    mailbox: mailbox.rawValue, folderID: folder.id, fileName: try row.get("file_name"), inCur: true,
                     letters: updated.system.maildirLetters)
                 try db.execute(
-                    sql: "UPDATE message SET flags = ?, keywords = ?, modseq = ?, in_cur = 1 WHERE id = ?",
-                    arguments: [
-                        updated.system.rawValue, Self.keywordText(updated.keywords), Int64(modseq), row["id"] as Int64,
-                    ])
+                    "UPDATE message SET flags = ?, keywords = ?, modseq = ?, in_cur = 1 WHERE id = ?",
+                    sqlValues(
+                        Int64(updated.system.rawValue), Self.keywordText(updated.keywords), Int64(modseq),
+                        try row.get("id", as: Int64.self)))
                 // Last step of the transaction: if the rename fails, the row change rolls back.
                 try spool.rename(from: oldPath, to: newPath)
                 summary.flags = updated
@@ -362,8 +402,7 @@ public final class MessageStore: Sendable {
                 changed.append(summary)
             }
             if modseq != folder.highestModseq {
-                try db.execute(
-                    sql: "UPDATE folder SET highest_modseq = ? WHERE id = ?", arguments: [Int64(modseq), folder.id])
+                try db.execute("UPDATE folder SET highest_modseq = ? WHERE id = ?", sqlValues(Int64(modseq), folder.id))
             }
             return (changed, failed)
         }
@@ -395,7 +434,8 @@ public final class MessageStore: Sendable {
         let (folderID, removal): (Int64, Removal)
         do {
             (folderID, removal) = try database.write { db -> (Int64, Removal) in
-                let folder = try Self.folder(db, mailbox: mailbox, name: name)
+                let folder = try Self.lockedFolder(
+                    db, mailbox: mailbox, name: name, with: deletion == nil ? nil : FolderInfo.recentlyDeleted)
                 return (
                     folder.id,
                     try removeRows(db, mailbox: mailbox, folder: folder, uids: uids, keeping: deletion, linked: &linked)
@@ -440,7 +480,8 @@ public final class MessageStore: Sendable {
     /// fails — and a `deletion` row saying where it was. A message whose file is already gone
     /// cannot be kept and is only removed.
     func removeRows(
-        _ db: GRDB.Database, mailbox: MailboxID, folder: FolderRow, uids: [UInt32], keeping deletion: Deletion? = nil,
+        _ db: any SQLConnection, mailbox: MailboxID, folder: FolderRow, uids: [UInt32],
+        keeping deletion: Deletion? = nil,
         linked: inout [String]
     ) throws -> Removal {
         var removal = Removal()
@@ -450,47 +491,44 @@ public final class MessageStore: Sendable {
             bin = try Self.recentlyDeletedFolder(db, mailbox: mailbox)
             removal.kept = (bin!.id, [], 0)
         }
+        let folderName = folder.name
         for uid in uids.sorted() {
             guard
                 let row = try Self.messageRow(db, folderID: folder.id, uid: uid)
             else { continue }
             let found = try? path(mailbox: mailbox, folderID: folder.id, row: row)
             let path =
-                found
+                try found
                 ?? spool.path(
-                    mailbox: mailbox.rawValue, folderID: folder.id, fileName: row["file_name"], inCur: row["in_cur"],
-                    letters: SystemFlags(rawValue: row["flags"]).maildirLetters)
-            if let deletion, var target = bin, let found {
+                    mailbox: mailbox.rawValue, folderID: folder.id, fileName: try row.get("file_name"),
+                    inCur: try row.get("in_cur"), letters: SystemFlags(rawValue: try row.get("flags")).maildirLetters)
+            if let deletion, let target = bin, let found {
                 // Every flag is kept but `\Deleted`, the mark the expunge acted on: a restored
                 // message must not go again at the folder's next EXPUNGE.
-                let (newUID, newModseq) = try linkCopy(
+                let (messageID, newUID, newModseq) = try linkCopy(
                     db, mailbox: mailbox, row: row, file: found, into: target,
-                    flags: SystemFlags(rawValue: row["flags"]).subtracting(.deleted), linked: &linked)
+                    flags: SystemFlags(rawValue: try row.get("flags")).subtracting(.deleted), linked: &linked)
                 try db.execute(
-                    sql: """
-                        INSERT INTO deletion (message_id, folder_name, uid, deleted_at, deleted_by)
-                        VALUES (?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
-                        db.lastInsertedRowID, folder.name, Int64(uid), Int64(deletion.at.timeIntervalSince1970),
-                        deletion.by,
-                    ])
-                target.uidNext = newUID + 1
-                target.highestModseq = newModseq
-                bin = target
+                    """
+                    INSERT INTO deletion (message_id, folder_name, uid, deleted_at, deleted_by)
+                    VALUES (?, ?, ?, ?, ?)
+                    """,
+                    sqlValues(
+                        messageID, folderName, Int64(uid), Int64(deletion.at.timeIntervalSince1970), deletion.by))
                 removal.kept?.uids.append(newUID)
                 removal.kept?.modseq = newModseq
             }
-            try db.execute(sql: "INSERT INTO tombstone (path) VALUES (?)", arguments: [path])
-            try db.execute(sql: "DELETE FROM message WHERE id = ?", arguments: [row["id"] as Int64])
+            try db.execute("INSERT INTO tombstone (path) VALUES (?)", sqlValues(path))
+            try db.execute("DELETE FROM message WHERE id = ?", sqlValues(try row.get("id", as: Int64.self)))
             try db.execute(
-                sql: "INSERT OR REPLACE INTO expunged (folder_id, uid, modseq) VALUES (?, ?, ?)",
-                arguments: [folder.id, Int64(uid), Int64(modseq)])
+                """
+                INSERT INTO expunged (folder_id, uid, modseq) VALUES (?, ?, ?)
+                ON CONFLICT (folder_id, uid) DO UPDATE SET modseq = excluded.modseq
+                """, sqlValues(folder.id, Int64(uid), Int64(modseq)))
             removal.removed.append(uid)
         }
         if !removal.removed.isEmpty {
-            try db.execute(
-                sql: "UPDATE folder SET highest_modseq = ? WHERE id = ?", arguments: [Int64(modseq), folder.id])
+            try db.execute("UPDATE folder SET highest_modseq = ? WHERE id = ?", sqlValues(Int64(modseq), folder.id))
         }
         removal.modseq = modseq
         return removal
@@ -500,9 +538,9 @@ public final class MessageStore: Sendable {
     /// hard-linked there under a new name (added to `linked`, for the caller to unlink if the
     /// transaction fails): COPY, MOVE and an expunge into Recently Deleted. Never re-sealed.
     func linkCopy(
-        _ db: GRDB.Database, mailbox: MailboxID, row: Row, file: String, into target: FolderRow, flags: SystemFlags,
-        linked: inout [String]
-    ) throws -> (uid: UInt32, modseq: UInt64) {
+        _ db: any SQLConnection, mailbox: MailboxID, row: SQLRow, file: String, into target: FolderRow,
+        flags: SystemFlags, linked: inout [String]
+    ) throws -> (id: Int64, uid: UInt32, modseq: UInt64) {
         let fileName = UUID().uuidString.lowercased()
         let destination = spool.path(
             mailbox: mailbox.rawValue, folderID: target.id, fileName: fileName, inCur: true,
@@ -513,15 +551,15 @@ public final class MessageStore: Sendable {
             db, folder: target,
             NewRow(
                 fileName: fileName, depositID: nil,
-                flags: MessageFlags(system: flags, keywords: Self.keywords(row["keywords"])),
-                size: row["size"], internalDate: row["internal_date"], inCur: true, meta: row["meta"]))
+                flags: MessageFlags(system: flags, keywords: Self.keywords(try row.get("keywords"))),
+                size: try row.get("size"), internalDate: try row.get("internal_date"), inCur: true,
+                meta: try row.get("meta")))
     }
 
     /// The mailbox's Recently Deleted folder, made if a mailbox somehow lacks it.
-    static func recentlyDeletedFolder(_ db: GRDB.Database, mailbox: MailboxID) throws -> FolderRow {
+    static func recentlyDeletedFolder(_ db: any SQLConnection, mailbox: MailboxID) throws -> FolderRow {
         if let folder = try? Self.folder(db, mailbox: mailbox, name: FolderInfo.recentlyDeleted) { return folder }
-        try Directory.insertFolder(
-            GRDBConnection(db: db), mailbox: mailbox, name: FolderInfo.recentlyDeleted, specialUse: nil)
+        try Directory.insertFolder(db, mailbox: mailbox, name: FolderInfo.recentlyDeleted, specialUse: nil)
         return try Self.folder(db, mailbox: mailbox, name: FolderInfo.recentlyDeleted)
     }
 
@@ -540,19 +578,23 @@ public final class MessageStore: Sendable {
                     pairs: [(UInt32, UInt32)], sourceID: Int64, targetID: Int64, modseq: UInt64, removed: [UInt32],
                     removedModseq: UInt64
                 ) in
-                let source = try Self.folder(db, mailbox: mailbox, name: sourceName)
-                var target = try Self.folder(db, mailbox: mailbox, name: targetName)
+                // A MOVE writes the source's MODSEQ from what it reads: locked first, with its target in id order.
+                let source =
+                    expungingSource
+                    ? try Self.lockedFolder(db, mailbox: mailbox, name: sourceName, with: targetName)
+                    : try Self.folder(db, mailbox: mailbox, name: sourceName)
+                let target = try Self.folder(db, mailbox: mailbox, name: targetName)
+                var targetModseq = target.highestModseq
                 var pairs: [(UInt32, UInt32)] = []
                 for uid in uids.sorted() {
                     guard
                         let row = try Self.messageRow(db, folderID: source.id, uid: uid)
                     else { continue }
-                    let (newUID, _) = try linkCopy(
+                    let (_, newUID, newModseq) = try linkCopy(
                         db, mailbox: mailbox, row: row, file: try path(mailbox: mailbox, folderID: source.id, row: row),
-                        into: target, flags: SystemFlags(rawValue: row["flags"]), linked: &linked)
+                        into: target, flags: SystemFlags(rawValue: try row.get("flags")), linked: &linked)
                     pairs.append((uid, newUID))
-                    target.uidNext = newUID + 1
-                    target.highestModseq += 1
+                    targetModseq = newModseq
                 }
                 var removed: [UInt32] = []
                 var removedModseq: UInt64 = 0
@@ -561,7 +603,7 @@ public final class MessageStore: Sendable {
                         db, mailbox: mailbox, folder: source, uids: pairs.map(\.0), linked: &linked)
                     (removed, removedModseq) = (removal.removed, removal.modseq)
                 }
-                return (pairs, source.id, target.id, target.highestModseq, removed, removedModseq)
+                return (pairs, source.id, target.id, targetModseq, removed, removedModseq)
             }
             try replayTombstones()
             feed.publish(result.pairs.map { .added(uid: $0.1, modseq: result.modseq) }, folderID: result.targetID)
@@ -589,13 +631,13 @@ public final class MessageStore: Sendable {
     /// Unlinks every file a committed expunge left behind, then forgets the tombstones.
     public func replayTombstones() throws {
         let tombstones = try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, path FROM tombstone ORDER BY id").map {
-                ($0["id"] as Int64, $0["path"] as String)
+            try db.rows("SELECT id, path FROM tombstone ORDER BY id").map {
+                (try $0.get("id", as: Int64.self), try $0.get("path", as: String.self))
             }
         }
         for (id, path) in tombstones {
             try spool.remove(path)
-            try database.write { db in try db.execute(sql: "DELETE FROM tombstone WHERE id = ?", arguments: [id]) }
+            try database.write { db in try db.execute("DELETE FROM tombstone WHERE id = ?", sqlValues(id)) }
         }
     }
 
@@ -616,13 +658,12 @@ public final class MessageStore: Sendable {
     func ownerKey(_ mailbox: MailboxID) throws -> OwnerKey {
         if let key = keys.withLock({ $0[mailbox.rawValue] }) { return key }
         let row = try database.read { db in
-            try Row.fetchOne(
-                db, sql: "SELECT wrapped_private_key, master_key_id FROM mailbox WHERE id = ?",
-                arguments: [mailbox.rawValue])
+            try db.one(
+                "SELECT wrapped_private_key, master_key_id FROM mailbox WHERE id = ?", sqlValues(mailbox.rawValue))
         }
         guard let row else { throw DirectoryError.unknownMailbox(mailbox.rawValue) }
         let key = try OwnerKey.open(
-            WrappedPrivateKey(masterKeyID: row["master_key_id"], sealed: row["wrapped_private_key"]),
+            WrappedPrivateKey(masterKeyID: try row.get("master_key_id"), sealed: try row.get("wrapped_private_key")),
             for: .mailbox(mailbox.rawValue), under: masterKey)
         keys.withLock { $0[mailbox.rawValue] = key }
         return key
@@ -641,41 +682,46 @@ public final class MessageStore: Sendable {
         var meta: Data
     }
 
-    /// Inserts `row` under the folder's next UID and modseq and advances both: the one place
-    /// UIDs are handed out, inside the caller's write transaction.
+    /// Inserts `row` under the folder's next UID and modseq, inside the caller's write
+    /// transaction: the one place UIDs are handed out. One `UPDATE … RETURNING` raises and reads
+    /// both counters, so on PostgreSQL the folder's row stays locked until this commit: a
+    /// delivery into the same folder on another node waits, and UIDs are gap-free, never
+    /// reused and visible in order. Returns the new row's id, UID and modseq.
     static func insertNext(
-        _ db: GRDB.Database, folder: FolderRow, _ row: NewRow
-    ) throws -> (uid: UInt32, modseq: UInt64) {
-        let modseq = folder.highestModseq + 1
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO message (folder_id, uid, modseq, file_name, deposit_id, flags, keywords, size,
-                    internal_date, in_cur, meta, filed_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        _ db: any SQLConnection, folder: FolderRow, _ row: NewRow
+    ) throws -> (id: Int64, uid: UInt32, modseq: UInt64) {
+        guard
+            let next = try db.one(
                 """
-        ).execute(
-            arguments: [
-                folder.id, Int64(folder.uidNext), Int64(modseq), row.fileName, row.depositID, row.flags.system.rawValue,
+                UPDATE folder SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1 WHERE id = ?
+                RETURNING uid_next - 1 AS uid, highest_modseq AS modseq
+                """, sqlValues(folder.id))
+        else { throw MailStoreError.noSuchFolder(folder.name) }
+        let uid: Int64 = try next.get("uid")
+        let modseq: Int64 = try next.get("modseq")
+        let inserted = try db.one(
+            """
+            INSERT INTO message (folder_id, uid, modseq, file_name, deposit_id, flags, keywords, size,
+                internal_date, in_cur, meta, filed_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            RETURNING id
+            """,
+            sqlValues(
+                folder.id, uid, modseq, row.fileName, row.depositID, Int64(row.flags.system.rawValue),
                 keywordText(row.flags.keywords), row.size, row.internalDate, row.inCur, row.meta,
-                Int64(Date().timeIntervalSince1970),
-            ])
-        try db.cachedStatement(sql: "UPDATE folder SET uid_next = ?, highest_modseq = ? WHERE id = ?").execute(
-            arguments: [Int64(folder.uidNext) + 1, Int64(modseq), folder.id])
-        return (folder.uidNext, modseq)
+                Int64(Date().timeIntervalSince1970)))
+        guard let inserted else { throw SQLError.noSuchColumn("id") }
+        return (try inserted.get("id"), UInt32(truncatingIfNeeded: uid), UInt64(modseq))
     }
 
     /// The row a delivery of `depositID` already made in `folderID`, or nil.
-    static func depositRow(_ db: GRDB.Database, folderID: Int64, depositID: String) throws -> Row? {
-        try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT * FROM message WHERE folder_id = ? AND deposit_id = ?"),
-            arguments: [folderID, depositID])
+    static func depositRow(_ db: any SQLConnection, folderID: Int64, depositID: String) throws -> SQLRow? {
+        try db.one("SELECT * FROM message WHERE folder_id = ? AND deposit_id = ?", sqlValues(folderID, depositID))
     }
 
     /// The row of `uid` in `folderID`, or nil.
-    static func messageRow(_ db: GRDB.Database, folderID: Int64, uid: UInt32) throws -> Row? {
-        try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT * FROM message WHERE folder_id = ? AND uid = ?"),
-            arguments: [folderID, Int64(uid)])
+    static func messageRow(_ db: any SQLConnection, folderID: Int64, uid: UInt32) throws -> SQLRow? {
+        try db.one("SELECT * FROM message WHERE folder_id = ? AND uid = ?", sqlValues(folderID, Int64(uid)))
     }
 
     /// The columns `summary(columns:)` reads, in its order.
@@ -684,18 +730,34 @@ public final class MessageStore: Sendable {
     /// A summary from a row selecting exactly `summaryColumns`: by position, because looking
     /// columns up by name costs a lowercased copy of each name per row (SELECT and FETCH run
     /// this for every message of a folder).
-    static func summary(columns row: Row) -> MessageSummary {
-        MessageSummary(
-            uid: UInt32(truncatingIfNeeded: row[0] as Int64), modseq: UInt64(row[1] as Int64),
-            flags: MessageFlags(system: SystemFlags(rawValue: row[2]), keywords: keywords(row[3])),
-            size: row[4], internalDate: Date(timeIntervalSince1970: TimeInterval(row[5] as Int64)))
+    static func summary(columns row: SQLRow) -> MessageSummary {
+        let values = row.values
+        return MessageSummary(
+            uid: UInt32(truncatingIfNeeded: integer(values[0])), modseq: UInt64(integer(values[1])),
+            flags: MessageFlags(
+                system: SystemFlags(rawValue: Int(integer(values[2]))), keywords: keywords(text(values[3]))),
+            size: Int(integer(values[4])), internalDate: Date(timeIntervalSince1970: TimeInterval(integer(values[5]))))
     }
 
-    static func summary(_ row: Row) -> MessageSummary {
+    /// A NOT NULL integer column read by position (0 for anything else, which the schema rules out).
+    private static func integer(_ value: SQLValue) -> Int64 {
+        if case .integer(let number) = value { return number }
+        return Int64(sqlValue: value) ?? 0
+    }
+
+    private static func text(_ value: SQLValue) -> String {
+        if case .text(let text) = value { return text }
+        return ""
+    }
+
+    static func summary(_ row: SQLRow) throws -> MessageSummary {
         MessageSummary(
-            uid: UInt32(truncatingIfNeeded: row["uid"] as Int64), modseq: UInt64(row["modseq"] as Int64),
-            flags: MessageFlags(system: SystemFlags(rawValue: row["flags"]), keywords: keywords(row["keywords"])),
-            size: row["size"], internalDate: Date(timeIntervalSince1970: TimeInterval(row["internal_date"] as Int64)))
+            uid: UInt32(truncatingIfNeeded: try row.get("uid", as: Int64.self)),
+            modseq: UInt64(try row.get("modseq", as: Int64.self)),
+            flags: MessageFlags(
+                system: SystemFlags(rawValue: try row.get("flags")), keywords: keywords(try row.get("keywords"))),
+            size: try row.get("size"),
+            internalDate: Date(timeIntervalSince1970: TimeInterval(try row.get("internal_date", as: Int64.self))))
     }
 
     static func keywordText(_ keywords: Set<String>) -> String { keywords.sorted().joined(separator: " ") }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import MailvoxCore
 import MailvoxCrypto
 import MailvoxDatabase
@@ -22,12 +21,11 @@ extension MessageStore {
         let wanted = Set(uids)
         return try database.read { db in
             let folder = try Self.folder(db, mailbox: mailbox, name: name)
-            return try Row.fetchAll(
-                db.cachedStatement(
-                    sql: """
-                        SELECT \(Self.summaryColumns) FROM message
-                        WHERE folder_id = ? AND uid BETWEEN ? AND ? ORDER BY uid
-                        """), arguments: [folder.id, Int64(low), Int64(high)]
+            return try db.rows(
+                """
+                SELECT \(Self.summaryColumns) FROM message
+                WHERE folder_id = ? AND uid BETWEEN ? AND ? ORDER BY uid
+                """, sqlValues(folder.id, Int64(low), Int64(high))
             ).map { Self.summary(columns: $0) }.filter { wanted.contains($0.uid) }
         }
     }
@@ -40,7 +38,7 @@ extension MessageStore {
             guard let row = try Self.messageRow(db, folderID: folder.id, uid: uid) else {
                 throw MailStoreError.noSuchMessage(uid: uid)
             }
-            return (row["id"] as Int64, row["meta"] as Data)
+            return (try row.get("id", as: Int64.self), try row.get("meta", as: Data.self))
         }
         return try openStructure(rowID: rowID, sealedMeta: sealed, mailbox: mailbox, folder: name, uid: uid)
     }
@@ -67,16 +65,18 @@ extension MessageStore {
     }
 
     /// The `id`, `uid` and sealed `meta` of those `uids` that exist, from one read.
-    private func metadataRows(mailbox: MailboxID, folder name: String, uids: [UInt32]) throws -> [Row] {
+    private func metadataRows(mailbox: MailboxID, folder name: String, uids: [UInt32]) throws -> [SQLRow] {
         guard let low = uids.min(), let high = uids.max() else { return [] }
         let wanted = Set(uids)
         return try database.read { db in
             let folder = try Self.folder(db, mailbox: mailbox, name: name)
-            return try Row.fetchAll(
-                db.cachedStatement(
-                    sql: "SELECT id, uid, meta FROM message WHERE folder_id = ? AND uid BETWEEN ? AND ?"),
-                arguments: [folder.id, Int64(low), Int64(high)])
-        }.filter { wanted.contains(UInt32(truncatingIfNeeded: $0["uid"] as Int64)) }
+            return try db.rows(
+                "SELECT id, uid, meta FROM message WHERE folder_id = ? AND uid BETWEEN ? AND ?",
+                sqlValues(folder.id, Int64(low), Int64(high)))
+        }.filter { row in
+            let uid: Int64 = (try? row.get("uid")) ?? 0
+            return wanted.contains(UInt32(truncatingIfNeeded: uid))
+        }
     }
 
     /// The structures of `uids` (those that exist) from one read: cached ones as they are, the
@@ -84,10 +84,10 @@ extension MessageStore {
     public func structures(mailbox: MailboxID, folder name: String, uids: [UInt32]) throws -> [UInt32: ParsedMessage] {
         var result: [UInt32: ParsedMessage] = [:]
         for row in try metadataRows(mailbox: mailbox, folder: name, uids: uids) {
-            let uid = UInt32(truncatingIfNeeded: row["uid"] as Int64)
+            let uid = UInt32(truncatingIfNeeded: try row.get("uid", as: Int64.self))
             // The row already holds the sealed metadata: a first sight costs no second query.
             result[uid] = try openStructure(
-                rowID: row["id"], sealedMeta: row["meta"], mailbox: mailbox, folder: name, uid: uid)
+                rowID: try row.get("id"), sealedMeta: try row.get("meta"), mailbox: mailbox, folder: name, uid: uid)
         }
         return result
     }
@@ -97,14 +97,14 @@ extension MessageStore {
     public func headers(mailbox: MailboxID, folder name: String, uids: [UInt32]) throws -> [UInt32: [UInt8]] {
         var result: [UInt32: [UInt8]] = [:]
         for row in try metadataRows(mailbox: mailbox, folder: name, uids: uids) {
-            let uid = UInt32(truncatingIfNeeded: row["uid"] as Int64)
-            let id: Int64 = row["id"]
+            let uid = UInt32(truncatingIfNeeded: try row.get("uid", as: Int64.self))
+            let id: Int64 = try row.get("id")
             if let cached = headerBlocks[id] {
                 result[uid] = cached
                 continue
             }
             let meta = try MessageMetadata.decode(
-                try SealedFileReader(sealed: row["meta"], key: try ownerKey(mailbox)).readAll())
+                try SealedFileReader(sealed: try row.get("meta"), key: try ownerKey(mailbox)).readAll())
             let header = Array(meta.headers.utf8)
             headerBlocks[id] = header
             if let structure = meta.structure { structures[id] = structure }
@@ -121,16 +121,15 @@ extension MessageStore {
             let folder = try Self.folder(db, mailbox: mailbox, name: name)
             return (
                 folder.id,
-                try Row.fetchAll(
-                    db, sql: "SELECT * FROM message WHERE folder_id = ? ORDER BY uid", arguments: [folder.id])
+                try db.rows("SELECT * FROM message WHERE folder_id = ? ORDER BY uid", sqlValues(folder.id))
             )
         }
         let (folderID, messages) = rows
         let key = try ownerKey(mailbox)
         var matches: [UInt32] = []
         for row in messages {
-            let summary = Self.summary(row)
-            let sealedMeta: Data = row["meta"]
+            let summary = try Self.summary(row)
+            let sealedMeta: Data = try row.get("meta")
             var metadata: MessageMetadata?
             func opened() throws -> MessageMetadata {
                 if let metadata { return metadata }
@@ -158,15 +157,15 @@ extension MessageStore {
     public func expunged(mailbox: MailboxID, folder name: String, since modseq: UInt64) throws -> [UInt32] {
         try database.read { db in
             let folder = try Self.folder(db, mailbox: mailbox, name: name)
-            return try Int64.fetchAll(
-                db, sql: "SELECT uid FROM expunged WHERE folder_id = ? AND modseq > ? ORDER BY uid",
-                arguments: [folder.id, Int64(clamping: modseq)]
+            return try db.column(
+                Int64.self, "SELECT uid FROM expunged WHERE folder_id = ? AND modseq > ? ORDER BY uid",
+                sqlValues(folder.id, Int64(clamping: modseq))
             ).map { UInt32(truncatingIfNeeded: $0) }
         }
     }
 
     /// The mailbox's limits and what it holds across its folders.
     public func quota(mailbox: MailboxID, defaults: MailvoxCore.Configuration.Quota) throws -> MailboxQuota {
-        try database.read { db in try Directory.quota(GRDBConnection(db: db), of: mailbox, defaults: defaults) }
+        try database.read { db in try Directory.quota(db, of: mailbox, defaults: defaults) }
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import MailvoxCore
 import MailvoxCrypto
 import MailvoxDatabase
@@ -42,8 +41,10 @@ extension MessageStore {
 
     private func folderLocations() throws -> [FolderLocation] {
         try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, mailbox_id, name FROM folder ORDER BY id").compactMap { row in
-                MailboxID(row["mailbox_id"]).map { FolderLocation(mailbox: $0, id: row["id"], name: row["name"]) }
+            try db.rows("SELECT id, mailbox_id, name FROM folder ORDER BY id").compactMap { row in
+                let id: Int64 = try row.get("id")
+                let name: String = try row.get("name")
+                return MailboxID(try row.get("mailbox_id")).map { FolderLocation(mailbox: $0, id: id, name: name) }
             }
         }
     }
@@ -54,7 +55,7 @@ extension MessageStore {
     public func recover() throws -> SpoolReport {
         var report = SpoolReport()
         report.tombstonesReplayed = try database.read { db in
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM tombstone") ?? 0
+            try db.scalar(Int.self, "SELECT COUNT(*) AS tombstones FROM tombstone") ?? 0
         }
         try replayTombstones()
         for folder in try folderLocations() {
@@ -66,10 +67,11 @@ extension MessageStore {
             }
             let files = spoolFiles(in: directory)
             let rows = try database.read { db in
-                try Row.fetchAll(
-                    db, sql: "SELECT uid, file_name FROM message WHERE folder_id = ?", arguments: [folder.id])
+                try db.rows("SELECT uid, file_name FROM message WHERE folder_id = ?", sqlValues(folder.id)).map {
+                    (uid: try $0.get("uid", as: Int64.self), fileName: try $0.get("file_name", as: String.self))
+                }
             }
-            let known = Set(rows.map { $0["file_name"] as String })
+            let known = Set(rows.map(\.fileName))
             for (stem, path) in files.sorted(by: { $0.key < $1.key }) where !known.contains(stem) {
                 do {
                     let uid = try index(path: path, stem: stem, folder: folder.name, mailbox: folder.mailbox)
@@ -81,11 +83,11 @@ extension MessageStore {
                             reason: "\(error)"))
                 }
             }
-            for row in rows where files[row["file_name"] as String] == nil {
+            for row in rows where files[row.fileName] == nil {
                 report.problems.append(
                     .init(
                         mailbox: folder.mailbox.rawValue, folder: folder.name,
-                        uid: UInt32(truncatingIfNeeded: row["uid"] as Int64), path: directory,
+                        uid: UInt32(truncatingIfNeeded: row.uid), path: directory,
                         reason: "the index has a row but the spool has no file"))
             }
         }
@@ -97,31 +99,30 @@ extension MessageStore {
     public func check(progress: (Int, Int) -> Void = { _, _ in }) throws -> SpoolReport {
         var report = SpoolReport()
         let rows = try database.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT message.*, folder.mailbox_id AS mailbox_id, folder.name AS folder_name FROM message
-                    JOIN folder ON folder.id = message.folder_id ORDER BY message.id
-                    """)
+            try db.rows(
+                """
+                SELECT message.*, folder.mailbox_id AS mailbox_id, folder.name AS folder_name FROM message
+                JOIN folder ON folder.id = message.folder_id ORDER BY message.id
+                """)
         }
         for (index, row) in rows.enumerated() {
             progress(index, rows.count)
-            guard let mailbox = MailboxID(row["mailbox_id"]) else { continue }
-            let folderName: String = row["folder_name"]
-            let uid = UInt32(truncatingIfNeeded: row["uid"] as Int64)
+            guard let mailbox = MailboxID(try row.get("mailbox_id")) else { continue }
+            let folderName: String = try row.get("folder_name")
+            let uid = UInt32(truncatingIfNeeded: try row.get("uid", as: Int64.self))
             var location = "\(mailbox)/\(folderName)"
             do {
-                let path = try self.path(mailbox: mailbox, folderID: row["folder_id"], row: row)
+                let path = try self.path(mailbox: mailbox, folderID: try row.get("folder_id"), row: row)
                 location = path
                 let key = try ownerKey(mailbox)
                 let reader = try SealedFileReader(path: path, key: key)
                 try reader.verify()
-                if reader.plaintextSize != row["size"] as Int {
+                let size: Int = try row.get("size")
+                if reader.plaintextSize != size {
                     throw MailStoreError.unreadable(
-                        path: path,
-                        reason: "size \(reader.plaintextSize) differs from the index's \(row["size"] as Int)")
+                        path: path, reason: "size \(reader.plaintextSize) differs from the index's \(size)")
                 }
-                _ = try SealedFileReader(sealed: row["meta"], key: key).readAll()
+                _ = try SealedFileReader(sealed: try row.get("meta"), key: key).readAll()
             } catch {
                 report.problems.append(
                     .init(mailbox: mailbox.rawValue, folder: folderName, uid: uid, path: location, reason: "\(error)"))
@@ -138,13 +139,12 @@ extension MessageStore {
         let folders = try folderLocations()
         try database.write { db in
             for folder in folders {
-                let validity = try Directory.nextUIDValidity(GRDBConnection(db: db))
-                try db.execute(sql: "DELETE FROM message WHERE folder_id = ?", arguments: [folder.id])
-                try db.execute(sql: "DELETE FROM expunged WHERE folder_id = ?", arguments: [folder.id])
+                let validity = try Directory.nextUIDValidity(db)
+                try db.execute("DELETE FROM message WHERE folder_id = ?", sqlValues(folder.id))
+                try db.execute("DELETE FROM expunged WHERE folder_id = ?", sqlValues(folder.id))
                 try db.execute(
-                    sql:
-                        "UPDATE folder SET uid_validity = ?, uid_next = 1, highest_modseq = highest_modseq + 1 WHERE id = ?",
-                    arguments: [validity, folder.id])
+                    "UPDATE folder SET uid_validity = ?, uid_next = 1, highest_modseq = highest_modseq + 1 WHERE id = ?",
+                    sqlValues(validity, folder.id))
             }
         }
         return try recover()

@@ -1,6 +1,6 @@
 import Foundation
-import GRDB
 import MailvoxCore
+import MailvoxDatabase
 
 /// The retention rules the maintenance service applies every hour (and `mailvox maintenance`
 /// once): folder aging — Trash, INBOX and Saved messages filed longer ago than `[retention]
@@ -54,19 +54,23 @@ extension MessageStore {
     /// mailbox sets none; 0 days is no rule.
     func age(folder: String, column: String, defaultDays: Int, now: Date) throws -> Int {
         let due = try database.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT folder.mailbox_id, message.uid
-                    FROM message JOIN folder ON folder.id = message.folder_id
-                    JOIN mailbox ON mailbox.id = folder.mailbox_id
-                    WHERE folder.name = ? AND mailbox.held_since IS NULL
-                        AND COALESCE(mailbox.\(column), ?) > 0
-                        AND COALESCE(message.filed_at, message.internal_date)
-                            < ? - COALESCE(mailbox.\(column), ?) * 86400
-                    """,
-                arguments: [folder, defaultDays, Int64(now.timeIntervalSince1970), defaultDays]
-            ).map { ($0[0] as String, UInt32(truncatingIfNeeded: $0[1] as Int64)) }
+            try db.rows(
+                """
+                SELECT folder.mailbox_id, message.uid
+                FROM message JOIN folder ON folder.id = message.folder_id
+                JOIN mailbox ON mailbox.id = folder.mailbox_id
+                WHERE folder.name = ? AND mailbox.held_since IS NULL
+                    AND COALESCE(mailbox.\(column), ?) > 0
+                    AND COALESCE(message.filed_at, message.internal_date)
+                        < ? - COALESCE(mailbox.\(column), ?) * 86400
+                """,
+                sqlValues(folder, defaultDays, Int64(now.timeIntervalSince1970), defaultDays)
+            ).map {
+                (
+                    try $0.get("mailbox_id", as: String.self),
+                    UInt32(truncatingIfNeeded: try $0.get("uid", as: Int64.self))
+                )
+            }
         }
         return try forEachMailbox(due) { mailbox, uids in
             try expunge(mailbox: mailbox, folder: folder, uids: uids, deletedBy: "retention (\(column))", at: now).count
