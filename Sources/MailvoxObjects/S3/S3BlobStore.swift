@@ -24,9 +24,21 @@ public struct S3BlobStore: BlobStore {
     static let maxListingBytes = 16 * 1024 * 1024
     static let maxErrorBytes = 64 * 1024
 
-    /// Uses `client` (the process's shared one unless a test or server brings its own); the
+    /// The process's client for object storage. AsyncHTTPClient's own retry of a failed
+    /// connection is off: with it, a refused connection was tried again until the connect
+    /// timeout and beyond the request's deadline (seen: 8 s per attempt, and 300 s under the
+    /// whole test suite's load), so a dead endpoint held a deposit for minutes instead of
+    /// refusing it at once. The store retries temporary failures itself (`maxAttempts`). A
+    /// static, like `HTTPClient.shared`: it lives as long as the process and is never shut down.
+    public static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(5)))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
+    /// Uses `client` (`S3BlobStore.client` unless a test or server brings its own); the
     /// caller keeps ownership of a client it passes.
-    public init(settings: S3Settings, client: HTTPClient = .shared) throws(S3SettingsError) {
+    public init(settings: S3Settings, client: HTTPClient = S3BlobStore.client) throws(S3SettingsError) {
         self.settings = settings
         self.endpoint = try settings.checkedEndpoint()
         self.signer = SigV4Signer(
