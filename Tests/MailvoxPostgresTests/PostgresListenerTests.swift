@@ -16,14 +16,17 @@ private final class Heard: @unchecked Sendable {
     var all: [PostgresListener.Event] { lock.withLock { events } }
 
     /// Waits up to `seconds` for `event` among those heard after the first `from`; its index.
-    func wait(for event: PostgresListener.Event, from: Int = 0, seconds: Double = 10) async -> Int? {
+    /// Generous, and the events are looked at once more after the deadline: under the whole
+    /// suite, tests that block the cooperative pool (subprocesses) were seen to starve both the
+    /// listener and this loop for minutes.
+    func wait(for event: PostgresListener.Event, from: Int = 0, seconds: Double = 300) async -> Int? {
         let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
+        while true {
             let events = all
             if let index = events.indices.dropFirst(from).first(where: { events[$0] == event }) { return index }
+            if Date() >= deadline { return nil }
             try? await Task.sleep(for: .milliseconds(20))
         }
-        return nil
     }
 }
 
@@ -87,7 +90,7 @@ private let blocking = BlockingPool(threads: 2, name: "listener-tests")
             try server.stop()
             try server.start()
         }
-        let resumed = try #require(await heard.wait(for: .listening(resumed: true), from: first + 1, seconds: 20))
+        let resumed = try #require(await heard.wait(for: .listening(resumed: true), from: first + 1))
         try await blocking.run {
             let database = try PostgresDatabase(settings: settings)
             try database.write { try PostgresListener.notify($0, channel: "mailvox_changes", payload: "after") }
