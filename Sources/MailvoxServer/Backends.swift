@@ -80,7 +80,7 @@ public enum Backends {
         var request = HTTPClientRequest(url: endpoint)
         request.method = .HEAD
         let before = Date()
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let response = try await S3BlobStore.client.execute(request, timeout: .seconds(10))
         let after = Date()
         guard let header = response.headers.first(name: "date") else { return nil }
         let formatter = DateFormatter()
