@@ -119,8 +119,10 @@ let package = Package(
                 "MailvoxCore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                // Already in the graph through AsyncHTTPClient; request and response bodies are ByteBuffers.
+                // Already in the graph through AsyncHTTPClient; request and response bodies are
+                // ByteBuffers, and requests are built with NIOHTTP1's method and headers.
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
 
@@ -247,7 +249,7 @@ let package = Package(
             name: "MailvoxTestSupport",
             dependencies: [
                 "MailvoxObjects", .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Tests/MailvoxTestSupport"),
         // What IMAP's tests (and Fuzz/, CommandEncoder.swift alone) need and the server does not ship.
@@ -276,7 +278,7 @@ let package = Package(
         .testTarget(
             name: "MailvoxStoreTests",
             dependencies: [
-                "MailvoxStore", "MailvoxDatabase", "MailvoxPostgres", "MailvoxCrypto", "MailvoxCore",
+                "MailvoxStore", "MailvoxDatabase", "MailvoxPostgres", "MailvoxObjects", "MailvoxCrypto", "MailvoxCore",
                 "MailvoxTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]

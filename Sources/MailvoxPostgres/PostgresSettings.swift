@@ -24,15 +24,16 @@ public struct PostgresSettings: Sendable, CustomStringConvertible, CustomReflect
     public var poolSize: Int
     /// How long opening one connection may take before the call fails.
     public var connectTimeoutSeconds: Int64
-    /// From `password_file`; nil when the server needs none (trust or peer authentication).
+    /// Read from `password_file` by the caller (MailvoxServer's `Backends`, through the config's
+    /// checked secret reader); nil when the server needs none (trust or peer authentication).
     let password: String?
 
     public static let defaultPoolSize = 8
 
     /// Parses `url` (`postgres://user@host:port/database?sslmode=disable|require|verify-full`)
-    /// and reads the password from `passwordFile` (one line; a final newline is dropped).
+    /// with `password` as read from `password_file`.
     public init(
-        url: String, passwordFile: String? = nil, poolSize: Int = PostgresSettings.defaultPoolSize,
+        url: String, password: String? = nil, poolSize: Int = PostgresSettings.defaultPoolSize,
         connectTimeoutSeconds: Int64 = 10
     ) throws {
         let shown = Self.redacted(url)
@@ -74,7 +75,7 @@ public struct PostgresSettings: Sendable, CustomStringConvertible, CustomReflect
         self.sslMode = mode
         self.poolSize = poolSize
         self.connectTimeoutSeconds = connectTimeoutSeconds
-        self.password = try passwordFile.map(Self.readPassword)
+        self.password = password
     }
 
     /// The URL as it may be shown: never a password.
@@ -88,26 +89,6 @@ public struct PostgresSettings: Sendable, CustomStringConvertible, CustomReflect
     /// What `dump` and debuggers show: the display URL and pool size, never the password.
     public var customMirror: Mirror {
         Mirror(self, children: ["url": displayURL, "poolSize": poolSize], displayStyle: .struct)
-    }
-
-    static func readPassword(_ path: String) throws -> String {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            let reason =
-                FileManager.default.fileExists(atPath: path)
-                ? "cannot be read (check its owner and mode)" : "does not exist"
-            throw PostgresSettingsError.passwordFile(path: path, reason: reason)
-        }
-        guard var password = String(data: data, encoding: .utf8) else {
-            throw PostgresSettingsError.passwordFile(path: path, reason: "is not UTF-8 text")
-        }
-        while password.hasSuffix("\n") || password.hasSuffix("\r") { password.removeLast() }
-        guard !password.isEmpty, !password.contains("\n") else {
-            throw PostgresSettingsError.passwordFile(path: path, reason: "must hold the password on one line")
-        }
-        return password
     }
 
     /// `url` as errors may show it, for a URL that may not even parse: anything between `user:`
@@ -131,7 +112,6 @@ public struct PostgresSettings: Sendable, CustomStringConvertible, CustomReflect
 /// A `[storage]` PostgreSQL setting that cannot be used; never carries the password.
 public enum PostgresSettingsError: MailvoxFailure, Equatable {
     case malformedURL(url: String, reason: String)
-    case passwordFile(path: String, reason: String)
     case poolSize(Int)
 
     public var kind: FailureKind { .input }
@@ -139,7 +119,6 @@ public enum PostgresSettingsError: MailvoxFailure, Equatable {
     public var description: String {
         switch self {
         case .malformedURL(let url, let reason): "postgres.url \"\(url.logEscaped)\": \(reason)"
-        case .passwordFile(let path, let reason): "postgres.password_file \(path.logEscaped) \(reason)"
         case .poolSize(let size): "postgres.pool_size \(size) must be between 1 and 1024"
         }
     }

@@ -9,19 +9,31 @@ import MailvoxPostgres
 /// The scale-out backends a config names (docs/SCALE-OUT.md): their settings from `[postgres]`
 /// and `[blobs]`, secrets read from their files, and what `doctor` asks of them.
 public enum Backends {
+    /// `[postgres]`, its password read from `password_file` like every secret of the config:
+    /// a regular file no one but the owner may read (`KeyFiles.readSecret`).
     public static func postgresSettings(_ config: Configuration) throws -> PostgresSettings {
         try PostgresSettings(
-            url: config.postgres.url, passwordFile: config.postgres.passwordFile, poolSize: config.postgres.poolSize)
+            url: config.postgres.url,
+            password: try config.postgres.passwordFile.map {
+                try KeyFiles.readSecret($0, key: "postgres.password_file", config: config)
+            },
+            poolSize: config.postgres.poolSize)
     }
 
+    /// `[blobs]` for `backend = "s3"`, its keys read like every secret (`KeyFiles.readSecret`).
+    /// The loader has already required both key files for that backend.
     public static func s3Settings(_ config: Configuration) throws -> S3Settings {
-        guard let accessKeyFile = config.blobs.accessKeyFile, let secretKeyFile = config.blobs.secretKeyFile else {
-            throw ConfigError(
-                source: config.file, key: "blobs.access_key_file", message: "is required when blobs.backend = \"s3\"")
+        func secret(_ path: String?, _ key: String) throws -> String {
+            guard let path else {
+                throw ConfigError(source: config.file, key: key, message: "is required when blobs.backend = \"s3\"")
+            }
+            return try KeyFiles.readSecret(path, key: key, config: config)
         }
-        return try S3Settings.reading(
+        return S3Settings(
             endpoint: config.blobs.endpoint, bucket: config.blobs.bucket, region: config.blobs.region,
-            accessKeyFile: accessKeyFile, secretKeyFile: secretKeyFile, pathStyle: config.blobs.pathStyle)
+            accessKey: try secret(config.blobs.accessKeyFile, "blobs.access_key_file"),
+            secretKey: try secret(config.blobs.secretKeyFile, "blobs.secret_key_file"),
+            pathStyle: config.blobs.pathStyle)
     }
 
     /// What PostgreSQL says about itself: its version, its clock and how far Mailvox's schema is.

@@ -122,26 +122,4 @@ import Testing
         #expect(error?.description.contains("[blobs] endpoint") == true)
         #expect(error?.description.contains("SECRET") == false)
     }
-
-    @Test func keyFilesAreRead() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mvx-keys-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try "AKID123\n".write(to: directory.appendingPathComponent("access"), atomically: true, encoding: .utf8)
-        try "  s3cr3t/+=  \n".write(to: directory.appendingPathComponent("secret"), atomically: true, encoding: .utf8)
-        try "two words\n".write(to: directory.appendingPathComponent("bad"), atomically: true, encoding: .utf8)
-        let settings = try S3Settings.reading(
-            endpoint: "https://s3.example.com", bucket: "b-b-b", region: "us-east-1",
-            accessKeyFile: directory.appendingPathComponent("access").path,
-            secretKeyFile: directory.appendingPathComponent("secret").path, pathStyle: true)
-        #expect(settings.accessKey == "AKID123")
-        #expect(settings.secretKey == "s3cr3t/+=")
-        let error = #expect(throws: S3SettingsError.self) {
-            try S3Settings.reading(
-                endpoint: "https://s3.example.com", bucket: "b-b-b", region: "us-east-1",
-                accessKeyFile: directory.appendingPathComponent("access").path,
-                secretKeyFile: directory.appendingPathComponent("bad").path, pathStyle: true)
-        }
-        #expect(error?.description.contains("secret_key_file") == true)
-        #expect(error?.description.contains("two words") == false)
-    }
 }

@@ -38,37 +38,17 @@ import Testing
         #expect(error.kind == .input)
     }
 
-    @Test func aMissingPasswordFileIsNamed() throws {
-        let path = "/nonexistent-\(UUID())/postgres.password"
-        #expect(throws: PostgresSettingsError.passwordFile(path: path, reason: "does not exist")) {
-            try PostgresSettings(url: "postgres://mailvox@127.0.0.1/voice", passwordFile: path)
-        }
-    }
-
-    @Test func anEmptyPasswordFileIsRefused() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mvx-pw-\(UUID())").path
-        try Data("\n".utf8).write(to: URL(fileURLWithPath: path))
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        #expect(throws: PostgresSettingsError.passwordFile(path: path, reason: "must hold the password on one line")) {
-            try PostgresSettings(url: "postgres://mailvox@127.0.0.1/voice", passwordFile: path)
-        }
-    }
-
     @Test func aBadPoolSizeIsNamed() {
         #expect(throws: PostgresSettingsError.poolSize(0)) {
             try PostgresSettings(url: "postgres://mailvox@127.0.0.1/voice", poolSize: 0)
         }
     }
 
-    /// Nothing listens on the port: the error says where and why, and the password read from
-    /// its file appears nowhere.
+    /// Nothing listens on the port: the error says where and why, and the password appears nowhere.
     @Test func anUnreachablePortIsNamedWithoutThePassword() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mvx-pw-\(UUID())").path
-        try Data("s3cret-Passw0rd\n".utf8).write(to: URL(fileURLWithPath: path))
-        defer { try? FileManager.default.removeItem(atPath: path) }
         let port = Subprocess.freePort()
         let settings = try PostgresSettings(
-            url: "postgres://mailvox@127.0.0.1:\(port)/voice", passwordFile: path, connectTimeoutSeconds: 5)
+            url: "postgres://mailvox@127.0.0.1:\(port)/voice", password: "s3cret-Passw0rd", connectTimeoutSeconds: 5)
         #expect(!"\(settings)".contains("s3cret"))
         var dumped = ""
         dump(settings, to: &dumped)

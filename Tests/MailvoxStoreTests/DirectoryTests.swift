@@ -9,10 +9,15 @@ import MailvoxTestSupport
 import Testing
 
 /// Where a store test's tables live: the SQLite file, or a database of its own on the test
-/// process's PostgreSQL server (`PostgresServer.shared`). The spool is a temp dir on both.
+/// process's PostgreSQL server (`PostgresServer.shared`). The spool is a temp dir on both;
+/// `objects` is PostgreSQL with the messages as objects of a new bucket on the shared
+/// SeaweedFS (`[blobs] backend = "s3"`).
 enum Backend: String, Sendable, CaseIterable, CustomTestStringConvertible {
-    case sqlite, postgres
+    case sqlite, postgres, objects
     var testDescription: String { rawValue }
+
+    /// The backends with a Maildir spool, for tests about its files.
+    static let maildir: [Backend] = [.sqlite, .postgres]
 }
 
 /// A fresh database with the directory's migrations and a master key, in a temp dir (SQLite,
@@ -44,7 +49,7 @@ struct DirectoryFixture {
             let pool = try MailvoxDatabase.open(path: path, migrations: [StoreMigrations.set], create: true)
             self.pool = pool
             sql = GRDBDatabase(pool)
-        case .postgres:
+        case .postgres, .objects:
             let server = try PostgresServer.shared
             let postgres = try PostgresDatabase(
                 settings: PostgresSettings(url: server.url(database: try server.createDatabase()), poolSize: 6))

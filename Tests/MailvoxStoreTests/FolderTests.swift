@@ -95,7 +95,7 @@ import Testing
         try fixture.store.deleteFolder(mailbox: fixture.mailbox, name: "Tmp/Child", deletedBy: "test")
         try fixture.store.deleteFolder(mailbox: fixture.mailbox, name: "Tmp", deletedBy: "test")
         // The message is kept in Recently Deleted (RecoverableDeletionTests), nothing else.
-        #expect(fixture.files().filter { $0.contains("/spool/") }.count == 1)
+        #expect(try fixture.messageFiles().count == 1)
         #expect(try fixture.store.deletedMessages(mailbox: fixture.mailbox).map(\.folder) == ["Tmp/Child"])
         for name in ["INBOX", "Saved", "Trash", "Greetings", "Recently Deleted"] {
             #expect(throws: MailStoreError.protectedFolder(name)) {

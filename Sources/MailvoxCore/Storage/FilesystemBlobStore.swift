@@ -7,7 +7,7 @@ import Foundation
 /// through its parent), so after a crash the key holds the old bytes or the new ones. All file
 /// work runs on `Offload`'s blocking pool, never on the cooperative pool. Files are 0600,
 /// directories 0700.
-public struct FilesystemBlobStore: BlobStore {
+public struct FilesystemBlobStore: BlobStore, SynchronousBlobStore {
     public let root: String
     private var temporaryDirectory: String { root + "/" + BlobKey.reservedSegment + "/tmp" }
 
@@ -28,121 +28,135 @@ public struct FilesystemBlobStore: BlobStore {
     }
 
     public func put(key: BlobKey, bytes: [UInt8]) async throws {
-        let path = self.path(of: key)
-        let temporary = temporaryDirectory + "/" + UUID().uuidString
-        let root = self.root
-        try await Offload.run { () throws(BlobStoreError) in
-            try Self.makeParents(of: key, under: root)
-            let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { throw Self.failure("cannot create \(temporary)") }
-            var written = 0
-            let ok = bytes.withUnsafeBytes { buffer -> Bool in
-                while written < buffer.count {
-                    let n = write(fd, buffer.baseAddress! + written, buffer.count - written)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        return false
-                    }
-                    written += n
-                }
-                return true
-            }
-            let wrote = ok && fsync(fd) == 0
-            let saved = errno
-            close(fd)
-            guard wrote else {
-                unlink(temporary)
-                errno = saved
-                throw Self.failure("cannot write \(temporary)")
-            }
-            guard rename(temporary, path) == 0 else {
-                let failure = Self.failure("cannot rename into \(path)")
-                unlink(temporary)
-                throw failure
-            }
-            try Self.syncDirectory(Self.parent(of: path))
-        }
+        try await Offload.run { () throws(BlobStoreError) in try self.putNow(key: key, bytes: bytes) }
     }
 
     public func get(key: BlobKey) async throws -> [UInt8]? {
-        let path = self.path(of: key)
-        return try await Offload.run { () throws(BlobStoreError) -> [UInt8]? in
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            if fd < 0 {
-                // ENOTDIR: a key's folder is a file of another key ("a" exists, "a/b" asked).
-                if errno == ENOENT || errno == ENOTDIR { return nil }
-                throw Self.failure("cannot open \(path)")
-            }
-            defer { close(fd) }
-            var info = stat()
-            guard fstat(fd, &info) == 0 else { throw Self.failure("cannot stat \(path)") }
-            // A folder named like the key (it holds longer keys) is not a blob.
-            if (info.st_mode & S_IFMT) == S_IFDIR { return nil }
-            var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
-            var read = 0
-            while read < bytes.count {
-                let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + read, $0.count - read) }
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw Self.failure("cannot read \(path)")
-                }
-                if n == 0 { break }
-                read += n
-            }
-            // Shorter than its size when read: replaced meanwhile cannot happen (rename swaps the
-            // inode we hold open), so it was truncated by something outside the store.
-            guard read == bytes.count else { throw .unavailable("\(path) changed size while being read") }
-            return bytes
-        }
+        try await Offload.run { () throws(BlobStoreError) -> [UInt8]? in try self.getNow(key: key) }
     }
 
     public func delete(key: BlobKey) async throws {
-        let path = self.path(of: key)
-        try await Offload.run { () throws(BlobStoreError) in
-            if unlink(path) != 0 {
-                if errno == ENOENT || errno == ENOTDIR || errno == EISDIR { return }
-                throw Self.failure("cannot remove \(path)")
-            }
-            try Self.syncDirectory(Self.parent(of: path))
-        }
+        try await Offload.run { () throws(BlobStoreError) in try self.deleteNow(key: key) }
     }
 
     public func exists(key: BlobKey) async throws -> Bool {
-        let path = self.path(of: key)
-        return try await Offload.run { () throws(BlobStoreError) -> Bool in
-            var info = stat()
-            if stat(path, &info) != 0 {
-                if errno == ENOENT || errno == ENOTDIR { return false }
-                throw Self.failure("cannot stat \(path)")
-            }
-            return (info.st_mode & S_IFMT) == S_IFREG
+        try await Offload.run { () throws(BlobStoreError) -> Bool in try self.existsNow(key: key) }
+    }
+
+    public func list(prefix: BlobPrefix, after cursor: BlobCursor?, limit: Int) async throws -> BlobPage {
+        try await Offload.run { () throws(BlobStoreError) -> BlobPage in
+            try self.listNow(prefix: prefix, after: cursor, limit: limit)
         }
+    }
+
+    // MARK: - On the caller's thread (SynchronousBlobStore)
+
+    public func putNow(key: BlobKey, bytes: [UInt8]) throws(BlobStoreError) {
+        let path = self.path(of: key)
+        let temporary = temporaryDirectory + "/" + UUID().uuidString
+        let root = self.root
+        try Self.makeParents(of: key, under: root)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw Self.failure("cannot create \(temporary)") }
+        var written = 0
+        let ok = bytes.withUnsafeBytes { buffer -> Bool in
+            while written < buffer.count {
+                let n = write(fd, buffer.baseAddress! + written, buffer.count - written)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
+                written += n
+            }
+            return true
+        }
+        let wrote = ok && fsync(fd) == 0
+        let saved = errno
+        close(fd)
+        guard wrote else {
+            unlink(temporary)
+            errno = saved
+            throw Self.failure("cannot write \(temporary)")
+        }
+        guard rename(temporary, path) == 0 else {
+            let failure = Self.failure("cannot rename into \(path)")
+            unlink(temporary)
+            throw failure
+        }
+        try Self.syncDirectory(Self.parent(of: path))
+    }
+
+    public func getNow(key: BlobKey) throws(BlobStoreError) -> [UInt8]? {
+        let path = self.path(of: key)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            // ENOTDIR: a key's folder is a file of another key ("a" exists, "a/b" asked).
+            if errno == ENOENT || errno == ENOTDIR { return nil }
+            throw Self.failure("cannot open \(path)")
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw Self.failure("cannot stat \(path)") }
+        // A folder named like the key (it holds longer keys) is not a blob.
+        if (info.st_mode & S_IFMT) == S_IFDIR { return nil }
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        var read = 0
+        while read < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + read, $0.count - read) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw Self.failure("cannot read \(path)")
+            }
+            if n == 0 { break }
+            read += n
+        }
+        // Shorter than its size when read: replaced meanwhile cannot happen (rename swaps the
+        // inode we hold open), so it was truncated by something outside the store.
+        guard read == bytes.count else { throw .unavailable("\(path) changed size while being read") }
+        return bytes
+    }
+
+    public func deleteNow(key: BlobKey) throws(BlobStoreError) {
+        let path = self.path(of: key)
+        if unlink(path) != 0 {
+            if errno == ENOENT || errno == ENOTDIR || errno == EISDIR { return }
+            throw Self.failure("cannot remove \(path)")
+        }
+        try Self.syncDirectory(Self.parent(of: path))
+    }
+
+    public func existsNow(key: BlobKey) throws(BlobStoreError) -> Bool {
+        let path = self.path(of: key)
+        var info = stat()
+        if stat(path, &info) != 0 {
+            if errno == ENOENT || errno == ENOTDIR { return false }
+            throw Self.failure("cannot stat \(path)")
+        }
+        return (info.st_mode & S_IFMT) == S_IFREG
     }
 
     /// Walks only the folder the prefix names (for `spool/2000/` that folder alone), then sorts:
     /// each page costs a walk of that folder, which is fine for the sizes listing is used at
     /// (fsck, recovery); an index answers the hot paths.
-    public func list(prefix: BlobPrefix, after cursor: BlobCursor?, limit: Int) async throws -> BlobPage {
-        guard limit > 0 else { throw BlobStoreError.invalidKey("list limit must be at least 1") }
+    public func listNow(prefix: BlobPrefix, after cursor: BlobCursor?, limit: Int) throws(BlobStoreError) -> BlobPage {
+        guard limit > 0 else { throw .invalidKey("list limit must be at least 1") }
         let root = self.root
         // The cursor is the last key of the previous page: keys sort in byte order here.
         let after = try cursor.map { cursor throws(BlobStoreError) in try BlobKey(cursor.value) }
-        return try await Offload.run { () throws(BlobStoreError) -> BlobPage in
-            // The folder part of the prefix: everything up to its last slash.
-            let folder = prefix.value.lastIndex(of: "/").map { String(prefix.value[..<$0]) } ?? ""
-            var found: [BlobKey] = []
-            try Self.walk(root: root, folder: folder) { relative in
-                guard let key = try? BlobKey(relative), prefix.matches(key) else { return }
-                if let after, !(after < key) { return }
-                found.append(key)
-            }
-            found.sort()
-            if found.count > limit {
-                let page = Array(found.prefix(limit))
-                return BlobPage(keys: page, next: page.last.map { BlobCursor($0.value) })
-            }
-            return BlobPage(keys: found, next: nil)
+        // The folder part of the prefix: everything up to its last slash.
+        let folder = prefix.value.lastIndex(of: "/").map { String(prefix.value[..<$0]) } ?? ""
+        var found: [BlobKey] = []
+        try Self.walk(root: root, folder: folder) { relative in
+            guard let key = try? BlobKey(relative), prefix.matches(key) else { return }
+            if let after, !(after < key) { return }
+            found.append(key)
         }
+        found.sort()
+        if found.count > limit {
+            let page = Array(found.prefix(limit))
+            return BlobPage(keys: page, next: page.last.map { BlobCursor($0.value) })
+        }
+        return BlobPage(keys: found, next: nil)
     }
 
     // MARK: - Files

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import MailvoxCore
 import NIOCore
+import NIOHTTP1
 
 /// A `BlobStore` in an S3-compatible bucket, spoken to over AsyncHTTPClient with SigV4-signed
 /// PUT, GET, HEAD, DELETE and ListObjectsV2. It only ever sends what it is given — sealed MVX1
@@ -13,7 +14,9 @@ import NIOCore
 ///   (connection refused, timeouts, 5xx, 503 SlowDown, 429) are tried again up to
 ///   `S3Settings.maxAttempts` times with doubling, jittered back-off; refusals are not.
 /// - Errors never carry the secret key or a signature (see `BlobStoreError`).
-public struct S3BlobStore: BlobStore {
+/// - Its core is synchronous (`…Now`), for the blocking threads the store runs on; the async
+///   `BlobStore` calls run it on `Offload`'s pool.
+public struct S3BlobStore: BlobStore, SynchronousBlobStore {
     public let settings: S3Settings
     private let endpoint: S3Settings.Endpoint
     private let signer: SigV4Signer
@@ -46,16 +49,46 @@ public struct S3BlobStore: BlobStore {
         self.client = client
     }
 
+    // MARK: - BlobStore (async callers: each call waits on the blocking pool)
+
     public func put(key: BlobKey, bytes: [UInt8]) async throws {
-        let answer = try await send("PUT", key: key, body: bytes, what: "PUT \(key)")
+        try await Offload.run { () throws(BlobStoreError) in try self.putNow(key: key, bytes: bytes) }
+    }
+
+    public func get(key: BlobKey) async throws -> [UInt8]? {
+        try await Offload.run { () throws(BlobStoreError) -> [UInt8]? in try self.getNow(key: key) }
+    }
+
+    public func delete(key: BlobKey) async throws {
+        try await Offload.run { () throws(BlobStoreError) in try self.deleteNow(key: key) }
+    }
+
+    public func exists(key: BlobKey) async throws -> Bool {
+        try await Offload.run { () throws(BlobStoreError) -> Bool in try self.existsNow(key: key) }
+    }
+
+    public func list(prefix: BlobPrefix, after cursor: BlobCursor?, limit: Int) async throws -> BlobPage {
+        try await Offload.run { () throws(BlobStoreError) -> BlobPage in
+            try self.listNow(prefix: prefix, after: cursor, limit: limit)
+        }
+    }
+
+    // MARK: - SynchronousBlobStore (a blocking thread's callers: the store, intake, workers)
+    //
+    // The requests run on NIO's event loops while the calling thread waits for their futures,
+    // never on Swift's cooperative pool: the message store calls these from `Offload`'s pool,
+    // and a wait there for a task of the cooperative pool could starve when that pool is busy.
+
+    public func putNow(key: BlobKey, bytes: [UInt8]) throws(BlobStoreError) {
+        let answer = try send("PUT", key: key, body: bytes, what: "PUT \(key)")
         // Only 200 means stored (S3 answers nothing else for a successful PutObject).
         guard answer.status == 200 else {
             throw failure(answer, what: "PUT \(key)")
         }
     }
 
-    public func get(key: BlobKey) async throws -> [UInt8]? {
-        let answer = try await send("GET", key: key, what: "GET \(key)", bodyLimit: Self.maxBlobBytes)
+    public func getNow(key: BlobKey) throws(BlobStoreError) -> [UInt8]? {
+        let answer = try send("GET", key: key, what: "GET \(key)", bodyLimit: Self.maxBlobBytes)
         switch answer.status {
         case 200: return answer.body
         case 404 where answer.errorCode != "NoSuchBucket": return nil
@@ -63,8 +96,8 @@ public struct S3BlobStore: BlobStore {
         }
     }
 
-    public func delete(key: BlobKey) async throws {
-        let answer = try await send("DELETE", key: key, what: "DELETE \(key)")
+    public func deleteNow(key: BlobKey) throws(BlobStoreError) {
+        let answer = try send("DELETE", key: key, what: "DELETE \(key)")
         switch answer.status {
         case 200, 204: return
         case 404 where answer.errorCode != "NoSuchBucket": return
@@ -72,9 +105,9 @@ public struct S3BlobStore: BlobStore {
         }
     }
 
-    public func exists(key: BlobKey) async throws -> Bool {
+    public func existsNow(key: BlobKey) throws(BlobStoreError) -> Bool {
         // HEAD answers carry no body, so a 404 cannot tell a missing key from a missing bucket.
-        let answer = try await send("HEAD", key: key, what: "HEAD \(key)")
+        let answer = try send("HEAD", key: key, what: "HEAD \(key)")
         switch answer.status {
         case 200: return true
         case 404: return false
@@ -86,8 +119,8 @@ public struct S3BlobStore: BlobStore {
     /// listing ends (S3 may answer fewer keys than asked with more to come). The cursor is S3's
     /// own continuation token, so paging follows the server's order whatever it is (SeaweedFS
     /// does not list in byte order across folders, and `start-after` would then skip keys).
-    public func list(prefix: BlobPrefix, after cursor: BlobCursor?, limit: Int) async throws -> BlobPage {
-        guard limit > 0 else { throw BlobStoreError.invalidKey("list limit must be at least 1") }
+    public func listNow(prefix: BlobPrefix, after cursor: BlobCursor?, limit: Int) throws(BlobStoreError) -> BlobPage {
+        guard limit > 0 else { throw .invalidKey("list limit must be at least 1") }
         var keys: [BlobKey] = []
         var token = cursor?.value
         let what = "list '\(prefix)' in bucket \(settings.bucket)"
@@ -97,23 +130,23 @@ public struct S3BlobStore: BlobStore {
                 ("list-type", "2"), ("prefix", prefix.value), ("max-keys", String(wanted)),
             ]
             if let token { query.append(("continuation-token", token)) }
-            let answer = try await send("GET", key: nil, query: query, what: what, bodyLimit: Self.maxListingBytes)
+            let answer = try send("GET", key: nil, query: query, what: what, bodyLimit: Self.maxListingBytes)
             guard answer.status == 200 else { throw failure(answer, what: what) }
             let page: S3XML.ListPage
             do {
                 page = try S3XML.listPage(answer.body)
             } catch {
-                throw BlobStoreError.malformedResponse("\(what): \(error.description)")
+                throw .malformedResponse("\(what): \(error.description)")
             }
             guard page.keys.count <= wanted else {
-                throw BlobStoreError.malformedResponse("\(what): \(page.keys.count) keys where \(wanted) were asked")
+                throw .malformedResponse("\(what): \(page.keys.count) keys where \(wanted) were asked")
             }
             for name in page.keys {
                 // A key another program put that breaks the rules is skipped: it cannot be
                 // addressed through this seam anyway.
                 guard let key = try? BlobKey(name) else { continue }
                 guard prefix.matches(key) else {
-                    throw BlobStoreError.malformedResponse("\(what): key '\(key)' is outside the prefix")
+                    throw .malformedResponse("\(what): key '\(key)' is outside the prefix")
                 }
                 keys.append(key)
             }
@@ -140,27 +173,25 @@ public struct S3BlobStore: BlobStore {
     private func send(
         _ method: String, key: BlobKey?, query: [(name: String, value: String)] = [], body: [UInt8]? = nil,
         what: String, bodyLimit: Int = maxErrorBytes
-    ) async throws -> Answer {
+    ) throws(BlobStoreError) -> Answer {
         var attempt = 1
         while true {
             do {
-                let answer = try await sendOnce(method, key: key, query: query, body: body, bodyLimit: bodyLimit)
+                let answer = try sendOnce(method, key: key, query: query, body: body, bodyLimit: bodyLimit)
                 if Self.isTemporary(answer.status) && attempt < settings.maxAttempts {
-                    try await backOff(attempt)
+                    backOff(attempt)
                     attempt += 1
                     continue
                 }
                 return answer
             } catch let error as BlobStoreError {
                 throw error
-            } catch is CancellationError {
-                throw BlobStoreError.unavailable("\(what): cancelled")
             } catch {
                 guard attempt < settings.maxAttempts else {
-                    throw BlobStoreError.unavailable(
+                    throw .unavailable(
                         "\(what): no answer from \(settings.endpoint) after \(attempt) tries: \(Self.describe(error))")
                 }
-                try await backOff(attempt)
+                backOff(attempt)
                 attempt += 1
             }
         }
@@ -168,7 +199,7 @@ public struct S3BlobStore: BlobStore {
 
     private func sendOnce(
         _ method: String, key: BlobKey?, query: [(name: String, value: String)], body: [UInt8]?, bodyLimit: Int
-    ) async throws -> Answer {
+    ) throws -> Answer {
         let payload = body ?? []
         let payloadHash = body == nil ? SigV4Signer.emptyPayloadHash : SigV4Signer.hexSHA256(payload)
         let amzDate = SigV4Signer.amzDate(Date())
@@ -185,46 +216,42 @@ public struct S3BlobStore: BlobStore {
         var url = "\(endpoint.scheme)://\(host)\(SigV4Signer.canonicalURI(path))"
         if !canonicalQuery.isEmpty { url += "?" + canonicalQuery }
 
-        var request = HTTPClientRequest(url: url)
-        request.method =
+        let verb: HTTPMethod =
             switch method {
             case "PUT": .PUT
             case "HEAD": .HEAD
             case "DELETE": .DELETE
             default: .GET
             }
-        request.headers.add(name: "Host", value: host)
-        request.headers.add(name: "x-amz-date", value: amzDate)
-        request.headers.add(name: "x-amz-content-sha256", value: payloadHash)
-        request.headers.add(name: "Authorization", value: signer.authorization(signable))
-        request.headers.add(name: "User-Agent", value: "Mailvox")
-        if let body {
-            request.headers.add(name: "Content-Length", value: String(body.count))
-            request.body = .bytes(ByteBuffer(bytes: body))
-        }
-        let response = try await client.execute(request, timeout: Self.timeAmount(settings.timeout))
-        let status = Int(response.status.code)
-        // Error answers are read only so far as their Code and Message need.
-        let limit = status == 200 ? bodyLimit : Self.maxErrorBytes
-        let collected: ByteBuffer
+        var headers = HTTPHeaders()
+        headers.add(name: "Host", value: host)
+        headers.add(name: "x-amz-date", value: amzDate)
+        headers.add(name: "x-amz-content-sha256", value: payloadHash)
+        headers.add(name: "Authorization", value: signer.authorization(signable))
+        headers.add(name: "User-Agent", value: "Mailvox")
+        if let body { headers.add(name: "Content-Length", value: String(body.count)) }
+        let request = try HTTPClient.Request(
+            url: url, method: verb, headers: headers, body: body.map { .bytes($0) })
+        // Error answers are read only so far as their Code and Message need; a success as far as
+        // the operation allows.
+        let accumulator = ResponseAccumulator(request: request, maxBodySize: max(bodyLimit, Self.maxErrorBytes))
+        let response: HTTPClient.Response
         do {
-            collected = try await response.body.collect(upTo: limit)
-        } catch let error as NIOTooManyBytesError {
-            _ = error
-            throw BlobStoreError.malformedResponse("\(method) answer is larger than \(limit) bytes")
+            response = try client.execute(
+                request: request, delegate: accumulator, deadline: .now() + Self.timeAmount(settings.timeout)
+            ).wait()
+        } catch is ResponseAccumulator.ResponseTooBigError {
+            throw BlobStoreError.malformedResponse("\(method) answer is larger than \(bodyLimit) bytes")
         }
-        return Answer(status: status, body: Array(buffer: collected))
+        let status = Int(response.status.code)
+        return Answer(status: status, body: response.body.map { Array(buffer: $0) } ?? [])
     }
 
-    private func backOff(_ attempt: Int) async throws {
-        // 100 ms, 200 ms, 400 ms … (capped at 5 s), each ± 25 % so that many clients spread out.
+    /// Waits before the next try, on the calling (blocking) thread: 100 ms, 200 ms, 400 ms …
+    /// (capped at 5 s), each ± 25 % so that many clients spread out.
+    private func backOff(_ attempt: Int) {
         let base = min(0.1 * Double(1 << min(attempt - 1, 6)), 5.0)
-        let delay = base * Double.random(in: 0.75...1.25)
-        do {
-            try await Task.sleep(for: .milliseconds(Int(delay * 1000)))
-        } catch {
-            throw BlobStoreError.unavailable("cancelled while waiting to try again")
-        }
+        Thread.sleep(forTimeInterval: base * Double.random(in: 0.75...1.25))
     }
 
     static func isTemporary(_ status: Int) -> Bool {

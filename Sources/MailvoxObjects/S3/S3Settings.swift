@@ -33,30 +33,6 @@ public struct S3Settings: Sendable, CustomStringConvertible {
         self.maxAttempts = maxAttempts
     }
 
-    /// Reads the access and secret key from their files (one line each; surrounding whitespace
-    /// dropped). The secret never appears in an error text.
-    public static func reading(
-        endpoint: String, bucket: String, region: String, accessKeyFile: String, secretKeyFile: String,
-        pathStyle: Bool
-    ) throws(S3SettingsError) -> S3Settings {
-        S3Settings(
-            endpoint: endpoint, bucket: bucket, region: region,
-            accessKey: try readKey(accessKeyFile, "access_key_file"),
-            secretKey: try readKey(secretKeyFile, "secret_key_file"), pathStyle: pathStyle)
-    }
-
-    private static func readKey(_ path: String, _ setting: String) throws(S3SettingsError) -> String {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw S3SettingsError("[blobs] \(setting): cannot read \(path)")
-        }
-        guard let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines),
-            !text.isEmpty, !text.contains(where: { $0.isNewline || $0.isWhitespace })
-        else {
-            throw S3SettingsError("[blobs] \(setting): \(path) must hold the key alone on one line")
-        }
-        return text
-    }
-
     /// The checked endpoint: scheme, host, port.
     struct Endpoint: Sendable {
         var scheme: String

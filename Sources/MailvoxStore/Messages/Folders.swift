@@ -71,13 +71,12 @@ extension MessageStore {
                 return (folder.id, removal)
             }
         } catch {
-            for path in linked { try? spool.remove(path) }
+            for path in linked { try? files.remove(path) }
             throw error
         }
         try replayTombstones()
         publish(Removal(kept: result.removal.kept), from: result.folderID)
-        try? FileManager.default.removeItem(
-            atPath: spool.folderDirectory(mailbox: mailbox.rawValue, folderID: result.folderID))
+        files.removeFolder(mailbox: mailbox.rawValue, folderID: result.folderID)
     }
 
     /// Renames a folder and its children; UIDVALIDITY and files stay (folders are directories by

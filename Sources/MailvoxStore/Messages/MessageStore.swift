@@ -17,7 +17,8 @@ public final class MessageStore: Sendable {
     /// The SQLite pool under `database`, when it is one: delivery and the audit log read one
     /// statement outside a transaction there (`singleRead`).
     private let pool: DatabasePool?
-    let spool: Spool
+    /// The Maildir spool or the bucket's objects (`MessageFiles`).
+    let files: any MessageFiles
     private let masterKey: MasterKey
     private let keys = Mutex<[String: OwnerKey]>([:])
     private let feed = ChangeFeed()
@@ -29,10 +30,12 @@ public final class MessageStore: Sendable {
     /// voicemails from their headers, and a second look at a page opens none of them again.
     let headerBlocks = BoundedCache<Int64, [UInt8]>(capacity: 4096)
 
-    public init(database: any SQLDatabase, spoolDir: String, masterKey: MasterKey) {
+    /// The store over `database`, its messages in the Maildir spool at `spoolDir`, or with
+    /// `objects` as objects of that blob store (`[blobs] backend = "s3"`).
+    public init(database: any SQLDatabase, spoolDir: String, objects: BlockingBlobs? = nil, masterKey: MasterKey) {
         self.database = database
         self.pool = (database as? GRDBDatabase)?.pool
-        self.spool = Spool(root: spoolDir)
+        self.files = objects.map { ObjectSpool(blobs: $0) } ?? Spool(root: spoolDir)
         self.masterKey = masterKey
     }
 
@@ -247,13 +250,12 @@ public final class MessageStore: Sendable {
         let owner = KeyOwner.mailbox(mailbox.rawValue).description
         let fileName = depositID ?? UUID().uuidString.lowercased()
         let inCur = !flags.system.isEmpty
-        let path = spool.path(
-            mailbox: mailbox.rawValue, folderID: folder.id, fileName: fileName, inCur: inCur,
-            letters: flags.system.maildirLetters)
-        try spool.deliver(mailbox: mailbox.rawValue, folderID: folder.id, fileName: fileName, destination: path) { fd in
-            try SealedFile.seal(message, owner: owner, recipient: publicKey) {
-                try DurableFile.writeAll(fd, $0, path: path)
-            }
+        _ = try files.write(
+            FileRef(
+                mailbox: mailbox.rawValue, folderID: folder.id, fileName: fileName, inCur: inCur,
+                letters: flags.system.maildirLetters)
+        ) { emit in
+            try SealedFile.seal(message, owner: owner, recipient: publicKey, write: emit)
         }
         let meta = try SealedFile.seal(try metadata.encoded(), owner: owner, recipient: publicKey)
         let date = Int64(internalDate.timeIntervalSince1970)
@@ -326,35 +328,26 @@ public final class MessageStore: Sendable {
         return try openFile(mailbox: mailbox, folderID: folderID, row: row, key: try ownerKey(mailbox))
     }
 
-    /// Opens the sealed file of `row`. Another session's flag change renames it (`new/` to
-    /// `cur/`, a new info suffix) at any moment, so a name found a moment ago may be gone when
-    /// it is opened: then the file is found again under its new name and opened (IMAPBench's
-    /// FETCH BODY[] beside STORE ±FLAGS met this as NO [SERVERBUG]).
+    /// Opens the sealed file of `row`.
     func openFile(mailbox: MailboxID, folderID: Int64, row: SQLRow, key: OwnerKey) throws -> SealedFileReader {
-        var attempt = 0
-        while true {
-            let path = try self.path(mailbox: mailbox, folderID: folderID, row: row)
-            do {
-                return try SealedFileReader(path: path, key: key)
-            } catch {
-                attempt += 1
-                guard attempt < 5, access(path, F_OK) != 0 else { throw error }
-            }
-        }
+        try files.open(try Self.fileRef(mailbox: mailbox, folderID: folderID, row: row), key: key)
     }
 
+    /// What the index says of `row`'s file.
+    static func fileRef(mailbox: MailboxID, folderID: Int64, row: SQLRow) throws -> FileRef {
+        FileRef(
+            mailbox: mailbox.rawValue, folderID: folderID, fileName: try row.get("file_name"),
+            inCur: try row.get("in_cur"), letters: SystemFlags(rawValue: try row.get("flags")).maildirLetters)
+    }
+
+    /// The name of `row`'s file as it is now.
     func path(mailbox: MailboxID, folderID: Int64, row: SQLRow) throws -> String {
-        let fileName: String = try row.get("file_name")
-        let expected = spool.path(
-            mailbox: mailbox.rawValue, folderID: folderID, fileName: fileName, inCur: try row.get("in_cur"),
-            letters: SystemFlags(rawValue: try row.get("flags")).maildirLetters)
-        guard
-            let path = spool.locate(
-                mailbox: mailbox.rawValue, folderID: folderID, fileName: fileName, expected: expected)
-        else {
-            throw MailStoreError.unreadable(path: expected, reason: "the index has a row but the spool has no file")
+        let ref = try Self.fileRef(mailbox: mailbox, folderID: folderID, row: row)
+        guard let name = files.locate(ref) else {
+            throw MailStoreError.unreadable(
+                path: files.expectedName(ref), reason: "the index has a row but the spool has no file")
         }
-        return path
+        return name
     }
 
     // MARK: - Flags
@@ -387,7 +380,7 @@ public final class MessageStore: Sendable {
                 guard updated != summary.flags else { continue }
                 modseq += 1
                 let oldPath = try path(mailbox: mailbox, folderID: folder.id, row: row)
-                let newPath = spool.path(
+                let newRef = FileRef(
                     mailbox: mailbox.rawValue, folderID: folder.id, fileName: try row.get("file_name"), inCur: true,
                     letters: updated.system.maildirLetters)
                 try db.execute(
@@ -396,7 +389,7 @@ public final class MessageStore: Sendable {
                         Int64(updated.system.rawValue), Self.keywordText(updated.keywords), Int64(modseq),
                         try row.get("id", as: Int64.self)))
                 // Last step of the transaction: if the rename fails, the row change rolls back.
-                try spool.rename(from: oldPath, to: newPath)
+                try files.reflag(oldPath, to: newRef)
                 summary.flags = updated
                 summary.modseq = modseq
                 changed.append(summary)
@@ -443,7 +436,7 @@ public final class MessageStore: Sendable {
             }
         } catch {
             // The transaction rolled back: the names made in Recently Deleted must not outlive it.
-            for path in linked { try? spool.remove(path) }
+            for path in linked { try? files.remove(path) }
             throw error
         }
         try replayTombstones()
@@ -497,11 +490,7 @@ public final class MessageStore: Sendable {
                 let row = try Self.messageRow(db, folderID: folder.id, uid: uid)
             else { continue }
             let found = try? path(mailbox: mailbox, folderID: folder.id, row: row)
-            let path =
-                try found
-                ?? spool.path(
-                    mailbox: mailbox.rawValue, folderID: folder.id, fileName: try row.get("file_name"),
-                    inCur: try row.get("in_cur"), letters: SystemFlags(rawValue: try row.get("flags")).maildirLetters)
+            let path = try found ?? files.expectedName(Self.fileRef(mailbox: mailbox, folderID: folder.id, row: row))
             if let deletion, let target = bin, let found {
                 // Every flag is kept but `\Deleted`, the mark the expunge acted on: a restored
                 // message must not go again at the folder's next EXPUNGE.
@@ -542,10 +531,11 @@ public final class MessageStore: Sendable {
         flags: SystemFlags, linked: inout [String]
     ) throws -> (id: Int64, uid: UInt32, modseq: UInt64) {
         let fileName = UUID().uuidString.lowercased()
-        let destination = spool.path(
-            mailbox: mailbox.rawValue, folderID: target.id, fileName: fileName, inCur: true,
-            letters: flags.maildirLetters)
-        try spool.link(from: file, to: destination, mailbox: mailbox.rawValue, folderID: target.id)
+        let destination = try files.duplicate(
+            file,
+            to: FileRef(
+                mailbox: mailbox.rawValue, folderID: target.id, fileName: fileName, inCur: true,
+                letters: flags.maildirLetters))
         linked.append(destination)
         return try Self.insertNext(
             db, folder: target,
@@ -613,7 +603,7 @@ public final class MessageStore: Sendable {
             return result.pairs.map { (source: $0.0, target: $0.1) }
         } catch {
             // The transaction rolled back: the new names must not outlive it.
-            for path in linked { try? spool.remove(path) }
+            for path in linked { try? files.remove(path) }
             throw error
         }
     }
@@ -636,22 +626,13 @@ public final class MessageStore: Sendable {
             }
         }
         for (id, path) in tombstones {
-            try spool.remove(path)
+            try files.remove(path)
             try database.write { db in try db.execute("DELETE FROM tombstone WHERE id = ?", sqlValues(id)) }
         }
     }
 
     /// Deletes every message file of `mailbox` after its rows are gone (`mailbox remove`).
-    public func removeSpool(of mailbox: MailboxID) throws {
-        let directory = spool.mailboxDirectory(mailbox.rawValue)
-        if FileManager.default.fileExists(atPath: directory) {
-            do {
-                try FileManager.default.removeItem(atPath: directory)
-            } catch {
-                throw MailStoreError.io(path: directory, reason: error.localizedDescription)
-            }
-        }
-    }
+    public func removeSpool(of mailbox: MailboxID) throws { try files.removeMailbox(mailbox.rawValue) }
 
     // MARK: - Keys
 

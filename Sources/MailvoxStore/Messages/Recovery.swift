@@ -58,6 +58,9 @@ extension MessageStore {
             try db.scalar(Int.self, "SELECT COUNT(*) AS tombstones FROM tombstone") ?? 0
         }
         try replayTombstones()
+        // Objects are never half-written and a crash leaves no object a retried job would not
+        // write again; the sweeper removes those no row names (docs/SCALE-OUT.md).
+        guard let spool = files as? Spool else { return report }
         for folder in try folderLocations() {
             let directory = spool.folderDirectory(mailbox: folder.mailbox.rawValue, folderID: folder.id)
             guard FileManager.default.fileExists(atPath: directory) else { continue }
@@ -112,15 +115,15 @@ extension MessageStore {
             let uid = UInt32(truncatingIfNeeded: try row.get("uid", as: Int64.self))
             var location = "\(mailbox)/\(folderName)"
             do {
-                let path = try self.path(mailbox: mailbox, folderID: try row.get("folder_id"), row: row)
-                location = path
+                let ref = try Self.fileRef(mailbox: mailbox, folderID: try row.get("folder_id"), row: row)
+                location = files.locate(ref) ?? files.expectedName(ref)
                 let key = try ownerKey(mailbox)
-                let reader = try SealedFileReader(path: path, key: key)
+                let reader = try files.open(ref, key: key)
                 try reader.verify()
                 let size: Int = try row.get("size")
                 if reader.plaintextSize != size {
                     throw MailStoreError.unreadable(
-                        path: path, reason: "size \(reader.plaintextSize) differs from the index's \(size)")
+                        path: location, reason: "size \(reader.plaintextSize) differs from the index's \(size)")
                 }
                 _ = try SealedFileReader(sealed: try row.get("meta"), key: key).readAll()
             } catch {
@@ -136,6 +139,11 @@ extension MessageStore {
     /// `fsck --rebuild`: forgets every message row and indexes the spool afresh, each folder
     /// under a new UIDVALIDITY so clients resynchronise (as Dovecot does).
     public func rebuild() throws -> SpoolReport {
+        // Objects carry no flags or dates in their names; the index over a bucket is not rebuilt
+        // from it (and a bucket is shared by nodes that must not all start again).
+        guard files is Spool else {
+            throw MailStoreError.io(path: "spool", reason: "fsck --rebuild needs the Maildir spool, not a bucket")
+        }
         let folders = try folderLocations()
         try database.write { db in
             for folder in folders {

@@ -44,12 +44,12 @@ struct Spool: Sendable {
         throws
     {
         let temporary = folderDirectory(mailbox: mailbox, folderID: folderID) + "/tmp/" + fileName
-        var fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        var fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         // The folder's directories are made on its first delivery, not checked (six mkdir calls)
         // on every one.
         if fd < 0 && errno == ENOENT {
             try ensureFolder(mailbox: mailbox, folderID: folderID)
-            fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         }
         guard fd >= 0 else { throw MailStoreError.io(path: temporary, reason: errnoText()) }
         do {
