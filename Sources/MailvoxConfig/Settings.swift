@@ -7,6 +7,7 @@ enum Settings {
         .path("server", "data_dir", \.server.dataDir),
         .string("server", "hostname", \.server.hostname, check: hostnameProblem),
         .int("server", "workers", \.server.workers, 0...256),
+        .bool("server", "run_jobs", \.server.runJobs),
         .int("server", "blocking_threads", \.server.blockingThreads, 0...1024),
         .int("server", "background_nice", \.server.backgroundNice, 0...19),
         .string("server", "default_timezone", \.server.defaultTimezone) { name in

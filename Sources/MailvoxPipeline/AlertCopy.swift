@@ -30,29 +30,19 @@ struct AlertDetails: Codable, Sendable, Equatable {
 /// and the alert mail (docs/DESIGN.md §7) as CRLF bytes, framed as `FramedPayload`.
 /// DeliverWorker writes it before enqueueing the notify jobs; the last of them removes it.
 enum AlertCopy {
-    static func directory(queueDir: String) -> String { queueDir + "/notify" }
-
-    static func path(queueDir: String, depositID: String) -> String {
-        directory(queueDir: queueDir) + "/\(depositID).mvx"
-    }
-
-    static func write(
-        _ details: AlertDetails, mail: [UInt8], queueDir: String, nodePublicKey: Data
-    ) throws {
-        let folder = directory(queueDir: queueDir)
-        if mkdir(folder, 0o700) != 0 && errno != EEXIST {
-            throw PipelineError.io(path: folder, reason: String(cString: strerror(errno)))
-        }
+    static func write(_ details: AlertDetails, mail: [UInt8], files: QueueFiles, nodePublicKey: Data) throws {
         let plaintext = try FramedPayload.encode(details, payload: mail)
-        try DurableFile.replace(
-            path(queueDir: queueDir, depositID: details.depositID),
-            contents: SealedFile.seal(plaintext, owner: KeyOwner.node.description, recipient: nodePublicKey))
+        try files.write(
+            QueueFiles.alertCopy(details.depositID),
+            SealedFile.seal(plaintext, owner: KeyOwner.node.description, recipient: nodePublicKey))
     }
 
-    static func read(queueDir: String, depositID: String, nodeKey: OwnerKey) throws -> (AlertDetails, [UInt8]) {
-        let file = path(queueDir: queueDir, depositID: depositID)
-        let data = try SealedFileReader(path: file, key: nodeKey).readAll()
-        let (details, mail) = try FramedPayload.decode(AlertDetails.self, from: data, what: file)
+    static func read(files: QueueFiles, depositID: String, nodeKey: OwnerKey) throws -> (AlertDetails, [UInt8]) {
+        let name = QueueFiles.alertCopy(depositID)
+        guard let data = try files.open(name, key: nodeKey) else {
+            throw PipelineError.io(path: files.describe(name), reason: "no such file")
+        }
+        let (details, mail) = try FramedPayload.decode(AlertDetails.self, from: data, what: files.describe(name))
         return (details, Array(mail))
     }
 }

@@ -18,6 +18,7 @@ public struct DeliverWorker: Sendable {
     let directory: Directory
     let store: MessageStore
     let queue: JobQueue
+    let files: QueueFiles
     let templates: VoicemailTemplates
     let nodeKey: OwnerKey
     let owner: String
@@ -32,9 +33,10 @@ public struct DeliverWorker: Sendable {
     public init(
         config: Configuration, directory: Directory, store: MessageStore, queue: JobQueue,
         templates: VoicemailTemplates, nodeKey: OwnerKey, owner: String, logger: Logger,
-        timings: DeliveryTimings? = nil
+        timings: DeliveryTimings? = nil, files: QueueFiles? = nil
     ) {
         self.timings = timings
+        self.files = files ?? QueueFiles(queueDir: config.queueDir)
         self.config = config
         self.directory = directory
         self.store = store
@@ -56,16 +58,17 @@ public struct DeliverWorker: Sendable {
         do {
             // `deliver` completes the job in the transaction that records the delivery.
             let uid = try deliver(job)
-            try? FileManager.default.removeItem(
-                atPath: Intake.sealedPath(queueDir: config.queueDir, depositID: job.depositID))
+            try? files.remove(QueueFiles.deposit(job.depositID))
             logger.info(
                 "delivered", metadata: ["deposit": "\(job.depositID)", "mailbox": "\(job.mailbox)", "uid": "\(uid)"])
         } catch {
-            // A full disk is not the job's fault: the job goes back untouched (no attempt
-            // counted, so a voicemail can never dead-letter for it) and the loop backs off.
+            // A full disk or a bucket out of reach is not the job's fault: the job goes back
+            // untouched (no attempt counted, so a voicemail can never dead-letter for it) and the
+            // loop backs off.
             let diskFull = DiskSpace.isDiskFullError(error) || DiskSpace.isFull(config.queueDir)
+            let bucketDown = (error as? BlobStoreError)?.isTemporary == true
             do {
-                if diskFull { try queue.release(job) } else { try record(job, error: error) }
+                if diskFull || bucketDown { try queue.release(job) } else { try record(job, error: error) }
             } catch let recordError {
                 unreleased.add(job)
                 throw recordError
@@ -73,6 +76,7 @@ public struct DeliverWorker: Sendable {
             if diskFull {
                 throw PipelineError.io(path: config.queueDir, reason: "no space left; deposit \(job.depositID) waits")
             }
+            if bucketDown { throw error }
         }
         return true
     }
@@ -98,17 +102,17 @@ public struct DeliverWorker: Sendable {
     }
 
     func deliver(_ job: Job) throws -> UInt32 {
-        let sealedPath = Intake.sealedPath(queueDir: config.queueDir, depositID: job.depositID)
-        guard FileManager.default.fileExists(atPath: sealedPath) else {
+        let sealedName = QueueFiles.deposit(job.depositID)
+        guard let sealed = try files.read(sealedName) else {
             // Stored before a crash that came before the sealed deposit's removal.
             if let record = try queue.deposit(id: job.depositID), record.status == .delivered, let uid = record.uid {
                 try queue.complete(job)
                 return uid
             }
-            throw PipelineError.corruptDeposit("\(sealedPath) is missing")
+            throw PipelineError.corruptDeposit("\(files.describe(sealedName)) is missing")
         }
         var clock = StageClock(timings)
-        let (details, audio) = try DepositPayload.decode(try SealedFileReader(path: sealedPath, key: nodeKey).readAll())
+        let (details, audio) = try DepositPayload.decode(try SealedFileReader(sealed: sealed, key: nodeKey).readAll())
         guard let mailboxID = MailboxID(details.mailbox) else { throw PipelineError.corruptDeposit("mailbox id") }
         let mailbox = try directory.requireMailbox(mailboxID)
 
@@ -220,7 +224,7 @@ public struct DeliverWorker: Sendable {
             callerName: name?.isEmpty == false ? name : nil, receivedAt: message.receivedAt,
             durationSeconds: max(0, Int(message.duration.rounded())), smsText: templates.render(.sms, context))
         try AlertCopy.write(
-            details, mail: VoiceMessageComposer.compose(alert), queueDir: config.queueDir,
+            details, mail: VoiceMessageComposer.compose(alert), files: files,
             nodePublicKey: try directory.nodePublicKey())
     }
 }

@@ -59,11 +59,14 @@ public struct Intake: Sendable {
     let config: Configuration
     let directory: Directory
     let queue: JobQueue
+    let files: QueueFiles
 
-    public init(config: Configuration, directory: Directory, queue: JobQueue) {
+    /// `files` defaults to the data dir's `queue/` folder.
+    public init(config: Configuration, directory: Directory, queue: JobQueue, files: QueueFiles? = nil) {
         self.config = config
         self.directory = directory
         self.queue = queue
+        self.files = files ?? QueueFiles(queueDir: config.queueDir)
     }
 
     public func deposit(_ request: DepositRequest) throws -> DepositReceipt {
@@ -164,17 +167,17 @@ public struct Intake: Sendable {
             mailbox: id.rawValue, callerNumber: callerNumber, callerName: callerName,
             receivedAt: request.receivedAt ?? Date(), urgent: request.urgent, format: format?.rawValue,
             fileExtension: fileExtension)
-        let sealedPath = Self.sealedPath(queueDir: config.queueDir, depositID: depositID)
-        try DurableFile.replace(
-            sealedPath,
-            contents: SealedFile.seal(
+        let sealedName = QueueFiles.deposit(depositID)
+        try files.write(
+            sealedName,
+            SealedFile.seal(
                 try DepositPayload.encode(details, audio: audio), owner: KeyOwner.node.description,
                 recipient: try directory.nodePublicKey()))
         let acceptance = try queue.accept(
             depositID: depositID, mailbox: id, idempotencyDigest: digest, bodyDigest: bodyDigest)
         if acceptance != .accepted(depositID: depositID) {
             // Another door won the race for this key: ours was never recorded.
-            unlink(sealedPath)
+            try? files.remove(sealedName)
         }
         return try Self.receipt(acceptance, mailbox: id)
     }
@@ -193,8 +196,6 @@ public struct Intake: Sendable {
         case .mismatch(let first): throw PipelineError.idempotencyMismatch(mailbox: mailbox.rawValue, depositID: first)
         }
     }
-
-    static func sealedPath(queueDir: String, depositID: String) -> String { "\(queueDir)/\(depositID).mvx" }
 
     private func ensureQueueDirectory() throws {
         if mkdir(config.queueDir, 0o700) != 0 && errno != EEXIST {

@@ -18,6 +18,7 @@ public final class NotifyWorker {
     let directory: Directory
     let store: MessageStore
     let queue: JobQueue
+    let files: QueueFiles
     let nodeKey: OwnerKey
     let owner: String
     let logger: Logger
@@ -32,12 +33,13 @@ public final class NotifyWorker {
 
     public init(
         config: Configuration, directory: Directory, store: MessageStore, queue: JobQueue, nodeKey: OwnerKey,
-        owner: String, logger: Logger
+        owner: String, logger: Logger, files: QueueFiles? = nil
     ) {
         self.config = config
         self.directory = directory
         self.store = store
         self.queue = queue
+        self.files = files ?? QueueFiles(queueDir: config.queueDir)
         self.nodeKey = nodeKey
         self.owner = owner
         self.logger = logger
@@ -99,7 +101,7 @@ public final class NotifyWorker {
                 ])
         }
         if try queue.pendingNotifyJobs(depositID: job.depositID) == 0 {
-            unlink(AlertCopy.path(queueDir: config.queueDir, depositID: job.depositID))
+            try? files.remove(QueueFiles.alertCopy(job.depositID))
         }
         return true
     }
@@ -113,7 +115,10 @@ public final class NotifyWorker {
         let details: AlertDetails
         let mail: [UInt8]
         do {
-            (details, mail) = try AlertCopy.read(queueDir: config.queueDir, depositID: job.depositID, nodeKey: nodeKey)
+            (details, mail) = try AlertCopy.read(files: files, depositID: job.depositID, nodeKey: nodeKey)
+        } catch let error as BlobStoreError where error.isTemporary {
+            // The bucket is out of reach: the copy is there, the alert waits and is tried again.
+            throw NotifyError.alertCopy(error.description)
         } catch {
             // Gone for good: a retry cannot bring it back.
             throw NotifyError.configuration("alert copy of deposit \(job.depositID) is missing or unreadable")

@@ -38,8 +38,11 @@ public enum Doctor {
 
         checkDataDir(config, add: add)
         let masterKey = checkMasterKey(config, add: add)
-        checkDatabase(config, masterKey: masterKey, add: add)
-        checkBackups(config, add: add)
+        // On PostgreSQL the `postgres` check below reports the database; backups are its own.
+        if config.storage.backend == .embedded {
+            checkDatabase(config, masterKey: masterKey, add: add)
+            checkBackups(config, add: add)
+        }
         checkCertificate(config, add: add)
         checkListeners(config, add: add)
         checkDisk(config, add: add)

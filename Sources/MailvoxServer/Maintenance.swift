@@ -1,5 +1,6 @@
 import Foundation
 import MailvoxCore
+import MailvoxPipeline
 import MailvoxQueue
 import MailvoxStore
 
@@ -12,13 +13,13 @@ public struct MailboxPurger: Sendable {
     let directory: Directory
     let store: MessageStore
     let queue: JobQueue
-    let queueDir: String
+    let files: QueueFiles
 
     public init(context: Context) {
         directory = context.directory
         store = context.makeMessageStore()
         queue = context.jobQueue()
-        queueDir = context.config.queueDir
+        files = context.queueFiles
     }
 
     /// Returns how many messages went with it.
@@ -31,8 +32,8 @@ public struct MailboxPurger: Sendable {
         // Queued deposits' rows went with the mailbox; their sealed files (and the alert copies
         // of deposits whose alerts were still pending) go now.
         for deposit in deposits {
-            unlink("\(queueDir)/\(deposit).mvx")
-            unlink("\(queueDir)/notify/\(deposit).mvx")
+            try files.remove(QueueFiles.deposit(deposit))
+            try files.remove(QueueFiles.alertCopy(deposit))
         }
         return messages
     }

@@ -5,6 +5,7 @@ import MailvoxHTTP
 import MailvoxIMAP
 import MailvoxNotify
 import MailvoxPipeline
+import MailvoxPostgres
 import MailvoxQueue
 import MailvoxSMTP
 import MailvoxStore
@@ -49,21 +50,27 @@ public struct Server: Sendable {
         if scratchRemoved > 0 {
             logger.notice("removed \(scratchRemoved) scratch folders or files left by processes that stopped")
         }
-        let released = try context.jobQueue().releaseOrphanedLeases()
-        if released > 0 {
-            logger.notice("requeued \(released) jobs leased by a server that stopped without finishing them")
+        // One server per database: what is leased was leased by a server of this data dir that
+        // stopped. A shared database's leases belong to other nodes' live workers; a dead
+        // node's jobs are taken over when their leases run out (docs/SCALE-OUT.md).
+        if context.config.storage.backend == .embedded {
+            let released = try context.jobQueue().releaseOrphanedLeases()
+            if released > 0 {
+                logger.notice("requeued \(released) jobs leased by a server that stopped without finishing them")
+            }
         }
         // A missing or broken template is a start-up error naming the file (docs/DESIGN.md §4).
         let templates = try VoicemailTemplates(searchPath: .standard(for: context.config))
         let nodeKey = try context.directory.nodeKey(master: context.requireMasterKey())
         let count =
-            context.config.server.workers == 0
-            ? ProcessInfo.processInfo.activeProcessorCount : context.config.server.workers
+            !context.config.server.runJobs ? 0
+            : context.config.server.workers == 0
+                ? ProcessInfo.processInfo.activeProcessorCount : context.config.server.workers
         var services: [any Service] = (0..<count).map { index in
             let worker = DeliverWorker(
                 config: context.config, directory: context.directory, store: store, queue: context.jobQueue(),
                 templates: templates, nodeKey: nodeKey, owner: "\(context.config.server.hostname):\(getpid()):\(index)",
-                logger: logger)
+                logger: logger, files: context.queueFiles)
             // Polls so that a `mailvox deposit` from another process is picked up within a second.
             return BlockingLoopService(
                 name: "deliver-\(index)", priority: .background, interval: 0.25, logger: logger,
@@ -84,14 +91,38 @@ public struct Server: Sendable {
             let config = context.config
             let directory = context.directory
             let queue = context.jobQueue()
+            let files = context.queueFiles
             services.append(
                 BlockingLoopService(
                     name: "notify-\(index)", priority: .normal, interval: 0.25, logger: logger,
                     makeWorker: {
                         NotifyWorker(
                             config: config, directory: directory, store: store, queue: queue, nodeKey: nodeKey,
-                            owner: "\(config.server.hostname):\(getpid()):notify-\(index)", logger: logger)
+                            owner: "\(config.server.hostname):\(getpid()):notify-\(index)", logger: logger,
+                            files: files)
                     }))
+        }
+        // Other nodes' changes reach this node's IDLE sessions and web pages (docs/SCALE-OUT.md).
+        if context.config.storage.backend == .postgres {
+            let listener = try PostgresListener(
+                settings: try Backends.postgresSettings(context.config), channel: MessageStore.changeChannel,
+                logger: logger)
+            let logger = logger
+            services.append(
+                ListenerService {
+                    await listener.run { event in
+                        do {
+                            switch event {
+                            case .listening(let resumed):
+                                if resumed { try await Offload.run { try store.resynchronize() } }
+                            case .notification(let payload):
+                                try await Offload.run { try store.heard(payload) }
+                            }
+                        } catch {
+                            logger.warning("change feed: \(error)")
+                        }
+                    }
+                })
         }
         let metrics = ServerMetrics(intake: context.intake(), queue: context.jobQueue())
         let imap = context.config.imap

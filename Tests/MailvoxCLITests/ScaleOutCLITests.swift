@@ -3,8 +3,7 @@ import MailvoxTestSupport
 import Testing
 
 /// The scale-out backends as an operator first meets them (docs/SCALE-OUT.md): `doctor` checks a
-/// real PostgreSQL and a real bucket, and a node refuses to serve on backends that cannot carry
-/// the store yet.
+/// real PostgreSQL and a real bucket, and refuses secret files others can read.
 @Suite struct ScaleOutCLITests {
     /// A data dir whose config names the shared PostgreSQL and a new bucket.
     private func prepared() async throws -> CLI {
@@ -72,12 +71,5 @@ import Testing
         let missing = try cli.run(["doctor"])
         #expect(missing.status == 1)
         #expect(missing.stdout.contains("missing.password: no such file"), "\(missing.stdout)")
-    }
-
-    @Test func aNodeRefusesBackendsThatCannotCarryTheStoreYet() async throws {
-        let cli = try await prepared()
-        let serve = try cli.run(["serve"])
-        #expect(serve.status == 2, "\(serve.stderr)")
-        #expect(serve.stderr.contains("storage.backend: \"postgres\" cannot run the store yet"), "\(serve.stderr)")
     }
 }

@@ -37,6 +37,9 @@ public struct Configuration: Sendable, Equatable {
         public var hostname = "localhost"
         /// Deliver workers; 0 means one per core.
         public var workers = 0
+        /// False: this node answers doors and clients and leaves deliveries and alerts to the
+        /// other nodes sharing its database (docs/SCALE-OUT.md).
+        public var runJobs = true
         /// Threads for blocking calls of sessions and handlers (SQLite, files, scrypt); 0 means
         /// `Offload.defaultThreads` (four per core, at least eight).
         public var blockingThreads = 0

@@ -3,7 +3,8 @@ import MailvoxCore
 import Synchronization
 
 /// Fans committed folder changes out to every subscriber of that folder (IDLE sessions, other
-/// sessions of the same mailbox). In-process: the server delivers; the CLI only enqueues.
+/// sessions of the same mailbox). In-process; on PostgreSQL the store also tells other nodes,
+/// whose stores read the change back from the database (`MessageStore+SharedFeed`).
 final class ChangeFeed: Sendable {
     private let subscribers = Mutex<[Int64: [UUID: AsyncStream<FolderChange>.Continuation]]>([:])
 
@@ -19,6 +20,9 @@ final class ChangeFeed: Sendable {
         }
         return stream
     }
+
+    /// The folders someone listens to now.
+    func subscribedFolders() -> [Int64] { subscribers.withLock { Array($0.keys) } }
 
     func publish(_ changes: [FolderChange], folderID: Int64) {
         guard !changes.isEmpty else { return }

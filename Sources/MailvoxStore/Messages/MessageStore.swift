@@ -21,7 +21,11 @@ public final class MessageStore: Sendable {
     let files: any MessageFiles
     private let masterKey: MasterKey
     private let keys = Mutex<[String: OwnerKey]>([:])
-    private let feed = ChangeFeed()
+    let feed = ChangeFeed()
+    /// This store's name in the change notifications it sends, so it skips its own.
+    let feedID = UUID().uuidString.lowercased()
+    /// Per folder with subscribers, how far this store has told them of other nodes' changes.
+    let heardUpTo = Mutex<[Int64: FeedMark]>([:])
     /// Opened structures by message row id (never reused): a client's FETCH of ENVELOPE or
     /// BODYSTRUCTURE over a folder it synced before costs no HPKE open and no JSON decode.
     /// Held in this process's memory only, like the opened owner keys above.
@@ -275,7 +279,7 @@ public final class MessageStore: Sendable {
                 internalDate: Date(timeIntervalSince1970: TimeInterval(date)))
             return (summary, true)
         }
-        if created { feed.publish([.added(uid: summary.uid, modseq: summary.modseq)], folderID: folder.id) }
+        if created { publish([.added(uid: summary.uid, modseq: summary.modseq)], folderID: folder.id) }
         return summary
     }
 
@@ -399,7 +403,7 @@ public final class MessageStore: Sendable {
             }
             return (changed, failed)
         }
-        feed.publish(result.changed.map { .flags(uid: $0.uid, flags: $0.flags, modseq: $0.modseq) }, folderID: folderID)
+        publish(result.changed.map { .flags(uid: $0.uid, flags: $0.flags, modseq: $0.modseq) }, folderID: folderID)
         return result
     }
 
@@ -460,10 +464,10 @@ public final class MessageStore: Sendable {
     /// Tells the folder's sessions of the expunge, and Recently Deleted's of what it gained.
     func publish(_ removal: Removal, from folderID: Int64) {
         if !removal.removed.isEmpty {
-            feed.publish([.expunged(uids: removal.removed, modseq: removal.modseq)], folderID: folderID)
+            publish([.expunged(uids: removal.removed, modseq: removal.modseq)], folderID: folderID)
         }
         if let kept = removal.kept, !kept.uids.isEmpty {
-            feed.publish(kept.uids.map { .added(uid: $0, modseq: kept.modseq) }, folderID: kept.folderID)
+            publish(kept.uids.map { .added(uid: $0, modseq: kept.modseq) }, folderID: kept.folderID)
         }
     }
 
@@ -596,9 +600,9 @@ public final class MessageStore: Sendable {
                 return (pairs, source.id, target.id, targetModseq, removed, removedModseq)
             }
             try replayTombstones()
-            feed.publish(result.pairs.map { .added(uid: $0.1, modseq: result.modseq) }, folderID: result.targetID)
+            publish(result.pairs.map { .added(uid: $0.1, modseq: result.modseq) }, folderID: result.targetID)
             if !result.removed.isEmpty {
-                feed.publish([.expunged(uids: result.removed, modseq: result.removedModseq)], folderID: result.sourceID)
+                publish([.expunged(uids: result.removed, modseq: result.removedModseq)], folderID: result.sourceID)
             }
             return result.pairs.map { (source: $0.0, target: $0.1) }
         } catch {
@@ -613,6 +617,11 @@ public final class MessageStore: Sendable {
     /// Committed changes to `folder` from now on.
     public func changes(mailbox: MailboxID, folder name: String) throws -> AsyncStream<FolderChange> {
         let folder = try database.read { db in try Self.folder(db, mailbox: mailbox, name: name) }
+        heardUpTo.withLock { marks in
+            if marks[folder.id] == nil {
+                marks[folder.id] = FeedMark(modseq: folder.highestModseq, uidNext: folder.uidNext)
+            }
+        }
         return feed.subscribe(folderID: folder.id)
     }
 

@@ -27,11 +27,12 @@ struct BackupCommand: AsyncParsableCommand {
     func run() async throws {
         guard let to else { throw UsageFailure(description: "backup needs --to DIR (or: backup verify DIR)") }
         let context = try Context.open(configPath: options.path, needs: .noSecret)
-        let log = BackupLog(database: context.database)
+        let pool = try context.requireSQLiteFile(for: "backup")
+        let log = BackupLog(database: pool)
         let target = URL(fileURLWithPath: to).standardizedFileURL.path
         let id = try log.start(target: target, incremental: incremental)
         let progress = ProgressLine()
-        let (config, database, incremental) = (context.config, context.database, self.incremental)
+        let (config, database, incremental) = (context.config, pool, self.incremental)
         let started = Date()
         let result: BackupResult
         do {

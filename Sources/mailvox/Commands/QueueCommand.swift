@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MailvoxPipeline
 import MailvoxQueue
 import MailvoxServer
 
@@ -73,7 +74,7 @@ struct QueueDrop: AsyncParsableCommand {
         if dropped.kind == .deliver {
             try queue.setDeposit(
                 dropped.depositID, status: .failed, code: "dropped", message: "dropped by an administrator")
-            try? FileManager.default.removeItem(atPath: "\(context.config.queueDir)/\(dropped.depositID).mvx")
+            try? context.queueFiles.remove(QueueFiles.deposit(dropped.depositID))
         }
         print("job \(job) dropped")
     }

@@ -1,0 +1,68 @@
+import Foundation
+import MailvoxCore
+import MailvoxCrypto
+
+/// The pipeline's sealed files, both sealed to the node key: a deposit, `<id>.mvx`, from intake
+/// until its message is stored; an alert copy, `notify/<id>.mvx`, until its last alert is
+/// sent. They live in the data dir's `queue/` folder, or (`[blobs] backend = "s3"`) in the
+/// bucket under `queue/<name>`, where every node's workers find them.
+///
+/// `write` returns once the file is durable (fsynced, or acknowledged by the object store), so
+/// a door acknowledges a deposit only when any node can deliver it.
+public struct QueueFiles: Sendable {
+    public let queueDir: String
+    /// The bucket, when the files live there.
+    public let bucket: BlockingBlobs?
+
+    public init(queueDir: String, bucket: BlockingBlobs? = nil) {
+        self.queueDir = queueDir
+        self.bucket = bucket
+    }
+
+    /// Whether the files are on this machine's disk (where a full disk refuses deposits).
+    public var isLocal: Bool { bucket == nil }
+
+    public static func deposit(_ depositID: String) -> String { "\(depositID).mvx" }
+    public static func alertCopy(_ depositID: String) -> String { "notify/\(depositID).mvx" }
+
+    /// How errors and logs name the file.
+    public func describe(_ name: String) -> String { bucket == nil ? "\(queueDir)/\(name)" : "queue/\(name)" }
+
+    /// Stores `bytes` (already sealed) under `name`, durably.
+    public func write(_ name: String, _ bytes: Data) throws {
+        if let bucket { return try bucket.put(try BlobKey("queue/" + name), [UInt8](bytes)) }
+        let path = "\(queueDir)/\(name)"
+        for folder in [queueDir, (path as NSString).deletingLastPathComponent] {
+            if mkdir(folder, 0o700) != 0 && errno != EEXIST {
+                throw PipelineError.io(path: folder, reason: String(cString: strerror(errno)))
+            }
+        }
+        try DurableFile.replace(path, contents: bytes)
+    }
+
+    /// The sealed bytes under `name`, or nil when there is no such file.
+    public func read(_ name: String) throws -> Data? {
+        if let bucket { return try bucket.get(try BlobKey("queue/" + name)).map { Data($0) } }
+        let path = "\(queueDir)/\(name)"
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw PipelineError.io(path: path, reason: "cannot read")
+        }
+        return data
+    }
+
+    /// Opens the sealed file `name` with the node key; nil when there is no such file.
+    func open(_ name: String, key: OwnerKey) throws -> Data? {
+        guard let sealed = try read(name) else { return nil }
+        return try SealedFileReader(sealed: sealed, key: key).readAll()
+    }
+
+    /// Removes `name`; gone already is fine.
+    public func remove(_ name: String) throws {
+        if let bucket { return try bucket.delete(try BlobKey("queue/" + name)) }
+        let path = "\(queueDir)/\(name)"
+        if unlink(path) != 0 && errno != ENOENT {
+            throw PipelineError.io(path: path, reason: String(cString: strerror(errno)))
+        }
+    }
+}

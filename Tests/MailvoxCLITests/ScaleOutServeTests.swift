@@ -1,0 +1,171 @@
+import Foundation
+import MailvoxTestSupport
+import Testing
+
+/// Several `mailvox serve` nodes over one PostgreSQL database and one bucket (docs/SCALE-OUT.md),
+/// each with a data dir of its own and the same master key file, driven by curl and imaplib.
+@Suite(.serialized) struct ScaleOutServeTests {
+    static let clients = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("MailvoxIMAPTests/Clients")
+
+    /// One node: its CLI (data dir, environment), its ports and its running server.
+    struct Node {
+        var cli: CLI
+        var http: Int
+        var imap: Int
+        var log: String
+        var process: Process?
+        var certificate: String { cli.directory + "/var/tls/cert.pem" }
+        var base: String { "https://127.0.0.1:\(http)" }
+
+        func logText() -> String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+
+        /// curl against this node's HTTP door; body and status.
+        func curl(_ arguments: [String]) throws -> (body: String, status: Int) {
+            let result = try Subprocess.run(
+                "/usr/bin/curl", ["-sk", "-w", "\n%{http_code}"] + arguments, in: cli.directory)
+            let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+            return (lines.dropLast().joined(separator: "\n"), Int(lines.last ?? "") ?? 0)
+        }
+
+        /// One IMAP command through curl on this node's implicit-TLS port.
+        func imap(_ command: String, user: String = "1000", password: String = "long-enough-1") throws -> String {
+            try Subprocess.run(
+                "/usr/bin/curl",
+                [
+                    "-sS", "--cacert", certificate, "-u", "\(user):\(password)", "imaps://127.0.0.1:\(imap)/INBOX",
+                    "-X", command,
+                ],
+                in: cli.directory
+            ).stdout
+        }
+    }
+
+    /// `count` nodes sharing a new database and a new bucket; `runJobs[i]` says whether node i
+    /// takes jobs. Node 1's `init` makes the master key every node uses.
+    static func cluster(_ count: Int, runJobs: [Bool]) async throws -> [Node] {
+        let postgres = try PostgresServer.shared
+        let url = postgres.url(database: try postgres.createDatabase())
+        let bucket = try await TestBuckets.fresh()
+        var nodes: [Node] = []
+        var masterKey = ""
+        for index in 0..<count {
+            var cli = try CLI()
+            #expect(try cli.run(["init", "--data-dir", "var"]).status == 0)
+            if index == 0 { masterKey = cli.directory + "/var/keys/master.key" }
+            try Data(bucket.accessKey.utf8).write(to: URL(fileURLWithPath: cli.directory + "/access.key"))
+            try Data(bucket.secretKey.utf8).write(to: URL(fileURLWithPath: cli.directory + "/secret.key"))
+            for file in ["access.key", "secret.key"] { chmod(cli.directory + "/" + file, 0o600) }
+            let http = Subprocess.freePort()
+            let imap = Subprocess.freePort()
+            cli.environment.merge([
+                "MAILVOX_STORAGE_BACKEND": "postgres", "MAILVOX_POSTGRES_URL": url,
+                "MAILVOX_BLOBS_BACKEND": "s3", "MAILVOX_BLOBS_ENDPOINT": bucket.endpoint,
+                "MAILVOX_BLOBS_BUCKET": bucket.bucket, "MAILVOX_BLOBS_PATH_STYLE": "true",
+                "MAILVOX_BLOBS_ACCESS_KEY_FILE": cli.directory + "/access.key",
+                "MAILVOX_BLOBS_SECRET_KEY_FILE": cli.directory + "/secret.key",
+                "MAILVOX_CRYPTO_MASTER_KEY_FILE": masterKey,
+                "MAILVOX_HTTP_LISTEN": "127.0.0.1:\(http)", "MAILVOX_IMAP_LISTEN_TLS": "127.0.0.1:\(imap)",
+                "MAILVOX_SERVER_RUN_JOBS": runJobs[index] ? "true" : "false",
+                "MAILVOX_SERVER_HOSTNAME": "node\(index + 1).example",
+            ]) { $1 }
+            nodes.append(Node(cli: cli, http: http, imap: imap, log: cli.directory + "/serve.log"))
+        }
+        return nodes
+    }
+
+    static func start(_ nodes: inout [Node]) throws {
+        for index in nodes.indices {
+            nodes[index].process = try nodes[index].cli.start(["serve"], log: nodes[index].log)
+        }
+        for node in nodes {
+            #expect(CLI.wait(for: "IMAP listening", in: node.log, seconds: 60), "\(node.logText())")
+        }
+    }
+
+    static func stop(_ nodes: [Node]) {
+        for node in nodes {
+            node.process?.terminate()
+            node.process?.waitUntilExit()
+        }
+    }
+
+    /// A deposit over HTTPS on node 1 is delivered by node 2's worker and pushed to an IDLE
+    /// client of node 3; every node then shows the same UIDs; the message and the deposit are
+    /// objects of the bucket, never files of a node.
+    @Test func threeNodesServeOneSetOfMailboxes() async throws {
+        var nodes = try await Self.cluster(3, runJobs: [false, true, false])
+        let first = nodes[0].cli
+        #expect(
+            try first.run(
+                ["mailbox", "add", "1000", "--name", "Front Desk", "--password-stdin"], stdin: "long-enough-1"
+            )
+            .status == 0)
+        let token = try first.run(["token", "create", "--name", "pbx1"]).lastLine
+        let speech = try Subprocess.run(
+            "/usr/bin/espeak-ng", ["Hello, this is Ada. Please call me back.", "-w", "hello.wav"], in: first.directory)
+        #expect(speech.status == 0)
+        try Self.start(&nodes)
+        defer { Self.stop(nodes) }
+
+        // IDLE on node 3, then deposit on node 1.
+        let idleLog = nodes[2].cli.directory + "/idle.log"
+        FileManager.default.createFile(atPath: idleLog, contents: nil)
+        let idle = Process()
+        idle.executableURL = URL(fileURLWithPath: Subprocess.python)
+        idle.arguments = [
+            Self.clients.appendingPathComponent("idle_wait.py").path, "127.0.0.1", "\(nodes[2].imap)",
+            nodes[2].certificate, "1000", "long-enough-1", "120",
+        ]
+        idle.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: idleLog))
+        idle.standardError = idle.standardOutput
+        try idle.run()
+        #expect(CLI.wait(for: "READY", in: idleLog, seconds: 60), "IDLE never started")
+        let deposit = try nodes[0].curl([
+            "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: audio/wav",
+            "--data-binary", "@\(first.directory)/hello.wav", "\(nodes[0].base)/api/v1/mailboxes/1000/voicemails",
+        ])
+        #expect(deposit.status == 202, "\(deposit.body)")
+        idle.waitUntilExit()
+        let pushed = (try? String(contentsOfFile: idleLog, encoding: .utf8)) ?? ""
+        #expect(idle.terminationStatus == 0 && pushed.contains("PASS"), "\(pushed)\n\(nodes[2].logText())")
+        #expect(nodes[1].logText().contains("delivered"), "node 2 delivered it: \(nodes[1].logText())")
+        #expect(!nodes[0].logText().contains("delivered"))
+
+        // Two more, deposited on node 3 and node 2, and every node lists the same UIDs.
+        for node in [nodes[2], nodes[1]] {
+            let more = try node.curl([
+                "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: audio/wav",
+                "--data-binary", "@\(first.directory)/hello.wav", "\(node.base)/api/v1/mailboxes/1000/voicemails",
+            ])
+            #expect(more.status == 202, "\(more.body)")
+        }
+        var listed: [String] = []
+        for _ in 0..<100 {
+            listed = try nodes.map { try $0.imap("UID SEARCH ALL") }
+            if listed.allSatisfy({ $0.contains("SEARCH 1 2 3") }) { break }
+            usleep(200_000)
+        }
+        #expect(listed.allSatisfy { $0.contains("SEARCH 1 2 3") }, "\(listed)")
+        // The same message, byte for byte, from every node (curl's FETCH of UID 2).
+        let bodies = try nodes.map { node in
+            try Subprocess.run(
+                "/usr/bin/curl",
+                [
+                    "-sS", "--cacert", node.certificate, "-u", "1000:long-enough-1",
+                    "imaps://127.0.0.1:\(node.imap)/INBOX;UID=2",
+                ],
+                in: node.cli.directory
+            ).stdout
+        }
+        #expect(Set(bodies).count == 1 && bodies[0].contains("Message-ID: <"), "\(bodies.map { $0.prefix(300) })")
+
+        // Nothing of the mailbox on any node's disk.
+        for node in nodes {
+            let spool = (try? FileManager.default.contentsOfDirectory(atPath: node.cli.directory + "/var/spool")) ?? []
+            #expect(spool.isEmpty, "\(spool)")
+            let queue = (try? FileManager.default.contentsOfDirectory(atPath: node.cli.directory + "/var/queue")) ?? []
+            #expect(!queue.contains { $0.hasSuffix(".mvx") }, "\(queue)")
+        }
+    }
+}
