@@ -6,8 +6,8 @@ import MailvoxCore
 import MailvoxCrypto
 import MailvoxDatabase
 import MailvoxObjects
-import MailvoxPostgres
 import MailvoxPipeline
+import MailvoxPostgres
 import MailvoxQueue
 import MailvoxStore
 

@@ -63,7 +63,8 @@ public struct Server: Sendable {
         let templates = try VoicemailTemplates(searchPath: .standard(for: context.config))
         let nodeKey = try context.directory.nodeKey(master: context.requireMasterKey())
         let count =
-            !context.config.server.runJobs ? 0
+            !context.config.server.runJobs
+            ? 0
             : context.config.server.workers == 0
                 ? ProcessInfo.processInfo.activeProcessorCount : context.config.server.workers
         var services: [any Service] = (0..<count).map { index in
