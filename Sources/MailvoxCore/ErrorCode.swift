@@ -19,6 +19,9 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
     case mailboxFull = "mailbox_full"
     /// An idempotency key used again with a different recording (the same one is a duplicate).
     case idempotencyMismatch = "idempotency_mismatch"
+    /// Storage the node needs (the database server, the bucket) does not answer right now:
+    /// nothing was stored; the same request may be sent again later (`Retry-After`).
+    case unavailable
 
     /// The HTTP status that carries this code.
     public var httpStatus: Int {
@@ -32,6 +35,7 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
             .audioTooLong, .idempotencyMismatch:
             422
         case .insufficientStorage, .mailboxFull: 507
+        case .unavailable: 503
         }
     }
 }

@@ -15,4 +15,11 @@ public enum FailureKind: Sendable {
 /// Every module's typed error conforms, so the CLI and the front doors print the same text.
 public protocol MailvoxFailure: Error, CustomStringConvertible {
     var kind: FailureKind { get }
+    /// True when the same request may work later, unchanged: a database server or bucket that
+    /// does not answer (the doors say HTTP 503, SMTP 451).
+    var isTemporary: Bool { get }
+}
+
+extension MailvoxFailure {
+    public var isTemporary: Bool { false }
 }

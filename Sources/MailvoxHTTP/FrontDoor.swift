@@ -184,8 +184,15 @@ public struct FrontDoor: Sendable {
 
     /// The answer to a failure the client did not cause: always a JSON body with a stable code,
     /// 507 `insufficient_storage` when the disk is full (the client may retry later, elsewhere),
-    /// else 500 `internal`. The cause goes to the log, not to the client.
+    /// 503 `unavailable` with `Retry-After` when the database server or the bucket does not
+    /// answer, else 500 `internal`. The cause goes to the log, not to the client.
     func failure(_ error: any Error, doing what: String) async -> Response {
+        if (error as? any MailvoxFailure)?.isTemporary == true {
+            logger.error("http: \(what)", metadata: ["error": "\(error)", "temporary": "true"])
+            var response = Self.error(.unavailable, "storage does not answer right now; \(what); try again later")
+            response.headers[.retryAfter] = "30"
+            return response
+        }
         let queueDir = config.queueDir
         let full = await Offload.run { DiskSpace.isFull(queueDir) } || DiskSpace.isDiskFullError(error)
         logger.error("http: \(what)", metadata: ["error": "\(error)", "disk_full": "\(full)"])
@@ -196,7 +203,7 @@ public struct FrontDoor: Sendable {
     /// Ready when the database answers and the disk has room: a full disk takes the node out of
     /// a load balancer's rotation before deposits start failing.
     func readiness() -> (ready: Bool, reason: String) {
-        guard intake.isReady() else { return (false, "the database does not answer") }
+        if let reason = intake.unreadiness() { return (false, reason) }
         let free = DiskSpace.freeBytes(config.queueDir)
         if free < max(config.server.minFreeBytes, DiskSpace.fullBelow) {
             return (false, "\(free / 1_048_576) MiB free on the queue's disk")

@@ -227,8 +227,13 @@ extension Intake {
         }
     }
 
-    /// True when the database answers: what `/readyz` asks.
-    public func isReady() -> Bool { (try? queue.depth()) != nil }
+    /// Why this node cannot take deposits now, or nil when it can: the database and (when the
+    /// queue's files live there) the bucket must answer. What `/readyz` asks.
+    public func unreadiness() -> String? {
+        guard (try? queue.depth()) != nil else { return "the database does not answer" }
+        guard files.isReachable() else { return "the bucket does not answer" }
+        return nil
+    }
 
     /// Queue depth and oldest age, for `/metrics`.
     public func queueDepth() throws -> (queued: Int, leased: Int, dead: Int, oldestSeconds: Double) {

@@ -57,6 +57,13 @@ public struct QueueFiles: Sendable {
         return try SealedFileReader(sealed: sealed, key: key).readAll()
     }
 
+    /// Whether the bucket answers (a HEAD of a key that need not exist); files of this machine
+    /// always are.
+    func isReachable() -> Bool {
+        guard let bucket else { return true }
+        return (try? bucket.exists(try BlobKey("queue/readiness-probe"))) != nil
+    }
+
     /// Removes `name`; gone already is fine.
     public func remove(_ name: String) throws {
         if let bucket { return try bucket.delete(try BlobKey("queue/" + name)) }

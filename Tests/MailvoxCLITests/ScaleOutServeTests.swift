@@ -168,4 +168,52 @@ import Testing
             #expect(!queue.contains { $0.hasSuffix(".mvx") }, "\(queue)")
         }
     }
+
+    /// The bucket does not answer: every door refuses with a temporary error and nothing is
+    /// recorded — HTTP 503 `unavailable` with Retry-After, LMTP 451, `mailvox deposit` exit 1 —
+    /// and `/readyz` takes the node out of rotation.
+    @Test func aBucketOutOfReachRefusesDepositsAtEveryDoor() async throws {
+        var nodes = try await Self.cluster(1, runJobs: [true])
+        let lmtp = Subprocess.freePort()
+        nodes[0].cli.environment["MAILVOX_BLOBS_ENDPOINT"] = "http://127.0.0.1:\(Subprocess.freePort())"
+        nodes[0].cli.environment["MAILVOX_INBOUND_LMTP_LISTEN"] = "127.0.0.1:\(lmtp)"
+        let cli = nodes[0].cli
+        #expect(
+            try cli.run(["mailbox", "add", "1000", "--name", "Front Desk", "--password-stdin"], stdin: "long-enough-1")
+                .status == 0)
+        let token = try cli.run(["token", "create", "--name", "pbx1"]).lastLine
+        let wav = try SMTPDoorTests.recording(in: cli.directory)
+        try Self.start(&nodes)
+        defer { Self.stop(nodes) }
+
+        let http = try nodes[0].curl([
+            "-D", "-", "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: audio/wav",
+            "--data-binary", "@\(wav)", "\(nodes[0].base)/api/v1/mailboxes/1000/voicemails",
+        ])
+        #expect(http.status == 503, "\(http.body)")
+        #expect(http.body.lowercased().contains("retry-after: 30"), "\(http.body)")
+        #expect(http.body.contains("\"unavailable\""), "\(http.body)")
+        let ready = try nodes[0].curl(["\(nodes[0].base)/readyz"])
+        #expect(ready.status == 503 && ready.body.contains("bucket"), "\(ready.body)")
+
+        let mail = try SMTPDoorTests.build(
+            "asterisk", ["--wav", wav, "--caller-number", "+4930777888", "--to", "1000@localhost"],
+            in: cli.directory, name: "vm.eml")
+        let swaks = try Subprocess.run(
+            "/usr/bin/swaks",
+            [
+                "--protocol", "LMTP", "--server", "127.0.0.1", "--port", "\(lmtp)", "--from",
+                "asterisk@pbx.example.com", "--to", "1000@node1.example", "--data", "@\(mail)",
+            ])
+        #expect(swaks.stdout.contains("<** 451"), "\(swaks.output)")
+
+        let deposit = try cli.run(["deposit", "--mailbox", "1000", "--caller-number", "+4930555555", wav])
+        #expect(deposit.status == 1, "\(deposit.stderr)")
+        #expect(deposit.stderr.contains("blob store unavailable"), "\(deposit.stderr)")
+        #expect(!deposit.stderr.contains(try String(contentsOfFile: cli.directory + "/secret.key", encoding: .utf8)))
+
+        // Nothing was recorded: no job, no deposit, for any door.
+        let jobs = try cli.run(["queue", "list"])
+        #expect(jobs.status == 0 && !jobs.stdout.contains("deliver"), "\(jobs.stdout)")
+    }
 }

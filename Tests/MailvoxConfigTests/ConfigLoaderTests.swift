@@ -382,7 +382,8 @@ struct ConfigFixture {
         }
         // Every key the loader knows appears in the example: an unknown one would fail the load above.
         let keys = [
-            "server.data_dir", "server.hostname", "server.workers", "server.blocking_threads", "server.background_nice",
+            "server.data_dir", "server.hostname", "server.workers", "server.run_jobs", "server.blocking_threads",
+            "server.background_nice",
             "server.default_timezone", "server.min_free_bytes",
             "server.log_level", "imap.listen", "imap.listen_tls", "imap.allow_plaintext_auth", "imap.max_message_bytes",
             "http.listen", "http.tls", "http.max_body_bytes", "http.header_timeout_seconds", "web.enabled",

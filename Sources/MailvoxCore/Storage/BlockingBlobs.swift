@@ -4,6 +4,7 @@ public protocol SynchronousBlobStore: BlobStore {
     func putNow(key: BlobKey, bytes: [UInt8]) throws(BlobStoreError)
     func getNow(key: BlobKey) throws(BlobStoreError) -> [UInt8]?
     func deleteNow(key: BlobKey) throws(BlobStoreError)
+    func existsNow(key: BlobKey) throws(BlobStoreError) -> Bool
     func listNow(prefix: BlobPrefix, after cursor: BlobCursor?, limit: Int) throws(BlobStoreError) -> BlobPage
 }
 
@@ -20,6 +21,8 @@ public struct BlockingBlobs: Sendable {
     public func get(_ key: BlobKey) throws -> [UInt8]? { try store.getNow(key: key) }
 
     public func delete(_ key: BlobKey) throws { try store.deleteNow(key: key) }
+
+    public func exists(_ key: BlobKey) throws -> Bool { try store.existsNow(key: key) }
 
     /// Every key under `prefix`.
     public func allKeys(prefix: BlobPrefix) throws -> [BlobKey] {
