@@ -202,17 +202,29 @@ public final class JobQueue: Sendable {
         }
     }
 
-    /// Requeues every leased job at once. Only for `serve` start: it holds the data dir's lock,
-    /// so no worker that took a lease is alive. The attempt stays counted, so a job that kills
-    /// the server each time it runs still ends in the dead letters.
+    /// Requeues every leased job at once — or, with `ownerPrefix`, those whose lease owner's
+    /// name starts with it. Only for `serve` start: it holds the data dir's lock, so no worker
+    /// that took a lease is alive. On a shared database a node releases only what its own
+    /// earlier run held (owner names start with its `server.hostname` and a colon); other nodes'
+    /// leases are alive, and a dead node's run out. The attempt stays counted, so a job that
+    /// kills the server each time it runs still ends in the dead letters.
     @discardableResult
-    public func releaseOrphanedLeases() throws -> Int {
-        try database.write { db in
-            try db.execute(
+    public func releaseOrphanedLeases(ownerPrefix: String? = nil) throws -> Int {
+        let now = SQLValue.real(Date().timeIntervalSince1970)
+        return try database.write { db in
+            guard let ownerPrefix else {
+                return try db.execute(
+                    """
+                    UPDATE job SET state = 'queued', lease_owner = NULL, lease_expires = NULL, run_after = ?,
+                        updated_at = ? WHERE state = 'leased'
+                    """, [now, now])
+            }
+            return try db.execute(
                 """
                 UPDATE job SET state = 'queued', lease_owner = NULL, lease_expires = NULL, run_after = ?,
                     updated_at = ? WHERE state = 'leased'
-                """, [.real(Date().timeIntervalSince1970), .real(Date().timeIntervalSince1970)])
+                    AND substr(lease_owner, 1, length(CAST(? AS TEXT))) = ?
+                """, [now, now, .text(ownerPrefix), .text(ownerPrefix)])
         }
     }
 

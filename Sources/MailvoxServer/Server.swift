@@ -51,13 +51,13 @@ public struct Server: Sendable {
             logger.notice("removed \(scratchRemoved) scratch folders or files left by processes that stopped")
         }
         // One server per database: what is leased was leased by a server of this data dir that
-        // stopped. A shared database's leases belong to other nodes' live workers; a dead
-        // node's jobs are taken over when their leases run out (docs/SCALE-OUT.md).
-        if context.config.storage.backend == .embedded {
-            let released = try context.jobQueue().releaseOrphanedLeases()
-            if released > 0 {
-                logger.notice("requeued \(released) jobs leased by a server that stopped without finishing them")
-            }
+        // stopped. A shared database's other leases belong to other nodes' live workers (a dead
+        // node's run out): a node releases only its own earlier run's, named by its hostname
+        // (docs/SCALE-OUT.md).
+        let released = try context.jobQueue().releaseOrphanedLeases(
+            ownerPrefix: context.config.storage.backend == .embedded ? nil : context.config.server.hostname + ":")
+        if released > 0 {
+            logger.notice("requeued \(released) jobs leased by a server that stopped without finishing them")
         }
         // A missing or broken template is a start-up error naming the file (docs/DESIGN.md §4).
         let templates = try VoicemailTemplates(searchPath: .standard(for: context.config))

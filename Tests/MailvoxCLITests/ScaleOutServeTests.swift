@@ -1,5 +1,6 @@
 import Foundation
 import MailvoxTestSupport
+import Synchronization
 import Testing
 
 /// Several `mailvox serve` nodes over one PostgreSQL database and one bucket (docs/SCALE-OUT.md),
@@ -9,7 +10,8 @@ import Testing
         .appendingPathComponent("MailvoxIMAPTests/Clients")
 
     /// One node: its CLI (data dir, environment), its ports and its running server.
-    struct Node {
+    /// Unchecked: its `Process` is touched under the crash test's lock only.
+    struct Node: @unchecked Sendable {
         var cli: CLI
         var http: Int
         var imap: Int
@@ -43,10 +45,10 @@ import Testing
 
     /// `count` nodes sharing a new database and a new bucket; `runJobs[i]` says whether node i
     /// takes jobs. Node 1's `init` makes the master key every node uses.
-    static func cluster(_ count: Int, runJobs: [Bool]) async throws -> [Node] {
+    static func cluster(_ count: Int, runJobs: [Bool]) throws -> [Node] {
         let postgres = try PostgresServer.shared
         let url = postgres.url(database: try postgres.createDatabase())
-        let bucket = try await TestBuckets.fresh()
+        let bucket = try TestBuckets.freshNow()
         var nodes: [Node] = []
         var masterKey = ""
         for index in 0..<count {
@@ -93,8 +95,8 @@ import Testing
     /// A deposit over HTTPS on node 1 is delivered by node 2's worker and pushed to an IDLE
     /// client of node 3; every node then shows the same UIDs; the message and the deposit are
     /// objects of the bucket, never files of a node.
-    @Test func threeNodesServeOneSetOfMailboxes() async throws {
-        var nodes = try await Self.cluster(3, runJobs: [false, true, false])
+    @Test func threeNodesServeOneSetOfMailboxes() throws {
+        var nodes = try Self.cluster(3, runJobs: [false, true, false])
         let first = nodes[0].cli
         #expect(
             try first.run(
@@ -172,8 +174,8 @@ import Testing
     /// The bucket does not answer: every door refuses with a temporary error and nothing is
     /// recorded — HTTP 503 `unavailable` with Retry-After, LMTP 451, `mailvox deposit` exit 1 —
     /// and `/readyz` takes the node out of rotation.
-    @Test func aBucketOutOfReachRefusesDepositsAtEveryDoor() async throws {
-        var nodes = try await Self.cluster(1, runJobs: [true])
+    @Test func aBucketOutOfReachRefusesDepositsAtEveryDoor() throws {
+        var nodes = try Self.cluster(1, runJobs: [true])
         let lmtp = Subprocess.freePort()
         nodes[0].cli.environment["MAILVOX_BLOBS_ENDPOINT"] = "http://127.0.0.1:\(Subprocess.freePort())"
         nodes[0].cli.environment["MAILVOX_INBOUND_LMTP_LISTEN"] = "127.0.0.1:\(lmtp)"
@@ -215,5 +217,109 @@ import Testing
         // Nothing was recorded: no job, no deposit, for any door.
         let jobs = try cli.run(["queue", "list"])
         #expect(jobs.status == 0 && !jobs.stdout.contains("deliver"), "\(jobs.stdout)")
+    }
+
+    /// The crash test across nodes: 300 deposits over HTTPS spread over three nodes while nodes
+    /// are killed with SIGKILL and restarted; a client that gets no answer sends the same
+    /// deposit (same Idempotency-Key) to the next node, as behind a load balancer. Every
+    /// acknowledged deposit is stored exactly once.
+    @Test func killingNodesDuringDepositsLosesAndDuplicatesNothing() throws {
+        let total = 300
+        var nodes = try Self.cluster(3, runJobs: [true, true, true])
+        for index in nodes.indices { nodes[index].cli.environment["MAILVOX_SERVER_WORKERS"] = "1" }
+        let cli = nodes[0].cli
+        #expect(
+            try cli.run(["mailbox", "add", "1000", "--name", "Front Desk", "--password-stdin"], stdin: "long-enough-1")
+                .status == 0)
+        let token = try cli.run(["token", "create", "--name", "pbx1"]).lastLine
+        let wav = try SMTPDoorTests.recording(in: cli.directory)
+        try Self.start(&nodes)
+        let running = Mutex(nodes)
+        defer { Self.stop(running.withLock { $0 }) }
+
+        let accepted = Mutex<[String: String]>([:])
+        // A cluster that cannot take deposits fails the test instead of holding it for ever.
+        let deadline = Date().addingTimeInterval(900)
+        let clients = 3
+        let group = DispatchGroup()
+        for client in 0..<clients {
+            group.enter()
+            Thread.detachNewThread {
+                defer { group.leave() }
+                for index in stride(from: client, to: total, by: clients) {
+                    var target = index % 3
+                    while Date() < deadline {
+                        let node = running.withLock { $0[target] }
+                        let answer = try? node.curl([
+                            "-m", "20", "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: audio/wav",
+                            "-H", "Idempotency-Key: crash-\(index)", "--data-binary", "@\(wav)",
+                            "\(node.base)/api/v1/mailboxes/1000/voicemails?caller_number=2001",
+                        ])
+                        if let answer, answer.status == 200 || answer.status == 202,
+                            let range = answer.body.range(of: #"[0-9a-f-]{36}"#, options: .regularExpression)
+                        {
+                            let id = String(answer.body[range])
+                            accepted.withLock { $0["crash-\(index)"] = id }
+                            break
+                        }
+                        target = (target + 1) % 3
+                        usleep(100_000)
+                    }
+                }
+            }
+        }
+        // Kills land while deposits arrive and while workers deliver them.
+        var kills = 0
+        while group.wait(timeout: .now() + .milliseconds(Int.random(in: 800...2000))) == .timedOut || kills < 3 {
+            let victim = Int.random(in: 0..<3)
+            let process = running.withLock { $0[victim].process }
+            guard let process else { continue }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            let restarted = try running.withLock { nodes in
+                try nodes[victim].cli.start(["serve"], log: nodes[victim].log)
+            }
+            running.withLock { $0[victim].process = restarted }
+            kills += 1
+            if kills >= 8 { break }
+        }
+        #expect(group.wait(timeout: .now() + .seconds(900)) == .success, "the senders never finished")
+        for node in running.withLock({ $0 }) {
+            #expect(CLI.wait(for: "IMAP listening", in: node.log, seconds: 60))
+        }
+
+        // Drained: no deliver job left, none dead.
+        var pending = -1
+        for _ in 0..<300 {
+            let jobs = try cli.run(["queue", "list", "--json"]).stdout
+            pending = jobs.components(separatedBy: "\"deliver\"").count - 1
+            if pending == 0 { break }
+            sleep(1)
+        }
+        #expect(pending == 0, "deliver jobs left")
+        #expect(try cli.run(["queue", "list", "--dead", "--json"]).stdout.contains("deliver") == false)
+
+        let export = cli.directory + "/export"
+        let exported = try cli.run(["export", "--maildir", export, "--mailbox", "1000"])
+        #expect(exported.status == 0, "\(exported.stderr)")
+        var stored: [String: Int] = [:]
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: export + "/cur")) ?? [] {
+            let text = (try? String(contentsOfFile: export + "/cur/" + name, encoding: .utf8)) ?? ""
+            guard let line = text.components(separatedBy: "\r\n").first(where: { $0.hasPrefix("Message-ID: <") }) else {
+                continue
+            }
+            let id = String(line.dropFirst("Message-ID: <".count).prefix { $0 != "@" })
+            stored[id, default: 0] += 1
+        }
+        let ids = Set(accepted.withLock { $0.values })
+        let lost = ids.subtracting(stored.keys)
+        let duplicated = stored.filter { $0.value > 1 }
+        print(
+            "three-node crash test: kills \(kills), accepted \(ids.count), stored \(stored.count), "
+                + "duplicates \(duplicated.count), lost \(lost.count)")
+        #expect(ids.count == total)
+        #expect(lost.isEmpty, "lost \(lost.prefix(5))")
+        #expect(duplicated.isEmpty, "duplicated \(duplicated.keys.prefix(5))")
+        #expect(stored.count == total)
     }
 }

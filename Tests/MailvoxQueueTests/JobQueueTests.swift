@@ -229,6 +229,21 @@ struct QueueFixture {
         #expect(try fixture.queue.lease(owner: "new-server", kinds: [.deliver], leaseSeconds: 300)?.attempts == 2)
     }
 
+    /// On a shared database a restarted node releases only its own earlier leases, named by its
+    /// hostname; another node's live lease stays.
+    @Test(arguments: Backend.allCases) func aNodeReleasesOnlyItsOwnLeases(_ backend: Backend) throws {
+        let fixture = try QueueFixture(backend)
+        _ = try fixture.accept("d1")
+        _ = try fixture.accept("d2")
+        _ = try #require(try fixture.queue.lease(owner: "node1.example:41:0", kinds: [.deliver], leaseSeconds: 300))
+        _ = try #require(try fixture.queue.lease(owner: "node10.example:7:0", kinds: [.deliver], leaseSeconds: 300))
+        #expect(try fixture.queue.releaseOrphanedLeases(ownerPrefix: "node1.example:") == 1)
+        let again = try #require(
+            try fixture.queue.lease(owner: "node1.example:99:0", kinds: [.deliver], leaseSeconds: 300))
+        #expect(again.depositID == "d1")
+        #expect(try fixture.queue.lease(owner: "node1.example:99:1", kinds: [.deliver], leaseSeconds: 300) == nil)
+    }
+
     @Test(arguments: Backend.allCases) func finishedDepositsAndTheirKeysAreForgottenAfterTheRetention(
         _ backend: Backend
     ) throws {
