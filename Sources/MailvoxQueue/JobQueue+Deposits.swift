@@ -97,6 +97,17 @@ extension JobQueue {
     }
 
     /// Deposit ids of `mailbox` that still have a sealed file to clean up (`mailbox remove`).
+    /// Deposits with a job not yet finished (queued, leased, or dead and so retryable): their
+    /// sealed files must stay.
+    public func unfinishedDepositIDs() throws -> Set<String> {
+        try database.read { db in
+            Set(
+                try db.rows("SELECT DISTINCT deposit_id FROM job WHERE state IN ('queued', 'leased', 'dead')").map {
+                    try $0.get("deposit_id", as: String.self)
+                })
+        }
+    }
+
     public func depositIDs(mailbox: MailboxID) throws -> [String] {
         try database.read { db in
             try db.rows("SELECT id FROM deposit WHERE mailbox_id = ?", [.text(mailbox.rawValue)]).map {

@@ -166,7 +166,12 @@ public struct Server: Sendable {
         services.append(
             MaintenanceService(
                 queue: context.jobQueue(), retention: Double(context.config.queue.idempotencyDays) * 86_400,
-                maintenance: Maintenance(context: context), logger: logger))
+                maintenance: Maintenance(context: context),
+                sweeper: context.bucket.map { bucket in
+                    let queue = context.jobQueue()
+                    return OrphanSweeper(
+                        store: store, bucket: bucket, pendingDeposits: { try queue.unfinishedDepositIDs() })
+                }, logger: logger))
         services.append(ReadinessService(logger: logger, dataDir: context.config.server.dataDir))
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
@@ -305,6 +310,8 @@ struct MaintenanceService: Service {
     let queue: JobQueue
     let retention: Double
     let maintenance: Maintenance
+    /// With a bucket: objects nothing names, removed at the second pass that finds them.
+    let sweeper: OrphanSweeper?
     let logger: Logger
 
     func run() async throws {
@@ -333,6 +340,21 @@ struct MaintenanceService: Service {
                 }
             } catch {
                 logger.error("retention: \(error)")
+            }
+            if let sweeper {
+                do {
+                    let report = try await Offload.run { try sweeper.sweep() }
+                    Counter(label: "mailvox_orphans_removed_total").increment(by: report.removed.count)
+                    if !report.removed.isEmpty || report.suspected > 0 {
+                        logger.notice(
+                            """
+                            sweeper: removed \(report.removed.count) objects nothing names; \
+                            \(report.suspected) more go at the next pass if still unnamed
+                            """)
+                    }
+                } catch {
+                    logger.error("sweeper: \(error)")
+                }
             }
             // Cancelled by graceful shutdown, so stopping never waits out the hour.
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(3600)) }
