@@ -3,6 +3,7 @@ import Logging
 import MailvoxDatabase
 import NIOCore
 import PostgresNIO
+import Synchronization
 
 /// One leased connection inside a transaction of `PostgresDatabase`: `?` placeholders become
 /// `$n`, `SQLValue`s are bound as BIGINT, DOUBLE PRECISION, TEXT, BYTEA or NULL, and result
@@ -12,6 +13,8 @@ struct PostgresSQLConnection: SQLConnection {
     let logger: Logger
     let target: String
     let textTypes: TextTypes
+    /// How long one statement may take before its connection is given up (`PostgresSettings`).
+    var statementTimeout: TimeAmount = .seconds(120)
 
     var dialect: SQLDialect { .postgres }
 
@@ -56,8 +59,27 @@ struct PostgresSQLConnection: SQLConnection {
             case .blob(let bytes): binds.append(ByteBuffer(bytes: bytes))
             }
         }
+        // A watchdog: a statement whose answer does not come within `statementTimeout` gives
+        // up and closes its connection. Seen: a query sent as PostgreSQL restarted never
+        // completed on the client, which held an HTTP request (and a clean stop) for good.
+        let answer = connection.eventLoop.makePromise(of: PostgresQueryResult.self)
+        let once = Once()
+        @Sendable func settle(_ result: Result<PostgresQueryResult, any Error>) {
+            if once.first() { answer.completeWith(result) }
+        }
+        let connection = self.connection
+        let watchdog = connection.eventLoop.scheduleTask(in: statementTimeout) {
+            settle(.failure(PostgresDatabaseError.connectionLost(target: target, atCommit: false)))
+            connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
+        }
+        connection.query(PostgresQuery(unsafeSQL: text, binds: binds), logger: logger).whenComplete { result in
+            watchdog.cancel()
+            settle(result.mapError { $0 })
+        }
         do {
-            return try connection.query(PostgresQuery(unsafeSQL: text, binds: binds), logger: logger).wait()
+            return try answer.futureResult.wait()
+        } catch let error as PostgresDatabaseError {
+            throw error
         } catch {
             throw PostgresDatabaseError.statement(error, target: target)
         }
@@ -136,5 +158,17 @@ struct UntypedText: PostgresDynamicTypeEncodable {
         into byteBuffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>
     ) {
         byteBuffer.writeString(text)
+    }
+}
+
+/// True for the first caller of `first()` only.
+private final class Once: Sendable {
+    private let done = Mutex(false)
+
+    func first() -> Bool {
+        done.withLock { done in
+            defer { done = true }
+            return !done
+        }
     }
 }

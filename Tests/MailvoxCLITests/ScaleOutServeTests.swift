@@ -45,8 +45,8 @@ import Testing
 
     /// `count` nodes sharing a new database and a new bucket; `runJobs[i]` says whether node i
     /// takes jobs. Node 1's `init` makes the master key every node uses.
-    static func cluster(_ count: Int, runJobs: [Bool]) throws -> [Node] {
-        let postgres = try PostgresServer.shared
+    static func cluster(_ count: Int, runJobs: [Bool], postgres given: PostgresServer? = nil) throws -> [Node] {
+        let postgres = try given ?? PostgresServer.shared
         let url = postgres.url(database: try postgres.createDatabase())
         let bucket = try TestBuckets.freshNow()
         var nodes: [Node] = []
@@ -321,5 +321,92 @@ import Testing
         #expect(lost.isEmpty, "lost \(lost.prefix(5))")
         #expect(duplicated.isEmpty, "duplicated \(duplicated.keys.prefix(5))")
         #expect(stored.count == total)
+    }
+
+    /// PostgreSQL stops and comes back while deposits arrive at two nodes: while it is away the
+    /// doors answer 503 `unavailable` and `/readyz` says why; afterwards the nodes reconnect by
+    /// themselves, and every deposit that was acknowledged is stored exactly once.
+    @Test func aPostgresRestartUnderLoadLosesNothingAcknowledged() throws {
+        let total = 60
+        let postgres = try PostgresServer.makePrivate()
+        var nodes = try Self.cluster(2, runJobs: [true, true], postgres: postgres)
+        let cli = nodes[0].cli
+        #expect(
+            try cli.run(["mailbox", "add", "1000", "--name", "Front Desk", "--password-stdin"], stdin: "long-enough-1")
+                .status == 0)
+        let token = try cli.run(["token", "create", "--name", "pbx1"]).lastLine
+        let wav = try SMTPDoorTests.recording(in: cli.directory)
+        try Self.start(&nodes)
+        defer { Self.stop(nodes) }
+        let frozen = nodes
+        @Sendable func deposit(_ index: Int, on node: Node) -> (status: Int, id: String?) {
+            guard
+                let answer = try? node.curl([
+                    "-m", "20", "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: audio/wav",
+                    "-H", "Idempotency-Key: pg-\(index)", "--data-binary", "@\(wav)",
+                    "\(node.base)/api/v1/mailboxes/1000/voicemails",
+                ])
+            else { return (0, nil) }
+            let id = answer.body.range(of: #"[0-9a-f-]{36}"#, options: .regularExpression).map {
+                String(answer.body[$0])
+            }
+            return (answer.status, id)
+        }
+
+        let accepted = Mutex<[Int: String]>([:])
+        let refusals = Mutex<[Int: Int]>([:])
+        let done = DispatchSemaphore(value: 0)
+        let deadline = Date().addingTimeInterval(600)
+        Thread.detachNewThread {
+            defer { done.signal() }
+            for index in 0..<total {
+                var target = index % 2
+                while Date() < deadline {
+                    let answer = deposit(index, on: frozen[target])
+                    if answer.status == 200 || answer.status == 202, let id = answer.id {
+                        accepted.withLock { $0[index] = id }
+                        break
+                    }
+                    refusals.withLock { $0[answer.status, default: 0] += 1 }
+                    target = (target + 1) % 2
+                    usleep(200_000)
+                }
+            }
+        }
+        while accepted.withLock({ $0.count }) < 15 { usleep(100_000) }
+        try postgres.stop()
+        // While it is away: a clear temporary refusal, and out of rotation.
+        let refused = deposit(10_000, on: nodes[0])
+        let ready = try nodes[1].curl(["\(nodes[1].base)/readyz"])
+        sleep(2)
+        try postgres.start()
+        #expect(refused.status == 503, "\(refused)")
+        #expect(ready.status == 503 && ready.body.contains("database"), "\(ready.body)")
+        #expect(done.wait(timeout: .now() + .seconds(600)) == .success, "the sender never finished")
+
+        var pending = -1
+        for _ in 0..<300 {
+            let jobs = try cli.run(["queue", "list", "--json"]).stdout
+            pending = jobs.components(separatedBy: "\"deliver\"").count - 1
+            if pending == 0 { break }
+            sleep(1)
+        }
+        #expect(pending == 0, "deliver jobs left")
+        let export = cli.directory + "/export"
+        #expect(try cli.run(["export", "--maildir", export, "--mailbox", "1000"]).status == 0)
+        var stored: [String: Int] = [:]
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: export + "/cur")) ?? [] {
+            let text = (try? String(contentsOfFile: export + "/cur/" + name, encoding: .utf8)) ?? ""
+            guard let line = text.components(separatedBy: "\r\n").first(where: { $0.hasPrefix("Message-ID: <") }) else {
+                continue
+            }
+            stored[String(line.dropFirst("Message-ID: <".count).prefix { $0 != "@" }), default: 0] += 1
+        }
+        let ids = Set(accepted.withLock { $0.values })
+        print("postgres restart: accepted \(ids.count), stored \(stored.count), refusals \(refusals.withLock { $0 })")
+        #expect(ids.count == total)
+        #expect(ids.subtracting(stored.keys).isEmpty, "lost")
+        #expect(stored.values.allSatisfy { $0 == 1 }, "duplicated")
+        #expect(!nodes.contains { $0.process?.isRunning == false }, "a node stopped instead of reconnecting")
     }
 }
