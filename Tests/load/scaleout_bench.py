@@ -295,6 +295,7 @@ def main():
     args = parser.parse_args()
     binary = os.path.abspath(args.binary)
     work = tempfile.mkdtemp(prefix="mvx-scaleout-bench-")
+    os.chmod(work, 0o711)  # PostgreSQL runs as its own user and must reach its data dir
     audio_path = os.path.join(work, "hello.wav")
     subprocess.run(["espeak-ng", "Please call me back.", "-w", audio_path], check=True)
     subprocess.run(["sox", audio_path, "-r", "8000", "-c", "1", os.path.join(work, "short.wav")], check=True)
