@@ -31,6 +31,7 @@ test:
 	scripts/bootstrap test
 	$(SWIFT) build --build-tests
 	/usr/bin/python3 Tests/crash/crash_test.py --binary $(BIN) --deposits 100 --smtp 200 --kills 5
+	/usr/bin/python3 Tests/crash/crash_test.py --binary $(BIN) --nodes 3 --deposits 100 --smtp 200 --kills 5
 	MAILVOX_BIN=$(CURDIR)/$(BIN) $(SWIFT) test --skip-build
 
 # The long crash test: 500 deposits over HTTPS while serve is SIGKILLed 20 times.

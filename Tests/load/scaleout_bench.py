@@ -14,111 +14,12 @@ Prints one table and the shared backend's ratio to embedded per operation.
 
     scaleout_bench.py --binary .build/release/mailvox [--deposits 100] [--rounds 100]
 """
-import argparse, imaplib, json, os, random, shutil, socket, ssl, statistics, subprocess, sys, tempfile, threading, time
+import argparse, imaplib, json, os, random, shutil, socket, ssl, subprocess, sys, tempfile, threading, time
 import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PG = "/usr/lib/postgresql/15/bin"
-WEED = os.environ.get("MAILVOX_WEED", os.path.join(ROOT, ".build/peers/seaweedfs/bin/weed"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peers import Peers, free_port, shared_environment, wait_port  # noqa: E402
 
-
-def free_port():
-    while True:
-        port = random.randrange(20000, 45000)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        # weed's gRPC ports are +10000.
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port + 10000))
-                return port
-            except OSError:
-                continue
-
-
-def as_postgres(argv):
-    return (["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []) + argv
-
-
-def wait_port(port, seconds=90):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise SystemExit(f"port {port} never answered")
-
-
-class Peers:
-    """PostgreSQL (fsync on) and SeaweedFS in a temp dir, stopped at exit."""
-
-    def __init__(self, work):
-        self.work = work
-        self.processes = []
-        pg = os.path.join(work, "pg")
-        os.makedirs(pg + "/data")
-        os.makedirs(pg + "/sock")
-        os.chmod(pg, 0o711)
-        if os.getuid() == 0:
-            subprocess.run(["chown", "-R", "postgres:postgres", pg + "/data", pg + "/sock"], check=True)
-        os.chmod(pg + "/data", 0o700)
-        subprocess.run(as_postgres([PG + "/initdb", "-D", pg + "/data", "-A", "trust", "-U", "mailvox",
-                                    "--no-instructions", "-E", "UTF8"]), check=True, capture_output=True)
-        self.pg_port = free_port()
-        log = open(pg + "/sock/server.log", "w")
-        self.processes.append(subprocess.Popen(
-            as_postgres([PG + "/postgres", "-D", pg + "/data", "-p", str(self.pg_port), "-k", pg + "/sock",
-                         "-h", "127.0.0.1", "-c", "max_connections=300"]), stdout=log, stderr=log))
-        wait_port(self.pg_port)
-        time.sleep(1)
-        self.databases = 0
-
-        s3 = os.path.join(work, "s3")
-        os.makedirs(s3 + "/data")
-        self.access, self.secret = "MVXBENCH" + os.urandom(6).hex().upper(), os.urandom(20).hex()
-        json.dump({"identities": [{"name": "mailvox", "credentials": [{"accessKey": self.access, "secretKey": self.secret}],
-                                   "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}, open(s3 + "/s3.json", "w"))
-        master, volume, filer, self.s3_port = free_port(), free_port(), free_port(), free_port()
-        self.master = master
-        log = open(s3 + "/weed.log", "w")
-        self.processes.append(subprocess.Popen(
-            [WEED, "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={s3}/data", f"-master.port={master}",
-             f"-volume.port={volume}", f"-filer.port={filer}", "-master.volumeSizeLimitMB=64", "-volume.max=0",
-             "-s3", f"-s3.port={self.s3_port}", f"-s3.config={s3}/s3.json", "-s3.autoCreateBucket=false",
-             "-s3.port.iceberg=0", "-s3.port.lance=0"], cwd=s3, stdout=log, stderr=log))
-        wait_port(self.s3_port)
-
-    def database(self):
-        self.databases += 1
-        name = f"bench{self.databases}"
-        subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(self.pg_port), "-U", "mailvox", "-d", "postgres",
-                        "-c", f"CREATE DATABASE {name}"], check=True, capture_output=True)
-        return f"postgres://mailvox@127.0.0.1:{self.pg_port}/{name}?sslmode=disable"
-
-    def bucket(self):
-        name = f"bench-{os.urandom(4).hex()}"
-        for _ in range(60):
-            made = subprocess.run([WEED, "shell", f"-master=127.0.0.1:{self.master}"],
-                                  input=f"s3.bucket.create -name {name}\n", capture_output=True, text=True)
-            listed = subprocess.run([WEED, "shell", f"-master=127.0.0.1:{self.master}"],
-                                    input="s3.bucket.list\n", capture_output=True, text=True)
-            if name in listed.stdout:
-                return name
-            time.sleep(1)
-        raise SystemExit(f"could not create bucket {name}: {made.stdout} {made.stderr}")
-
-    def stop(self):
-        for process in self.processes:
-            process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
 
 
 class Node:
@@ -149,18 +50,7 @@ class Node:
 
 def setup(binary, work, peers, nodes, shared, jobs):
     """`nodes` nodes, on the shared backends or embedded (then one node); mailbox 1000 and a token."""
-    common = {}
-    if shared:
-        bucket = peers.bucket()
-        open(os.path.join(work, "access.key"), "w").write(peers.access)
-        open(os.path.join(work, "secret.key"), "w").write(peers.secret)
-        for name in ["access.key", "secret.key"]:
-            os.chmod(os.path.join(work, name), 0o600)
-        common = dict(MAILVOX_STORAGE_BACKEND="postgres", MAILVOX_POSTGRES_URL=peers.database(),
-                      MAILVOX_BLOBS_BACKEND="s3", MAILVOX_BLOBS_ENDPOINT=f"http://127.0.0.1:{peers.s3_port}",
-                      MAILVOX_BLOBS_BUCKET=bucket, MAILVOX_BLOBS_PATH_STYLE="true",
-                      MAILVOX_BLOBS_ACCESS_KEY_FILE=os.path.join(work, "access.key"),
-                      MAILVOX_BLOBS_SECRET_KEY_FILE=os.path.join(work, "secret.key"))
+    common = shared_environment(peers, work) if shared else {}
     result = []
     for index in range(nodes):
         directory = os.path.join(work, f"node{index + 1}")
