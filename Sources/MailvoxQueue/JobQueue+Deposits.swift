@@ -13,6 +13,11 @@ extension JobQueue {
         try database.read { db in try Self.existing(db, mailbox: mailbox, digest: digest, bodyDigest: bodyDigest) }
     }
 
+    /// The notification a new deliver job sends on PostgreSQL: the channel the message store's
+    /// changes use too (`MessageStore.changeChannel`), with a payload no folder change has.
+    public static let wakeChannel = "mailvox_changes"
+    public static let wakePayload = "jobs"
+
     /// Records a deposit and its deliver job in one transaction (the sealed file is already
     /// durable). With a key already used for the mailbox, nothing is written: the answer is
     /// `.duplicate` for the same body and `.mismatch` for another (`bodyDigest`: SHA-256 of the
@@ -46,6 +51,11 @@ extension JobQueue {
                 return existing
             }
             try Self.insertJob(db, kind: .deliver, depositID: depositID, channel: nil, recipient: "", now: now)
+            // On a shared database, every node's idle deliver workers hear of the job at
+            // commit instead of at their next poll (docs/SCALE-OUT.md).
+            if db.dialect == .postgres {
+                try db.execute("SELECT pg_notify(?, ?)", [.text(Self.wakeChannel), .text(Self.wakePayload)])
+            }
             return .accepted(depositID: depositID)
         }
     }

@@ -67,15 +67,17 @@ public struct Server: Sendable {
             ? 0
             : context.config.server.workers == 0
                 ? ProcessInfo.processInfo.activeProcessorCount : context.config.server.workers
+        let jobsWaiting = Nudge()
         var services: [any Service] = (0..<count).map { index in
             let worker = DeliverWorker(
                 config: context.config, directory: context.directory, store: store, queue: context.jobQueue(),
                 templates: templates, nodeKey: nodeKey, owner: "\(context.config.server.hostname):\(getpid()):\(index)",
                 logger: logger, files: context.queueFiles)
-            // Polls so that a `mailvox deposit` from another process is picked up within a second.
+            // Polls so that a `mailvox deposit` from another process is picked up within a second;
+            // on a shared database a new job's NOTIFY wakes the loop at once.
             return BlockingLoopService(
                 name: "deliver-\(index)", priority: .background, interval: 0.25, logger: logger,
-                makeWorker: { worker })
+                nudge: jobsWaiting, makeWorker: { worker })
         }
         // An alert configuration that cannot work is said once at start; storing goes on, and
         // each alert records the same reason when it dead-letters.
@@ -115,7 +117,12 @@ public struct Server: Sendable {
                         do {
                             switch event {
                             case .listening(let resumed):
-                                if resumed { try await Offload.run { try store.resynchronize() } }
+                                if resumed {
+                                    jobsWaiting.nudge()
+                                    try await Offload.run { try store.resynchronize() }
+                                }
+                            case .notification(JobQueue.wakePayload):
+                                jobsWaiting.nudge()
                             case .notification(let payload):
                                 try await Offload.run { try store.heard(payload) }
                             }
@@ -199,13 +206,17 @@ struct BlockingLoopService: Service {
     let interval: Double
     var maxBackoff = 30.0
     let logger: Logger
+    /// What wakes the idle loop before `interval` is up (a new job announced by another node).
+    var nudge: Nudge? = nil
     /// Makes the loop's worker on its thread (a notify worker holds a connection that must not
     /// cross threads); the worker's `step` and `idle` run only there.
     let makeWorker: @Sendable () -> any LoopWorker
 
     func run() async throws {
         let stop = StopSignal()
-        let (name, interval, maxBackoff, logger, makeWorker) = (name, interval, maxBackoff, logger, makeWorker)
+        let (name, interval, maxBackoff, logger, makeWorker, nudge) = (
+            name, interval, maxBackoff, logger, makeWorker, nudge
+        )
         try await withTaskCancellationOrGracefulShutdownHandler {
             try await DedicatedThread.run(name: name, priority: priority) {
                 let worker = makeWorker()
@@ -226,7 +237,7 @@ struct BlockingLoopService: Service {
                         continue
                     }
                     worker.idle()
-                    stop.wait(seconds: interval)
+                    if let nudge { nudge.wait(seconds: interval) } else { stop.wait(seconds: interval) }
                 }
                 worker.idle()
             }
@@ -274,6 +285,29 @@ struct ListenerService: Service {
         } catch is CancellationError {
             // Graceful shutdown cancels the listeners: that is how this service ends.
         }
+    }
+}
+
+/// Wakes the threads waiting on it, each waiting at most its own `seconds`: a deliver loop's
+/// idle wait, cut short when a new job is announced.
+final class Nudge: @unchecked Sendable {
+    private let condition = NSCondition()
+    // Guarded by `condition`.
+    private var generation = 0
+
+    func nudge() {
+        condition.lock()
+        generation &+= 1
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func wait(seconds: Double) {
+        let deadline = Date().addingTimeInterval(seconds)
+        condition.lock()
+        let seen = generation
+        while generation == seen && condition.wait(until: deadline) {}
+        condition.unlock()
     }
 }
 
