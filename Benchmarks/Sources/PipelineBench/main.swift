@@ -137,7 +137,7 @@ let depositor = Thread {
 let latencyStart = now()
 depositor.start()
 runWorkers { submitted.withLock { $0 } == count }
-let latencies = try context.database.read { db in
+let latencies = try context.requireSQLiteFile(for: "PipelineBench").read { db in
     try Double.fetchAll(
         db, sql: "SELECT updated_at - created_at FROM deposit WHERE status = 'delivered' AND created_at >= ?",
         arguments: [latencyStart])
