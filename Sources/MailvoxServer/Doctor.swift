@@ -69,6 +69,16 @@ public enum Doctor {
             default: return (.fail, text + "; run NTP on every node and on the servers")
             }
         }
+        // Leases are named by the node's hostname: two nodes under one name would release each
+        // other's live leases when either restarts.
+        if config.storage.backend == .postgres && config.server.hostname == "localhost" {
+            checks.append(
+                Check(
+                    status: .warn, subject: "hostname",
+                    detail:
+                        "server.hostname is \"localhost\": give every node sharing the database a name of its own "
+                        + "(it names the node's job leases; docs/SCALE-OUT.md)"))
+        }
         if config.storage.backend == .postgres {
             do {
                 let settings = try Backends.postgresSettings(config)

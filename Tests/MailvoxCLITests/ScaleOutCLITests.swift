@@ -36,6 +36,9 @@ import Testing
         #expect(postgres["detail"]?.contains("clock") == true, "\(postgres)")
         let blobs = try #require(checks.first { $0["subject"] == "blobs" }, "\(checks)")
         #expect(blobs["status"] == "ok", "\(blobs)")
+        // `init` named the node localhost: fine alone, not for one of several nodes.
+        let hostname = try #require(checks.first { $0["subject"] == "hostname" }, "\(checks)")
+        #expect(hostname["status"] == "warn", "\(hostname)")
         #expect(blobs["detail"]?.contains("written, read back and removed") == true, "\(blobs)")
     }
 
