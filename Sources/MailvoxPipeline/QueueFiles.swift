@@ -19,9 +19,6 @@ public struct QueueFiles: Sendable {
         self.bucket = bucket
     }
 
-    /// Whether the files are on this machine's disk (where a full disk refuses deposits).
-    public var isLocal: Bool { bucket == nil }
-
     public static func deposit(_ depositID: String) -> String { "\(depositID).mvx" }
     public static func alertCopy(_ depositID: String) -> String { "notify/\(depositID).mvx" }
 

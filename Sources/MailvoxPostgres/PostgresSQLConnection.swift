@@ -13,8 +13,8 @@ struct PostgresSQLConnection: SQLConnection {
     let logger: Logger
     let target: String
     let textTypes: TextTypes
-    /// How long one statement may take before its connection is given up (`PostgresSettings`).
-    var statementTimeout: TimeAmount = .seconds(120)
+    /// How long one statement may take before it fails and its connection is given up.
+    static let statementTimeout: TimeAmount = .seconds(120)
 
     var dialect: SQLDialect { .postgres }
 
@@ -59,7 +59,7 @@ struct PostgresSQLConnection: SQLConnection {
             case .blob(let bytes): binds.append(ByteBuffer(bytes: bytes))
             }
         }
-        // A watchdog: a statement whose answer does not come within `statementTimeout` gives
+        // A watchdog: a statement whose answer does not come within `Self.statementTimeout` gives
         // up and closes its connection. Seen: a query sent as PostgreSQL restarted never
         // completed on the client, which held an HTTP request (and a clean stop) for good.
         let answer = connection.eventLoop.makePromise(of: PostgresQueryResult.self)
@@ -68,7 +68,7 @@ struct PostgresSQLConnection: SQLConnection {
             if once.first() { answer.completeWith(result) }
         }
         let connection = self.connection
-        let watchdog = connection.eventLoop.scheduleTask(in: statementTimeout) {
+        let watchdog = connection.eventLoop.scheduleTask(in: Self.statementTimeout) {
             settle(.failure(PostgresDatabaseError.connectionLost(target: target, atCommit: false)))
             connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
         }

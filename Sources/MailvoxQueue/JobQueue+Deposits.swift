@@ -106,7 +106,6 @@ extension JobQueue {
         }
     }
 
-    /// Deposit ids of `mailbox` that still have a sealed file to clean up (`mailbox remove`).
     /// Deposits with a job not yet finished (queued, leased, or dead and so retryable): their
     /// sealed files must stay.
     public func unfinishedDepositIDs() throws -> Set<String> {
@@ -118,6 +117,7 @@ extension JobQueue {
         }
     }
 
+    /// Deposit ids of `mailbox` that still have a sealed file to clean up (`mailbox remove`).
     public func depositIDs(mailbox: MailboxID) throws -> [String] {
         try database.read { db in
             try db.rows("SELECT id FROM deposit WHERE mailbox_id = ?", [.text(mailbox.rawValue)]).map {

@@ -202,24 +202,17 @@ public final class JobQueue: Sendable {
         }
     }
 
-    /// Requeues every leased job at once — or, with `ownerPrefix`, those whose lease owner's
-    /// name starts with it. Only for `serve` start: it holds the data dir's lock, so no worker
-    /// that took a lease is alive. On a shared database a node releases only what its own
+    /// Requeues every leased job whose lease owner's name starts with `ownerPrefix` — with the
+    /// default "", every leased job at once. Only for `serve` start: it holds the data dir's
+    /// lock, so no worker that took a lease is alive. On a shared database a node releases only what its own
     /// earlier run held (owner names start with its `server.hostname` and a colon); other nodes'
     /// leases are alive, and a dead node's run out. The attempt stays counted, so a job that
     /// kills the server each time it runs still ends in the dead letters.
     @discardableResult
-    public func releaseOrphanedLeases(ownerPrefix: String? = nil) throws -> Int {
+    public func releaseOrphanedLeases(ownerPrefix: String = "") throws -> Int {
         let now = SQLValue.real(Date().timeIntervalSince1970)
         return try database.write { db in
-            guard let ownerPrefix else {
-                return try db.execute(
-                    """
-                    UPDATE job SET state = 'queued', lease_owner = NULL, lease_expires = NULL, run_after = ?,
-                        updated_at = ? WHERE state = 'leased'
-                    """, [now, now])
-            }
-            return try db.execute(
+            try db.execute(
                 """
                 UPDATE job SET state = 'queued', lease_owner = NULL, lease_expires = NULL, run_after = ?,
                     updated_at = ? WHERE state = 'leased'

@@ -55,7 +55,7 @@ public struct Server: Sendable {
         // node's run out): a node releases only its own earlier run's, named by its hostname
         // (docs/SCALE-OUT.md).
         let released = try context.jobQueue().releaseOrphanedLeases(
-            ownerPrefix: context.config.storage.backend == .embedded ? nil : context.config.server.hostname + ":")
+            ownerPrefix: context.config.storage.backend == .embedded ? "" : context.config.server.hostname + ":")
         if released > 0 {
             logger.notice("requeued \(released) jobs leased by a server that stopped without finishing them")
         }
@@ -243,6 +243,7 @@ struct BlockingLoopService: Service {
             }
         } onCancelOrGracefulShutdown: {
             stop.set()
+            nudge?.nudge()
         }
     }
 }

@@ -76,6 +76,15 @@ import Testing
         return nodes
     }
 
+    /// Mailbox 1000 (password `long-enough-1`) and an API token for the PBX, made through `cli`'s
+    /// node (the database is shared); returns the token.
+    static func addMailbox(_ cli: CLI) throws -> String {
+        let added = try cli.run(
+            ["mailbox", "add", "1000", "--name", "Front Desk", "--password-stdin"], stdin: "long-enough-1")
+        #expect(added.status == 0, "\(added.stderr)")
+        return try cli.run(["token", "create", "--name", "pbx1"]).lastLine
+    }
+
     static func start(_ nodes: inout [Node]) throws {
         for index in nodes.indices {
             nodes[index].process = try nodes[index].cli.start(["serve"], log: nodes[index].log)
@@ -98,12 +107,7 @@ import Testing
     @Test func threeNodesServeOneSetOfMailboxes() async throws {
         var nodes = try Self.cluster(3, runJobs: [false, true, false])
         let first = nodes[0].cli
-        #expect(
-            try first.run(
-                ["mailbox", "add", "1000", "--name", "Front Desk", "--password-stdin"], stdin: "long-enough-1"
-            )
-            .status == 0)
-        let token = try first.run(["token", "create", "--name", "pbx1"]).lastLine
+        let token = try Self.addMailbox(first)
         let speech = try Subprocess.run(
             "/usr/bin/espeak-ng", ["Hello, this is Ada. Please call me back.", "-w", "hello.wav"], in: first.directory)
         #expect(speech.status == 0)
@@ -180,10 +184,7 @@ import Testing
         nodes[0].cli.environment["MAILVOX_BLOBS_ENDPOINT"] = "http://127.0.0.1:\(Subprocess.freePort())"
         nodes[0].cli.environment["MAILVOX_INBOUND_LMTP_LISTEN"] = "127.0.0.1:\(lmtp)"
         let cli = nodes[0].cli
-        #expect(
-            try cli.run(["mailbox", "add", "1000", "--name", "Front Desk", "--password-stdin"], stdin: "long-enough-1")
-                .status == 0)
-        let token = try cli.run(["token", "create", "--name", "pbx1"]).lastLine
+        let token = try Self.addMailbox(cli)
         let wav = try SMTPDoorTests.recording(in: cli.directory)
         try Self.start(&nodes)
         defer { Self.stop(nodes) }
@@ -227,10 +228,7 @@ import Testing
         let postgres = try PostgresServer.makePrivate()
         var nodes = try Self.cluster(2, runJobs: [true, true], postgres: postgres)
         let cli = nodes[0].cli
-        #expect(
-            try cli.run(["mailbox", "add", "1000", "--name", "Front Desk", "--password-stdin"], stdin: "long-enough-1")
-                .status == 0)
-        let token = try cli.run(["token", "create", "--name", "pbx1"]).lastLine
+        let token = try Self.addMailbox(cli)
         let wav = try SMTPDoorTests.recording(in: cli.directory)
         try Self.start(&nodes)
         defer { Self.stop(nodes) }

@@ -8,6 +8,32 @@ public protocol SynchronousBlobStore: BlobStore {
     func listNow(prefix: BlobPrefix, after cursor: BlobCursor?, limit: Int) throws(BlobStoreError) -> BlobPage
 }
 
+/// The async `BlobStore` calls of a synchronous store: each runs its `…Now` twin on `Offload`'s
+/// blocking pool, never on the cooperative pool.
+extension SynchronousBlobStore {
+    public func put(key: BlobKey, bytes: [UInt8]) async throws {
+        try await Offload.run { () throws(BlobStoreError) in try self.putNow(key: key, bytes: bytes) }
+    }
+
+    public func get(key: BlobKey) async throws -> [UInt8]? {
+        try await Offload.run { () throws(BlobStoreError) -> [UInt8]? in try self.getNow(key: key) }
+    }
+
+    public func delete(key: BlobKey) async throws {
+        try await Offload.run { () throws(BlobStoreError) in try self.deleteNow(key: key) }
+    }
+
+    public func exists(key: BlobKey) async throws -> Bool {
+        try await Offload.run { () throws(BlobStoreError) -> Bool in try self.existsNow(key: key) }
+    }
+
+    public func list(prefix: BlobPrefix, after cursor: BlobCursor?, limit: Int) async throws -> BlobPage {
+        try await Offload.run { () throws(BlobStoreError) -> BlobPage in
+            try self.listNow(prefix: prefix, after: cursor, limit: limit)
+        }
+    }
+}
+
 /// A blob store for synchronous code on a blocking thread — the message store, the intake and
 /// the workers, which run on `Offload`'s pool, never on the cooperative pool: each call
 /// returns when the store has answered. Errors are the store's `BlobStoreError`s.

@@ -7,7 +7,7 @@ import Foundation
 /// through its parent), so after a crash the key holds the old bytes or the new ones. All file
 /// work runs on `Offload`'s blocking pool, never on the cooperative pool. Files are 0600,
 /// directories 0700.
-public struct FilesystemBlobStore: BlobStore, SynchronousBlobStore {
+public struct FilesystemBlobStore: SynchronousBlobStore {
     public let root: String
     private var temporaryDirectory: String { root + "/" + BlobKey.reservedSegment + "/tmp" }
 
@@ -27,29 +27,7 @@ public struct FilesystemBlobStore: BlobStore, SynchronousBlobStore {
         }
     }
 
-    public func put(key: BlobKey, bytes: [UInt8]) async throws {
-        try await Offload.run { () throws(BlobStoreError) in try self.putNow(key: key, bytes: bytes) }
-    }
-
-    public func get(key: BlobKey) async throws -> [UInt8]? {
-        try await Offload.run { () throws(BlobStoreError) -> [UInt8]? in try self.getNow(key: key) }
-    }
-
-    public func delete(key: BlobKey) async throws {
-        try await Offload.run { () throws(BlobStoreError) in try self.deleteNow(key: key) }
-    }
-
-    public func exists(key: BlobKey) async throws -> Bool {
-        try await Offload.run { () throws(BlobStoreError) -> Bool in try self.existsNow(key: key) }
-    }
-
-    public func list(prefix: BlobPrefix, after cursor: BlobCursor?, limit: Int) async throws -> BlobPage {
-        try await Offload.run { () throws(BlobStoreError) -> BlobPage in
-            try self.listNow(prefix: prefix, after: cursor, limit: limit)
-        }
-    }
-
-    // MARK: - On the caller's thread (SynchronousBlobStore)
+    // MARK: - On the caller's thread (SynchronousBlobStore; the async calls run these on `Offload`)
 
     public func putNow(key: BlobKey, bytes: [UInt8]) throws(BlobStoreError) {
         let path = self.path(of: key)

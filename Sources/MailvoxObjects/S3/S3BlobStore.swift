@@ -16,7 +16,7 @@ import NIOHTTP1
 /// - Errors never carry the secret key or a signature (see `BlobStoreError`).
 /// - Its core is synchronous (`…Now`), for the blocking threads the store runs on; the async
 ///   `BlobStore` calls run it on `Offload`'s pool.
-public struct S3BlobStore: BlobStore, SynchronousBlobStore {
+public struct S3BlobStore: SynchronousBlobStore {
     public let settings: S3Settings
     private let endpoint: S3Settings.Endpoint
     private let signer: SigV4Signer
@@ -47,30 +47,6 @@ public struct S3BlobStore: BlobStore, SynchronousBlobStore {
         self.signer = SigV4Signer(
             accessKey: settings.accessKey, secretKey: settings.secretKey, region: settings.region, service: "s3")
         self.client = client
-    }
-
-    // MARK: - BlobStore (async callers: each call waits on the blocking pool)
-
-    public func put(key: BlobKey, bytes: [UInt8]) async throws {
-        try await Offload.run { () throws(BlobStoreError) in try self.putNow(key: key, bytes: bytes) }
-    }
-
-    public func get(key: BlobKey) async throws -> [UInt8]? {
-        try await Offload.run { () throws(BlobStoreError) -> [UInt8]? in try self.getNow(key: key) }
-    }
-
-    public func delete(key: BlobKey) async throws {
-        try await Offload.run { () throws(BlobStoreError) in try self.deleteNow(key: key) }
-    }
-
-    public func exists(key: BlobKey) async throws -> Bool {
-        try await Offload.run { () throws(BlobStoreError) -> Bool in try self.existsNow(key: key) }
-    }
-
-    public func list(prefix: BlobPrefix, after cursor: BlobCursor?, limit: Int) async throws -> BlobPage {
-        try await Offload.run { () throws(BlobStoreError) -> BlobPage in
-            try self.listNow(prefix: prefix, after: cursor, limit: limit)
-        }
     }
 
     // MARK: - SynchronousBlobStore (a blocking thread's callers: the store, intake, workers)

@@ -24,6 +24,9 @@ final class ChangeFeed: Sendable {
     /// The folders someone listens to now.
     func subscribedFolders() -> [Int64] { subscribers.withLock { Array($0.keys) } }
 
+    /// Whether someone listens to `folderID` now.
+    func hasSubscribers(_ folderID: Int64) -> Bool { subscribers.withLock { $0[folderID] != nil } }
+
     func publish(_ changes: [FolderChange], folderID: Int64) {
         guard !changes.isEmpty else { return }
         let targets = subscribers.withLock { Array(($0[folderID] ?? [:]).values) }

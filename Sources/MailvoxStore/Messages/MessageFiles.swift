@@ -22,8 +22,8 @@ struct FileRef: Sendable {
 /// object store) before the row that names them commits, and are removed only after the
 /// row's removal committed.
 protocol MessageFiles: Sendable {
-    /// Writes a new message's sealed bytes, which `seal` hands over in pieces; returns its name.
-    func write(_ ref: FileRef, seal: ((Data) throws -> Void) throws -> Void) throws -> String
+    /// Writes a new message's sealed bytes, which `seal` hands over in pieces.
+    func write(_ ref: FileRef, seal: ((Data) throws -> Void) throws -> Void) throws
     /// The name of the row's file as it is now, or nil when it cannot be found.
     func locate(_ ref: FileRef) -> String?
     /// The name the row's file has when nothing went wrong (what a tombstone records for a
@@ -46,12 +46,11 @@ protocol MessageFiles: Sendable {
 }
 
 extension Spool: MessageFiles {
-    func write(_ ref: FileRef, seal: ((Data) throws -> Void) throws -> Void) throws -> String {
+    func write(_ ref: FileRef, seal: ((Data) throws -> Void) throws -> Void) throws {
         let path = expectedName(ref)
         try deliver(mailbox: ref.mailbox, folderID: ref.folderID, fileName: ref.fileName, destination: path) { fd in
             try seal { try DurableFile.writeAll(fd, $0, path: path) }
         }
-        return path
     }
 
     func locate(_ ref: FileRef) -> String? {
@@ -118,12 +117,10 @@ struct ObjectSpool: MessageFiles {
 
     func locate(_ ref: FileRef) -> String? { expectedName(ref) }
 
-    func write(_ ref: FileRef, seal: ((Data) throws -> Void) throws -> Void) throws -> String {
+    func write(_ ref: FileRef, seal: ((Data) throws -> Void) throws -> Void) throws {
         var bytes: [UInt8] = []
         try seal { bytes.append(contentsOf: $0) }
-        let name = expectedName(ref)
-        try blobs.put(try BlobKey(name), bytes)
-        return name
+        try blobs.put(try BlobKey(expectedName(ref)), bytes)
     }
 
     func open(_ ref: FileRef, key: OwnerKey) throws -> SealedFileReader {

@@ -47,7 +47,7 @@ extension MessageStore {
 
     /// Publishes to this process's subscribers of `folderID` what changed since its mark.
     func catchUp(folderID: Int64) throws {
-        guard feed.subscribedFolders().contains(folderID), let mark = heardUpTo.withLock({ $0[folderID] }) else {
+        guard feed.hasSubscribers(folderID), let mark = heardUpTo.withLock({ $0[folderID] }) else {
             return
         }
         let found = try database.read { db -> (FeedMark, [MessageSummary], [(UInt32, UInt64)])? in

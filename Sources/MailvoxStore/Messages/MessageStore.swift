@@ -254,7 +254,7 @@ public final class MessageStore: Sendable {
         let owner = KeyOwner.mailbox(mailbox.rawValue).description
         let fileName = depositID ?? UUID().uuidString.lowercased()
         let inCur = !flags.system.isEmpty
-        _ = try files.write(
+        try files.write(
             FileRef(
                 mailbox: mailbox.rawValue, folderID: folder.id, fileName: fileName, inCur: inCur,
                 letters: flags.system.maildirLetters)
