@@ -48,6 +48,30 @@ public struct QueueFiles: Sendable {
         return data
     }
 
+    /// The name of every sealed file there is (`<id>.mvx`, `notify/<id>.mvx`), sorted; a write
+    /// cut short leaves no name here (a local file appears by rename, an object by its PUT).
+    public func names() throws -> [String] {
+        if let bucket {
+            return try bucket.allKeys(prefix: try BlobPrefix("queue/")).map {
+                String($0.value.dropFirst("queue/".count))
+            }
+            .filter { $0.hasSuffix(".mvx") }.sorted()
+        }
+        var names: [String] = []
+        for folder in ["", "notify/"] {
+            let path = queueDir + "/" + folder
+            guard FileManager.default.fileExists(atPath: path) else { continue }
+            do {
+                for entry in try FileManager.default.contentsOfDirectory(atPath: path) where entry.hasSuffix(".mvx") {
+                    names.append(folder + entry)
+                }
+            } catch {
+                throw PipelineError.io(path: path, reason: error.localizedDescription)
+            }
+        }
+        return names.sorted()
+    }
+
     /// Opens the sealed file `name` with the node key; nil when there is no such file.
     func open(_ name: String, key: OwnerKey) throws -> Data? {
         guard let sealed = try read(name) else { return nil }

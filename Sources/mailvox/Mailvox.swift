@@ -18,7 +18,7 @@ struct Mailvox: AsyncParsableCommand {
             InitCommand.self, ServeCommand.self, MailboxCommand.self, DepositCommand.self, QueueCommand.self,
             TokenCommand.self, AudioCommand.self,
             FsckCommand.self, ExportCommand.self, BackupCommand.self, RestoreCommand.self, KeysCommand.self,
-            DoctorCommand.self, SendmailCommand.self, MaintenanceCommand.self,
+            DoctorCommand.self, SendmailCommand.self, MaintenanceCommand.self, MigrateCommand.self,
         ]
     )
 }

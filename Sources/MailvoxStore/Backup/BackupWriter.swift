@@ -2,12 +2,19 @@ import Foundation
 import GRDB
 import MailvoxCore
 
-/// How far a backup, verification or restore has come, for a progress bar.
+/// How far a backup, verification, restore or migration has come, for a progress bar.
 public struct BackupProgress: Sendable {
     public var phase: String
     public var done: Int
     public var total: Int
     public var bytes: Int64
+
+    public init(phase: String, done: Int, total: Int, bytes: Int64) {
+        self.phase = phase
+        self.done = done
+        self.total = total
+        self.bytes = bytes
+    }
 }
 
 /// What one `mailvox backup` run did.

@@ -31,6 +31,8 @@ protocol MessageFiles: Sendable {
     func expectedName(_ ref: FileRef) -> String
     /// Opens the row's sealed file for reading.
     func open(_ ref: FileRef, key: OwnerKey) throws -> SealedFileReader
+    /// The row's sealed bytes as they are stored, unopened (`mailvox migrate` moves them as they are).
+    func sealedBytes(_ ref: FileRef) throws -> Data
     /// The row's flags changed to those of `ref`: the Maildir spool renames `name` to match; an
     /// object's name carries no flags.
     func reflag(_ name: String, to ref: FileRef) throws
@@ -83,6 +85,17 @@ extension Spool: MessageFiles {
         }
     }
 
+    func sealedBytes(_ ref: FileRef) throws -> Data {
+        guard let path = locate(ref) else {
+            throw MailStoreError.unreadable(
+                path: expectedName(ref), reason: "the index has a row but the spool has no file")
+        }
+        guard let bytes = FileManager.default.contents(atPath: path) else {
+            throw MailStoreError.io(path: path, reason: "cannot read")
+        }
+        return bytes
+    }
+
     func reflag(_ name: String, to ref: FileRef) throws { try rename(from: name, to: expectedName(ref)) }
 
     func duplicate(_ name: String, to ref: FileRef) throws -> String {
@@ -124,11 +137,15 @@ struct ObjectSpool: MessageFiles {
     }
 
     func open(_ ref: FileRef, key: OwnerKey) throws -> SealedFileReader {
+        try SealedFileReader(sealed: try sealedBytes(ref), key: key)
+    }
+
+    func sealedBytes(_ ref: FileRef) throws -> Data {
         let name = expectedName(ref)
         guard let bytes = try blobs.get(try BlobKey(name)) else {
             throw MailStoreError.unreadable(path: name, reason: "the index has a row but the bucket has no object")
         }
-        return try SealedFileReader(sealed: Data(bytes), key: key)
+        return Data(bytes)
     }
 
     func reflag(_ name: String, to ref: FileRef) throws {}
