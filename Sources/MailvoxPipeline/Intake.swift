@@ -60,13 +60,20 @@ public struct Intake: Sendable {
     let directory: Directory
     let queue: JobQueue
     let files: QueueFiles
+    /// Called after each new deposit is recorded: `serve` wakes its deliver workers with it, so
+    /// a deposit through its own doors waits for no poll.
+    let accepted: @Sendable () -> Void
 
     /// `files` defaults to the data dir's `queue/` folder.
-    public init(config: Configuration, directory: Directory, queue: JobQueue, files: QueueFiles? = nil) {
+    public init(
+        config: Configuration, directory: Directory, queue: JobQueue, files: QueueFiles? = nil,
+        accepted: @escaping @Sendable () -> Void = {}
+    ) {
         self.config = config
         self.directory = directory
         self.queue = queue
         self.files = files ?? QueueFiles(queueDir: config.queueDir)
+        self.accepted = accepted
     }
 
     public func deposit(_ request: DepositRequest) throws -> DepositReceipt {
@@ -175,7 +182,9 @@ public struct Intake: Sendable {
                 recipient: try directory.nodePublicKey()))
         let acceptance = try queue.accept(
             depositID: depositID, mailbox: id, idempotencyDigest: digest, bodyDigest: bodyDigest)
-        if acceptance != .accepted(depositID: depositID) {
+        if acceptance == .accepted(depositID: depositID) {
+            accepted()
+        } else {
             // Another door won the race for this key: ours was never recorded.
             try? files.remove(sealedName)
         }

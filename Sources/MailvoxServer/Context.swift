@@ -126,14 +126,14 @@ public struct Context: Sendable {
     /// The sealed deposits and alert copies: `queue/` of the data dir, or of the bucket.
     public var queueFiles: QueueFiles { QueueFiles(queueDir: config.queueDir, bucket: bucket) }
 
-    /// The front doors' shared intake; needs no secret.
-    public func intake() -> Intake {
-        Intake(config: config, directory: directory, queue: jobQueue(), files: queueFiles)
+    /// The front doors' shared intake; needs no secret. `accepted` hears each new deposit.
+    public func intake(accepted: @escaping @Sendable () -> Void = {}) -> Intake {
+        Intake(config: config, directory: directory, queue: jobQueue(), files: queueFiles, accepted: accepted)
     }
 
     /// The email door's path into `intake()` (SMTP, LMTP and `mailvox sendmail`).
-    public func mailGateway(logger: Logger) -> MailGateway {
-        MailGateway(config: config, directory: directory, intake: intake(), logger: logger)
+    public func mailGateway(logger: Logger, accepted: @escaping @Sendable () -> Void = {}) -> MailGateway {
+        MailGateway(config: config, directory: directory, intake: intake(accepted: accepted), logger: logger)
     }
 
     /// The master key, for commands opened with `.masterKey`.

@@ -68,6 +68,8 @@ public struct Server: Sendable {
             : context.config.server.workers == 0
                 ? ProcessInfo.processInfo.activeProcessorCount : context.config.server.workers
         let jobsWaiting = Nudge()
+        // A deposit through this server's own doors wakes its deliver workers at once.
+        let wake: @Sendable () -> Void = { jobsWaiting.nudge() }
         var services: [any Service] = (0..<count).map { index in
             let worker = DeliverWorker(
                 config: context.config, directory: context.directory, store: store, queue: context.jobQueue(),
@@ -146,7 +148,7 @@ public struct Server: Sendable {
                 logger: logger)
             : nil
         let frontDoor = FrontDoor(
-            config: context.config, intake: context.intake(), directory: context.directory,
+            config: context.config, intake: context.intake(accepted: wake), directory: context.directory,
             metrics: { metrics.scrape() }, web: web, logger: logger)
         if let http = try frontDoor.application() { services.append(http) }
         if imap.listen != nil || imap.listenTLS != nil {
@@ -157,14 +159,15 @@ public struct Server: Sendable {
         let smtp = SMTPServer(
             configuration: SMTPServerConfiguration(context.config),
             backend: GatewayBackend(
-                gateway: context.mailGateway(logger: logger), directory: context.directory, auth: context.config.auth,
+                gateway: context.mailGateway(logger: logger, accepted: wake), directory: context.directory,
+                auth: context.config.auth,
                 logger: logger),
             logger: logger)
         if smtp.isEnabled { services.append(ListenerService { try await smtp.run() }) }
         if let dropDir = context.config.intake.dropDir {
             try FileManager.default.createDirectory(atPath: dropDir, withIntermediateDirectories: true)
             let folder = DropFolder(
-                directory: dropDir, keepProcessed: context.config.intake.keepProcessed, intake: context.intake(),
+                directory: dropDir, keepProcessed: context.config.intake.keepProcessed, intake: context.intake(accepted: wake),
                 logger: logger)
             services.append(
                 BlockingLoopService(
