@@ -167,7 +167,8 @@ public struct Server: Sendable {
         if let dropDir = context.config.intake.dropDir {
             try FileManager.default.createDirectory(atPath: dropDir, withIntermediateDirectories: true)
             let folder = DropFolder(
-                directory: dropDir, keepProcessed: context.config.intake.keepProcessed, intake: context.intake(accepted: wake),
+                directory: dropDir, keepProcessed: context.config.intake.keepProcessed,
+                intake: context.intake(accepted: wake),
                 logger: logger)
             services.append(
                 BlockingLoopService(
