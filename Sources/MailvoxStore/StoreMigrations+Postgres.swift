@@ -164,6 +164,7 @@ extension StoreMigrations {
                     PRIMARY KEY (mailbox_id, name)
                 );
                 """
-            )
+            ),
+            ("2-web-sessions", webSessionsSQL(loginType: "CITEXT NOT NULL", blob: "BYTEA")),
         ])
 }

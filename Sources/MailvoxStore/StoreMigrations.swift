@@ -309,5 +309,32 @@ public enum StoreMigrations {
                             """)
                 }
             ),
+            (
+                "12-web-sessions",
+                { db in
+                    // The web inbox's signed-in sessions and sign-ins waiting for their second
+                    // factor, as rows every node of a shared database reads (docs/WEB.md): the
+                    // cookie's token only as its SHA-256. `mailbox.totp_last_step`: the newest
+                    // TOTP time step accepted, so a code is good once on every node.
+                    try db.execute(sql: Self.webSessionsSQL(loginType: "TEXT NOT NULL COLLATE NOCASE", blob: "BLOB"))
+                }
+            ),
         ])
+
+    /// `web_session` and `mailbox.totp_last_step` in either server's types.
+    static func webSessionsSQL(loginType: String, blob: String) -> String {
+        """
+        CREATE TABLE web_session (
+            token_sha256 \(blob) NOT NULL PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('session', 'pending')),
+            login \(loginType) REFERENCES mailbox(id) ON DELETE CASCADE,
+            csrf TEXT NOT NULL,
+            started DOUBLE PRECISION NOT NULL,
+            last_seen DOUBLE PRECISION NOT NULL,
+            attempts BIGINT NOT NULL DEFAULT 0
+        );
+        CREATE INDEX web_session_login ON web_session(login);
+        ALTER TABLE mailbox ADD COLUMN totp_last_step BIGINT;
+        """
+    }
 }

@@ -22,9 +22,12 @@ extension WebInbox {
     }
 
     func profile(_ login: MailboxID, _ record: Mailbox?) -> WebSessions.Profile {
+        Self.profile(login, record, defaultTimezone: config.server.defaultTimezone)
+    }
+
+    static func profile(_ login: MailboxID, _ record: Mailbox?, defaultTimezone: String) -> WebSessions.Profile {
         let zone =
-            record?.timeZone.flatMap(TimeZone.init(identifier:))
-            ?? TimeZone(identifier: config.server.defaultTimezone) ?? .gmt
+            record?.timeZone.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: defaultTimezone) ?? .gmt
         return WebSessions.Profile(name: record?.name ?? login.rawValue, language: record?.language, timeZone: zone)
     }
 
@@ -70,7 +73,7 @@ extension WebInbox {
                     }
                 }
                 loop: for await item in items {
-                    if let cookie, !sessions.isLive(cookie) { break }
+                    if let cookie, await !sessions.isLive(cookie) { break }
                     switch item {
                     case .text(let text): try await writer.write(ByteBuffer(string: text))
                     case .tick: continue

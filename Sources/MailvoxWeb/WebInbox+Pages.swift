@@ -11,7 +11,7 @@ extension WebInbox {
     // MARK: - Signing in and out
 
     func signInPage(_ request: Request, error: String? = nil, status: HTTPResponse.Status = .ok) async -> Response {
-        if identify(request, client: ClientAddress("unknown")) != nil, error == nil {
+        if await identify(request, client: ClientAddress("unknown")) != nil, error == nil {
             return Self.redirect(safeNext(request))
         }
         let language = pages.language(accepting: request.headers[.acceptLanguage])
@@ -60,26 +60,48 @@ extension WebInbox {
                     WebError(status: .internalServerError, code: "internal", message: "sign-in failed"))
             }
             guard secret != nil else {
-                return startSession(login: login, profile: profile, store: store, next: next, client: client)
+                return await startSession(
+                    login: login, profile: profile, store: store, next: next, client: client, language: language)
             }
             // The password was right; the session waits for the authenticator app's code.
-            let pending = sessions.hold(login: login, profile: profile, store: store)
-            return codePage(request, next: next, language: language, pending: pending)
+            do {
+                let pending = try await sessions.hold(login: login, profile: profile, store: store)
+                return codePage(request, next: next, language: language, pending: pending)
+            } catch {
+                return sessionFailure(error, language: language)
+            }
         }
     }
 
     /// A signed-in session: its cookie set, the sign-in cookies cleared, off to `next`.
     func startSession(
-        login: MailboxID, profile: WebSessions.Profile, store: any MailStore, next: String, client: ClientAddress
-    ) -> Response {
+        login: MailboxID, profile: WebSessions.Profile, store: any MailStore, next: String, client: ClientAddress,
+        language: String?
+    ) async -> Response {
         // A new token at every sign-in: a cookie planted before it is worth nothing after.
-        let (token, _) = sessions.start(login: login, profile: profile, store: store)
+        let token: String
+        do {
+            token = try await sessions.start(login: login, profile: profile, store: store)
+        } catch {
+            return sessionFailure(error, language: language)
+        }
         logger.info("web: signed in", metadata: ["login": "\(login)", "client": "\(client)"])
         var headers = HTTPFields()
         headers.append(HTTPField(name: .setCookie, value: Self.cookie(Self.cookieName, token, maxAge: nil)))
         headers.append(HTTPField(name: .setCookie, value: Self.cookie(Self.signInCookieName, "", maxAge: 0)))
         headers.append(HTTPField(name: .setCookie, value: Self.cookie(Self.pendingCookieName, "", maxAge: 0)))
         return Self.redirect(next, headers: headers)
+    }
+
+    /// A sign-in whose session could not be recorded (the database did not answer).
+    func sessionFailure(_ error: any Error, language: String?) -> Response {
+        logger.error("web: a session could not be recorded", metadata: ["error": "\(error)"])
+        let temporary = (error as? any MailvoxFailure)?.isTemporary ?? false
+        return errorPage(
+            nil, language: language,
+            WebError(
+                status: temporary ? .serviceUnavailable : .internalServerError,
+                code: temporary ? "unavailable" : "internal", message: "sign-in failed"))
     }
 
     /// The second step of a sign-in: the form for the authenticator app's code.
@@ -109,7 +131,7 @@ extension WebInbox {
         let expected = request.cookies[Self.signInCookieName]?.value ?? ""
         let next = Self.safePath(form["next"]) ?? "/inbox"
         guard !expected.isEmpty, Secrets.equal((form["csrf"] ?? "").utf8, expected.utf8),
-            let token = request.cookies[Self.pendingCookieName]?.value, let pending = sessions.attempt(token)
+            let token = request.cookies[Self.pendingCookieName]?.value, let pending = await sessions.attempt(token)
         else {
             return await signInPage(request, error: words["error.expired_form"], status: .forbidden)
         }
@@ -117,16 +139,18 @@ extension WebInbox {
         let login = pending.login
         let secret = try? await Offload.run { try messages.secondFactorSecret(mailbox: login) }
         guard let secret: String = secret ?? nil,
-            let step = SecondFactor.step(of: form["code"] ?? "", secret: secret), sessions.use(step: step, login: login)
+            let step = SecondFactor.step(of: form["code"] ?? "", secret: secret),
+            await sessions.use(step: step, login: login)
         else {
             logger.notice("web: a second-factor code was refused", metadata: ["client": "\(client(context))"])
             return codePage(
                 request, next: next, language: pending.profile.language ?? language, pending: nil,
                 error: words["error.code"], status: .unauthorized)
         }
-        sessions.release(token)
-        return startSession(
-            login: login, profile: pending.profile, store: pending.store, next: next, client: client(context))
+        await sessions.release(token)
+        return await startSession(
+            login: login, profile: pending.profile, store: pending.store, next: next, client: client(context),
+            language: pending.profile.language ?? language)
     }
 
     func signOut(_ request: Request, _ context: some RemoteAddressRequestContext) async -> Response {
@@ -134,7 +158,7 @@ extension WebInbox {
         guard let identity = await identify(request, context) else { return Self.redirect("/login", headers: clear) }
         let form = await Self.form(request)
         guard csrfHolds(identity, request: request, form: form ?? [:]) else { return forbiddenPage(identity) }
-        if let cookie = identity.cookie { sessions.end(cookie) }
+        if let cookie = identity.cookie { await sessions.end(cookie) }
         logger.info("web: signed out", metadata: ["login": "\(identity.login)"])
         return Self.redirect("/login", headers: clear)
     }

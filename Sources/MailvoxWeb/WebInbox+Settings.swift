@@ -66,7 +66,7 @@ extension WebInbox {
             return Self.redirect("/settings")
         case "second_factor_confirm":
             guard let secret = session.enrolling, let step = SecondFactor.step(of: code, secret: secret),
-                sessions.use(step: step, login: login)
+                await sessions.use(step: step, login: login)
             else {
                 return await settingsPage(request, context, error: words["error.code"], status: .unprocessableContent)
             }
@@ -81,7 +81,7 @@ extension WebInbox {
         case "second_factor_off":
             let secret = try? await Offload.run { try messages.secondFactorSecret(mailbox: login) }
             guard let secret: String = secret ?? nil, let step = SecondFactor.step(of: code, secret: secret),
-                sessions.use(step: step, login: login)
+                await sessions.use(step: step, login: login)
             else {
                 return await settingsPage(request, context, error: words["error.code"], status: .unprocessableContent)
             }

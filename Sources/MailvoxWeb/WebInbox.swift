@@ -45,8 +45,18 @@ public struct WebInbox: Sendable {
         self.authenticator = authenticator
         self.logger = logger
         self.pages = try WebPages(searchPath: .standard(for: config))
+        let defaultZone = config.server.defaultTimezone
         self.sessions = WebSessions(
-            idle: TimeInterval(config.web.idleTimeoutSeconds), lifetime: TimeInterval(config.web.maxSessionSeconds))
+            directory: directory, idle: TimeInterval(config.web.idleTimeoutSeconds),
+            lifetime: TimeInterval(config.web.maxSessionSeconds),
+            restore: { login in
+                // A session another node (or an earlier run) made: the same profile and store a
+                // sign-in opens, without recording another login.
+                let record = try? await Offload.run { try directory.mailbox(login) }
+                let store = await authenticator.openStore(
+                    for: login, client: ClientAddress("session"), recordingLogin: false)
+                return (Self.profile(login, record, defaultTimezone: defaultZone), store)
+            })
     }
 
     /// Adds the pages, the API and the static files to `router`.
@@ -181,12 +191,12 @@ public struct WebInbox: Sendable {
     }
 
     func identify(_ request: Request, _ context: some RemoteAddressRequestContext) async -> Identity? {
-        identify(request, client: client(context))
+        await identify(request, client: client(context))
     }
 
-    func identify(_ request: Request, client: ClientAddress) -> Identity? {
+    func identify(_ request: Request, client: ClientAddress) async -> Identity? {
         guard let cookie = request.cookies[Self.cookieName]?.value, !cookie.isEmpty,
-            let session = sessions.find(cookie)
+            let session = await sessions.find(cookie)
         else { return nil }
         return Identity(
             login: session.login, profile: session.profile, store: session.store, session: session, cookie: cookie,

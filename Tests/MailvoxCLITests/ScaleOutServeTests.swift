@@ -178,6 +178,39 @@ import Testing
     /// The bucket does not answer: every door refuses with a temporary error and nothing is
     /// recorded — HTTP 503 `unavailable` with Retry-After, LMTP 451, `mailvox deposit` exit 1 —
     /// and `/readyz` takes the node out of rotation.
+    /// A web session lives in the shared database: signed in on node 1, it works on node 2
+    /// (behind a TCP load balancer a browser lands anywhere); signed out on node 2, node 1 refuses
+    /// it at once.
+    @Test func aWebSessionMadeOnOneNodeIsGoodOnEveryOther() throws {
+        var nodes = try Self.cluster(2, runJobs: [false, false])
+        _ = try Self.addMailbox(nodes[0].cli)
+        try Self.start(&nodes)
+        defer { Self.stop(nodes) }
+        let jar = ["-b", nodes[0].cli.directory + "/web.cookies", "-c", nodes[0].cli.directory + "/web.cookies"]
+        let page = try nodes[0].curl(jar + ["\(nodes[0].base)/login"])
+        let formToken = try #require(page.body.firstMatch(of: /name="csrf" value="([^"]+)"/).map { String($0.1) })
+        let signedIn = try nodes[0].curl(
+            jar + [
+                "--data-urlencode", "csrf=\(formToken)", "--data-urlencode", "mailbox=1000", "--data-urlencode",
+                "password=long-enough-1", "\(nodes[0].base)/login",
+            ])
+        #expect(signedIn.status == 303, "\(signedIn.body)")
+        let jarText = try String(contentsOfFile: nodes[0].cli.directory + "/web.cookies", encoding: .utf8)
+        let cookie = try #require(
+            jarText.split(separator: "\n").first { $0.contains("\t__Host-mailvox\t") }?.split(separator: "\t").last
+                .map(String.init))
+
+        let elsewhere = try nodes[1].curl(jar + ["\(nodes[1].base)/api/v1/session"])
+        #expect(elsewhere.status == 200, "\(elsewhere.body)")
+        let csrf = try #require(elsewhere.body.firstMatch(of: /"csrf_token" *: *"([^"]+)"/).map { String($0.1) })
+        #expect(try nodes[1].curl(jar + ["\(nodes[1].base)/inbox"]).status == 200)
+
+        let signedOut = try nodes[1].curl(jar + ["--data-urlencode", "csrf=\(csrf)", "\(nodes[1].base)/logout"])
+        #expect(signedOut.status == 303)
+        let after = try nodes[0].curl(["-H", "Cookie: __Host-mailvox=\(cookie)", "\(nodes[0].base)/api/v1/session"])
+        #expect(after.status == 401, "\(after.body)")
+    }
+
     @Test func aBucketOutOfReachRefusesDepositsAtEveryDoor() throws {
         var nodes = try Self.cluster(1, runJobs: [true])
         let lmtp = Subprocess.freePort()

@@ -5,6 +5,7 @@ import MailvoxDatabase
 import MailvoxPostgres
 import MailvoxStore
 import MailvoxTestSupport
+import Synchronization
 import Testing
 
 /// The directory where several nodes share one PostgreSQL database: what SQLite's single
@@ -45,6 +46,48 @@ import Testing
             try db.one("SELECT highest FROM uid_validity_issued")?.get("highest", as: Int64.self)
         }
         #expect(highest == validities.max())
+    }
+
+    /// A TOTP code is good once across every node, and a sign-in waiting for its code takes
+    /// five codes in all however many nodes it is tried on: both are one conditional statement.
+    @Test func secondFactorStepsAndCodeAttemptsHoldAcrossNodes() throws {
+        let server = try PostgresServer.shared
+        let url = server.url(database: try server.createDatabase())
+        let setup = try PostgresDatabase(settings: PostgresSettings(url: url, poolSize: 1))
+        defer { setup.close() }
+        try PostgresMigrator.migrate(setup, sets: [StoreMigrations.postgres])
+        let first = Directory(database: setup, hasher: PasswordHasher(logN: 8, blockSize: 8, parallelism: 1))
+        let login = MailboxID("Grace")!
+        try first.addMailbox(
+            id: login, settings: MailboxSettings(name: "Grace"), password: "long-enough", master: .generate())
+        let key = Data(repeating: 7, count: 32)
+        try first.insertWebSession(key: key, kind: .pending, login: login, csrf: "", now: Date().timeIntervalSince1970)
+        let nodes = try (0..<4).map { _ in try PostgresDatabase(settings: PostgresSettings(url: url, poolSize: 2)) }
+        defer { nodes.forEach { $0.close() } }
+        let accepted = Mutex(0)
+        let attempts = Mutex(0)
+        let failures = ConcurrentFailures()
+        let databases = nodes
+        DispatchQueue.concurrentPerform(iterations: 4) { node in
+            let directory = Directory(database: databases[node])
+            for _ in 0..<5 {
+                do {
+                    if try directory.useSecondFactorStep(59_000_000, login: MailboxID("grace")!) {
+                        accepted.withLock { $0 += 1 }
+                    }
+                    if try directory.attemptPendingSignIn(key: key, limit: 5, since: 0) != nil {
+                        attempts.withLock { $0 += 1 }
+                    }
+                } catch { failures.record(error) }
+            }
+        }
+        #expect(failures.all.isEmpty, "\(failures.all)")
+        #expect(accepted.withLock { $0 } == 1, "one code, one sign-in")
+        #expect(attempts.withLock { $0 } == 5)
+        #expect(try first.useSecondFactorStep(59_000_000, login: login) == false)
+        #expect(try first.useSecondFactorStep(58_999_999, login: login) == false, "an older step is never good again")
+        #expect(try first.useSecondFactorStep(59_000_001, login: login))
+        #expect(try first.webSession(key: key) == nil, "a sign-in out of codes is gone")
     }
 
     /// Mailbox ids are citext: every lookup, membership and token finds a mailbox whatever the

@@ -75,8 +75,11 @@ public struct DirectoryAuthenticator: Authenticator {
     /// The store a login of `canonical` from `client` works in, once its credentials (a
     /// password, or a web session or personal token that one made) are proven: its own mailbox,
     /// and under `Shared/` every department it is a member of. Records the login in the audit
-    /// logs that keep one.
-    public func openStore(for canonical: MailboxID, client: ClientAddress) async -> any MailStore {
+    /// logs that keep one, unless `recordingLogin` is false (a web session opened again on
+    /// another node: the same sign-in, already recorded).
+    public func openStore(
+        for canonical: MailboxID, client: ClientAddress, recordingLogin: Bool = true
+    ) async -> any MailStore {
         let actor = "\(canonical.rawValue) from \(client)"
         let auditor = MailboxStore.Auditor(login: canonical.rawValue, address: client.rawValue)
         // A department's audit log names every login into it: its own, and each member's.
@@ -84,15 +87,18 @@ public struct DirectoryAuthenticator: Authenticator {
         let audited =
             await
             (try? Offload.run { () throws -> Bool in
-                let departments = try directory.sharedMailboxes(of: canonical)
-                for department in departments {
-                    try? store.recordAudit(
-                        mailbox: department.id,
-                        AuditEntry(actor: auditor.login, address: auditor.address, action: "login"))
+                if recordingLogin {
+                    for department in try directory.sharedMailboxes(of: canonical) {
+                        try? store.recordAudit(
+                            mailbox: department.id,
+                            AuditEntry(actor: auditor.login, address: auditor.address, action: "login"))
+                    }
                 }
                 guard try directory.hasMembers(canonical) else { return false }
-                try? store.recordAudit(
-                    mailbox: canonical, AuditEntry(actor: auditor.login, address: auditor.address, action: "login"))
+                if recordingLogin {
+                    try? store.recordAudit(
+                        mailbox: canonical, AuditEntry(actor: auditor.login, address: auditor.address, action: "login"))
+                }
                 return true
             }) ?? false
         return NamespaceStore(
