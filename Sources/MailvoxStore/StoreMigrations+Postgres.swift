@@ -165,6 +165,6 @@ extension StoreMigrations {
                 );
                 """
             ),
-            ("2-web-sessions", webSessionsSQL(loginType: "CITEXT NOT NULL", blob: "BYTEA")),
+            ("2-shared-logins", sharedLoginsSQL(loginType: "CITEXT NOT NULL", blob: "BYTEA")),
         ])
 }

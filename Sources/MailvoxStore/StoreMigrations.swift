@@ -310,19 +310,22 @@ public enum StoreMigrations {
                 }
             ),
             (
-                "12-web-sessions",
+                "12-shared-logins",
                 { db in
-                    // The web inbox's signed-in sessions and sign-ins waiting for their second
-                    // factor, as rows every node of a shared database reads (docs/WEB.md): the
-                    // cookie's token only as its SHA-256. `mailbox.totp_last_step`: the newest
-                    // TOTP time step accepted, so a code is good once on every node.
-                    try db.execute(sql: Self.webSessionsSQL(loginType: "TEXT NOT NULL COLLATE NOCASE", blob: "BLOB"))
+                    // What logins leave behind, as rows every node of a shared database reads:
+                    // the web inbox's signed-in sessions and sign-ins waiting for their second
+                    // factor (docs/WEB.md; the cookie's token only as its SHA-256);
+                    // `mailbox.totp_last_step`, the newest TOTP time step accepted, so a code is
+                    // good once on every node; and `auth_failure`, the password failures counted
+                    // per key (its SHA-256: no client address on disk), so a lockout holds on
+                    // every node.
+                    try db.execute(sql: Self.sharedLoginsSQL(loginType: "TEXT NOT NULL COLLATE NOCASE", blob: "BLOB"))
                 }
             ),
         ])
 
-    /// `web_session` and `mailbox.totp_last_step` in either server's types.
-    static func webSessionsSQL(loginType: String, blob: String) -> String {
+    /// `web_session`, `mailbox.totp_last_step` and `auth_failure` in either server's types.
+    static func sharedLoginsSQL(loginType: String, blob: String) -> String {
         """
         CREATE TABLE web_session (
             token_sha256 \(blob) NOT NULL PRIMARY KEY,
@@ -335,6 +338,12 @@ public enum StoreMigrations {
         );
         CREATE INDEX web_session_login ON web_session(login);
         ALTER TABLE mailbox ADD COLUMN totp_last_step BIGINT;
+        CREATE TABLE auth_failure (
+            key_sha256 TEXT NOT NULL PRIMARY KEY,
+            failures BIGINT NOT NULL,
+            last DOUBLE PRECISION NOT NULL
+        );
+        CREATE INDEX auth_failure_last ON auth_failure(last);
         """
     }
 }

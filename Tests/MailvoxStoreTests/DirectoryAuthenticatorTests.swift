@@ -16,6 +16,36 @@ import Testing
         return false
     }
 
+    /// On a shared database a lockout earned on one node holds on the others: two
+    /// authenticators (two nodes' counters) over one PostgreSQL database. The failures are kept
+    /// under their keys' SHA-256, never the client's address.
+    @Test func aLockoutEarnedOnOneNodeHoldsOnAnother() async throws {
+        let fixture = try StoreFixture(.postgres)
+        let auth = Configuration.Auth(maxFailures: 2, lockoutSeconds: 60)
+        let directory = fixture.directoryFixture.directory
+        let nodeA = DirectoryAuthenticator(directory: directory, store: fixture.store, limits: .default, auth: auth)
+        let nodeB = DirectoryAuthenticator(directory: directory, store: fixture.store, limits: .default, auth: auth)
+        for _ in 0..<2 {
+            #expect(!Self.succeeded(await nodeA.authenticate(mailbox: "1000", password: "bad", client: Self.office)))
+        }
+        guard
+            case .failure(let delay) = await nodeB.authenticate(
+                mailbox: "1000", password: "correct-horse", client: Self.office)
+        else {
+            Issue.record("node B let in a (mailbox, address) node A locked")
+            return
+        }
+        #expect(delay > .seconds(1))
+        #expect(
+            Self.succeeded(
+                await nodeB.authenticate(mailbox: "1000", password: "correct-horse", client: Self.elsewhere)),
+            "the owner elsewhere is not locked out")
+        let stored = try fixture.directoryFixture.sql.read { db in
+            try db.rows("SELECT key_sha256 FROM auth_failure").map { try $0.get("key_sha256", as: String.self) }
+        }
+        #expect(stored.count == 2 && stored.allSatisfy { $0.count == 64 && !$0.contains("192.0.2.1") }, "\(stored)")
+    }
+
     @Test func loginsAreCountedPerMailboxAndAddress() async throws {
         let fixture = try StoreFixture()
         let authenticator = DirectoryAuthenticator(

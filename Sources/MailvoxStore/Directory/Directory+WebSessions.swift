@@ -1,5 +1,6 @@
 import Foundation
 import MailvoxCore
+import MailvoxCrypto
 import MailvoxDatabase
 
 /// One row of `web_session`: a signed-in session or a sign-in waiting for its second factor.
@@ -31,7 +32,7 @@ public struct WebSessionRecord: Sendable, Equatable {
     }
 }
 
-/// The web inbox's sessions in the database (`store.12-web-sessions`), so a session made on one
+/// The web inbox's sessions in the database (`store.12-shared-logins`), so a session made on one
 /// node is good on every node of a shared database and survives a restart. Rows are named by
 /// the SHA-256 of the cookie's token; the token itself is never stored.
 extension Directory {
@@ -107,6 +108,62 @@ extension Directory {
             try db.execute(
                 "UPDATE mailbox SET totp_last_step = ? WHERE id = ? AND (totp_last_step IS NULL OR totp_last_step < ?)",
                 [.integer(step), .text(login.rawValue), .integer(step)]) == 1
+        }
+    }
+}
+
+/// Password failures in the database (`auth_failure`), so a lockout earned on one node holds on
+/// every node of a shared database (`DirectoryAuthenticator`). Keys are stored as their SHA-256:
+/// they name client addresses.
+extension Directory {
+    /// Whether logins on this database may come through other nodes too (PostgreSQL), so what
+    /// a login leaves behind — failures above all — must be counted in the database.
+    public var isShared: Bool { database.dialect == .postgres }
+
+    static func failureKey(_ name: String) -> String { Hashing.sha256(Data(name.utf8)).lowercaseHex }
+
+    /// The failures counted against each of `keys` whose last failure is at or after `since`.
+    public func authFailures(_ keys: [String], since: Double) throws -> [String: Int] {
+        let hashed = Dictionary(keys.map { (Self.failureKey($0), $0) }, uniquingKeysWith: { first, _ in first })
+        return try database.read { db in
+            var found: [String: Int] = [:]
+            let rows = try db.rows(
+                """
+                SELECT key_sha256, failures FROM auth_failure
+                WHERE key_sha256 IN (\(hashed.keys.map { _ in "?" }.joined(separator: ", "))) AND last >= ?
+                """, hashed.keys.map { .text($0) } + [.real(since)])
+            for row in rows {
+                if let name = hashed[try row.get("key_sha256")] {
+                    found[name] = Int(try row.get("failures", as: Int64.self))
+                }
+            }
+            return found
+        }
+    }
+
+    /// Counts one failure against each of `keys` at `now`, starting afresh for a key whose last
+    /// failure was before `since`, and drops rows older than that.
+    public func recordAuthFailure(_ keys: [String], now: Double, since: Double) throws {
+        try database.write { db in
+            for key in keys {
+                try db.execute(
+                    """
+                    INSERT INTO auth_failure (key_sha256, failures, last) VALUES (?, 1, ?)
+                    ON CONFLICT (key_sha256) DO UPDATE SET
+                        failures = CASE WHEN auth_failure.last < ? THEN 1 ELSE auth_failure.failures + 1 END,
+                        last = excluded.last
+                    """, [.text(Self.failureKey(key)), .real(now), .real(since)])
+            }
+            try db.execute("DELETE FROM auth_failure WHERE last < ?", [.real(since)])
+        }
+    }
+
+    /// Forgets the failures of `keys` (a success proves the client knows the secret).
+    public func forgetAuthFailures(_ keys: [String]) throws {
+        try database.write { db in
+            for key in keys {
+                try db.execute("DELETE FROM auth_failure WHERE key_sha256 = ?", [.text(Self.failureKey(key))])
+            }
         }
     }
 }

@@ -8,6 +8,8 @@ import MailvoxCrypto
 ///
 /// An attempt counts as a failure from the moment it starts and is refunded on success, so
 /// passwords sent in parallel on many connections get no more checks than sent one by one.
+/// On a shared database (several nodes) finished failures are also counted in `auth_failure`,
+/// and a key locked there is refused on every node; attempts in flight are counted per node.
 /// An unknown mailbox costs the same scrypt work as a wrong password, so timing does not
 /// tell which ids exist; and while a key is locked no password is checked at all.
 public struct DirectoryAuthenticator: Authenticator {
@@ -45,12 +47,19 @@ public struct DirectoryAuthenticator: Authenticator {
 
     public func authenticate(mailbox: String, password: String, client: ClientAddress) async -> AuthenticationResult {
         let keys = keys(mailbox: mailbox, client: client)
+        let directory = self.directory
+        // On a shared database the failures other nodes saw count too (docs/SCALE-OUT.md).
+        let shared = directory.isShared ? await sharedFailures(keys) : [:]
+        if let (delay, locked) = sharedRefusal(keys, shared) {
+            // Only the locked keys' lockout is extended, as the node's own counter does.
+            await recordShared(locked)
+            return .failure(delay: delay)
+        }
         let attempt: FailureCounter.Attempt
         switch failures.begin(keys) {
         case .refused(let delay): return .failure(delay: delay)
         case .admitted(let admitted): attempt = admitted
         }
-        let directory = self.directory
         let id = MailboxID(mailbox)
         let canonical: MailboxID? = await {
             guard let id else {
@@ -65,11 +74,44 @@ public struct DirectoryAuthenticator: Authenticator {
                 return try directory.verifyPassword(record.id, password: password) ? record.id : nil
             }
         }()
-        guard let canonical else { return .failure(delay: failures.failed(attempt)) }
+        guard let canonical else {
+            let delay = failures.failed(attempt)
+            if directory.isShared { await recordShared(keys) }
+            return .failure(delay: delay)
+        }
         // Only the (mailbox, address) failures are forgiven: knowing this mailbox's password
         // says nothing about the other mailboxes tried from the same address.
         failures.succeeded(attempt, forgetting: [keys[0].name])
+        if shared[keys[0].name] != nil {
+            _ = try? await Offload.run { try directory.forgetAuthFailures([keys[0].name]) }
+        }
         return .success(await openStore(for: canonical, client: client))
+    }
+
+    // MARK: - Failures counted in a shared database
+
+    /// The failures counted in the database against `keys` within the lockout. A database that
+    /// does not answer counts none: this node's own counter still holds.
+    private func sharedFailures(_ keys: [FailureCounter.Key]) async -> [String: Int] {
+        let (directory, since) = (self.directory, Date().timeIntervalSince1970 - failures.lockoutSeconds)
+        return (try? await Offload.run { try directory.authFailures(keys.map(\.name), since: since) }) ?? [:]
+    }
+
+    /// The delay of a refusal and the keys locked by failures counted on any node; nil when
+    /// none is.
+    private func sharedRefusal(
+        _ keys: [FailureCounter.Key], _ shared: [String: Int]
+    ) -> (Duration, [FailureCounter.Key])? {
+        let locked = keys.filter { key in shared[key.name].map { $0 >= key.maxFailures } ?? false }
+        guard !locked.isEmpty else { return nil }
+        let delay = locked.map { failures.delay(afterFailures: shared[$0.name, default: 0] + 1, limit: $0.maxFailures) }
+        return (delay.max() ?? failures.baseDelay, locked)
+    }
+
+    private func recordShared(_ keys: [FailureCounter.Key]) async {
+        let (directory, now) = (self.directory, Date().timeIntervalSince1970)
+        let since = now - failures.lockoutSeconds
+        _ = try? await Offload.run { try directory.recordAuthFailure(keys.map(\.name), now: now, since: since) }
     }
 
     /// The store a login of `canonical` from `client` works in, once its credentials (a
