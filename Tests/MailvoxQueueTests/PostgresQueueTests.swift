@@ -97,7 +97,10 @@ private final class Results<T>: @unchecked Sendable {
             return try PostgresMigrator.migrate(database, sets: [StoreMigrations.postgres, QueueMigrations.postgres])
         }
         let applied = try results.flatMap { try $0.get() }
-        let all = ["store.1-schema", "queue.1-jobs", "queue.2-alerts", "queue.3-body-digest", "queue.4-mailbox-keys"]
+        let all = [
+            "store.1-schema", "store.2-shared-logins", "queue.1-jobs", "queue.2-alerts", "queue.3-body-digest",
+            "queue.4-mailbox-keys",
+        ]
         #expect(applied.sorted() == all.sorted())
         let database = try PostgresDatabase(settings: PostgresSettings(url: url, poolSize: 1))
         #expect(try PostgresMigrator.appliedMigrations(database) == all)

@@ -16,6 +16,12 @@ public struct GRDBDatabase: SQLDatabase {
     public func write<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
         try pool.write { db in try body(GRDBConnection(db: db)) }
     }
+
+    /// Without a transaction: GRDB prepares BEGIN and COMMIT anew each time, which cost more
+    /// than a lookup by key.
+    public func readStatement<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
+        try pool.unsafeRead { db in try body(GRDBConnection(db: db)) }
+    }
 }
 
 /// One GRDB database handle inside `read` or `write`. Statements are cached per connection,

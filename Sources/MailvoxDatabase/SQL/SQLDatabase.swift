@@ -40,4 +40,12 @@ public protocol SQLDatabase: Sendable {
     func read<T>(_ body: (any SQLConnection) throws -> T) throws -> T
     /// Runs `body` as one transaction: committed when it returns, rolled back when it throws.
     func write<T>(_ body: (any SQLConnection) throws -> T) throws -> T
+    /// Runs `body`, which reads with one statement: a statement is its own snapshot, so no
+    /// transaction is opened around it (on PostgreSQL that saves the BEGIN and COMMIT round
+    /// trips, two of a lookup's three). Never for a body of several statements that must agree.
+    func readStatement<T>(_ body: (any SQLConnection) throws -> T) throws -> T
+}
+
+extension SQLDatabase {
+    public func readStatement<T>(_ body: (any SQLConnection) throws -> T) throws -> T { try read(body) }
 }

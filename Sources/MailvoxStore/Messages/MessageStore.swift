@@ -14,9 +14,6 @@ import Synchronization
 /// deleted except through `expunge`, whose tombstones make the unlink survive a crash.
 public final class MessageStore: Sendable {
     let database: any SQLDatabase
-    /// The SQLite pool under `database`, when it is one: delivery and the audit log read one
-    /// statement outside a transaction there (`singleRead`).
-    private let pool: DatabasePool?
     /// The Maildir spool or the bucket's objects (`MessageFiles`).
     let files: any MessageFiles
     private let masterKey: MasterKey
@@ -38,7 +35,6 @@ public final class MessageStore: Sendable {
     /// `objects` as objects of that blob store (`[blobs] backend = "s3"`).
     public init(database: any SQLDatabase, spoolDir: String, objects: BlockingBlobs? = nil, masterKey: MasterKey) {
         self.database = database
-        self.pool = (database as? GRDBDatabase)?.pool
         self.files = objects.map { ObjectSpool(blobs: $0) } ?? Spool(root: spoolDir)
         self.masterKey = masterKey
     }
@@ -48,13 +44,9 @@ public final class MessageStore: Sendable {
         self.init(database: GRDBDatabase(database), spoolDir: spoolDir, masterKey: masterKey)
     }
 
-    /// Runs `body`, whose one SELECT is its own snapshot: on SQLite without a transaction (GRDB
-    /// prepares BEGIN and COMMIT anew each time, which cost more than the lookup); on
-    /// PostgreSQL in a read transaction.
-    func singleRead<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
-        if let pool { return try pool.unsafeRead { db in try body(GRDBConnection(db: db)) } }
-        return try database.read(body)
-    }
+    /// Runs `body`, whose one SELECT is its own snapshot, outside a transaction
+    /// (`SQLDatabase.readStatement`).
+    func singleRead<T>(_ body: (any SQLConnection) throws -> T) throws -> T { try database.readStatement(body) }
 
     // MARK: - Folders
 
@@ -148,7 +140,7 @@ public final class MessageStore: Sendable {
     /// On PostgreSQL the write reads the folder `FOR UPDATE`, so a session on another node
     /// claiming at once waits for this commit and finds the UIDs claimed.
     public func claimRecent(mailbox: MailboxID, folder name: String) throws -> Range<UInt32> {
-        let seen = try database.read { db in try Self.folder(db, mailbox: mailbox, name: name) }
+        let seen = try singleRead { db in try Self.folder(db, mailbox: mailbox, name: name) }
         if seen.firstRecentUID >= seen.uidNext { return seen.uidNext..<seen.uidNext }
         return try database.write { db in
             let folder = try Self.folder(db, mailbox: mailbox, name: name, locking: true)
@@ -616,7 +608,7 @@ public final class MessageStore: Sendable {
 
     /// Committed changes to `folder` from now on.
     public func changes(mailbox: MailboxID, folder name: String) throws -> AsyncStream<FolderChange> {
-        let folder = try database.read { db in try Self.folder(db, mailbox: mailbox, name: name) }
+        let folder = try singleRead { db in try Self.folder(db, mailbox: mailbox, name: name) }
         heardUpTo.withLock { marks in
             if marks[folder.id] == nil {
                 marks[folder.id] = FeedMark(modseq: folder.highestModseq, uidNext: folder.uidNext)
@@ -716,6 +708,9 @@ public final class MessageStore: Sendable {
 
     /// The columns `summary(columns:)` reads, in its order.
     static let summaryColumns = "uid, modseq, flags, keywords, size, internal_date"
+    /// The same, named by table, for a statement that joins `folder`.
+    static let summaryColumnsOfMessage =
+        "message.uid, message.modseq, message.flags, message.keywords, message.size, message.internal_date"
 
     /// A summary from a row selecting exactly `summaryColumns`: by position, because looking
     /// columns up by name costs a lowercased copy of each name per row (SELECT and FETCH run

@@ -7,27 +7,50 @@ import Synchronization
 
 extension MessageStore {
     /// SELECT: the folder's counters and every summary, from one read transaction.
+    /// The folder and every message in it, from one snapshot: two statements, the counts of
+    /// the status taken from the messages read (a SELECT's whole need).
     public func snapshot(mailbox: MailboxID, folder name: String) throws -> FolderSnapshot {
         try database.read { db in
-            let status = try Self.status(db, mailbox: mailbox, name: name)
-            let messages = try Self.summaries(db, folderID: try Self.folder(db, mailbox: mailbox, name: name).id)
-            return FolderSnapshot(status: status, messages: messages)
+            let folder = try Self.folder(db, mailbox: mailbox, name: name)
+            let messages = try Self.summaries(db, folderID: folder.id)
+            return FolderSnapshot(status: Self.status(folder, messages: messages), messages: messages)
         }
     }
 
-    /// Summaries of those `uids` that exist, ascending.
+    /// A folder's status counted from its messages, as `status(_:mailbox:name:)` counts in SQL.
+    static func status(_ folder: FolderRow, messages: [MessageSummary]) -> FolderStatus {
+        var (unseen, size, recent, deleted, deletedSize) = (0, 0, 0, 0, 0)
+        for message in messages {
+            size += message.size
+            if !message.flags.system.contains(.seen) { unseen += 1 }
+            if message.uid >= folder.firstRecentUID { recent += 1 }
+            if message.flags.system.contains(.deleted) {
+                deleted += 1
+                deletedSize += message.size
+            }
+        }
+        return FolderStatus(
+            name: folder.name, specialUse: folder.specialUse, uidValidity: folder.uidValidity,
+            uidNext: folder.uidNext, highestModseq: folder.highestModseq, messages: messages.count, unseen: unseen,
+            size: size, firstRecentUID: folder.firstRecentUID, recent: recent, deleted: deleted,
+            deletedSize: deletedSize, readOnly: folder.name == FolderInfo.recentlyDeleted)
+    }
+
+    /// Summaries of those `uids` that exist, ascending: one statement joining the folder by
+    /// name (a FETCH's per-command read; on PostgreSQL one round trip).
     public func summaries(mailbox: MailboxID, folder name: String, uids: [UInt32]) throws -> [MessageSummary] {
         guard let low = uids.min(), let high = uids.max() else { return [] }
         let wanted = Set(uids)
-        return try database.read { db in
-            let folder = try Self.folder(db, mailbox: mailbox, name: name)
-            return try db.rows(
+        let rows = try singleRead { db in
+            try db.rows(
                 """
-                SELECT \(Self.summaryColumns) FROM message
-                WHERE folder_id = ? AND uid BETWEEN ? AND ? ORDER BY uid
-                """, sqlValues(folder.id, Int64(low), Int64(high))
-            ).map { Self.summary(columns: $0) }.filter { wanted.contains($0.uid) }
+                SELECT \(Self.summaryColumnsOfMessage) FROM message JOIN folder ON folder.id = message.folder_id
+                WHERE folder.mailbox_id = ? AND folder.name = ? AND message.uid BETWEEN ? AND ? ORDER BY message.uid
+                """, sqlValues(mailbox.rawValue, name, Int64(low), Int64(high)))
         }
+        // No row: no such message, or no such folder, which is an error of its own.
+        if rows.isEmpty { _ = try singleRead { db in try Self.folder(db, mailbox: mailbox, name: name) } }
+        return rows.map { Self.summary(columns: $0) }.filter { wanted.contains($0.uid) }
     }
 
     /// ENVELOPE, BODYSTRUCTURE and layout from the sealed metadata; parsed from the message
