@@ -609,12 +609,19 @@ public final class MessageStore: Sendable {
     /// Committed changes to `folder` from now on.
     public func changes(mailbox: MailboxID, folder name: String) throws -> AsyncStream<FolderChange> {
         let folder = try singleRead { db in try Self.folder(db, mailbox: mailbox, name: name) }
-        heardUpTo.withLock { marks in
+        // The mark and the subscription are made under one lock, so the pruning of another
+        // subscriber never takes the mark of a folder between the two.
+        return heardUpTo.withLock { marks in
+            // Marks of folders nobody listens to any more are dropped once they outnumber the
+            // live ones: a node up for months has opened more folders than it holds in mind.
+            if marks.count > 64 + 2 * feed.subscribedFolders().count {
+                marks = marks.filter { feed.hasSubscribers($0.key) }
+            }
             if marks[folder.id] == nil {
                 marks[folder.id] = FeedMark(modseq: folder.highestModseq, uidNext: folder.uidNext)
             }
+            return feed.subscribe(folderID: folder.id)
         }
-        return feed.subscribe(folderID: folder.id)
     }
 
     // MARK: - Maintenance
