@@ -1,20 +1,15 @@
 import Foundation
-import GRDB
 import MailvoxCore
 import MailvoxCrypto
+import MailvoxDatabase
 import MailvoxStore
 import Testing
 
 /// The per-mailbox audit log (#16): entries read back as recorded, nothing of them but the time
 /// is in the clear, `since` and the purge go by that time, a hold keeps everything, and only
-/// the master key the mailbox's key is wrapped under opens them.
+/// the master key the mailbox's key is wrapped under opens them. On SQLite and on PostgreSQL.
 @Suite struct AuditLogTests {
-    let fixture: StoreFixture
-    var store: MessageStore { fixture.store }
-    var mailbox: MailboxID { fixture.mailbox }
-    var database: DatabasePool { fixture.directoryFixture.database }
-
-    init() throws { fixture = try StoreFixture() }
+    static let backends: [Backend] = [.sqlite, .postgres]
 
     static let start = Date(timeIntervalSince1970: 1_800_000_000.25)
 
@@ -27,7 +22,9 @@ import Testing
             at: start + offset, actor: "2000", address: "192.0.2.7", action: action, folder: folder, detail: detail)
     }
 
-    @Test func recordedEntriesReadBackInOrder() throws {
+    @Test(arguments: Self.backends) func recordedEntriesReadBackInOrder(_ backend: Backend) throws {
+        let fixture = try StoreFixture(backend)
+        let (store, mailbox) = (fixture.store, fixture.mailbox)
         let entries = [
             Self.entry("login", at: 0, folder: nil),
             Self.entry("open", at: 1),
@@ -46,7 +43,9 @@ import Testing
 
     /// Ids are unique regardless of case: the log is the mailbox's however its id is typed, and
     /// its entries are sealed for the id as created (the owner its key was wrapped for).
-    @Test func theIdInAnotherCaseFindsTheSameLog() throws {
+    @Test(arguments: Self.backends) func theIdInAnotherCaseFindsTheSameLog(_ backend: Backend) throws {
+        let fixture = try StoreFixture(backend)
+        let (store, mailbox) = (fixture.store, fixture.mailbox)
         try fixture.directoryFixture.add("Sales")
         try store.recordAudit(mailbox: MailboxID("SALES")!, Self.entry("open", at: 0))
         #expect(try store.auditEntries(mailbox: MailboxID("sales")!, since: nil) == [Self.entry("open", at: 0)])
@@ -54,16 +53,18 @@ import Testing
 
     /// Only `at` is in the clear: the sealed blob names neither who, nor where from, nor the
     /// folder, nor what was done.
-    @Test func nothingButTheTimeIsInTheClear() throws {
+    @Test(arguments: Self.backends) func nothingButTheTimeIsInTheClear(_ backend: Backend) throws {
+        let fixture = try StoreFixture(backend)
+        let (store, mailbox) = (fixture.store, fixture.mailbox)
         let entry = AuditEntry(
             at: Self.start, actor: "member-2000", address: "198.51.100.23", action: "expunge", folder: "Orders-2026",
             detail: "uids 17,18")
         try store.recordAudit(mailbox: mailbox, entry)
         let row = try #require(
-            try database.read { db in try Row.fetchOne(db, sql: "SELECT mailbox_id, at, entry FROM audit") })
-        #expect(row["mailbox_id"] as String == "1000")
-        #expect(row["at"] as Int64 == 1_800_000_000)
-        let blob: Data = row["entry"]
+            try fixture.directoryFixture.sql.read { db in try db.one("SELECT mailbox_id, at, entry FROM audit") })
+        #expect(try row.get("mailbox_id", as: String.self) == "1000")
+        #expect(try row.get("at", as: Int64.self) == 1_800_000_000)
+        let blob: Data = try row.get("entry")
         #expect(blob.starts(with: Data("MVX1".utf8)))
         for text in ["member-2000", "198.51.100.23", "expunge", "Orders-2026", "uids 17,18", "actor", "address"] {
             #expect(blob.range(of: Data(text.utf8)) == nil, "\(text) is in the clear")
@@ -75,7 +76,9 @@ import Testing
         }
     }
 
-    @Test func sinceFiltersByTime() throws {
+    @Test(arguments: Self.backends) func sinceFiltersByTime(_ backend: Backend) throws {
+        let fixture = try StoreFixture(backend)
+        let (store, mailbox) = (fixture.store, fixture.mailbox)
         for offset in [0.0, 0.5, 10, 3600] { try store.recordAudit(mailbox: mailbox, Self.entry("open", at: offset)) }
         #expect(
             try store.auditEntries(mailbox: mailbox, since: Self.start + 10).map(\.at)
@@ -87,7 +90,11 @@ import Testing
         #expect(try store.auditEntries(mailbox: mailbox, since: Self.start + 7200).isEmpty)
     }
 
-    @Test func purgeRemovesOldEntriesOnlyAndNeverTouchesAHeldMailbox() throws {
+    @Test(arguments: Self.backends) func purgeRemovesOldEntriesOnlyAndNeverTouchesAHeldMailbox(
+        _ backend: Backend
+    ) throws {
+        let fixture = try StoreFixture(backend)
+        let (store, mailbox) = (fixture.store, fixture.mailbox)
         try fixture.directoryFixture.add("2100")
         let other = MailboxID("2100")!
         for offset: TimeInterval in [0, 86_400, 2 * 86_400] {
@@ -107,10 +114,12 @@ import Testing
         #expect(try store.auditEntries(mailbox: other, since: nil).count == 2)
     }
 
-    @Test func aForeignMasterKeyCannotRead() throws {
+    @Test(arguments: Self.backends) func aForeignMasterKeyCannotRead(_ backend: Backend) throws {
+        let fixture = try StoreFixture(backend)
+        let (store, mailbox) = (fixture.store, fixture.mailbox)
         try store.recordAudit(mailbox: mailbox, Self.entry("login", at: 0, folder: nil))
         let foreign = MessageStore(
-            database: database, spoolDir: fixture.root + "/spool", masterKey: MasterKey.generate())
+            database: fixture.directoryFixture.sql, spoolDir: fixture.root + "/spool", masterKey: MasterKey.generate())
         #expect(throws: CryptoError.self) { try foreign.auditEntries(mailbox: mailbox, since: nil) }
         // Writing needs only the public key: a store without the right master key still records.
         try foreign.recordAudit(mailbox: mailbox, Self.entry("open", at: 1))
@@ -118,10 +127,16 @@ import Testing
     }
 
     /// Entries go with their mailbox when it is purged.
-    @Test func aPurgedMailboxTakesItsLog() throws {
+    @Test(arguments: Self.backends) func aPurgedMailboxTakesItsLog(_ backend: Backend) throws {
+        let fixture = try StoreFixture(backend)
+        let (store, mailbox) = (fixture.store, fixture.mailbox)
         try fixture.directoryFixture.add("2100")
         try store.recordAudit(mailbox: MailboxID("2100")!, Self.entry("open", at: 0))
         try fixture.directoryFixture.directory.removeMailbox(MailboxID("2100")!)
-        #expect(try database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit") } == 0)
+        #expect(
+            try fixture.directoryFixture.sql.read { db in
+                try db.one("SELECT COUNT(*) AS n FROM audit")?.get("n", as: Int64.self)
+            }
+                == 0)
     }
 }

@@ -5,9 +5,11 @@ import MailvoxStore
 import Testing
 
 @Suite struct ExportTests {
-    /// Python's `mailbox.Maildir`, a reader nobody here wrote, sees our folders, flags and bytes.
-    @Test func anIndependentMaildirReaderSeesEveryMessageAndFlag() throws {
-        let fixture = try StoreFixture()
+    /// Python's `mailbox.Maildir`, a reader nobody here wrote, sees our folders, flags and bytes,
+    /// whichever backend held them (an export is the way out of a bucket too).
+    @Test(arguments: Backend.allCases) func anIndependentMaildirReaderSeesEveryMessageAndFlag(_ backend: Backend) throws
+    {
+        let fixture = try StoreFixture(backend)
         let first = StoreFixture.message(subject: "first", body: "one")
         let second = StoreFixture.message(subject: "second", body: "two")
         try fixture.store.deliver(mailbox: fixture.mailbox, message: first)
