@@ -153,6 +153,30 @@ import Testing
             try await Task.sleep(for: .milliseconds(200))
         }
         #expect(listed.allSatisfy { $0.contains("SEARCH 1 2 3") }, "\(listed)")
+
+        // mbsync against node 1, then against node 3 with the same local Maildir and sync state:
+        // node 3 must answer with node 1's UIDVALIDITY and UIDs, or mbsync refuses the far side
+        // ("UIDVALIDITY changed") or fetches the messages a second time.
+        let home = first.directory + "/home"
+        try FileManager.default.createDirectory(atPath: home + "/Mail", withIntermediateDirectories: true)
+        for node in [nodes[0], nodes[2]] {
+            try String(contentsOf: Self.clients.appendingPathComponent("mbsyncrc.template"), encoding: .utf8)
+                .replacingOccurrences(of: "@PORT@", with: "\(node.imap)").replacingOccurrences(
+                    of: "@USER@", with: "1000"
+                )
+                .replacingOccurrences(of: "@PASS@", with: "long-enough-1")
+                .replacingOccurrences(of: "@CERT@", with: node.certificate)
+                .replacingOccurrences(of: "@MAILDIR@", with: home + "/Mail")
+                .write(toFile: home + "/mbsyncrc", atomically: true, encoding: .utf8)
+            let synced = try Subprocess.run(
+                "/usr/bin/mbsync", ["-c", home + "/mbsyncrc", "-a"], in: home,
+                environment: ["HOME": home, "PATH": "/usr/bin:/bin"])
+            #expect(synced.status == 0, "\(synced.output)")
+        }
+        let synced = try ["cur", "new"].flatMap {
+            try FileManager.default.contentsOfDirectory(atPath: home + "/Mail/INBOX/" + $0)
+        }
+        #expect(synced.count == 3, "\(synced)")
         // The same message, byte for byte, from every node (curl's FETCH of UID 2).
         let bodies = try nodes.map { node in
             try Subprocess.run(
@@ -175,9 +199,6 @@ import Testing
         }
     }
 
-    /// The bucket does not answer: every door refuses with a temporary error and nothing is
-    /// recorded — HTTP 503 `unavailable` with Retry-After, LMTP 451, `mailvox deposit` exit 1 —
-    /// and `/readyz` takes the node out of rotation.
     /// A web session lives in the shared database: signed in on node 1, it works on node 2
     /// (behind a TCP load balancer a browser lands anywhere); signed out on node 2, node 1 refuses
     /// it at once.
@@ -211,6 +232,9 @@ import Testing
         #expect(after.status == 401, "\(after.body)")
     }
 
+    /// The bucket does not answer: every door refuses with a temporary error and nothing is
+    /// recorded — HTTP 503 `unavailable` with Retry-After, LMTP 451, `mailvox deposit` exit 1 —
+    /// and `/readyz` takes the node out of rotation.
     @Test func aBucketOutOfReachRefusesDepositsAtEveryDoor() throws {
         var nodes = try Self.cluster(1, runJobs: [true])
         let lmtp = Subprocess.freePort()
