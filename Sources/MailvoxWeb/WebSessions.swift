@@ -107,7 +107,8 @@ final class WebSessions: Sendable {
             forget(key)
             return nil
         }
-        if now - record.lastSeen >= Self.touchSeconds {
+        // Written down at most every `touchSeconds`, and often enough for a short idle timeout.
+        if now - record.lastSeen >= min(Self.touchSeconds, idle / 4) {
             try? await Offload.run { try directory.touchWebSession(key: key, now: now) }
         }
         let mine = await opened(key, login: record.login, now: now)

@@ -50,7 +50,7 @@ extension Directory {
     }
 
     public func webSession(key: Data) throws -> WebSessionRecord? {
-        try database.read { db in
+        try database.readStatement { db in
             try db.one("SELECT * FROM web_session WHERE token_sha256 = ?", [.blob([UInt8](key))]).map(
                 WebSessionRecord.init)
         }
@@ -125,7 +125,7 @@ extension Directory {
     /// The failures counted against each of `keys` whose last failure is at or after `since`.
     public func authFailures(_ keys: [String], since: Double) throws -> [String: Int] {
         let hashed = Dictionary(keys.map { (Self.failureKey($0), $0) }, uniquingKeysWith: { first, _ in first })
-        return try database.read { db in
+        return try database.readStatement { db in
             var found: [String: Int] = [:]
             let rows = try db.rows(
                 """
