@@ -100,10 +100,11 @@ import Testing
             #expect(!FileManager.default.fileExists(atPath: otherBase))
         }
 
-        // Once the other process is gone, its folder goes at the next cleaning.
+        // Once the other process is gone, its folder goes at the next cleaning — this one's, or
+        // that of a test running beside it, which may come first (the suite saw 0 removed here).
         try input.fileHandleForWriting.close()
         holder.waitUntilExit()
-        #expect(Scratch.removeAbandoned(queueDir: queue) >= 1)
+        _ = Scratch.removeAbandoned(queueDir: queue)
         #expect(!FileManager.default.fileExists(atPath: live))
         #expect(FileManager.default.fileExists(atPath: own.path("intake-3.wav")))
     }
