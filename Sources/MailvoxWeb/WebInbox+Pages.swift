@@ -147,7 +147,7 @@ extension WebInbox {
                 request, next: next, language: pending.profile.language ?? language, pending: nil,
                 error: words["error.code"], status: .unauthorized)
         }
-        await sessions.release(token)
+        await sessions.end(token)
         return await startSession(
             login: login, profile: pending.profile, store: pending.store, next: next, client: client(context),
             language: pending.profile.language ?? language)

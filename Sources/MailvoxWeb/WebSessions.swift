@@ -184,10 +184,6 @@ final class WebSessions: Sendable {
         return Pending(login: record.login, profile: mine.profile, store: mine.store)
     }
 
-    func release(_ token: String) async {
-        await end(token)
-    }
-
     /// Records `step` as used by `login`; false when it (or a later one) was used already, on
     /// any node.
     func use(step: Int64, login: MailboxID) async -> Bool {
@@ -200,6 +196,7 @@ final class WebSessions: Sendable {
         local.withLock { all in all[Self.key(token)]?.enrolling = secret }
     }
 
+    /// Ends the session or pending sign-in `token` names, on every node.
     func end(_ token: String) async {
         let key = Self.key(token)
         forget(key)

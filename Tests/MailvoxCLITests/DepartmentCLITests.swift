@@ -75,24 +75,13 @@ import Testing
         try #require(delivered)
 
         // mbsync as Ada: the department's folders sync down beside her own.
-        let home = cli.directory + "/home"
-        try FileManager.default.createDirectory(atPath: home + "/Mail", withIntermediateDirectories: true)
-        try String(contentsOf: IMAPServeTests.clients.appendingPathComponent("mbsyncrc.template"), encoding: .utf8)
-            .replacingOccurrences(of: "@PORT@", with: "\(port)").replacingOccurrences(of: "@USER@", with: "2000")
-            .replacingOccurrences(of: "@PASS@", with: "ada-password-1")
-            .replacingOccurrences(of: "@CERT@", with: certificate)
-            .replacingOccurrences(of: "@MAILDIR@", with: home + "/Mail")
-            .write(toFile: home + "/mbsyncrc", atomically: true, encoding: .utf8)
-        let synced = try Subprocess.run(
-            "/usr/bin/mbsync", ["-c", home + "/mbsyncrc", "-a"], in: home,
-            environment: ["HOME": home, "PATH": "/usr/bin:/bin"])
+        let mbsync = try MBSync(home: cli.directory + "/home")
+        try mbsync.configure(port: port, user: "2000", password: "ada-password-1", certificate: certificate)
+        let synced = try mbsync.sync()
         #expect(synced.status == 0, "\(synced.output)")
-        let shared = home + "/Mail/Shared/2100 Support/INBOX"
-        let files = try ["cur", "new"].flatMap {
-            try FileManager.default.contentsOfDirectory(atPath: shared + "/" + $0)
-        }
+        let files = try mbsync.files("Shared/2100 Support/INBOX")
         #expect(files.count == 1, "\(files)")
-        #expect(!FileManager.default.fileExists(atPath: home + "/Mail/Shared/2101 Sales"))
+        #expect(!FileManager.default.fileExists(atPath: mbsync.maildir + "/Shared/2101 Sales"))
 
         let client = try Subprocess.run(
             Subprocess.python,

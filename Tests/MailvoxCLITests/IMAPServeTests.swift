@@ -94,27 +94,14 @@ import Testing
         #expect(session.status == 0 && session.output.contains("PASS"), "\(session.output)")
 
         // mbsync: a full sync of what is left into a Maildir; the second run transfers nothing.
-        let home = cli.directory + "/home"
-        try FileManager.default.createDirectory(atPath: home + "/Mail", withIntermediateDirectories: true)
-        try String(contentsOf: Self.clients.appendingPathComponent("mbsyncrc.template"), encoding: .utf8)
-            .replacingOccurrences(of: "@PORT@", with: "\(implicitTLS)").replacingOccurrences(of: "@USER@", with: "1000")
-            .replacingOccurrences(of: "@PASS@", with: "long-enough-1").replacingOccurrences(
-                of: "@CERT@", with: certificate
-            )
-            .replacingOccurrences(of: "@MAILDIR@", with: home + "/Mail")
-            .write(toFile: home + "/mbsyncrc", atomically: true, encoding: .utf8)
-        let environment = ["HOME": home, "PATH": "/usr/bin:/bin"]
-        let first = try tool("/usr/bin/mbsync", ["-c", home + "/mbsyncrc", "-a"], in: home, environment: environment)
+        let mbsync = try MBSync(home: cli.directory + "/home")
+        try mbsync.configure(port: implicitTLS, user: "1000", password: "long-enough-1", certificate: certificate)
+        let first = try mbsync.sync()
         #expect(first.status == 0, "\(first.output)")
-        let inbox = try ["cur", "new"].flatMap {
-            try FileManager.default.contentsOfDirectory(atPath: home + "/Mail/INBOX/" + $0)
-        }
+        let inbox = try mbsync.files("INBOX")
         #expect(inbox.count == 2)
-        let second = try tool("/usr/bin/mbsync", ["-c", home + "/mbsyncrc", "-a"], in: home, environment: environment)
+        let second = try mbsync.sync()
         #expect(second.status == 0, "\(second.output)")
-        let after = try ["cur", "new"].flatMap {
-            try FileManager.default.contentsOfDirectory(atPath: home + "/Mail/INBOX/" + $0)
-        }
-        #expect(Set(after) == Set(inbox), "the second run changed nothing")
+        #expect(Set(try mbsync.files("INBOX")) == Set(inbox), "the second run changed nothing")
     }
 }

@@ -98,38 +98,21 @@ import Testing
             "\(left.stdout)\(left.stderr)")
         // mbsync: a voicemail deleted in the local Maildir is expunged on the server at the next
         // sync — and kept there in Recently Deleted, which mbsync syncs down read-only.
-        let home = cli.directory + "/home"
-        try FileManager.default.createDirectory(atPath: home + "/Mail", withIntermediateDirectories: true)
-        try String(contentsOf: IMAPServeTests.clients.appendingPathComponent("mbsyncrc.template"), encoding: .utf8)
-            .replacingOccurrences(of: "@PORT@", with: "\(port)").replacingOccurrences(of: "@USER@", with: "1000")
-            .replacingOccurrences(of: "@PASS@", with: "long-enough-1")
-            .replacingOccurrences(of: "@CERT@", with: certificate).replacingOccurrences(
-                of: "@MAILDIR@", with: home + "/Mail"
-            )
-            .write(toFile: home + "/mbsyncrc", atomically: true, encoding: .utf8)
-        func mbsync() throws -> ProcessResult {
-            try Subprocess.run(
-                "/usr/bin/mbsync", ["-c", home + "/mbsyncrc", "-a"], in: home,
-                environment: ["HOME": home, "PATH": "/usr/bin:/bin"])
-        }
-        let pulled = try mbsync()
+        let mbsync = try MBSync(home: cli.directory + "/home")
+        try mbsync.configure(port: port, user: "1000", password: "long-enough-1", certificate: certificate)
+        let pulled = try mbsync.sync()
         #expect(pulled.status == 0, "\(pulled.output)")
-        let local = try ["cur", "new"].flatMap { sub in
-            try FileManager.default.contentsOfDirectory(atPath: home + "/Mail/INBOX/" + sub).map { "\(sub)/\($0)" }
-        }
-        let victim = try #require(local.sorted().first)
-        try FileManager.default.removeItem(atPath: home + "/Mail/INBOX/" + victim)
-        let pushed = try mbsync()
+        let victim = try #require(try mbsync.files("INBOX").sorted().first)
+        try FileManager.default.removeItem(atPath: mbsync.maildir + "/INBOX/" + victim)
+        let pushed = try mbsync.sync()
         #expect(pushed.status == 0, "\(pushed.output)")
         let afterSync = try cli.run(["mailbox", "deleted", "1000", "--json"])
         let synced = (try? JSONSerialization.jsonObject(with: Data(afterSync.stdout.utf8)) as? [[String: Any]]) ?? []
         #expect(synced.count == 1 && synced.first?["folder"] as? String == "INBOX", "\(afterSync.stdout)")
         #expect((synced.first?["deleted_by"] as? String)?.hasPrefix("1000 from 127.0.0.1") == true)
-        let again2 = try mbsync()
+        let again2 = try mbsync.sync()
         #expect(again2.status == 0, "mbsync syncs Recently Deleted down without error: \(again2.output)")
-        let bin = try ["cur", "new"].flatMap {
-            try FileManager.default.contentsOfDirectory(atPath: home + "/Mail/Recently Deleted/" + $0)
-        }
+        let bin = try mbsync.files("Recently Deleted")
         #expect(bin.count == 1, "\(bin)")
 
         // A removed mailbox: no login while removed, back with undelete, purged after the window.

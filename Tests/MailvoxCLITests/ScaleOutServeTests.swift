@@ -157,25 +157,14 @@ import Testing
         // mbsync against node 1, then against node 3 with the same local Maildir and sync state:
         // node 3 must answer with node 1's UIDVALIDITY and UIDs, or mbsync refuses the far side
         // ("UIDVALIDITY changed") or fetches the messages a second time.
-        let home = first.directory + "/home"
-        try FileManager.default.createDirectory(atPath: home + "/Mail", withIntermediateDirectories: true)
+        let mbsync = try MBSync(home: first.directory + "/home")
         for node in [nodes[0], nodes[2]] {
-            try String(contentsOf: Self.clients.appendingPathComponent("mbsyncrc.template"), encoding: .utf8)
-                .replacingOccurrences(of: "@PORT@", with: "\(node.imap)").replacingOccurrences(
-                    of: "@USER@", with: "1000"
-                )
-                .replacingOccurrences(of: "@PASS@", with: "long-enough-1")
-                .replacingOccurrences(of: "@CERT@", with: node.certificate)
-                .replacingOccurrences(of: "@MAILDIR@", with: home + "/Mail")
-                .write(toFile: home + "/mbsyncrc", atomically: true, encoding: .utf8)
-            let synced = try Subprocess.run(
-                "/usr/bin/mbsync", ["-c", home + "/mbsyncrc", "-a"], in: home,
-                environment: ["HOME": home, "PATH": "/usr/bin:/bin"])
+            try mbsync.configure(
+                port: node.imap, user: "1000", password: "long-enough-1", certificate: node.certificate)
+            let synced = try mbsync.sync()
             #expect(synced.status == 0, "\(synced.output)")
         }
-        let synced = try ["cur", "new"].flatMap {
-            try FileManager.default.contentsOfDirectory(atPath: home + "/Mail/INBOX/" + $0)
-        }
+        let synced = try mbsync.files("INBOX")
         #expect(synced.count == 3, "\(synced)")
         // The same message, byte for byte, from every node (curl's FETCH of UID 2).
         let bodies = try nodes.map { node in

@@ -64,7 +64,7 @@ public struct TableTransfer: Sendable {
     public func forEachBatch(
         in database: any SQLDatabase, columns: [String], _ body: ([SQLRow]) throws -> Void
     ) throws {
-        let list = (columns + key.filter { !columns.contains($0) }).joined(separator: ", ")
+        let list = selectList(columns)
         let order = key.joined(separator: ", ")
         var last: [SQLValue]?
         while true {
@@ -104,7 +104,7 @@ public struct TableTransfer: Sendable {
         _ rows: [SQLRow], columns: [String], in database: any SQLDatabase
     ) throws -> [[SQLValue]: SQLRow] {
         guard !rows.isEmpty else { return [:] }
-        let list = (columns + key.filter { !columns.contains($0) }).joined(separator: ", ")
+        let list = selectList(columns)
         let condition =
             key.count == 1
             ? "\(key[0]) IN (\(placeholders(rows.count)))"
@@ -115,6 +115,11 @@ public struct TableTransfer: Sendable {
         var byKey: [[SQLValue]: SQLRow] = [:]
         for row in found { byKey[key.map { row[$0] }] = row }
         return byKey
+    }
+
+    /// `columns` and then the key's columns not among them: every row read can be matched by key.
+    private func selectList(_ columns: [String]) -> String {
+        (columns + key.filter { !columns.contains($0) }).joined(separator: ", ")
     }
 
     /// The target's row for the source's `row` in `found`: the one with the same key, else the
