@@ -72,6 +72,7 @@ public final class PostgresDatabase: SQLDatabase, CustomReflectable, @unchecked 
         try transaction(begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
     }
 
+    @discardableResult
     public func write<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
         try transaction(begin: "BEGIN", body)
     }

@@ -99,12 +99,11 @@ public final class JobQueue: Sendable {
     /// returns and passes over rows another transaction holds, so each job goes to one worker
     /// and none waits for another's commit. SQLite has one writer at a time and needs neither.
     private static func nextDue(_ db: any SQLConnection, kinds: [Job.Kind], at time: Double) throws -> SQLRow? {
-        let placeholders = kinds.map { _ in "?" }.joined(separator: ", ")
         let arguments = kinds.map { SQLValue.text($0.rawValue) } + [.real(time), .real(time)]
         let locking = db.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
         return try db.one(
             """
-            SELECT id, kind FROM job WHERE kind IN (\(placeholders)) AND (
+            SELECT id, kind FROM job WHERE kind IN (\(placeholders(kinds.count))) AND (
                 (state = 'queued' AND run_after <= ?) OR (state = 'leased' AND lease_expires < ?))
             ORDER BY run_after, id LIMIT 1\(locking)
             """, arguments)

@@ -45,7 +45,7 @@ import Testing
     /// its entries are sealed for the id as created (the owner its key was wrapped for).
     @Test(arguments: Self.backends) func theIdInAnotherCaseFindsTheSameLog(_ backend: Backend) throws {
         let fixture = try StoreFixture(backend)
-        let (store, mailbox) = (fixture.store, fixture.mailbox)
+        let store = fixture.store
         try fixture.directoryFixture.add("Sales")
         try store.recordAudit(mailbox: MailboxID("SALES")!, Self.entry("open", at: 0))
         #expect(try store.auditEntries(mailbox: MailboxID("sales")!, since: nil) == [Self.entry("open", at: 0)])
@@ -129,7 +129,7 @@ import Testing
     /// Entries go with their mailbox when it is purged.
     @Test(arguments: Self.backends) func aPurgedMailboxTakesItsLog(_ backend: Backend) throws {
         let fixture = try StoreFixture(backend)
-        let (store, mailbox) = (fixture.store, fixture.mailbox)
+        let store = fixture.store
         try fixture.directoryFixture.add("2100")
         try store.recordAudit(mailbox: MailboxID("2100")!, Self.entry("open", at: 0))
         try fixture.directoryFixture.directory.removeMailbox(MailboxID("2100")!)

@@ -124,14 +124,27 @@ import Testing
         try fixture.store.copy(mailbox: fixture.mailbox, from: "INBOX", uids: [uid], to: "Saved")
         let folder = try #require(try fixture.messageFiles().first { $0.hasSuffix("/d-1") })
             .split(separator: "/").dropLast().joined(separator: "/")
-        let strays = ["\(folder)/stray-append", "queue/crashed-intake.mvx", "queue/notify/finished.mvx"]
-        let kept = ["\(folder)/pending", "queue/pending.mvx", "queue/notify/pending.mvx", "\(folder)/late"]
+        // A file name another folder's row has is no name here; an object a tombstone names is
+        // on its way out and left to the tombstone's replay.
+        let strays = [
+            "\(folder)/stray-append", "queue/crashed-intake.mvx", "queue/notify/finished.mvx",
+            "\(folder.split(separator: "/").dropLast().joined(separator: "/"))/999999/d-1",
+        ]
+        let kept = [
+            "\(folder)/pending", "queue/pending.mvx", "queue/notify/pending.mvx", "\(folder)/late",
+            "\(folder)/being-removed",
+        ]
         for key in strays + kept { try bucket.put(try BlobKey(key), [1, 2, 3]) }
+        try fixture.directoryFixture.sql.write { db in
+            try db.execute("INSERT INTO tombstone (path) VALUES (?)", [.text("\(folder)/being-removed")])
+        }
         let before = Set(try fixture.messageFiles())
-        let sweeper = OrphanSweeper(store: fixture.store, bucket: bucket, pendingDeposits: { ["pending"] })
+        // Two keys a listing page: the named keys of a pass are looked up page by page.
+        let sweeper = OrphanSweeper(store: fixture.store, bucket: bucket, pageSize: 2, pendingDeposits: { ["pending"] })
 
         let first = try sweeper.sweep()
         #expect(first.removed.isEmpty)
+        #expect(first.checked == before.count + 4, "every spool object and the four queue ones: \(first)")
         #expect(first.suspected == strays.count + 1)
         // An object that gained its row between the passes (a delivery's PUT seen before its
         // commit) is not taken.

@@ -194,6 +194,10 @@ def run(label, binary, work, peers, args, audio):
                             f"DROP DATABASE {db.url.split('?')[0].rsplit('/', 1)[1]}"], capture_output=True)
     print(f"{label}: " + ", ".join(f"{name} {percentile(values, 50):.2f} / {percentile(values, 99):.2f} ms"
                                    for name, values in row.items()), flush=True)
+    # Which samples the p99 is made of: the first rounds after start-up, or spread through the run.
+    for name, values in row.items():
+        slowest = sorted(range(len(values)), key=lambda i: -values[i])[:4]
+        print(f"  slowest {name}: " + ", ".join(f"#{i} {values[i]:.0f} ms" for i in slowest), flush=True)
     return row
 
 

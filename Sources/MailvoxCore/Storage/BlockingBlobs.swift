@@ -53,12 +53,18 @@ public struct BlockingBlobs: Sendable {
     /// Every key under `prefix`.
     public func allKeys(prefix: BlobPrefix) throws -> [BlobKey] {
         var keys: [BlobKey] = []
+        try forEachPage(prefix: prefix) { keys += $0 }
+        return keys
+    }
+
+    /// The keys under `prefix` a listing page (up to `pageSize` keys) at a time, so a caller
+    /// going through millions of objects holds one page, not all of them.
+    public func forEachPage(prefix: BlobPrefix, pageSize: Int = 1000, _ body: ([BlobKey]) throws -> Void) throws {
         var after: BlobCursor?
         repeat {
-            let page = try store.listNow(prefix: prefix, after: after, limit: 1000)
-            keys += page.keys
+            let page = try store.listNow(prefix: prefix, after: after, limit: pageSize)
+            if !page.keys.isEmpty { try body(page.keys) }
             after = page.next
         } while after != nil
-        return keys
     }
 }

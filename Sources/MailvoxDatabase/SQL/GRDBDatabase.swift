@@ -13,6 +13,7 @@ public struct GRDBDatabase: SQLDatabase {
         try pool.read { db in try body(GRDBConnection(db: db)) }
     }
 
+    @discardableResult
     public func write<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
         try pool.write { db in try body(GRDBConnection(db: db)) }
     }

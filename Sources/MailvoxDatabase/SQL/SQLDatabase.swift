@@ -32,6 +32,9 @@ extension SQLConnection {
     }
 }
 
+/// `count` placeholders, "?, ?, ?": an `IN (…)` list or a row of VALUES.
+public func placeholders(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ", ") }
+
 /// A database the stores write through: SQLite (`GRDBDatabase`) or PostgreSQL
 /// (`MailvoxPostgres.PostgresDatabase`). Synchronous, like every store call.
 public protocol SQLDatabase: Sendable {
@@ -39,6 +42,7 @@ public protocol SQLDatabase: Sendable {
     /// Runs `body` on one consistent snapshot.
     func read<T>(_ body: (any SQLConnection) throws -> T) throws -> T
     /// Runs `body` as one transaction: committed when it returns, rolled back when it throws.
+    @discardableResult
     func write<T>(_ body: (any SQLConnection) throws -> T) throws -> T
     /// Runs `body`, which reads with one statement: a statement is its own snapshot, so no
     /// transaction is opened around it (on PostgreSQL that saves the BEGIN and COMMIT round

@@ -180,8 +180,6 @@ public struct TableTransfer: Sendable {
         }
     }
 
-    private func placeholders(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ", ") }
-
     // MARK: - Identity counters
 
     /// The next value `table`'s `id` counter would give, at least one more than the largest id:

@@ -95,7 +95,7 @@ extension Directory {
         else { return nil }
         let id: String = try row.field("mailbox_id")
         let name: String = try row.field("name")
-        try? database.write { db in
+        _ = try? database.write { db in
             try db.execute(
                 "UPDATE personal_token SET last_used_at = ? WHERE mailbox_id = ? AND name = ?",
                 sqlValues(Self.truncated(Date()), id, name))

@@ -130,7 +130,7 @@ extension Directory {
             let rows = try db.rows(
                 """
                 SELECT key_sha256, failures FROM auth_failure
-                WHERE key_sha256 IN (\(hashed.keys.map { _ in "?" }.joined(separator: ", "))) AND last >= ?
+                WHERE key_sha256 IN (\(placeholders(hashed.count))) AND last >= ?
                 """, hashed.keys.map { .text($0) } + [.real(since)])
             for row in rows {
                 if let name = hashed[try row.get("key_sha256")] {

@@ -328,7 +328,7 @@ public final class Directory: Sendable {
         else { return nil }
         // When a token was last used is worth knowing, not worth refusing a PBX for: on a full
         // disk the write fails and the token still works (a status read must keep answering).
-        try? database.write { db in
+        _ = try? database.write { db in
             try db.execute(
                 "UPDATE api_token SET last_used_at = ? WHERE name = ?", sqlValues(Self.truncated(Date()), name))
         }

@@ -23,7 +23,7 @@ struct ExportCommand: AsyncParsableCommand {
         let context = try Context.open(configPath: options.path, needs: .masterKey)
         _ = try context.directory.requireMailbox(id)
         let interactive = isatty(STDERR_FILENO) == 1
-        let store = try context.makeMessageStore()
+        let store = context.makeMessageStore()
         let maildir = self.maildir
         let export = Task {
             try store.export(mailbox: id, to: maildir) { done, total in
