@@ -102,6 +102,7 @@ public struct DeliverWorker: Sendable {
     }
 
     func deliver(_ job: Job) throws -> UInt32 {
+        var clock = StageClock(timings)
         let sealedName = QueueFiles.deposit(job.depositID)
         guard let sealed = try files.read(sealedName) else {
             // Stored before a crash that came before the sealed deposit's removal.
@@ -111,7 +112,6 @@ public struct DeliverWorker: Sendable {
             }
             throw PipelineError.corruptDeposit("\(files.describe(sealedName)) is missing")
         }
-        var clock = StageClock(timings)
         let (details, audio) = try DepositPayload.decode(try SealedFileReader(sealed: sealed, key: nodeKey).readAll())
         guard let mailboxID = MailboxID(details.mailbox) else { throw PipelineError.corruptDeposit("mailbox id") }
         let mailbox = try directory.requireMailbox(mailboxID)
@@ -189,6 +189,7 @@ public struct DeliverWorker: Sendable {
             job, uid: uid,
             notify: recipients.emails.map { (.email, $0.rawValue) } + smsNumbers.map { (.sms, $0.rawValue) })
         clock.lap(.finish)
+        logger.debug("delivery stages", metadata: ["deposit": "\(job.depositID)", "ms": "\(clock.wallMilliseconds)"])
         return uid
     }
 

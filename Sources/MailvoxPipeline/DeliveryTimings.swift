@@ -5,7 +5,7 @@ import Synchronization
 /// voicemail's cost goes (`make bench`'s pipeline table).
 public final class DeliveryTimings: Sendable {
     public enum Stage: String, CaseIterable, Sendable {
-        /// Opening the sealed deposit.
+        /// Reading (from the queue directory or the bucket) and opening the sealed deposit.
         case open
         case transcode
         /// Rendering the templates and composing the MIME message.
@@ -36,17 +36,32 @@ public final class DeliveryTimings: Sendable {
     }
 }
 
-/// Laps of one job's stages into `DeliveryTimings` (or nowhere).
+/// Laps of one job's stages: their CPU into `DeliveryTimings` (when given), their wall time
+/// kept for the job's debug log line (on PostgreSQL and S3 a stage mostly waits on the network,
+/// which CPU time does not show).
 struct StageClock {
     let timings: DeliveryTimings?
     var last = DeliveryTimings.threadCPUSeconds()
+    var lastWall = ContinuousClock.now
+    private(set) var walls: [(stage: DeliveryTimings.Stage, time: Duration)] = []
 
     init(_ timings: DeliveryTimings?) { self.timings = timings }
 
     mutating func lap(_ stage: DeliveryTimings.Stage) {
+        let wall = ContinuousClock.now
+        walls.append((stage, wall - lastWall))
+        lastWall = wall
         guard let timings else { return }
         let now = DeliveryTimings.threadCPUSeconds()
         timings.add(stage, seconds: now - last)
         last = now
+    }
+
+    /// "open=1.2 transcode=3.4 …": milliseconds of wall time per stage.
+    var wallMilliseconds: String {
+        walls.map { lap in
+            let ms = Double(lap.time.components.attoseconds) / 1e15 + Double(lap.time.components.seconds) * 1000
+            return "\(lap.stage.rawValue)=\(String(format: "%.1f", ms))"
+        }.joined(separator: " ")
     }
 }

@@ -57,12 +57,14 @@ class Peers:
         subprocess.run(as_postgres([PG + "/initdb", "-D", pg + "/data", "-A", "trust", "-U", "mailvox",
                                     "--no-instructions", "-E", "UTF8"]), check=True, capture_output=True)
         self.pg_port = free_port()
-        # PG_LOG=PATH keeps the server's log there, with every statement slower than 50 ms, lock
-        # waits, checkpoints and autovacuum runs: what to read when a p99 is high. (Not MAILVOX_*:
-        # the nodes inherit this environment and refuse MAILVOX_ settings they do not know.)
+        # PG_LOG=PATH keeps the server's log there, with every statement slower than PG_LOG_MS
+        # (50) ms, lock waits, checkpoints and autovacuum runs: what to read when a p99 is high.
+        # (Not MAILVOX_*: the nodes inherit this environment and refuse MAILVOX_ settings they
+        # do not know.)
         keep = os.environ.get("PG_LOG")
         log = open(keep or pg + "/sock/server.log", "w")
-        diagnosis = ["-c", "log_min_duration_statement=50", "-c", "log_lock_waits=on", "-c", "log_checkpoints=on",
+        slow = os.environ.get("PG_LOG_MS", "50")  # 0: every statement, with its duration
+        diagnosis = ["-c", f"log_min_duration_statement={slow}", "-c", "log_lock_waits=on", "-c", "log_checkpoints=on",
                      "-c", "log_autovacuum_min_duration=0", "-c", "track_io_timing=on"] if keep else []
         self.processes.append(subprocess.Popen(
             as_postgres([PG + "/postgres", "-D", pg + "/data", "-p", str(self.pg_port), "-k", pg + "/sock",

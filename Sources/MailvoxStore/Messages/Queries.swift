@@ -6,15 +6,24 @@ import MailvoxMIME
 import Synchronization
 
 extension MessageStore {
-    /// SELECT: the folder's counters and every summary, from one read transaction.
-    /// The folder and every message in it, from one snapshot: two statements, the counts of
-    /// the status taken from the messages read (a SELECT's whole need).
+    /// SELECT: the folder's counters and every message in it from one statement (one snapshot,
+    /// and on PostgreSQL one round trip where a transaction of two statements took four), the
+    /// counts of the status taken from the messages read.
     public func snapshot(mailbox: MailboxID, folder name: String) throws -> FolderSnapshot {
-        try database.read { db in
-            let folder = try Self.folder(db, mailbox: mailbox, name: name)
-            let messages = try Self.summaries(db, folderID: folder.id)
-            return FolderSnapshot(status: Self.status(folder, messages: messages), messages: messages)
+        let rows = try singleRead { db in
+            try db.rows(
+                """
+                SELECT \(Self.summaryColumnsOfMessage), folder.id, folder.name, folder.special_use,
+                    folder.uid_validity, folder.uid_next, folder.highest_modseq, folder.first_recent_uid
+                FROM folder LEFT JOIN message ON message.folder_id = folder.id
+                WHERE folder.mailbox_id = ? AND folder.name = ? ORDER BY message.uid
+                """, sqlValues(mailbox.rawValue, name))
         }
+        guard let first = rows.first else { throw MailStoreError.noSuchFolder(name) }
+        let folder = try FolderRow(first)
+        // An empty folder is one row whose message columns are NULL.
+        let messages = first.values[0] == .null ? [] : rows.map { Self.summary(columns: $0) }
+        return FolderSnapshot(status: Self.status(folder, messages: messages), messages: messages)
     }
 
     /// A folder's status counted from its messages, as `status(_:mailbox:name:)` counts in SQL.
