@@ -288,6 +288,26 @@ struct DirectoryFixture {
         #expect(throws: DirectoryError.unknownToken("pbx1")) { try fixture.directory.revokeToken(name: "pbx1") }
     }
 
+    /// Last use is written at most once a minute: a PBX's every request is not a write.
+    @Test(arguments: Backend.allCases) func lastUseIsRecordedToTheMinute(_ backend: Backend) throws {
+        let fixture = try DirectoryFixture(backend)
+        let token = try fixture.directory.createToken(name: "pbx1")
+        let long = Date().addingTimeInterval(-3600)
+        let recent = Date().addingTimeInterval(-10)
+        for (stored, moves) in [(long, true), (recent, false)] {
+            try fixture.sql.write { db in
+                try db.execute(
+                    "UPDATE api_token SET last_used_at = ? WHERE name = 'pbx1'",
+                    [Date(timeIntervalSince1970: stored.timeIntervalSince1970.rounded(.down)).sqlValue])
+            }
+            #expect(try fixture.directory.authenticateToken(token) == "pbx1")
+            let used = try #require(try fixture.directory.tokens().first?.lastUsedAt)
+            #expect(
+                moves ? used.timeIntervalSinceNow > -5 : abs(used.timeIntervalSince(stored)) < 1,
+                "stored \(stored), now \(used)")
+        }
+    }
+
     @Test(arguments: Backend.allCases) func namesAreUniqueAndPlain(_ backend: Backend) throws {
         let fixture = try DirectoryFixture(backend)
         _ = try fixture.directory.createToken(name: "pbx1")

@@ -85,20 +85,23 @@ extension Directory {
         guard presented.hasPrefix(Self.personalTokenPrefix) else { return nil }
         let digest = Hashing.sha256(Data(presented.utf8))
         guard
-            let row = try database.read({ db in
+            let row = try database.readStatement({ db in
                 try db.one(
                     """
-                    SELECT t.mailbox_id, t.name FROM personal_token t JOIN mailbox m ON m.id = t.mailbox_id
+                    SELECT t.mailbox_id, t.name, t.last_used_at FROM personal_token t JOIN mailbox m ON m.id = t.mailbox_id
                     WHERE t.token_sha256 = ? AND m.removed_at IS NULL AND m.login = 1
                     """, sqlValues(digest))
             })
         else { return nil }
         let id: String = try row.field("mailbox_id")
         let name: String = try row.field("name")
-        _ = try? database.write { db in
-            try db.execute(
-                "UPDATE personal_token SET last_used_at = ? WHERE mailbox_id = ? AND name = ?",
-                sqlValues(Self.truncated(Date()), id, name))
+        let now = Self.truncated(Date())
+        if Self.isStale(try row.field("last_used_at"), now: now) {
+            _ = try? database.write { db in
+                try db.execute(
+                    "UPDATE personal_token SET last_used_at = ? WHERE mailbox_id = ? AND name = ?",
+                    sqlValues(now, id, name))
+            }
         }
         return MailboxID(id)
     }

@@ -3,12 +3,15 @@ import GRDB
 import MailvoxCore
 import MailvoxCrypto
 import MailvoxDatabase
+import Synchronization
 
 /// The mailbox directory: mailboxes, their passwords and keys, their folders, API tokens and
 /// the node key. Every change is one transaction.
 public final class Directory: Sendable {
     let database: any SQLDatabase
     private let hasher: PasswordHasher
+    /// The node's public key once read (`nodePublicKey`).
+    private let nodeKeyCache = Mutex<Data?>(nil)
 
     public init(database: any SQLDatabase, hasher: PasswordHasher = .standard) {
         self.database = database
@@ -42,11 +45,15 @@ public final class Directory: Sendable {
     }
 
     /// The node's public key: all `mailvox deposit` needs to seal a deposit.
+    /// Read once: the node key pair is made once per installation and never changes, and every
+    /// deposit seals to it.
     public func nodePublicKey() throws -> Data {
+        if let key = nodeKeyCache.withLock({ $0 }) { return key }
         guard let key = try database.read({ db in try db.scalar(Data.self, "SELECT public_key FROM node_key") })
         else {
             throw DirectoryError.nodeKeyMissing
         }
+        nodeKeyCache.withLock { $0 = key }
         return key
     }
 
@@ -118,12 +125,26 @@ public final class Directory: Sendable {
         try mailbox(id, includingRemoved: false)
     }
 
+    /// One statement, its aliases included (a deposit and a delivery each ask; on PostgreSQL a
+    /// transaction of two statements took four round trips).
     public func mailbox(_ id: MailboxID, includingRemoved: Bool) throws -> Mailbox? {
-        try database.read { db in
+        try database.readStatement { db in
             try db.one(
-                "SELECT * FROM mailbox WHERE id = ?" + (includingRemoved ? "" : " AND removed_at IS NULL"),
+                "SELECT *, \(Self.aliasList(db.dialect)) FROM mailbox WHERE id = ?"
+                    + (includingRemoved ? "" : " AND removed_at IS NULL"),
                 sqlValues(id.rawValue)
             ).map { try Self.mailbox($0, db) }
+        }
+    }
+
+    /// A column `alias_list` of the row's mailbox's aliases, one per line, for `mailbox(_:_:)`
+    /// to read instead of a statement of its own. (Addresses hold no line breaks.)
+    static func aliasList(_ dialect: SQLDialect) -> String {
+        switch dialect {
+        case .sqlite:
+            "(SELECT group_concat(address, char(10)) FROM mailbox_alias WHERE mailbox_alias.mailbox_id = mailbox.id) AS alias_list"
+        case .postgres:
+            "(SELECT string_agg(address, chr(10)) FROM mailbox_alias WHERE mailbox_alias.mailbox_id = mailbox.id) AS alias_list"
         }
     }
 
@@ -318,21 +339,32 @@ public final class Directory: Sendable {
         }
     }
 
-    /// The name of the token `presented` is, or nil; records its use.
+    /// The name of the token `presented` is, or nil; records its use (to the minute).
     public func authenticateToken(_ presented: String) throws -> String? {
         let digest = Self.digest(presented)
         guard
-            let name = try database.read({ db in
-                try db.scalar(String.self, "SELECT name FROM api_token WHERE token_sha256 = ?", sqlValues(digest))
+            let row = try database.readStatement({ db in
+                try db.one("SELECT name, last_used_at FROM api_token WHERE token_sha256 = ?", sqlValues(digest))
             })
         else { return nil }
+        let name: String = try row.field("name")
+        let now = Self.truncated(Date())
         // When a token was last used is worth knowing, not worth refusing a PBX for: on a full
         // disk the write fails and the token still works (a status read must keep answering).
-        _ = try? database.write { db in
-            try db.execute(
-                "UPDATE api_token SET last_used_at = ? WHERE name = ?", sqlValues(Self.truncated(Date()), name))
+        if Self.isStale(try row.field("last_used_at"), now: now) {
+            _ = try? database.write { db in
+                try db.execute("UPDATE api_token SET last_used_at = ? WHERE name = ?", sqlValues(now, name))
+            }
         }
         return name
+    }
+
+    /// Whether a token's `last_used_at` is worth moving to `now`: written at most once a minute,
+    /// so a PBX's every request does not commit a write (on PostgreSQL, a WAL flush) to move it
+    /// by a second.
+    static func isStale(_ lastUsed: Date?, now: Date) -> Bool {
+        guard let lastUsed else { return true }
+        return now.timeIntervalSince(lastUsed) >= 60
     }
 
     // MARK: - Rules
@@ -445,6 +477,17 @@ public final class Directory: Sendable {
         return next
     }
 
+    /// The row's `alias_list` when it was selected, else a statement of their own; in order.
+    private static func aliases(_ row: SQLRow, id: MailboxID, _ db: any SQLConnection) throws -> [String] {
+        if row.columns.contains("alias_list") {
+            let list: String? = try row.field("alias_list")
+            return (list ?? "").split(separator: "\n").map(String.init).sorted()
+        }
+        return try db.column(
+            String.self, "SELECT address FROM mailbox_alias WHERE mailbox_id = ? ORDER BY address",
+            sqlValues(id.rawValue))
+    }
+
     private static func mailbox(_ row: SQLRow, _ db: any SQLConnection) throws -> Mailbox {
         let decoder = JSONDecoder()
         guard let id = MailboxID(try row.field("id")) else {
@@ -458,9 +501,7 @@ public final class Directory: Sendable {
             timeZone: try row.field("time_zone"), language: try row.field("language"),
             attachAudio: try row.field("attach_audio"),
             deleteAfterEmail: try row.field("delete_after_email"),
-            aliases: try db.column(
-                String.self, "SELECT address FROM mailbox_alias WHERE mailbox_id = ? ORDER BY address",
-                sqlValues(id.rawValue)),
+            aliases: try aliases(row, id: id, db),
             quotaMB: try row.field("quota_mb"), quotaMessages: try row.field("quota_messages"),
             trashDays: try row.field("trash_days"),
             inboxDays: try row.field("inbox_days"), savedDays: try row.field("saved_days"),
