@@ -297,7 +297,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MailvoxPipelineTests",
-            dependencies: ["MailvoxPipeline", "MailvoxQueue", "MailvoxCore", "MailvoxTestSupport"]
+            dependencies: ["MailvoxPipeline", "MailvoxQueue", "MailvoxCore", "MailvoxObjects", "MailvoxTestSupport"]
         ),
         .testTarget(name: "MailvoxAudioTests", dependencies: ["MailvoxAudio", "MailvoxCore", "MailvoxTestSupport"]),
         // Golden files are read through #filePath, not bundled.

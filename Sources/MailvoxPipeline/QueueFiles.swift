@@ -1,6 +1,7 @@
 import Foundation
 import MailvoxCore
 import MailvoxCrypto
+import Synchronization
 
 /// The pipeline's sealed files, both sealed to the node key: a deposit, `<id>.mvx`, from intake
 /// until its message is stored; an alert copy, `notify/<id>.mvx`, until its last alert is
@@ -13,10 +14,30 @@ public struct QueueFiles: Sendable {
     public let queueDir: String
     /// The bucket, when the files live there.
     public let bucket: BlockingBlobs?
+    /// Deposits written here lately (`remembering`), read back without a GET.
+    let recent: RecentDeposits?
 
     public init(queueDir: String, bucket: BlockingBlobs? = nil) {
+        self.init(queueDir: queueDir, bucket: bucket, recent: nil)
+    }
+
+    private init(queueDir: String, bucket: BlockingBlobs?, recent: RecentDeposits?) {
         self.queueDir = queueDir
         self.bucket = bucket
+        self.recent = recent
+    }
+
+    /// The same files, remembering in memory (up to `capacity` bytes) each deposit written
+    /// through it until it is removed: the node whose door took a deposit usually delivers it
+    /// too (the door wakes its own workers), and then reads back what it has just written —
+    /// from the bucket, a GET of some milliseconds. Only with a bucket (a local file is read
+    /// from the page cache), and only deposits: each is written once, under a new id, and never
+    /// changes, so a remembered one is the stored one. `serve` shares one such value between its
+    /// doors and workers; everything that checks what is stored (`migrate`'s verify) reads the
+    /// bucket.
+    public func remembering(capacity: Int = 32 << 20) -> QueueFiles {
+        guard bucket != nil else { return self }
+        return QueueFiles(queueDir: queueDir, bucket: bucket, recent: RecentDeposits(capacity: capacity))
     }
 
     public static func deposit(_ depositID: String) -> String { "\(depositID).mvx" }
@@ -27,7 +48,11 @@ public struct QueueFiles: Sendable {
 
     /// Stores `bytes` (already sealed) under `name`, durably.
     public func write(_ name: String, _ bytes: Data) throws {
-        if let bucket { return try bucket.put(try BlobKey("queue/" + name), [UInt8](bytes)) }
+        if let bucket {
+            try bucket.put(try BlobKey("queue/" + name), [UInt8](bytes))
+            if !name.contains("/") { recent?.keep(name, bytes) }
+            return
+        }
         let path = "\(queueDir)/\(name)"
         for folder in [queueDir, (path as NSString).deletingLastPathComponent] {
             if mkdir(folder, 0o700) != 0 && errno != EEXIST {
@@ -39,7 +64,10 @@ public struct QueueFiles: Sendable {
 
     /// The sealed bytes under `name`, or nil when there is no such file.
     public func read(_ name: String) throws -> Data? {
-        if let bucket { return try bucket.get(try BlobKey("queue/" + name)).map { Data($0) } }
+        if let bucket {
+            if let kept = recent?.get(name) { return kept }
+            return try bucket.get(try BlobKey("queue/" + name)).map { Data($0) }
+        }
         let path = "\(queueDir)/\(name)"
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -87,10 +115,54 @@ public struct QueueFiles: Sendable {
 
     /// Removes `name`; gone already is fine.
     public func remove(_ name: String) throws {
+        recent?.forget(name)
         if let bucket { return try bucket.delete(try BlobKey("queue/" + name)) }
         let path = "\(queueDir)/\(name)"
         if unlink(path) != 0 && errno != ENOENT {
             throw PipelineError.io(path: path, reason: String(cString: strerror(errno)))
         }
     }
+}
+
+/// Sealed deposits by name, the oldest dropped first once their bytes pass `capacity`.
+final class RecentDeposits: Sendable {
+    private struct State {
+        var bytes: [String: Data] = [:]
+        var order: [String] = []
+        var total = 0
+    }
+
+    let capacity: Int
+    private let state = Mutex(State())
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    func keep(_ name: String, _ data: Data) {
+        guard data.count <= capacity else { return }
+        state.withLock { state in
+            if let old = state.bytes.updateValue(data, forKey: name) {
+                state.total -= old.count
+                state.order.removeAll { $0 == name }
+            }
+            state.order.append(name)
+            state.total += data.count
+            while state.total > capacity, !state.order.isEmpty {
+                let oldest = state.order.removeFirst()
+                state.total -= state.bytes.removeValue(forKey: oldest)?.count ?? 0
+            }
+        }
+    }
+
+    func get(_ name: String) -> Data? { state.withLock { $0.bytes[name] } }
+
+    func forget(_ name: String) {
+        state.withLock { state in
+            guard let old = state.bytes.removeValue(forKey: name) else { return }
+            state.total -= old.count
+            state.order.removeAll { $0 == name }
+        }
+    }
+
+    /// How many deposits are kept (for tests).
+    var count: Int { state.withLock { $0.bytes.count } }
 }

@@ -82,8 +82,18 @@ public final class PostgresDatabase: SQLDatabase, CustomReflectable, @unchecked 
         try transaction(begin: nil, body)
     }
 
-    /// `body` between `begin` and COMMIT; with no `begin`, in autocommit (`readStatement`).
-    private func transaction<T>(begin: String?, _ body: (any SQLConnection) throws -> T) throws -> T {
+    /// The body's one statement in autocommit: committed by itself, one round trip instead of
+    /// three. Never run again on a lost connection (it may have committed).
+    @discardableResult
+    public func writeStatement<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
+        try transaction(begin: nil, writes: true, body)
+    }
+
+    /// `body` between `begin` and COMMIT; with no `begin`, in autocommit (`readStatement`,
+    /// `writeStatement`).
+    private func transaction<T>(
+        begin: String?, writes: Bool = false, _ body: (any SQLConnection) throws -> T
+    ) throws -> T {
         Self.requireBlockingThread()
         var retries = 0
         while true {
@@ -110,11 +120,12 @@ public final class PostgresDatabase: SQLDatabase, CustomReflectable, @unchecked 
                     giveBack(connection, broken: true)
                     // A read in autocommit changed nothing: on a pooled connection the server
                     // closed, it is run again on another, as a transaction's BEGIN would be.
-                    if begin == nil && retries <= settings.poolSize {
+                    if begin == nil && !writes && retries <= settings.poolSize {
                         retries += 1
                         continue
                     }
-                    throw PostgresDatabaseError.connectionLost(target: settings.displayURL, atCommit: false)
+                    // A write in autocommit may have committed before the connection went.
+                    throw PostgresDatabaseError.connectionLost(target: settings.displayURL, atCommit: writes)
                 }
                 guard begin != nil else {
                     giveBack(connection, broken: false)

@@ -127,13 +127,17 @@ public struct Context: Sendable {
     public var queueFiles: QueueFiles { QueueFiles(queueDir: config.queueDir, bucket: bucket) }
 
     /// The front doors' shared intake; needs no secret. `accepted` hears each new deposit.
-    public func intake(accepted: @escaping @Sendable () -> Void = {}) -> Intake {
-        Intake(config: config, directory: directory, queue: jobQueue(), files: queueFiles, accepted: accepted)
+    /// `files` in place of `queueFiles` (`serve` shares one value that remembers its deposits).
+    public func intake(files: QueueFiles? = nil, accepted: @escaping @Sendable () -> Void = {}) -> Intake {
+        Intake(config: config, directory: directory, queue: jobQueue(), files: files ?? queueFiles, accepted: accepted)
     }
 
     /// The email door's path into `intake()` (SMTP, LMTP and `mailvox sendmail`).
-    public func mailGateway(logger: Logger, accepted: @escaping @Sendable () -> Void = {}) -> MailGateway {
-        MailGateway(config: config, directory: directory, intake: intake(accepted: accepted), logger: logger)
+    public func mailGateway(
+        logger: Logger, files: QueueFiles? = nil, accepted: @escaping @Sendable () -> Void = {}
+    ) -> MailGateway {
+        MailGateway(
+            config: config, directory: directory, intake: intake(files: files, accepted: accepted), logger: logger)
     }
 
     /// The master key, for commands opened with `.masterKey`.

@@ -68,13 +68,16 @@ public struct Server: Sendable {
             : context.config.server.workers == 0
                 ? ProcessInfo.processInfo.activeProcessorCount : context.config.server.workers
         let jobsWaiting = Nudge()
+        // One value for the doors and the workers: a deposit taken here is delivered here
+        // without reading it back from the bucket.
+        let files = context.queueFiles.remembering()
         // A deposit through this server's own doors wakes its deliver workers at once.
         let wake: @Sendable () -> Void = { jobsWaiting.nudge() }
         var services: [any Service] = (0..<count).map { index in
             let worker = DeliverWorker(
                 config: context.config, directory: context.directory, store: store, queue: context.jobQueue(),
                 templates: templates, nodeKey: nodeKey, owner: "\(context.config.server.hostname):\(getpid()):\(index)",
-                logger: logger, files: context.queueFiles)
+                logger: logger, files: files)
             // Polls so that a `mailvox deposit` from another process is picked up within a second;
             // on a shared database a new job's NOTIFY wakes the loop at once.
             return BlockingLoopService(
@@ -96,7 +99,6 @@ public struct Server: Sendable {
             let config = context.config
             let directory = context.directory
             let queue = context.jobQueue()
-            let files = context.queueFiles
             services.append(
                 BlockingLoopService(
                     name: "notify-\(index)", priority: .normal, interval: 0.25, logger: logger,
@@ -148,7 +150,7 @@ public struct Server: Sendable {
                 logger: logger)
             : nil
         let frontDoor = FrontDoor(
-            config: context.config, intake: context.intake(accepted: wake), directory: context.directory,
+            config: context.config, intake: context.intake(files: files, accepted: wake), directory: context.directory,
             metrics: { metrics.scrape() }, web: web, logger: logger)
         if let http = try frontDoor.application() { services.append(http) }
         if imap.listen != nil || imap.listenTLS != nil {
@@ -159,7 +161,8 @@ public struct Server: Sendable {
         let smtp = SMTPServer(
             configuration: SMTPServerConfiguration(context.config),
             backend: GatewayBackend(
-                gateway: context.mailGateway(logger: logger, accepted: wake), directory: context.directory,
+                gateway: context.mailGateway(logger: logger, files: files, accepted: wake),
+                directory: context.directory,
                 auth: context.config.auth,
                 logger: logger),
             logger: logger)
@@ -168,7 +171,7 @@ public struct Server: Sendable {
             try FileManager.default.createDirectory(atPath: dropDir, withIntermediateDirectories: true)
             let folder = DropFolder(
                 directory: dropDir, keepProcessed: context.config.intake.keepProcessed,
-                intake: context.intake(accepted: wake),
+                intake: context.intake(files: files, accepted: wake),
                 logger: logger)
             services.append(
                 BlockingLoopService(

@@ -48,8 +48,16 @@ public protocol SQLDatabase: Sendable {
     /// transaction is opened around it (on PostgreSQL that saves the BEGIN and COMMIT round
     /// trips, two of a lookup's three). Never for a body of several statements that must agree.
     func readStatement<T>(_ body: (any SQLConnection) throws -> T) throws -> T
+    /// Runs `body`, which writes with one statement: committed by itself, with no transaction
+    /// around it (on PostgreSQL one round trip instead of three). Never for a body of several
+    /// statements that must commit together.
+    @discardableResult
+    func writeStatement<T>(_ body: (any SQLConnection) throws -> T) throws -> T
 }
 
 extension SQLDatabase {
     public func readStatement<T>(_ body: (any SQLConnection) throws -> T) throws -> T { try read(body) }
+
+    @discardableResult
+    public func writeStatement<T>(_ body: (any SQLConnection) throws -> T) throws -> T { try write(body) }
 }

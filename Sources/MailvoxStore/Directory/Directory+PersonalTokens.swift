@@ -97,7 +97,7 @@ extension Directory {
         let name: String = try row.field("name")
         let now = Self.truncated(Date())
         if Self.isStale(try row.field("last_used_at"), now: now) {
-            _ = try? database.write { db in
+            _ = try? database.writeStatement { db in
                 try db.execute(
                     "UPDATE personal_token SET last_used_at = ? WHERE mailbox_id = ? AND name = ?",
                     sqlValues(now, id, name))

@@ -352,7 +352,7 @@ public final class Directory: Sendable {
         // When a token was last used is worth knowing, not worth refusing a PBX for: on a full
         // disk the write fails and the token still works (a status read must keep answering).
         if Self.isStale(try row.field("last_used_at"), now: now) {
-            _ = try? database.write { db in
+            _ = try? database.writeStatement { db in
                 try db.execute("UPDATE api_token SET last_used_at = ? WHERE name = ?", sqlValues(now, name))
             }
         }

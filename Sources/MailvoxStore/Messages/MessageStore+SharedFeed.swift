@@ -25,7 +25,7 @@ extension MessageStore {
         guard !changes.isEmpty else { return }
         feed.publish(changes, folderID: folderID)
         guard database.dialect == .postgres else { return }
-        _ = try? database.write { db in
+        _ = try? database.writeStatement { db in
             try db.execute("SELECT pg_notify(?, ?)", sqlValues(Self.changeChannel, "\(feedID) \(folderID)"))
         }
     }
