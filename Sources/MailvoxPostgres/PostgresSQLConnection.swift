@@ -25,16 +25,17 @@ struct PostgresSQLConnection: SQLConnection {
     func rows(_ sql: String, _ arguments: [SQLValue]) throws -> [SQLRow] {
         let result = try query(sql, arguments)
         var rows: [SQLRow] = []
+        rows.reserveCapacity(result.count)
+        // Every row of a result has the same columns: one array of names, shared by all of them
+        // (a SELECT or FETCH reads a whole folder's rows).
+        var columns: [String]?
         for row in result {
-            var columns: [String] = []
             var values: [SQLValue] = []
-            columns.reserveCapacity(row.count)
             values.reserveCapacity(row.count)
-            for cell in row {
-                columns.append(cell.columnName)
-                values.append(try value(cell))
-            }
-            rows.append(SQLRow(columns: columns, values: values))
+            for cell in row { values.append(try value(cell)) }
+            let names = columns ?? row.map(\.columnName)
+            columns = names
+            rows.append(SQLRow(columns: names, values: values))
         }
         return rows
     }
