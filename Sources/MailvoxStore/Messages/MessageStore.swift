@@ -302,26 +302,32 @@ public final class MessageStore: Sendable {
 
     /// The message's sealed metadata (header block, caller), opened.
     public func metadata(mailbox: MailboxID, folder name: String, uid: UInt32) throws -> MessageMetadata {
-        let sealed = try database.read { db in
-            let folder = try Self.folder(db, mailbox: mailbox, name: name)
-            guard let row = try Self.messageRow(db, folderID: folder.id, uid: uid) else {
-                throw MailStoreError.noSuchMessage(uid: uid)
-            }
-            return try row.get("meta", as: Data.self)
-        }
+        let sealed = try messageRow(mailbox: mailbox, folder: name, uid: uid).get("meta", as: Data.self)
         let reader = try SealedFileReader(sealed: sealed, key: try ownerKey(mailbox))
         return try MessageMetadata.decode(try reader.readAll())
     }
 
     func openMessage(mailbox: MailboxID, folder name: String, uid: UInt32) throws -> SealedFileReader {
-        let (folderID, row) = try database.read { db in
-            let folder = try Self.folder(db, mailbox: mailbox, name: name)
-            guard let row = try Self.messageRow(db, folderID: folder.id, uid: uid) else {
-                throw MailStoreError.noSuchMessage(uid: uid)
-            }
-            return (folder.id, row)
+        let row = try messageRow(mailbox: mailbox, folder: name, uid: uid)
+        return try openFile(
+            mailbox: mailbox, folderID: try row.get("folder_id"), row: row, key: try ownerKey(mailbox))
+    }
+
+    /// The row of message `uid` of the folder: one statement joining the folder by name (a
+    /// FETCH of a body, a structure or a header block; on PostgreSQL one round trip where a
+    /// transaction of two statements took four). Throws `noSuchFolder` or `noSuchMessage`.
+    func messageRow(mailbox: MailboxID, folder name: String, uid: UInt32) throws -> SQLRow {
+        let row = try singleRead { db in
+            try db.one(
+                """
+                SELECT message.* FROM message JOIN folder ON folder.id = message.folder_id
+                WHERE folder.mailbox_id = ? AND folder.name = ? AND message.uid = ?
+                """, sqlValues(mailbox.rawValue, name, Int64(uid)))
         }
-        return try openFile(mailbox: mailbox, folderID: folderID, row: row, key: try ownerKey(mailbox))
+        if let row { return row }
+        // No row: no such message, or no such folder, which is an error of its own.
+        _ = try singleRead { db in try Self.folder(db, mailbox: mailbox, name: name) }
+        throw MailStoreError.noSuchMessage(uid: uid)
     }
 
     /// Opens the sealed file of `row`.

@@ -65,13 +65,8 @@ extension MessageStore {
     /// ENVELOPE, BODYSTRUCTURE and layout from the sealed metadata; parsed from the message
     /// itself only for a file indexed without them.
     public func structure(mailbox: MailboxID, folder name: String, uid: UInt32) throws -> ParsedMessage {
-        let (rowID, sealed) = try database.read { db in
-            let folder = try Self.folder(db, mailbox: mailbox, name: name)
-            guard let row = try Self.messageRow(db, folderID: folder.id, uid: uid) else {
-                throw MailStoreError.noSuchMessage(uid: uid)
-            }
-            return (try row.get("id", as: Int64.self), try row.get("meta", as: Data.self))
-        }
+        let row = try messageRow(mailbox: mailbox, folder: name, uid: uid)
+        let (rowID, sealed) = (try row.get("id", as: Int64.self), try row.get("meta", as: Data.self))
         return try openStructure(rowID: rowID, sealedMeta: sealed, mailbox: mailbox, folder: name, uid: uid)
     }
 
