@@ -206,7 +206,7 @@ def main():
     parser.add_argument("--binary", required=True)
     parser.add_argument("--mailboxes", type=int, default=100_000)
     parser.add_argument("--per-mailbox", type=int, default=100)
-    parser.add_argument("--samples", type=int, default=300)
+    parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--deliveries", type=int, default=200)
     parser.add_argument("--only", choices=["postgres", "embedded"])
     args = parser.parse_args()
