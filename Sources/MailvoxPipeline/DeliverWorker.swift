@@ -24,6 +24,9 @@ public struct DeliverWorker: Sendable {
     let owner: String
     let logger: Logger
     let timings: DeliveryTimings?
+    /// Told when a delivery has queued alerts, so this node's notify workers send them at once
+    /// rather than at their next poll.
+    let alertsQueued: @Sendable () -> Void
     /// Jobs whose failure could not be written (a full disk fails the database too): released
     /// as soon as the database takes writes again, not left leased until the lease runs out.
     let unreleased = UnreleasedJobs()
@@ -33,9 +36,10 @@ public struct DeliverWorker: Sendable {
     public init(
         config: Configuration, directory: Directory, store: MessageStore, queue: JobQueue,
         templates: VoicemailTemplates, nodeKey: OwnerKey, owner: String, logger: Logger,
-        timings: DeliveryTimings? = nil, files: QueueFiles? = nil
+        timings: DeliveryTimings? = nil, files: QueueFiles? = nil, alertsQueued: @escaping @Sendable () -> Void = {}
     ) {
         self.timings = timings
+        self.alertsQueued = alertsQueued
         self.files = files ?? QueueFiles(queueDir: config.queueDir)
         self.config = config
         self.directory = directory
@@ -185,9 +189,10 @@ public struct DeliverWorker: Sendable {
         }
         // One notify job per recipient (docs/DESIGN.md §7), which NotifyWorker runs; recorded with the
         // delivered deposit and the finished job in one transaction.
-        try queue.completeDelivery(
-            job, uid: uid,
-            notify: recipients.emails.map { (.email, $0.rawValue) } + smsNumbers.map { (.sms, $0.rawValue) })
+        let alerts: [(channel: AlertChannel, recipient: String)] =
+            recipients.emails.map { (.email, $0.rawValue) } + smsNumbers.map { (.sms, $0.rawValue) }
+        try queue.completeDelivery(job, uid: uid, notify: alerts)
+        if !alerts.isEmpty { alertsQueued() }
         clock.lap(.finish)
         logger.debug("delivery stages", metadata: ["deposit": "\(job.depositID)", "ms": "\(clock.wallMilliseconds)"])
         return uid

@@ -73,11 +73,13 @@ public struct Server: Sendable {
         let files = context.queueFiles.remembering()
         // A deposit through this server's own doors wakes its deliver workers at once.
         let wake: @Sendable () -> Void = { jobsWaiting.nudge() }
+        // A delivery that queued alerts wakes this node's notify workers.
+        let alertsWaiting = Nudge()
         var services: [any Service] = (0..<count).map { index in
             let worker = DeliverWorker(
                 config: context.config, directory: context.directory, store: store, queue: context.jobQueue(),
                 templates: templates, nodeKey: nodeKey, owner: "\(context.config.server.hostname):\(getpid()):\(index)",
-                logger: logger, files: files)
+                logger: logger, files: files, alertsQueued: { alertsWaiting.nudge() })
             // Polls so that a `mailvox deposit` from another process is picked up within a second;
             // on a shared database a new job's NOTIFY wakes the loop at once.
             return BlockingLoopService(
@@ -102,6 +104,7 @@ public struct Server: Sendable {
             services.append(
                 BlockingLoopService(
                     name: "notify-\(index)", priority: .normal, interval: 0.25, logger: logger,
+                    nudge: alertsWaiting,
                     makeWorker: {
                         NotifyWorker(
                             config: config, directory: directory, store: store, queue: queue, nodeKey: nodeKey,
