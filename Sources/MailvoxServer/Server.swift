@@ -347,9 +347,10 @@ final class StopSignal: Sendable {
     }
 }
 
-/// Hourly housekeeping (the first pass five to six minutes after start): forgets deposit records and idempotency keys past `idempotency_days`,
-/// applies the `[retention]` rules (folder aging, then Recently Deleted's purge) and forgets audit
-/// entries past `[audit] days`, logged and counted in `/metrics`
+/// Hourly housekeeping (the first pass five to six minutes after start): forgets deposit records
+/// and idempotency keys past `idempotency_days`, applies the `[retention]` rules (folder aging,
+/// then Recently Deleted's purge) and forgets audit entries past `[audit] days`, logged and
+/// counted in `/metrics`
 /// (`mailvox_retention_expunged_total{folder}`, `mailvox_retention_purged_total`, `mailvox_audit_purged_total`).
 struct MaintenanceService: Service {
     let queue: JobQueue

@@ -130,22 +130,25 @@ public final class Directory: Sendable {
     public func mailbox(_ id: MailboxID, includingRemoved: Bool) throws -> Mailbox? {
         try database.readStatement { db in
             try db.one(
-                "SELECT *, \(Self.aliasList(db.dialect)) FROM mailbox WHERE id = ?"
-                    + (includingRemoved ? "" : " AND removed_at IS NULL"),
+                "\(Self.selectMailbox(db.dialect)) WHERE id = ?" + (includingRemoved ? "" : " AND removed_at IS NULL"),
                 sqlValues(id.rawValue)
-            ).map { try Self.mailbox($0, db) }
+            ).map { try Self.mailbox($0) }
         }
     }
 
-    /// A column `alias_list` of the row's mailbox's aliases, one per line, for `mailbox(_:_:)`
-    /// to read instead of a statement of its own. (Addresses hold no line breaks.)
-    static func aliasList(_ dialect: SQLDialect) -> String {
-        switch dialect {
-        case .sqlite:
-            "(SELECT group_concat(address, char(10)) FROM mailbox_alias WHERE mailbox_alias.mailbox_id = mailbox.id) AS alias_list"
-        case .postgres:
-            "(SELECT string_agg(address, chr(10)) FROM mailbox_alias WHERE mailbox_alias.mailbox_id = mailbox.id) AS alias_list"
-        }
+    /// `SELECT` of every column `mailbox(_:)` reads, for a `WHERE` to follow: the row and a
+    /// column `alias_list` of its aliases, one per line (addresses hold no line breaks), so a
+    /// mailbox is one statement, and a list of them is one, not one more per mailbox.
+    static func selectMailbox(_ dialect: SQLDialect) -> String {
+        let aggregate =
+            switch dialect {
+            case .sqlite: "group_concat(address, char(10))"
+            case .postgres: "string_agg(address, chr(10))"
+            }
+        return """
+            SELECT *, (SELECT \(aggregate) FROM mailbox_alias WHERE mailbox_alias.mailbox_id = mailbox.id) AS alias_list \
+            FROM mailbox
+            """
     }
 
     public func requireMailbox(_ id: MailboxID) throws -> Mailbox {
@@ -155,8 +158,8 @@ public final class Directory: Sendable {
 
     public func mailboxes() throws -> [Mailbox] {
         try database.read { db in
-            try db.rows("SELECT * FROM mailbox WHERE removed_at IS NULL ORDER BY id").map {
-                try Self.mailbox($0, db)
+            try db.rows("\(Self.selectMailbox(db.dialect)) WHERE removed_at IS NULL ORDER BY id").map {
+                try Self.mailbox($0)
             }
         }
     }
@@ -167,9 +170,9 @@ public final class Directory: Sendable {
         try database.write { db in
             guard
                 let row = try db.one(
-                    "SELECT * FROM mailbox WHERE id = ? AND removed_at IS NULL", sqlValues(id.rawValue))
+                    "\(Self.selectMailbox(db.dialect)) WHERE id = ? AND removed_at IS NULL", sqlValues(id.rawValue))
             else { throw DirectoryError.unknownMailbox(id.rawValue) }
-            var mailbox = try Self.mailbox(row, db)
+            var mailbox = try Self.mailbox(row)
             if let name = settings.name { mailbox.name = name }
             if let emails = settings.emails { mailbox.emails = emails }
             if let numbers = settings.smsNumbers { mailbox.smsNumbers = numbers }
@@ -247,7 +250,7 @@ public final class Directory: Sendable {
                 "UPDATE mailbox SET removed_at = ? WHERE id = ?",
                 sqlValues(Int64(now.timeIntervalSince1970), id.rawValue))
             return try Self.mailbox(
-                db.one("SELECT * FROM mailbox WHERE id = ?", sqlValues(id.rawValue))!, db)
+                db.one("\(Self.selectMailbox(db.dialect)) WHERE id = ?", sqlValues(id.rawValue))!)
         }
     }
 
@@ -259,15 +262,15 @@ public final class Directory: Sendable {
                 "UPDATE mailbox SET removed_at = NULL WHERE id = ? AND removed_at IS NOT NULL", sqlValues(id.rawValue))
             if changed == 0 { throw DirectoryError.notRemoved(id.rawValue) }
             return try Self.mailbox(
-                db.one("SELECT * FROM mailbox WHERE id = ?", sqlValues(id.rawValue))!, db)
+                db.one("\(Self.selectMailbox(db.dialect)) WHERE id = ?", sqlValues(id.rawValue))!)
         }
     }
 
     /// Every removed mailbox not yet purged, by id.
     public func removedMailboxes() throws -> [Mailbox] {
         try database.read { db in
-            try db.rows("SELECT * FROM mailbox WHERE removed_at IS NOT NULL ORDER BY id").map {
-                try Self.mailbox($0, db)
+            try db.rows("\(Self.selectMailbox(db.dialect)) WHERE removed_at IS NOT NULL ORDER BY id").map {
+                try Self.mailbox($0)
             }
         }
     }
@@ -477,18 +480,8 @@ public final class Directory: Sendable {
         return next
     }
 
-    /// The row's `alias_list` when it was selected, else a statement of their own; in order.
-    private static func aliases(_ row: SQLRow, id: MailboxID, _ db: any SQLConnection) throws -> [String] {
-        if row.columns.contains("alias_list") {
-            let list: String? = try row.field("alias_list")
-            return (list ?? "").split(separator: "\n").map(String.init).sorted()
-        }
-        return try db.column(
-            String.self, "SELECT address FROM mailbox_alias WHERE mailbox_id = ? ORDER BY address",
-            sqlValues(id.rawValue))
-    }
-
-    private static func mailbox(_ row: SQLRow, _ db: any SQLConnection) throws -> Mailbox {
+    /// A row of `selectMailbox`.
+    private static func mailbox(_ row: SQLRow) throws -> Mailbox {
         let decoder = JSONDecoder()
         guard let id = MailboxID(try row.field("id")) else {
             throw DirectoryError.invalid(field: "mailbox.id", reason: "malformed id in the database")
@@ -501,7 +494,7 @@ public final class Directory: Sendable {
             timeZone: try row.field("time_zone"), language: try row.field("language"),
             attachAudio: try row.field("attach_audio"),
             deleteAfterEmail: try row.field("delete_after_email"),
-            aliases: try aliases(row, id: id, db),
+            aliases: ((try row.field("alias_list") as String?) ?? "").split(separator: "\n").map(String.init).sorted(),
             quotaMB: try row.field("quota_mb"), quotaMessages: try row.field("quota_messages"),
             trashDays: try row.field("trash_days"),
             inboxDays: try row.field("inbox_days"), savedDays: try row.field("saved_days"),
@@ -527,7 +520,7 @@ public final class Directory: Sendable {
             }
             if changed == 0 { throw DirectoryError.unknownMailbox(id.rawValue) }
             return try Self.mailbox(
-                db.one("SELECT * FROM mailbox WHERE id = ?", sqlValues(id.rawValue))!, db)
+                db.one("\(Self.selectMailbox(db.dialect)) WHERE id = ?", sqlValues(id.rawValue))!)
         }
     }
 

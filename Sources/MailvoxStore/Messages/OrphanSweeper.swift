@@ -75,17 +75,18 @@ public final class OrphanSweeper: Sendable {
     /// index of (folder, file name).
     private func named(_ keys: [BlobKey]) throws -> Set<String> {
         guard !keys.isEmpty else { return [] }
-        var byFolder: [Int64: (mailbox: String, names: [String])] = [:]
+        // The mailbox segment is not asked for: the key is rebuilt from the row's own mailbox.
+        var byFolder: [Int64: [String]] = [:]
         for key in keys {
             let parts = key.segments
             guard parts.count == 4, parts[0] == "spool", let folder = Int64(parts[2]) else { continue }
-            byFolder[folder, default: (String(parts[1]), [])].names.append(String(parts[3]))
+            byFolder[folder, default: []].append(String(parts[3]))
         }
         return try store.database.read { db in
             var found = Set<String>()
             for (folder, wanted) in byFolder {
-                for chunk in stride(from: 0, to: wanted.names.count, by: 500) {
-                    let names = wanted.names[chunk..<min(wanted.names.count, chunk + 500)]
+                for chunk in stride(from: 0, to: wanted.count, by: 500) {
+                    let names = wanted[chunk..<min(wanted.count, chunk + 500)]
                     let rows = try db.rows(
                         """
                         SELECT folder.mailbox_id AS mailbox_id, message.file_name AS file_name

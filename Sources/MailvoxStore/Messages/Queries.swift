@@ -193,6 +193,6 @@ extension MessageStore {
 
     /// The mailbox's limits and what it holds across its folders.
     public func quota(mailbox: MailboxID, defaults: MailvoxCore.Configuration.Quota) throws -> MailboxQuota {
-        try database.read { db in try Directory.quota(db, of: mailbox, defaults: defaults) }
+        try singleRead { db in try Directory.quota(db, of: mailbox, defaults: defaults) }
     }
 }
