@@ -266,15 +266,25 @@ import Testing
         defer { door.stop() }
         let dir = door.cli.directory
         let wav = try Self.recording(in: dir)
-        let postfixDir = dir + "/postfix"
-        let postfixPort = Subprocess.freePort()
         let postfix = Self.script("postfix.py")
-        let started = try Subprocess.run(
-            Subprocess.python,
-            [
-                postfix, "start", "--workdir", postfixDir, "--port", "\(postfixPort)", "--mode", "relay", "--domain",
-                "localhost", "--lmtp", "127.0.0.1:\(door.lmtp)",
-            ])
+        // A free port is picked, released and then bound by Postfix: under the whole suite another
+        // test took one in between once ("Address already in use"), so a taken port gets another
+        // try, in a fresh work dir.
+        func startPostfix(_ attempt: Int) throws -> (dir: String, port: Int, result: ProcessResult) {
+            let (workdir, port) = (dir + "/postfix-\(attempt)", Subprocess.freePort())
+            let result = try Subprocess.run(
+                Subprocess.python,
+                [
+                    postfix, "start", "--workdir", workdir, "--port", "\(port)", "--mode", "relay", "--domain",
+                    "localhost", "--lmtp", "127.0.0.1:\(door.lmtp)",
+                ])
+            return (workdir, port, result)
+        }
+        var run = try startPostfix(1)
+        for attempt in 2...3 where !run.result.succeeded && run.result.output.contains("Address already in use") {
+            run = try startPostfix(attempt)
+        }
+        let (postfixDir, postfixPort, started) = run
         #expect(started.succeeded, "\(started.output)")
         defer { _ = try? Subprocess.run(Subprocess.python, [postfix, "stop", "--workdir", postfixDir]) }
         let mail = try Self.build(
