@@ -45,6 +45,7 @@ public struct Migrator: Sendable {
         Step(transfer: TableTransfer(table: "personal_token", key: ["mailbox_id", "name"]), phase: "directory"),
         Step(transfer: TableTransfer(table: "folder", key: ["id"]), phase: "directory", counted: true),
         Step(transfer: TableTransfer(table: "message", key: ["id"], batchSize: 100), phase: "messages", counted: true),
+        Step(transfer: TableTransfer(table: "message_meta", key: ["message_id"], batchSize: 100), phase: "messages"),
         Step(transfer: TableTransfer(table: "deletion", key: ["message_id"]), phase: "records"),
         Step(transfer: TableTransfer(table: "expunged", key: ["folder_id", "uid"]), phase: "records"),
         Step(transfer: TableTransfer(table: "audit", key: ["id"]), phase: "records", counted: true),

@@ -36,6 +36,7 @@ public struct Server: Sendable {
         DedicatedThread.backgroundNice = Int32(context.config.server.backgroundNice)
         // The one store of this process: its change feed is what IDLE sessions hear.
         let store = context.makeMessageStore()
+        store.announceInBackground()
         let report = try store.recover()
         logger.info(
             "spool checked",
@@ -196,6 +197,8 @@ public struct Server: Sendable {
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
+        // What the last writes queued for the other nodes leaves before the process does.
+        try await Offload.run { store.flushAnnouncements() }
         withExtendedLifetime(lock) {}
         logger.info("stopped")
     }

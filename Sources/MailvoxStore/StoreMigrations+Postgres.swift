@@ -166,5 +166,10 @@ extension StoreMigrations {
                 """
             ),
             ("2-shared-logins", sharedLoginsSQL(loginType: "CITEXT NOT NULL", blob: "BYTEA")),
+            (
+                "3-message-meta",
+                messageMetaSQL(id: "BIGINT", blob: "BYTEA")
+                    + "ALTER TABLE message_meta ALTER COLUMN meta SET STORAGE EXTERNAL;\n"
+            ),
         ])
 }

@@ -4,8 +4,8 @@ import MailvoxDatabase
 
 /// The store's tables, oldest first: the directory (node key, mailboxes, folders, API
 /// tokens), then messages with their tombstones and expunge log, then each folder's first
-/// recent UID, then the highest UIDVALIDITY ever given, aliases, subscriptions, quota, and the
-/// record of backups.
+/// recent UID, then the highest UIDVALIDITY ever given, aliases, subscriptions, quota, the
+/// record of backups, and so on to the messages' sealed metadata in a table of its own.
 public enum StoreMigrations {
     public static let set = MigrationSet(
         module: "store",
@@ -322,7 +322,29 @@ public enum StoreMigrations {
                     try db.execute(sql: Self.sharedLoginsSQL(loginType: "TEXT NOT NULL COLLATE NOCASE", blob: "BLOB"))
                 }
             ),
+            (
+                "13-message-meta",
+                { db in try db.execute(sql: Self.messageMetaSQL(id: "INTEGER", blob: "BLOB")) }
+            ),
         ])
+
+    /// A message's sealed metadata (caller, header block, envelope, structure: some 3 KB) moves
+    /// out of `message` into a table of its own, read only by what opens it (FETCH ENVELOPE,
+    /// BODYSTRUCTURE, header fields; SEARCH on headers; fsck). `message` keeps what SELECT and
+    /// FETCH FLAGS read, some 100 bytes a row: at ten million messages its pages fit in memory,
+    /// where with the metadata inline every message was a page of its own and a SELECT of a
+    /// cold folder read one from disk per message (docs/SCALE-OUT.md). PostgreSQL already kept
+    /// the value out of line (TOAST); there it is never compressed: ciphertext does not shrink.
+    static func messageMetaSQL(id: String, blob: String) -> String {
+        """
+        CREATE TABLE message_meta (
+            message_id \(id) PRIMARY KEY REFERENCES message(id) ON DELETE CASCADE,
+            meta \(blob) NOT NULL
+        );
+        INSERT INTO message_meta (message_id, meta) SELECT id, meta FROM message;
+        ALTER TABLE message DROP COLUMN meta;
+        """
+    }
 
     /// `web_session`, `mailbox.totp_last_step` and `auth_failure` in either server's types.
     static func sharedLoginsSQL(loginType: String, blob: String) -> String {

@@ -98,7 +98,8 @@ private final class Results<T>: @unchecked Sendable {
         }
         let applied = try results.flatMap { try $0.get() }
         let all = [
-            "store.1-schema", "store.2-shared-logins", "queue.1-jobs", "queue.2-alerts", "queue.3-body-digest",
+            "store.1-schema", "store.2-shared-logins", "store.3-message-meta", "queue.1-jobs", "queue.2-alerts",
+            "queue.3-body-digest",
             "queue.4-mailbox-keys",
         ]
         #expect(applied.sorted() == all.sorted())

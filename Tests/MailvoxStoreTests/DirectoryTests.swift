@@ -90,7 +90,7 @@ struct DirectoryFixture {
             try MailvoxDatabase.appliedMigrations(fixture.database) == [
                 "store.1-directory", "store.2-messages", "store.3-recent", "store.4-uid-validity", "store.5-aliases",
                 "store.6-subscriptions", "store.7-quota", "store.8-backups", "store.9-recoverable",
-                "store.10-departments", "store.11-web", "store.12-shared-logins",
+                "store.10-departments", "store.11-web", "store.12-shared-logins", "store.13-message-meta",
             ])
         #expect(try fixture.scalar("PRAGMA journal_mode") == "wal")
         // The writer's setting is the one that counts (GRDB's WAL set-up lowers it to NORMAL).
@@ -112,7 +112,7 @@ struct DirectoryFixture {
             try MailvoxDatabase.appliedMigrations(again) == [
                 "store.1-directory", "store.2-messages", "store.3-recent", "store.4-uid-validity", "store.5-aliases",
                 "store.6-subscriptions", "store.7-quota", "store.8-backups", "store.9-recoverable",
-                "store.10-departments", "store.11-web", "store.12-shared-logins",
+                "store.10-departments", "store.11-web", "store.12-shared-logins", "store.13-message-meta",
             ])
         #expect(try Directory(database: again).mailboxes().map(\.id.rawValue) == ["1000"])
     }
@@ -137,7 +137,7 @@ struct DirectoryFixture {
             try MailvoxDatabase.appliedMigrations(pool) == [
                 "store.1-directory", "store.2-messages", "store.3-recent", "store.4-uid-validity", "store.5-aliases",
                 "store.6-subscriptions", "store.7-quota", "store.8-backups", "store.9-recoverable",
-                "store.10-departments", "store.11-web", "store.12-shared-logins",
+                "store.10-departments", "store.11-web", "store.12-shared-logins", "store.13-message-meta",
                 "later.1-uses-mailbox",
             ])
     }

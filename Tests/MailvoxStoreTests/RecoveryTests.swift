@@ -66,10 +66,16 @@ import Testing
         bytes[bytes.count - 20] ^= 0x01
         try bytes.write(to: URL(fileURLWithPath: path))
         try FileManager.default.removeItem(atPath: try #require(fixture.files().first { $0.hasSuffix("/new/d-2") }))
-        let report = try fixture.store.check()
-        #expect(report.problems.map(\.uid) == [2, 3])
-        #expect(report.problems[0].reason.contains("chunk 0 was altered"))
-        #expect(report.problems[1].reason.contains("no file"))
+        try execute(fixture, "DELETE FROM message_meta WHERE message_id = (SELECT id FROM message WHERE uid = 1)")
+        // Two rows a page: the check goes on past the first page and counts every message once.
+        var seen: [Int] = []
+        let report = try fixture.store.check(pageSize: 2) { done, _ in seen.append(done) }
+        #expect(report.messagesChecked == 3)
+        #expect(seen.last == 3)
+        #expect(report.problems.map(\.uid) == [1, 2, 3])
+        #expect(report.problems[0].reason.contains("no sealed metadata"), "\(report.problems[0].reason)")
+        #expect(report.problems[1].reason.contains("chunk 0 was altered"))
+        #expect(report.problems[2].reason.contains("no file"))
     }
 
     @Test(arguments: Backend.maildir) func rebuildReindexesUnderANewUIDValidity(_ backend: Backend) throws {

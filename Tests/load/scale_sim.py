@@ -83,12 +83,15 @@ def populate(node, db, mailboxes, per_mailbox):
             "highest_modseq": f"CASE WHEN t.name = 'INBOX' THEN {per_mailbox + 2} ELSE t.highest_modseq END",
             "first_recent_uid": f"CASE WHEN t.name = 'INBOX' THEN {per_mailbox + 1} ELSE t.first_recent_uid END",
         }, f"folder t, {series}", "t.mailbox_id = 'tmpl'"))
+        before = db.run("SELECT MAX(id) FROM message")[0][0]
         db.run(clone(db, "message", {
             "folder_id": "f.id", "uid": "u", "modseq": "u + 1", "file_name": "'sim-' || f.id || '-' || u",
             "deposit_id": "NULL", "flags": "CASE WHEN u % 3 = 0 THEN 1 ELSE 0 END", "in_cur": "1",
             "internal_date": "t.internal_date - (1000 - u) * 3600",
         }, f"message t, folder f, {db.series(1, per_mailbox, 'u')}",
             f"t.id = {template} AND f.name = 'INBOX' AND f.mailbox_id IN (SELECT 'm' || n FROM {series})"))
+        db.run(f"INSERT INTO message_meta (message_id, meta) SELECT m.id, t.meta FROM message m, message_meta t "
+               f"WHERE t.message_id = {template} AND m.id > {before}")
         done = last * per_mailbox
         rate = done / (time.time() - started)
         print(f"  {last:>7} mailboxes, {done:>9} messages  ({rate:,.0f} messages/s)", flush=True)

@@ -25,7 +25,7 @@ let directory = Directory(database: database, hasher: PasswordHasher(logN: 8, bl
 let mailbox = MailboxID("1000")!
 try directory.addMailbox(id: mailbox, settings: MailboxSettings(name: "Bench"), password: "long-enough", master: master)
 let store = MessageStore(database: database, spoolDir: root + "/spool", masterKey: master)
-// The unsealed twin of the `message` table: same columns and indexes, so both paths write
+// The unsealed twins of the `message` and `message_meta` tables: same columns and indexes, so both paths write
 // the same index pages and differ only by encryption.
 try database.write { db in
     try db.execute(
@@ -34,8 +34,9 @@ try database.write { db in
                 id INTEGER PRIMARY KEY AUTOINCREMENT, folder_id INTEGER NOT NULL, uid INTEGER NOT NULL,
                 modseq INTEGER NOT NULL, file_name TEXT NOT NULL, deposit_id TEXT, flags INTEGER NOT NULL DEFAULT 0,
                 keywords TEXT NOT NULL DEFAULT '', size INTEGER NOT NULL, internal_date INTEGER NOT NULL,
-                in_cur BOOLEAN NOT NULL DEFAULT 0, meta BLOB NOT NULL,
+                in_cur BOOLEAN NOT NULL DEFAULT 0,
                 UNIQUE (folder_id, uid), UNIQUE (folder_id, file_name));
+            CREATE TABLE plain_message_meta (message_id INTEGER PRIMARY KEY, meta BLOB NOT NULL);
             CREATE UNIQUE INDEX plain_deposit ON plain_message(folder_id, deposit_id) WHERE deposit_id IS NOT NULL;
             CREATE TABLE plain_folder (id INTEGER PRIMARY KEY, uid_next INTEGER NOT NULL, highest_modseq INTEGER NOT NULL);
             INSERT INTO plain_folder VALUES (1, 1, 1);
@@ -64,10 +65,12 @@ func plainDeliver(_ data: Data, name: String) throws {
         let uid = try Int64.fetchOne(db.cachedStatement(sql: "SELECT uid_next FROM plain_folder WHERE id = 1"))!
         try db.cachedStatement(
             sql: """
-                INSERT INTO plain_message (folder_id, uid, modseq, file_name, deposit_id, size, internal_date, meta)
-                VALUES (1, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO plain_message (folder_id, uid, modseq, file_name, deposit_id, size, internal_date)
+                VALUES (1, ?, ?, ?, ?, ?, ?)
                 """
-        ).execute(arguments: [uid, uid + 1, name, name, data.count, Int64(Date().timeIntervalSince1970), meta])
+        ).execute(arguments: [uid, uid + 1, name, name, data.count, Int64(Date().timeIntervalSince1970)])
+        try db.cachedStatement(sql: "INSERT INTO plain_message_meta (message_id, meta) VALUES (?, ?)")
+            .execute(arguments: [db.lastInsertedRowID, meta])
         try db.cachedStatement(
             sql: "UPDATE plain_folder SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1"
         ).execute()

@@ -19,14 +19,44 @@ extension MessageStore {
 
     /// Tells this process's subscribers of `changes` in `folderID`, and on PostgreSQL every
     /// other node. Called after the change committed: a notification never announces a change
-    /// that could still roll back. A node that dies between the commit and this call leaves the
-    /// change unannounced; the other nodes' sessions see it at their next command or resync.
+    /// that could still roll back. A node that dies between the commit and the notification
+    /// leaves the change unannounced; the other nodes' sessions see it at their next command or
+    /// resync.
     func publish(_ changes: [FolderChange], folderID: Int64) {
         guard !changes.isEmpty else { return }
         feed.publish(changes, folderID: folderID)
         guard database.dialect == .postgres else { return }
-        _ = try? database.writeStatement { db in
-            try db.execute("SELECT pg_notify(?, ?)", sqlValues(Self.changeChannel, "\(feedID) \(folderID)"))
+        if announcesInBackground.load(ordering: .relaxed) {
+            announcer.announce(folderID)
+        } else {
+            Self.notify(database, feedID: feedID, folderIDs: [folderID])
+        }
+    }
+
+    /// From now on, notifications leave from a thread of their own and the caller of a write
+    /// does not wait for them: one round trip less for every IMAP command that changes
+    /// something and every delivery. `serve` turns it on for its store and calls
+    /// `flushAnnouncements` when it stops; a CLI command, which exits right after its write,
+    /// keeps notifying before it returns.
+    public func announceInBackground() {
+        announcesInBackground.store(true, ordering: .relaxed)
+    }
+
+    /// Returns once every notification queued before the call has been sent.
+    public func flushAnnouncements() {
+        announcer.flush()
+    }
+
+    /// `NOTIFY` for each of `folderIDs`, up to a hundred in one autocommit statement. A failure
+    /// is not the write's: the change is committed, and nodes catch up when they resync.
+    static func notify(_ database: any SQLDatabase, feedID: String, folderIDs: [Int64]) {
+        for start in stride(from: 0, to: folderIDs.count, by: 100) {
+            let chunk = folderIDs[start..<min(start + 100, folderIDs.count)]
+            _ = try? database.writeStatement { db in
+                try db.execute(
+                    "SELECT " + chunk.map { _ in "pg_notify(?, ?)" }.joined(separator: ", "),
+                    chunk.flatMap { sqlValues(changeChannel, "\(feedID) \($0)") })
+            }
         }
     }
 

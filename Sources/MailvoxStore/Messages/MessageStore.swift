@@ -23,6 +23,10 @@ public final class MessageStore: Sendable {
     let feedID = UUID().uuidString.lowercased()
     /// Per folder with subscribers, how far this store has told them of other nodes' changes.
     let heardUpTo = Mutex<[Int64: FeedMark]>([:])
+    /// Sends this store's notifications from a thread of its own once `announceInBackground`
+    /// turned it on (`serve`); until then `publish` sends them before it returns.
+    let announcer: ChangeAnnouncer
+    let announcesInBackground = Atomic<Bool>(false)
     /// Opened structures by message row id (never reused): a client's FETCH of ENVELOPE or
     /// BODYSTRUCTURE over a folder it synced before costs no HPKE open and no JSON decode.
     /// Held in this process's memory only, like the opened owner keys above.
@@ -37,6 +41,8 @@ public final class MessageStore: Sendable {
         self.database = database
         self.files = objects.map { ObjectSpool(blobs: $0) } ?? Spool(root: spoolDir)
         self.masterKey = masterKey
+        let feedID = self.feedID
+        announcer = ChangeAnnouncer { folderIDs in Self.notify(database, feedID: feedID, folderIDs: folderIDs) }
     }
 
     /// The store on the one SQLite file, as every caller before the SQL seam built it.
@@ -87,6 +93,33 @@ public final class MessageStore: Sendable {
             throw MailStoreError.noSuchFolder(name)
         }
         return try FolderRow(row)
+    }
+
+    /// The folder `name`, locked as `folder(…, locking: true)` takes it, and those of its
+    /// messages whose UIDs are among `uids`, ascending, from one statement (a STORE; on
+    /// PostgreSQL one round trip, where the folder and then each message took one). A message
+    /// row has the columns `fileRef` and `summary` read, and its id as `message_id`.
+    static func lockedFolder(
+        _ db: any SQLConnection, mailbox: MailboxID, name: String, messages uids: [UInt32]
+    ) throws -> (FolderRow, [SQLRow]) {
+        guard let low = uids.min(), let high = uids.max() else {
+            return (try folder(db, mailbox: mailbox, name: name, locking: true), [])
+        }
+        let rows = try db.rows(
+            """
+            SELECT folder.*, message.id AS message_id, message.uid, message.modseq, message.file_name,
+                message.flags, message.keywords, message.size, message.internal_date, message.in_cur
+            FROM folder LEFT JOIN message ON message.folder_id = folder.id AND message.uid BETWEEN ? AND ?
+            WHERE folder.mailbox_id = ? AND folder.name = ? ORDER BY message.uid
+            \(db.dialect == .postgres ? "FOR UPDATE OF folder" : "")
+            """, sqlValues(Int64(low), Int64(high), mailbox.rawValue, name))
+        guard let first = rows.first else { throw MailStoreError.noSuchFolder(name) }
+        let wanted = Set(uids)
+        let messages = try rows.filter { row in
+            guard let uid = try row.optional("uid", as: Int64.self) else { return false }
+            return wanted.contains(UInt32(truncatingIfNeeded: uid))
+        }
+        return (try FolderRow(first), messages)
     }
 
     /// The folder `name` for a write that derives its counters from what it reads, when the
@@ -265,7 +298,7 @@ public final class MessageStore: Sendable {
                 db, folder: folder,
                 NewRow(
                     fileName: fileName, depositID: depositID, flags: flags, size: message.count,
-                    internalDate: date, inCur: inCur, meta: meta))
+                    internalDate: date, inCur: inCur, meta: .sealed(meta)))
             let summary = MessageSummary(
                 uid: uid, modseq: modseq, flags: flags, size: message.count,
                 internalDate: Date(timeIntervalSince1970: TimeInterval(date)))
@@ -302,7 +335,7 @@ public final class MessageStore: Sendable {
 
     /// The message's sealed metadata (header block, caller), opened.
     public func metadata(mailbox: MailboxID, folder name: String, uid: UInt32) throws -> MessageMetadata {
-        let sealed = try messageRow(mailbox: mailbox, folder: name, uid: uid).get("meta", as: Data.self)
+        let sealed = try messageRow(mailbox: mailbox, folder: name, uid: uid, meta: true).get("meta", as: Data.self)
         let reader = try SealedFileReader(sealed: sealed, key: try ownerKey(mailbox))
         return try MessageMetadata.decode(try reader.readAll())
     }
@@ -315,12 +348,15 @@ public final class MessageStore: Sendable {
 
     /// The row of message `uid` of the folder: one statement joining the folder by name (a
     /// FETCH of a body, a structure or a header block; on PostgreSQL one round trip where a
-    /// transaction of two statements took four). Throws `noSuchFolder` or `noSuchMessage`.
-    func messageRow(mailbox: MailboxID, folder name: String, uid: UInt32) throws -> SQLRow {
+    /// transaction of two statements took four), with its sealed `meta` if asked. Throws
+    /// `noSuchFolder` or `noSuchMessage`.
+    func messageRow(mailbox: MailboxID, folder name: String, uid: UInt32, meta: Bool = false) throws -> SQLRow {
         let row = try singleRead { db in
             try db.one(
                 """
-                SELECT message.* FROM message JOIN folder ON folder.id = message.folder_id
+                SELECT message.*\(meta ? ", message_meta.meta" : "") FROM message
+                JOIN folder ON folder.id = message.folder_id
+                \(meta ? "JOIN message_meta ON message_meta.message_id = message.id" : "")
                 WHERE folder.mailbox_id = ? AND folder.name = ? AND message.uid = ?
                 """, sqlValues(mailbox.rawValue, name, Int64(uid)))
         }
@@ -364,41 +400,52 @@ public final class MessageStore: Sendable {
         guard name != FolderInfo.recentlyDeleted else { throw MailStoreError.readOnlyFolder(name) }
         var folderID: Int64 = 0
         let result = try database.write { db -> (changed: [MessageSummary], failed: [UInt32]) in
-            let folder = try Self.folder(db, mailbox: mailbox, name: name, locking: true)
+            let (folder, rows) = try Self.lockedFolder(db, mailbox: mailbox, name: name, messages: uids)
             folderID = folder.id
             var modseq = folder.highestModseq
             var changed: [MessageSummary] = []
             var failed: [UInt32] = []
-            for uid in uids.sorted() {
-                guard
-                    let row = try Self.messageRow(db, folderID: folder.id, uid: uid)
-                else { continue }
+            var updates: [[SQLValue]] = []
+            var renames: [(from: String, to: FileRef)] = []
+            for row in rows {
                 var summary = try Self.summary(row)
                 if let unchangedSince, summary.modseq > unchangedSince {
-                    failed.append(uid)
+                    failed.append(summary.uid)
                     continue
                 }
                 let updated = summary.flags.applying(operation, flags)
                 guard updated != summary.flags else { continue }
                 modseq += 1
-                let oldPath = try path(mailbox: mailbox, folderID: folder.id, row: row)
-                let newRef = FileRef(
-                    mailbox: mailbox.rawValue, folderID: folder.id, fileName: try row.get("file_name"), inCur: true,
-                    letters: updated.system.maildirLetters)
-                try db.execute(
-                    "UPDATE message SET flags = ?, keywords = ?, modseq = ?, in_cur = 1 WHERE id = ?",
+                updates.append(
                     sqlValues(
-                        Int64(updated.system.rawValue), Self.keywordText(updated.keywords), Int64(modseq),
-                        try row.get("id", as: Int64.self)))
-                // Last step of the transaction: if the rename fails, the row change rolls back.
-                try files.reflag(oldPath, to: newRef)
+                        try row.get("message_id", as: Int64.self), Int64(updated.system.rawValue),
+                        Self.keywordText(updated.keywords), Int64(modseq)))
+                renames.append(
+                    (
+                        try path(mailbox: mailbox, folderID: folder.id, row: row),
+                        FileRef(
+                            mailbox: mailbox.rawValue, folderID: folder.id, fileName: try row.get("file_name"),
+                            inCur: true, letters: updated.system.maildirLetters)
+                    ))
                 summary.flags = updated
                 summary.modseq = modseq
                 changed.append(summary)
             }
+            // Every changed row in one statement per 200 (on PostgreSQL one round trip each).
+            for start in stride(from: 0, to: updates.count, by: 200) {
+                let chunk = updates[start..<min(start + 200, updates.count)]
+                try db.execute(
+                    """
+                    UPDATE message SET flags = v.column2, keywords = v.column3, modseq = v.column4, in_cur = 1
+                    FROM (VALUES \(chunk.map { _ in "(?, ?, ?, ?)" }.joined(separator: ", "))) AS v
+                    WHERE message.id = v.column1
+                    """, Array(chunk.joined()))
+            }
             if modseq != folder.highestModseq {
                 try db.execute("UPDATE folder SET highest_modseq = ? WHERE id = ?", sqlValues(Int64(modseq), folder.id))
             }
+            // Last steps of the transaction: if a rename fails, the row changes roll back.
+            for rename in renames { try files.reflag(rename.from, to: rename.to) }
             return (changed, failed)
         }
         publish(result.changed.map { .flags(uid: $0.uid, flags: $0.flags, modseq: $0.modseq) }, folderID: folderID)
@@ -545,7 +592,7 @@ public final class MessageStore: Sendable {
                 fileName: fileName, depositID: nil,
                 flags: MessageFlags(system: flags, keywords: Self.keywords(try row.get("keywords"))),
                 size: try row.get("size"), internalDate: try row.get("internal_date"), inCur: true,
-                meta: try row.get("meta")))
+                meta: .copied(from: try row.get("id"))))
     }
 
     /// The mailbox's Recently Deleted folder, made if a mailbox somehow lacks it.
@@ -674,7 +721,14 @@ public final class MessageStore: Sendable {
         var size: Int
         var internalDate: Int64
         var inCur: Bool
-        var meta: Data
+        var meta: Meta
+    }
+
+    /// Where a new row's sealed metadata comes from: sealed now, or the row it copies (COPY,
+    /// MOVE, an expunge into Recently Deleted), copied inside the database, never re-sealed.
+    enum Meta {
+        case sealed(Data)
+        case copied(from: Int64)
     }
 
     /// Inserts `row` under the folder's next UID and modseq, inside the caller's write
@@ -694,18 +748,41 @@ public final class MessageStore: Sendable {
         else { throw MailStoreError.noSuchFolder(folder.name) }
         let uid: Int64 = try next.get("uid")
         let modseq: Int64 = try next.get("modseq")
-        let inserted = try db.one(
-            """
+        let insert = """
             INSERT INTO message (folder_id, uid, modseq, file_name, deposit_id, flags, keywords, size,
-                internal_date, in_cur, meta, filed_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                internal_date, in_cur, filed_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             RETURNING id
-            """,
-            sqlValues(
-                folder.id, uid, modseq, row.fileName, row.depositID, Int64(row.flags.system.rawValue),
-                keywordText(row.flags.keywords), row.size, row.internalDate, row.inCur, row.meta,
-                Int64(Date().timeIntervalSince1970)))
-        guard let inserted else { throw SQLError.noSuchColumn("id") }
+            """
+        let values = sqlValues(
+            folder.id, uid, modseq, row.fileName, row.depositID, Int64(row.flags.system.rawValue),
+            keywordText(row.flags.keywords), row.size, row.internalDate, row.inCur, Int64(Date().timeIntervalSince1970))
+        // The metadata: its value, or a join to the row it is copied from (the last argument).
+        let (meta, source, argument): (String, String, SQLValue) =
+            switch row.meta {
+            case .sealed(let data): ("?", "", data.sqlValue)
+            case .copied(let id): ("source.meta", "JOIN message_meta AS source ON source.message_id = ?", id.sqlValue)
+            }
+        let inserted: SQLRow?
+        if db.dialect == .postgres {
+            // Both rows from one statement: one round trip, as when the metadata was a column.
+            inserted = try db.one(
+                """
+                WITH inserted AS (\(insert))
+                INSERT INTO message_meta (message_id, meta) SELECT inserted.id, \(meta) FROM inserted \(source)
+                RETURNING message_id AS id
+                """, values + [argument])
+        } else {
+            let id: Int64 = try db.one(insert, values)?.get("id") ?? 0
+            inserted = try db.one(
+                """
+                WITH inserted AS (SELECT ? AS id)
+                INSERT INTO message_meta (message_id, meta) SELECT inserted.id, \(meta) FROM inserted \(source)
+                RETURNING message_id AS id
+                """, [id.sqlValue, argument])
+        }
+        // No row: the row copied has no metadata, and no message may commit without.
+        guard let inserted else { throw MailStoreError.storage("the message copied has no sealed metadata") }
         return (try inserted.get("id"), UInt32(truncatingIfNeeded: uid), UInt64(modseq))
     }
 

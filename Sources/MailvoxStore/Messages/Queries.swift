@@ -65,7 +65,7 @@ extension MessageStore {
     /// ENVELOPE, BODYSTRUCTURE and layout from the sealed metadata; parsed from the message
     /// itself only for a file indexed without them.
     public func structure(mailbox: MailboxID, folder name: String, uid: UInt32) throws -> ParsedMessage {
-        let row = try messageRow(mailbox: mailbox, folder: name, uid: uid)
+        let row = try messageRow(mailbox: mailbox, folder: name, uid: uid, meta: true)
         let (rowID, sealed) = (try row.get("id", as: Int64.self), try row.get("meta", as: Data.self))
         return try openStructure(rowID: rowID, sealedMeta: sealed, mailbox: mailbox, folder: name, uid: uid)
     }
@@ -91,16 +91,22 @@ extension MessageStore {
         }
     }
 
-    /// The `id`, `uid` and sealed `meta` of those `uids` that exist, from one read.
+    /// The `id`, `uid` and sealed `meta` of those `uids` that exist, from one statement joining
+    /// the folder by name, as `summaries` reads.
     private func metadataRows(mailbox: MailboxID, folder name: String, uids: [UInt32]) throws -> [SQLRow] {
         guard let low = uids.min(), let high = uids.max() else { return [] }
         let wanted = Set(uids)
-        return try database.read { db in
-            let folder = try Self.folder(db, mailbox: mailbox, name: name)
-            return try db.rows(
-                "SELECT id, uid, meta FROM message WHERE folder_id = ? AND uid BETWEEN ? AND ?",
-                sqlValues(folder.id, Int64(low), Int64(high)))
-        }.filter { row in
+        let rows = try singleRead { db in
+            try db.rows(
+                """
+                SELECT message.id, message.uid, message_meta.meta FROM message
+                JOIN folder ON folder.id = message.folder_id
+                JOIN message_meta ON message_meta.message_id = message.id
+                WHERE folder.mailbox_id = ? AND folder.name = ? AND message.uid BETWEEN ? AND ?
+                """, sqlValues(mailbox.rawValue, name, Int64(low), Int64(high)))
+        }
+        if rows.isEmpty { _ = try singleRead { db in try Self.folder(db, mailbox: mailbox, name: name) } }
+        return rows.filter { row in
             let uid: Int64 = (try? row.get("uid")) ?? 0
             return wanted.contains(UInt32(truncatingIfNeeded: uid))
         }
@@ -148,7 +154,12 @@ extension MessageStore {
             let folder = try Self.folder(db, mailbox: mailbox, name: name)
             return (
                 folder.id,
-                try db.rows("SELECT * FROM message WHERE folder_id = ? ORDER BY uid", sqlValues(folder.id))
+                try db.rows(
+                    """
+                    SELECT message.*, message_meta.meta FROM message
+                    JOIN message_meta ON message_meta.message_id = message.id
+                    WHERE message.folder_id = ? ORDER BY message.uid
+                    """, sqlValues(folder.id))
             )
         }
         let (folderID, messages) = rows

@@ -98,42 +98,60 @@ extension MessageStore {
     }
 
     /// Opens every message and compares it with its row (`mailvox fsck`): a flipped byte, a
-    /// wrong size or a missing file is a problem.
-    public func check(progress: (Int, Int) -> Void = { _, _ in }) throws -> SpoolReport {
+    /// wrong size, a missing file or missing metadata is a problem. The index is read
+    /// `pageSize` rows at a time in id order, so memory stays small at any size (ten million
+    /// rows with their metadata are some 30 GB).
+    public func check(pageSize: Int = 1000, progress: (Int, Int) -> Void = { _, _ in }) throws -> SpoolReport {
         var report = SpoolReport()
-        let rows = try database.read { db in
-            try db.rows(
-                """
-                SELECT message.*, folder.mailbox_id AS mailbox_id, folder.name AS folder_name FROM message
-                JOIN folder ON folder.id = message.folder_id ORDER BY message.id
-                """)
-        }
-        for (index, row) in rows.enumerated() {
-            progress(index, rows.count)
-            guard let mailbox = MailboxID(try row.get("mailbox_id")) else { continue }
-            let folderName: String = try row.get("folder_name")
-            let uid = UInt32(truncatingIfNeeded: try row.get("uid", as: Int64.self))
-            var location = "\(mailbox)/\(folderName)"
-            do {
-                let ref = try Self.fileRef(mailbox: mailbox, folderID: try row.get("folder_id"), row: row)
-                location = files.locate(ref) ?? files.expectedName(ref)
-                let key = try ownerKey(mailbox)
-                let reader = try files.open(ref, key: key)
-                try reader.verify()
-                let size: Int = try row.get("size")
-                if reader.plaintextSize != size {
-                    throw MailStoreError.unreadable(
-                        path: location, reason: "size \(reader.plaintextSize) differs from the index's \(size)")
-                }
-                _ = try SealedFileReader(sealed: try row.get("meta"), key: key).readAll()
-            } catch {
-                report.problems.append(
-                    .init(mailbox: mailbox.rawValue, folder: folderName, uid: uid, path: location, reason: "\(error)"))
+        let total = try database.read { db in try db.scalar(Int.self, "SELECT COUNT(*) FROM message") } ?? 0
+        var after: Int64 = 0
+        while true {
+            let rows = try database.read { db in
+                try db.rows(
+                    """
+                    SELECT message.*, message_meta.meta, folder.mailbox_id AS mailbox_id, folder.name AS folder_name
+                    FROM message JOIN folder ON folder.id = message.folder_id
+                    LEFT JOIN message_meta ON message_meta.message_id = message.id
+                    WHERE message.id > ? ORDER BY message.id LIMIT ?
+                    """, sqlValues(after, pageSize))
             }
-            report.messagesChecked += 1
+            guard let last = rows.last else { break }
+            after = try last.get("id")
+            for row in rows {
+                progress(report.messagesChecked, max(total, report.messagesChecked))
+                check(row, into: &report)
+                report.messagesChecked += 1
+            }
         }
-        progress(rows.count, rows.count)
+        progress(report.messagesChecked, report.messagesChecked)
         return report
+    }
+
+    /// Checks the message of one index row (with its folder's `mailbox_id` and `folder_name`).
+    private func check(_ row: SQLRow, into report: inout SpoolReport) {
+        guard let mailbox = MailboxID((try? row.get("mailbox_id", as: String.self)) ?? "") else { return }
+        let folderName: String = (try? row.get("folder_name")) ?? ""
+        let uid = UInt32(truncatingIfNeeded: (try? row.get("uid", as: Int64.self)) ?? 0)
+        var location = "\(mailbox)/\(folderName)"
+        do {
+            let ref = try Self.fileRef(mailbox: mailbox, folderID: try row.get("folder_id"), row: row)
+            location = files.locate(ref) ?? files.expectedName(ref)
+            let key = try ownerKey(mailbox)
+            let reader = try files.open(ref, key: key)
+            try reader.verify()
+            let size: Int = try row.get("size")
+            if reader.plaintextSize != size {
+                throw MailStoreError.unreadable(
+                    path: location, reason: "size \(reader.plaintextSize) differs from the index's \(size)")
+            }
+            guard let meta = try row.optional("meta", as: Data.self) else {
+                throw MailStoreError.storage("the index holds no sealed metadata for it")
+            }
+            _ = try SealedFileReader(sealed: meta, key: key).readAll()
+        } catch {
+            report.problems.append(
+                .init(mailbox: mailbox.rawValue, folder: folderName, uid: uid, path: location, reason: "\(error)"))
+        }
     }
 
     /// `fsck --rebuild`: forgets every message row and indexes the spool afresh, each folder
@@ -192,7 +210,7 @@ extension MessageStore {
                 db, folder: folder,
                 NewRow(
                     fileName: stem, depositID: stem, flags: MessageFlags(system: flags), size: reader.plaintextSize,
-                    internalDate: Int64(info.st_mtim.tv_sec), inCur: inCur, meta: meta)
+                    internalDate: Int64(info.st_mtim.tv_sec), inCur: inCur, meta: .sealed(meta))
             ).uid
         }
     }
