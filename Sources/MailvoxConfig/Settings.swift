@@ -214,6 +214,7 @@ enum Settings {
         .optionalPath("blobs", "access_key_file", \.blobs.accessKeyFile),
         .optionalPath("blobs", "secret_key_file", \.blobs.secretKeyFile),
         .bool("blobs", "path_style", \.blobs.pathStyle),
+        .int("blobs", "cache_mb", \.blobs.cacheMB, 0...65536),
     ]
 
     static let sections: [String] = {

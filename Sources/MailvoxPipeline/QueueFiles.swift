@@ -1,7 +1,6 @@
 import Foundation
 import MailvoxCore
 import MailvoxCrypto
-import Synchronization
 
 /// The pipeline's sealed files, both sealed to the node key: a deposit, `<id>.mvx`, from intake
 /// until its message is stored; an alert copy, `notify/<id>.mvx`, until its last alert is
@@ -15,13 +14,13 @@ public struct QueueFiles: Sendable {
     /// The bucket, when the files live there.
     public let bucket: BlockingBlobs?
     /// Deposits written here lately (`remembering`), read back without a GET.
-    let recent: RecentDeposits?
+    let recent: ByteCache?
 
     public init(queueDir: String, bucket: BlockingBlobs? = nil) {
         self.init(queueDir: queueDir, bucket: bucket, recent: nil)
     }
 
-    private init(queueDir: String, bucket: BlockingBlobs?, recent: RecentDeposits?) {
+    private init(queueDir: String, bucket: BlockingBlobs?, recent: ByteCache?) {
         self.queueDir = queueDir
         self.bucket = bucket
         self.recent = recent
@@ -37,7 +36,7 @@ public struct QueueFiles: Sendable {
     /// bucket.
     public func remembering(capacity: Int = 32 << 20) -> QueueFiles {
         guard bucket != nil else { return self }
-        return QueueFiles(queueDir: queueDir, bucket: bucket, recent: RecentDeposits(capacity: capacity))
+        return QueueFiles(queueDir: queueDir, bucket: bucket, recent: ByteCache(capacity: capacity))
     }
 
     public static func deposit(_ depositID: String) -> String { "\(depositID).mvx" }
@@ -122,47 +121,4 @@ public struct QueueFiles: Sendable {
             throw PipelineError.io(path: path, reason: String(cString: strerror(errno)))
         }
     }
-}
-
-/// Sealed deposits by name, the oldest dropped first once their bytes pass `capacity`.
-final class RecentDeposits: Sendable {
-    private struct State {
-        var bytes: [String: Data] = [:]
-        var order: [String] = []
-        var total = 0
-    }
-
-    let capacity: Int
-    private let state = Mutex(State())
-
-    init(capacity: Int) { self.capacity = capacity }
-
-    func keep(_ name: String, _ data: Data) {
-        guard data.count <= capacity else { return }
-        state.withLock { state in
-            if let old = state.bytes.updateValue(data, forKey: name) {
-                state.total -= old.count
-                state.order.removeAll { $0 == name }
-            }
-            state.order.append(name)
-            state.total += data.count
-            while state.total > capacity, !state.order.isEmpty {
-                let oldest = state.order.removeFirst()
-                state.total -= state.bytes.removeValue(forKey: oldest)?.count ?? 0
-            }
-        }
-    }
-
-    func get(_ name: String) -> Data? { state.withLock { $0.bytes[name] } }
-
-    func forget(_ name: String) {
-        state.withLock { state in
-            guard let old = state.bytes.removeValue(forKey: name) else { return }
-            state.total -= old.count
-            state.order.removeAll { $0 == name }
-        }
-    }
-
-    /// How many deposits are kept (for tests).
-    var count: Int { state.withLock { $0.bytes.count } }
 }

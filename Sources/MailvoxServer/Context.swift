@@ -117,8 +117,10 @@ public struct Context: Sendable {
     /// Each call makes another store with a change feed of its own: IDLE sessions hear only
     /// the deliveries of the store they were opened on. So a process makes one and passes it
     /// around — `serve` hands the same store to its workers, the IMAP sessions and the web.
-    public func makeMessageStore() -> MessageStore {
-        MessageStore(database: sql, spoolDir: config.spoolDir, objects: bucket, masterKey: requireMasterKey())
+    public func makeMessageStore(rememberingObjects: Int = 0) -> MessageStore {
+        MessageStore(
+            database: sql, spoolDir: config.spoolDir, objects: bucket, masterKey: requireMasterKey(),
+            rememberingObjects: rememberingObjects)
     }
 
     public func jobQueue() -> JobQueue { JobQueue(database: sql, policy: RetryPolicy(config.queue)) }

@@ -35,7 +35,7 @@ public struct Server: Sendable {
         Offload.configure(threads: context.config.server.blockingThreads)
         DedicatedThread.backgroundNice = Int32(context.config.server.backgroundNice)
         // The one store of this process: its change feed is what IDLE sessions hear.
-        let store = context.makeMessageStore()
+        let store = context.makeMessageStore(rememberingObjects: context.config.blobs.cacheMB << 20)
         store.announceInBackground()
         let report = try store.recover()
         logger.info(

@@ -406,7 +406,7 @@ struct ConfigFixture {
             "retention.deleted_days", "retention.trash_days", "retention.inbox_days", "retention.saved_days",
             "audit.days", "storage.backend", "postgres.url", "postgres.password_file", "postgres.pool_size",
             "blobs.backend", "blobs.endpoint", "blobs.bucket", "blobs.region", "blobs.access_key_file",
-            "blobs.secret_key_file", "blobs.path_style",
+            "blobs.secret_key_file", "blobs.path_style", "blobs.cache_mb",
         ]
         #expect(Set(keys) == documented)
         for key in keys {

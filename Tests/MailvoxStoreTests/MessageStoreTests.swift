@@ -357,6 +357,77 @@ struct StoreFixture {
     }
 }
 
+/// STORE over many messages: one statement reads them with the folder locked, and their rows
+/// change 200 to a statement.
+@Suite struct ManyFlagsTests {
+    @Test(arguments: [Backend.sqlite, .postgres]) func aStoreOverManyMessagesChangesEachOnce(_ backend: Backend) throws
+    {
+        let fixture = try StoreFixture(backend)
+        let (store, mailbox) = (fixture.store, fixture.mailbox)
+        for index in 0..<450 {
+            try store.deliver(mailbox: mailbox, depositID: "d-\(index)", message: StoreFixture.message())
+        }
+        let before = try store.status(mailbox: mailbox, folder: "INBOX").highestModseq
+        // UIDs 1…450 with a gap, one already seen (unchanged), one that does not exist.
+        try store.storeFlags(
+            mailbox: mailbox, folder: "INBOX", uids: [7], operation: .add, flags: MessageFlags(system: .seen))
+        let wanted = Array(1...450).filter { $0 != 100 }.map(UInt32.init) + [999]
+        let (changed, failed) = try store.storeFlags(
+            mailbox: mailbox, folder: "INBOX", uids: wanted, operation: .add,
+            flags: MessageFlags(system: .flagged, keywords: ["$Voicemail"]))
+        #expect(failed.isEmpty)
+        #expect(changed.map(\.uid) == wanted.dropLast())
+        #expect(changed.map(\.modseq) == Array(before + 2...before + 449 + 1))
+        let messages = try store.messages(mailbox: mailbox, folder: "INBOX")
+        #expect(messages.count == 450)
+        for message in messages {
+            let flagged = message.uid != 100
+            #expect(message.flags.system.contains(.flagged) == flagged, "UID \(message.uid)")
+            #expect(message.flags.keywords == (flagged ? ["$Voicemail"] : []), "UID \(message.uid)")
+            #expect(message.flags.system.contains(.seen) == (message.uid == 7), "UID \(message.uid)")
+        }
+        #expect(try store.status(mailbox: mailbox, folder: "INBOX").highestModseq == before + 450)
+        // A conditional STORE leaves what changed since its MODSEQ alone and reports it.
+        let (_, refused) = try store.storeFlags(
+            mailbox: mailbox, folder: "INBOX", uids: [1, 100, 450], operation: .remove,
+            flags: MessageFlags(system: .flagged), unchangedSince: before)
+        #expect(refused == [1, 450])
+    }
+}
+
+/// `rememberingObjects`: what a serving store wrote or read from the bucket lately is read
+/// from memory, within its byte bound.
+@Suite struct RememberedObjectsTests {
+    @Test func aServingStoreReadsWhatItWroteAndReadFromMemory() throws {
+        let fixture = try StoreFixture(.objects)
+        let bucket = try #require(fixture.bucket)
+        let message = StoreFixture.message(body: "kept")
+        func store(remembering bytes: Int) -> MessageStore {
+            MessageStore(
+                database: fixture.directoryFixture.sql, spoolDir: fixture.root + "/spool", objects: bucket,
+                masterKey: fixture.directoryFixture.master, rememberingObjects: bytes)
+        }
+        let serving = store(remembering: 1 << 20)
+        let written = try serving.deliver(mailbox: fixture.mailbox, depositID: "d-1", message: message)
+        let other = try store(remembering: 0).deliver(mailbox: fixture.mailbox, depositID: "d-2", message: message)
+        #expect(try serving.read(mailbox: fixture.mailbox, folder: "INBOX", uid: other) == message, "read once")
+        // With the objects gone from the bucket behind its back, the serving store still has
+        // both; a store that keeps nothing, and one whose bound is smaller than an object, have neither.
+        for key in try fixture.messageFiles() { try bucket.delete(try BlobKey(key)) }
+        for uid in [written, other] {
+            #expect(try serving.read(mailbox: fixture.mailbox, folder: "INBOX", uid: uid) == message)
+            for bare in [store(remembering: 0), store(remembering: 100)] {
+                #expect(throws: MailStoreError.self) {
+                    try bare.read(mailbox: fixture.mailbox, folder: "INBOX", uid: uid)
+                }
+            }
+        }
+        // A copy is made from the kept bytes, and its object is in the bucket for every node.
+        try serving.copy(mailbox: fixture.mailbox, from: "INBOX", uids: [written], to: "Saved")
+        #expect(try store(remembering: 0).read(mailbox: fixture.mailbox, folder: "Saved", uid: 1) == message)
+    }
+}
+
 @Suite struct KeyRotationStoreTests {
     @Test func messagesReadUnderTheNewMasterKeyAfterRewrapping() throws {
         let fixture = try StoreFixture()

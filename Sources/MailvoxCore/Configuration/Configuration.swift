@@ -351,6 +351,9 @@ public struct Configuration: Sendable, Equatable {
         /// Path-style addressing (`ENDPOINT/BUCKET/KEY`), as most self-hosted services want;
         /// otherwise virtual-hosted (`BUCKET.ENDPOINT/KEY`).
         public var pathStyle = false
+        /// MiB of sealed messages each node keeps in memory after writing or reading them from
+        /// the bucket (`MessageStore`'s `rememberingObjects`); 0 keeps none.
+        public var cacheMB = 64
 
         public init() {}
     }

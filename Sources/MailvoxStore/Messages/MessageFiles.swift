@@ -125,6 +125,8 @@ extension Spool: MessageFiles {
 /// a copy is a second object. The bucket sees only MVX1 ciphertext.
 struct ObjectSpool: MessageFiles {
     let blobs: BlockingBlobs
+    /// Sealed objects this node wrote or read lately (`MessageStore`'s `rememberingObjects`).
+    let recent: ByteCache?
 
     func expectedName(_ ref: FileRef) -> String { "spool/\(ref.mailbox)/\(ref.folderID)/\(ref.fileName)" }
 
@@ -133,7 +135,9 @@ struct ObjectSpool: MessageFiles {
     func write(_ ref: FileRef, seal: ((Data) throws -> Void) throws -> Void) throws {
         var bytes: [UInt8] = []
         try seal { bytes.append(contentsOf: $0) }
-        try blobs.put(try BlobKey(expectedName(ref)), bytes)
+        let name = expectedName(ref)
+        try blobs.put(try BlobKey(name), bytes)
+        recent?.keep(name, Data(bytes))
     }
 
     func open(_ ref: FileRef, key: OwnerKey) throws -> SealedFileReader {
@@ -142,28 +146,44 @@ struct ObjectSpool: MessageFiles {
 
     func sealedBytes(_ ref: FileRef) throws -> Data {
         let name = expectedName(ref)
-        guard let bytes = try blobs.get(try BlobKey(name)) else {
+        guard let bytes = try object(name) else {
             throw MailStoreError.unreadable(path: name, reason: "the index has a row but the bucket has no object")
         }
-        return Data(bytes)
+        return bytes
+    }
+
+    /// The object `name`, remembered or read (and then remembered); nil when there is none.
+    private func object(_ name: String) throws -> Data? {
+        if let kept = recent?.get(name) { return kept }
+        guard let bytes = try blobs.get(try BlobKey(name)) else { return nil }
+        let data = Data(bytes)
+        recent?.keep(name, data)
+        return data
     }
 
     func reflag(_ name: String, to ref: FileRef) throws {}
 
     func duplicate(_ name: String, to ref: FileRef) throws -> String {
-        guard let bytes = try blobs.get(try BlobKey(name)) else {
+        guard let bytes = try object(name) else {
             throw MailStoreError.unreadable(path: name, reason: "the bucket has no object to copy")
         }
         let destination = expectedName(ref)
-        try blobs.put(try BlobKey(destination), bytes)
+        try blobs.put(try BlobKey(destination), [UInt8](bytes))
+        recent?.keep(destination, bytes)
         return destination
     }
 
-    func remove(_ name: String) throws { try blobs.delete(try BlobKey(name)) }
+    func remove(_ name: String) throws {
+        recent?.forget(name)
+        try blobs.delete(try BlobKey(name))
+    }
 
     func removeFolder(mailbox: String, folderID: Int64) {}
 
     func removeMailbox(_ mailbox: String) throws {
-        for key in try blobs.allKeys(prefix: try BlobPrefix("spool/\(mailbox)/")) { try blobs.delete(key) }
+        for key in try blobs.allKeys(prefix: try BlobPrefix("spool/\(mailbox)/")) {
+            recent?.forget(key.value)
+            try blobs.delete(key)
+        }
     }
 }

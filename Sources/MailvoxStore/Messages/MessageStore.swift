@@ -36,10 +36,23 @@ public final class MessageStore: Sendable {
     let headerBlocks = BoundedCache<Int64, [UInt8]>(capacity: 4096)
 
     /// The store over `database`, its messages in the Maildir spool at `spoolDir`, or with
-    /// `objects` as objects of that blob store (`[blobs] backend = "s3"`).
-    public init(database: any SQLDatabase, spoolDir: String, objects: BlockingBlobs? = nil, masterKey: MasterKey) {
+    /// `objects` as objects of that blob store (`[blobs] backend = "s3"`). With objects and
+    /// `rememberingObjects` bytes, the sealed objects this store wrote or read lately are kept
+    /// in memory, the oldest dropped first: a client that opens a message fetches its parts one
+    /// by one (BODYSTRUCTURE, then BODY[1], then the audio), and a voicemail just delivered is
+    /// fetched by the client the push woke, each otherwise a GET from the bucket. An object never
+    /// changes under its name (a new name for every message row), so a kept one is the stored
+    /// one. `serve` keeps `[blobs] cache_mb`; whatever checks what is stored (`fsck`,
+    /// `migrate`) keeps none.
+    public init(
+        database: any SQLDatabase, spoolDir: String, objects: BlockingBlobs? = nil, masterKey: MasterKey,
+        rememberingObjects: Int = 0
+    ) {
         self.database = database
-        self.files = objects.map { ObjectSpool(blobs: $0) } ?? Spool(root: spoolDir)
+        self.files =
+            objects.map {
+                ObjectSpool(blobs: $0, recent: rememberingObjects > 0 ? ByteCache(capacity: rememberingObjects) : nil)
+            } ?? Spool(root: spoolDir)
         self.masterKey = masterKey
         let feedID = self.feedID
         announcer = ChangeAnnouncer { folderIDs in Self.notify(database, feedID: feedID, folderIDs: folderIDs) }
