@@ -232,9 +232,15 @@ public final class PostgresDatabase: SQLDatabase, CustomReflectable, @unchecked 
         case .verifyFull:
             tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
         }
-        var configuration = PostgresConnection.Configuration(
-            host: settings.host, port: settings.port, username: settings.user, password: settings.password,
-            database: settings.database, tls: tls)
+        var configuration =
+            settings.socketPath.map {
+                PostgresConnection.Configuration(
+                    unixSocketPath: $0, username: settings.user, password: settings.password,
+                    database: settings.database)
+            }
+            ?? PostgresConnection.Configuration(
+                host: settings.host, port: settings.port, username: settings.user, password: settings.password,
+                database: settings.database, tls: tls)
         configuration.options.connectTimeout = .seconds(settings.connectTimeoutSeconds)
         if settings.sslMode == .verifyFull { configuration.options.tlsServerName = settings.host }
         return configuration

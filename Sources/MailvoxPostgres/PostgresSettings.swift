@@ -15,7 +15,11 @@ public struct PostgresSettings: Sendable, CustomStringConvertible, CustomReflect
         case verifyFull = "verify-full"
     }
 
+    /// The server's host name or address; empty when it is reached over a Unix socket.
     public var host: String
+    /// The directory of the server's Unix socket (libpq's `?host=/var/run/postgresql`), or nil
+    /// for TCP. The socket is `<directory>/.s.PGSQL.<port>`, as PostgreSQL names it.
+    public var socketDirectory: String?
     public var port: Int
     public var user: String
     public var database: String
@@ -30,7 +34,8 @@ public struct PostgresSettings: Sendable, CustomStringConvertible, CustomReflect
 
     public static let defaultPoolSize = 8
 
-    /// Parses `url` (`postgres://user@host:port/database?sslmode=disable|require|verify-full`)
+    /// Parses `url` (`postgres://user@host:port/database?sslmode=disable|require|verify-full`,
+    /// or over a Unix socket `postgres://user@/database?host=/var/run/postgresql`, libpq's form)
     /// with `password` as read from `password_file`.
     public init(
         url: String, password: String? = nil, poolSize: Int = PostgresSettings.defaultPoolSize,
@@ -47,15 +52,20 @@ public struct PostgresSettings: Sendable, CustomStringConvertible, CustomReflect
         if components.password != nil {
             throw refuse("it holds a password; put the password in password_file instead")
         }
-        guard let host = components.host, !host.isEmpty else { throw refuse("no host") }
         guard let user = components.user, !user.isEmpty else { throw refuse("no user (postgres://USER@host/database)") }
         let database = String(components.path.drop { $0 == "/" })
         guard !database.isEmpty, !database.contains("/") else {
             throw refuse("no database name (postgres://user@host/DATABASE)")
         }
         var mode = SSLMode.disable
+        var socketDirectory: String?
         for item in components.queryItems ?? [] {
             switch item.name {
+            case "host":
+                guard let value = item.value, value.hasPrefix("/"), !value.contains("\0") else {
+                    throw refuse("host \"\(item.value ?? "")\" is not the absolute path of a socket's directory")
+                }
+                socketDirectory = value
             case "sslmode":
                 guard let value = item.value, let known = SSLMode(rawValue: value) else {
                     throw refuse(
@@ -64,11 +74,20 @@ public struct PostgresSettings: Sendable, CustomStringConvertible, CustomReflect
                 }
                 mode = known
             default:
-                throw refuse("unknown parameter \"\(item.name)\" (only sslmode is read)")
+                throw refuse("unknown parameter \"\(item.name)\" (only sslmode and host are read)")
             }
+        }
+        let host = components.host ?? ""
+        if socketDirectory == nil && host.isEmpty { throw refuse("no host") }
+        if socketDirectory != nil && !host.isEmpty {
+            throw refuse("both a host and a socket directory (?host=); give one")
+        }
+        if socketDirectory != nil && mode != .disable {
+            throw refuse("sslmode \(mode.rawValue) over a Unix socket: PostgreSQL speaks no TLS there")
         }
         guard (1...1024).contains(poolSize) else { throw PostgresSettingsError.poolSize(poolSize) }
         self.host = host
+        self.socketDirectory = socketDirectory
         self.port = components.port ?? 5432
         self.user = user.removingPercentEncoding ?? user
         self.database = database.removingPercentEncoding ?? database
@@ -80,9 +99,13 @@ public struct PostgresSettings: Sendable, CustomStringConvertible, CustomReflect
 
     /// The URL as it may be shown: never a password.
     public var displayURL: String {
+        if let socketDirectory { return "postgres://\(user)@:\(port)/\(database)?host=\(socketDirectory)" }
         let address = host.contains(":") ? "[\(host)]" : host
         return "postgres://\(user)@\(address):\(port)/\(database)?sslmode=\(sslMode.rawValue)"
     }
+
+    /// The server's socket file, for a URL that names a socket directory.
+    public var socketPath: String? { socketDirectory.map { "\($0)/.s.PGSQL.\(port)" } }
 
     public var description: String { displayURL }
 
@@ -97,7 +120,8 @@ public struct PostgresSettings: Sendable, CustomStringConvertible, CustomReflect
         var shown = url
         if let question = shown.firstIndex(of: "?") {
             let query = shown[shown.index(after: question)...].split(separator: "&").map { item in
-                item.hasPrefix("sslmode=") ? String(item) : String(item.prefix { $0 != "=" }) + "=***"
+                item.hasPrefix("sslmode=") || item.hasPrefix("host=")
+                    ? String(item) : String(item.prefix { $0 != "=" }) + "=***"
             }
             shown = String(shown[...question]) + query.joined(separator: "&")
         }

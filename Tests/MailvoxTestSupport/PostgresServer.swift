@@ -16,7 +16,8 @@ public final class PostgresServer: Sendable {
     public let port: Int
     let directory: String
     var dataDirectory: String { directory + "/data" }
-    var socketDirectory: String { directory + "/sock" }
+    /// Where the server's Unix socket is (`-k`).
+    public var socketDirectory: String { directory + "/sock" }
 
     private static let lock = NSLock()
     nonisolated(unsafe) private static var started: Result<PostgresServer, PostgresServerError>?
