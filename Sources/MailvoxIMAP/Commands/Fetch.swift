@@ -3,8 +3,10 @@ import MailvoxIMAPCore
 import NIOCore
 
 extension IMAPSession {
-    /// Messages read from the store per round trip.
-    static let fetchBatch = 64
+    /// Messages read from the store per round trip: on PostgreSQL each is one, so FETCH 1:*
+    /// FLAGS of a folder of a few hundred messages is one statement. A batch's structures
+    /// (when sections are asked for) stay in memory until it is answered; some KB each.
+    static let fetchBatch = 256
 
     /// FETCH and UID FETCH (RFC 3501 §6.4.5) with MODSEQ and CHANGEDSINCE (RFC 7162 §3.1.4) and
     /// BINARY (RFC 3516). Sections come from the message's `ParsedMessage` layout; a whole body

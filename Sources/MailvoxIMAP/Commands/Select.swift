@@ -36,10 +36,13 @@ extension IMAPSession {
         // only shows those still unclaimed. Claimed after the snapshot, so a message arriving
         // in between is claimed too and reported recent with its EXISTS.
         // IMAP4rev2 has no `\Recent` (RFC 9051 Appendix E): such a session claims nothing.
+        // Nor does one whose snapshot shows nothing unclaimed (a folder without new mail, the
+        // usual SELECT): what arrives after the snapshot comes through the feed subscribed
+        // above and is claimed then, so asking the store again would only cost a round trip.
         let recent =
             state.imap4rev2
             ? 0..<0
-            : readOnly
+            : readOnly || status.firstRecentUID >= status.uidNext
                 ? min(status.firstRecentUID, status.uidNext)..<status.uidNext
                 : try await claimRecent(in: name.name, uidValidity: status.uidValidity, store: store)
         let tracker = MessageTracker(snapshot.messages, recent: recent)

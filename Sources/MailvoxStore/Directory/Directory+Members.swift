@@ -130,7 +130,7 @@ extension Directory {
     /// The mailboxes `member` may see (`l`), with their display names and the member's rights:
     /// what its login's shared namespace holds.
     public func sharedMailboxes(of member: MailboxID) throws -> [SharedMailbox] {
-        try database.read { db in
+        try database.readStatement { db in
             try db.rows(
                 """
                 SELECT member.mailbox_id, member.rights, mailbox.display_name
@@ -207,7 +207,7 @@ extension Directory {
 
     /// Whether `mailbox` has members: a mailbox with members keeps an audit log.
     public func hasMembers(_ mailbox: MailboxID) throws -> Bool {
-        try database.read { db in
+        try database.readStatement { db in
             try db.scalar(
                 Bool.self, "SELECT EXISTS (SELECT 1 FROM member WHERE mailbox_id = ?)", sqlValues(mailbox.rawValue))
                 ?? false

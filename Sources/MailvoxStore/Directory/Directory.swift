@@ -220,7 +220,7 @@ public final class Directory: Sendable {
 
     /// True when `password` is the mailbox's; false for a wrong password or an unknown mailbox.
     public func verifyPassword(_ id: MailboxID, password: String) throws -> Bool {
-        let row = try database.read { db in
+        let row = try database.readStatement { db in
             try db.one(
                 "SELECT password_hash, login FROM mailbox WHERE id = ? AND removed_at IS NULL", sqlValues(id.rawValue))
         }
