@@ -159,7 +159,7 @@ import Testing
         let started = ContinuousClock.now
         let result = try await Client.python(
             Client.dialogue + """
-                client = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+                client = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=60)
                 talk(client, [None, "HELO pbx", "MAIL FROM:<>", "RCPT TO:<2000@example.com>", "DATA"])
                 client.sendall(b"Subject: x\\r\\n\\r\\nthe audio is still to come")
                 read(client, 2)
@@ -168,7 +168,9 @@ import Testing
         #expect(
             result.lines.suffix(2) == ["421 4.4.2 mx.example.com Timeout; closing connection", "EOF"],
             "\(result.output)")
-        #expect(ContinuousClock.now - started < .seconds(8))
+        // The 1 s timeout, not the default 300 s: generous, because under the whole suite the
+        // python client alone took seconds to start (8.7 s end to end was seen).
+        #expect(ContinuousClock.now - started < .seconds(45))
         #expect(await server.backend.deliveries.isEmpty)
     }
 
