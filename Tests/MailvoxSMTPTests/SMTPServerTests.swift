@@ -189,7 +189,10 @@ import Testing
                 client = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=60)
                 talk(client, [None, "HELO pbx", "MAIL FROM:<>", "RCPT TO:<2000@example.com>", "DATA"])
                 talk(client, ["Subject: x\\r\\n\\r\\nslow\\r\\n.", "QUIT"], replies=2)
-                """, [String(server.smtpPort)])
+                """, [String(server.smtpPort)],
+            // The client is killed after this: the 20 s delivery and a slow start under the whole
+            // suite passed the default 30 s once (its output ended after the 354).
+            timeout: .seconds(120))
         #expect(
             result.lines.suffix(3) == [
                 "250 2.0.0 Voicemail deposited", "221 2.0.0 mx.example.com closing connection", "EOF",
@@ -331,8 +334,10 @@ enum Client {
     }
 
     /// Debian's python3 with `script` as its program; the arguments are its sys.argv[1...].
-    static func python(_ script: String, _ arguments: [String], stdin: String? = nil) async throws -> Run {
-        try await run(Subprocess.python, ["-c", script] + arguments, stdin: stdin)
+    static func python(
+        _ script: String, _ arguments: [String], stdin: String? = nil, timeout: Duration = .seconds(30)
+    ) async throws -> Run {
+        try await run(Subprocess.python, ["-c", script] + arguments, stdin: stdin, timeout: timeout)
     }
 
     /// `talk(sock, lines, replies=1)` sends each line (None sends nothing: the greeting) and
