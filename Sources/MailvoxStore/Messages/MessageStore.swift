@@ -67,6 +67,12 @@ public final class MessageStore: Sendable {
     /// (`SQLDatabase.readStatement`).
     func singleRead<T>(_ body: (any SQLConnection) throws -> T) throws -> T { try database.readStatement(body) }
 
+    /// Throws `noSuchFolder` unless the folder exists: after a statement that joins the folder
+    /// by name found no row, this tells a missing folder from missing messages.
+    func requireFolder(mailbox: MailboxID, name: String) throws {
+        _ = try singleRead { db in try Self.folder(db, mailbox: mailbox, name: name) }
+    }
+
     // MARK: - Folders
 
     struct FolderRow {
@@ -375,7 +381,7 @@ public final class MessageStore: Sendable {
         }
         if let row { return row }
         // No row: no such message, or no such folder, which is an error of its own.
-        _ = try singleRead { db in try Self.folder(db, mailbox: mailbox, name: name) }
+        try requireFolder(mailbox: mailbox, name: name)
         throw MailStoreError.noSuchMessage(uid: uid)
     }
 
@@ -786,7 +792,7 @@ public final class MessageStore: Sendable {
                 RETURNING message_id AS id
                 """, values + [argument])
         } else {
-            let id: Int64 = try db.one(insert, values)?.get("id") ?? 0
+            guard let id: Int64 = try db.one(insert, values)?.get("id") else { throw SQLError.noSuchColumn("id") }
             inserted = try db.one(
                 """
                 WITH inserted AS (SELECT ? AS id)

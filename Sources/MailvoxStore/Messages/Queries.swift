@@ -58,7 +58,7 @@ extension MessageStore {
                 """, sqlValues(mailbox.rawValue, name, Int64(low), Int64(high)))
         }
         // No row: no such message, or no such folder, which is an error of its own.
-        if rows.isEmpty { _ = try singleRead { db in try Self.folder(db, mailbox: mailbox, name: name) } }
+        if rows.isEmpty { try requireFolder(mailbox: mailbox, name: name) }
         return rows.map { Self.summary(columns: $0) }.filter { wanted.contains($0.uid) }
     }
 
@@ -105,7 +105,7 @@ extension MessageStore {
                 WHERE folder.mailbox_id = ? AND folder.name = ? AND message.uid BETWEEN ? AND ?
                 """, sqlValues(mailbox.rawValue, name, Int64(low), Int64(high)))
         }
-        if rows.isEmpty { _ = try singleRead { db in try Self.folder(db, mailbox: mailbox, name: name) } }
+        if rows.isEmpty { try requireFolder(mailbox: mailbox, name: name) }
         return rows.filter { row in
             let uid: Int64 = (try? row.get("uid")) ?? 0
             return wanted.contains(UInt32(truncatingIfNeeded: uid))

@@ -103,10 +103,10 @@ extension MessageStore {
     /// rows with their metadata are some 30 GB).
     public func check(pageSize: Int = 1000, progress: (Int, Int) -> Void = { _, _ in }) throws -> SpoolReport {
         var report = SpoolReport()
-        let total = try database.read { db in try db.scalar(Int.self, "SELECT COUNT(*) FROM message") } ?? 0
+        let total = try singleRead { db in try db.scalar(Int.self, "SELECT COUNT(*) FROM message") } ?? 0
         var after: Int64 = 0
         while true {
-            let rows = try database.read { db in
+            let rows = try singleRead { db in
                 try db.rows(
                     """
                     SELECT message.*, message_meta.meta, folder.mailbox_id AS mailbox_id, folder.name AS folder_name
